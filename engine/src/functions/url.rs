@@ -1,0 +1,5 @@
+//! ksqlDB's url functions.
+use super::FunctionRegistry;
+
+/// Registers this family's functions.
+pub fn register(_reg: &mut FunctionRegistry) {}

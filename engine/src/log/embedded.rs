@@ -1,0 +1,3 @@
+//! The embedded, file-backed Log (to be written).
+/// The embedded log.
+pub struct EmbeddedLog;

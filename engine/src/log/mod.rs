@@ -1,0 +1,100 @@
+//! The Log: Kafka-shaped topics of partitioned, offset-addressed records.
+//! One trait, implemented by the file-backed embedded log (the default) and,
+//! later, by Kafka itself. Everything above this module sees only the trait.
+
+pub mod embedded;
+mod partitioner;
+
+pub use embedded::EmbeddedLog;
+pub use partitioner::{murmur2, partition_for_key};
+
+use crate::error::Result;
+use std::time::Duration;
+
+/// A record header: a name and optional bytes, as Kafka has them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    pub key: String,
+    pub value: Option<Vec<u8>>,
+}
+
+/// A record to append.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Record {
+    pub key: Option<Vec<u8>>,
+    /// None is a tombstone.
+    pub value: Option<Vec<u8>>,
+    /// Milliseconds since the epoch.
+    pub timestamp: i64,
+    pub headers: Vec<Header>,
+}
+
+/// A record as read back, with where it sits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRecord {
+    pub partition: i32,
+    pub offset: i64,
+    pub record: Record,
+}
+
+/// Settings for a new topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicConfig {
+    pub partitions: i32,
+    pub replicas: i16,
+    /// `cleanup.policy=compact` (changelogs, tables).
+    pub compact: bool,
+}
+
+impl Default for TopicConfig {
+    fn default() -> Self {
+        TopicConfig {
+            partitions: 1,
+            replicas: 1,
+            compact: false,
+        }
+    }
+}
+
+/// What a topic looks like now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicInfo {
+    pub name: String,
+    pub partitions: i32,
+    pub replicas: i16,
+    pub compact: bool,
+}
+
+/// Kafka-shaped storage for topics. Implementations are shared between
+/// threads; every method may be called concurrently.
+pub trait Log: Send + Sync {
+    /// Creates a topic; an error if it exists already.
+    fn create_topic(&self, name: &str, config: &TopicConfig) -> Result<()>;
+    /// The topic, if it exists.
+    fn describe_topic(&self, name: &str) -> Result<Option<TopicInfo>>;
+    /// Every topic, sorted by name.
+    fn list_topics(&self) -> Result<Vec<TopicInfo>>;
+    /// Deletes a topic and its records; an error if it does not exist.
+    fn delete_topic(&self, name: &str) -> Result<()>;
+    /// Appends a record to a partition; with `partition` None, a keyed
+    /// record goes to `partition_for_key(key)` and an unkeyed one to
+    /// partition 0. Returns the partition and offset written.
+    fn append(&self, topic: &str, partition: Option<i32>, record: Record) -> Result<(i32, i64)>;
+    /// Up to `max` records of one partition starting at `offset` (an offset
+    /// past the end returns nothing).
+    fn read(&self, topic: &str, partition: i32, offset: i64, max: usize) -> Result<Vec<StoredRecord>>;
+    /// The offset the next appended record of the partition will get.
+    fn end_offset(&self, topic: &str, partition: i32) -> Result<i64>;
+    /// Records a consumer group's next offset to read for a partition.
+    fn commit(&self, group: &str, topic: &str, partition: i32, offset: i64) -> Result<()>;
+    /// The offset a group committed for a partition, if any.
+    fn committed(&self, group: &str, topic: &str, partition: i32) -> Result<Option<i64>>;
+    /// A counter that grows on every append anywhere in the log; pair it with
+    /// `wait_for_append` to sleep until new data arrives without polling.
+    fn append_seq(&self) -> u64;
+    /// Blocks until `append_seq()` exceeds `seen`, or `timeout` passes.
+    /// Returns the current sequence.
+    fn wait_for_append(&self, seen: u64, timeout: Duration) -> u64;
+    /// Makes every appended record and commit durable (fsync).
+    fn flush(&self) -> Result<()>;
+}

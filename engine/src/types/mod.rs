@@ -1,0 +1,125 @@
+//! ksqlDB's type system: SQL types, runtime values and row schemas. A leaf:
+//! everything else builds on these, they depend on nothing in the engine.
+
+mod decimal;
+mod schema;
+mod value;
+
+pub use decimal::Decimal;
+pub use schema::{Column, ColumnKind, Schema};
+pub use value::Value;
+
+use std::fmt;
+
+/// A ksqlDB SQL type.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SqlType {
+    Boolean,
+    Int,
+    BigInt,
+    Double,
+    /// DECIMAL(precision, scale).
+    Decimal(u8, u8),
+    String,
+    Bytes,
+    Date,
+    Time,
+    Timestamp,
+    Array(Box<SqlType>),
+    /// MAP<key, value>; ksqlDB keys are strings, but any primitive is allowed.
+    Map(Box<SqlType>, Box<SqlType>),
+    /// STRUCT<name type, ...>; field names keep their case.
+    Struct(Vec<(String, SqlType)>),
+    /// The type of an untyped NULL literal; coerces to anything.
+    Null,
+    /// A lambda's parameter before inference, used only inside the planner.
+    Any,
+}
+
+impl SqlType {
+    pub fn is_numeric(&self) -> bool {
+        matches!(
+            self,
+            SqlType::Int | SqlType::BigInt | SqlType::Double | SqlType::Decimal(..)
+        )
+    }
+    pub fn is_integral(&self) -> bool {
+        matches!(self, SqlType::Int | SqlType::BigInt)
+    }
+
+    /// The DECIMAL type that holds every value of an integral type exactly.
+    pub fn as_decimal(&self) -> Option<SqlType> {
+        match self {
+            SqlType::Int => Some(SqlType::Decimal(10, 0)),
+            SqlType::BigInt => Some(SqlType::Decimal(19, 0)),
+            SqlType::Decimal(p, s) => Some(SqlType::Decimal(*p, *s)),
+            _ => None,
+        }
+    }
+
+    /// The field of a struct type, found case-sensitively first, then
+    /// ignoring case.
+    pub fn struct_field(&self, name: &str) -> Option<(usize, &SqlType)> {
+        let SqlType::Struct(fields) = self else {
+            return None;
+        };
+        fields
+            .iter()
+            .position(|(n, _)| n == name)
+            .or_else(|| fields.iter().position(|(n, _)| n.eq_ignore_ascii_case(name)))
+            .map(|i| (i, &fields[i].1))
+    }
+}
+
+/// Writes a name, quoting it with backticks when it would not read back as
+/// the same identifier unquoted.
+pub fn fmt_ident(f: &mut fmt::Formatter<'_>, name: &str) -> fmt::Result {
+    if needs_quotes(name) {
+        write!(f, "`{}`", name.replace('`', "``"))
+    } else {
+        f.write_str(name)
+    }
+}
+
+/// True when `name` must be quoted to read back unchanged: it is not an
+/// upper-case identifier, or it is a reserved word.
+pub fn needs_quotes(name: &str) -> bool {
+    let mut chars = name.chars();
+    let ok_start = matches!(chars.next(), Some(c) if c.is_ascii_uppercase() || c == '_');
+    let ok_rest = name
+        .chars()
+        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_' || c == '@' || c == '$');
+    !(ok_start && ok_rest) || crate::sql::is_reserved(name)
+}
+
+impl fmt::Display for SqlType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SqlType::Boolean => f.write_str("BOOLEAN"),
+            SqlType::Int => f.write_str("INTEGER"),
+            SqlType::BigInt => f.write_str("BIGINT"),
+            SqlType::Double => f.write_str("DOUBLE"),
+            SqlType::Decimal(p, s) => write!(f, "DECIMAL({p}, {s})"),
+            SqlType::String => f.write_str("STRING"),
+            SqlType::Bytes => f.write_str("BYTES"),
+            SqlType::Date => f.write_str("DATE"),
+            SqlType::Time => f.write_str("TIME"),
+            SqlType::Timestamp => f.write_str("TIMESTAMP"),
+            SqlType::Array(t) => write!(f, "ARRAY<{t}>"),
+            SqlType::Map(k, v) => write!(f, "MAP<{k}, {v}>"),
+            SqlType::Struct(fields) => {
+                f.write_str("STRUCT<")?;
+                for (i, (n, t)) in fields.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    fmt_ident(f, n)?;
+                    write!(f, " {t}")?;
+                }
+                f.write_str(">")
+            }
+            SqlType::Null => f.write_str("NULL"),
+            SqlType::Any => f.write_str("ANY"),
+        }
+    }
+}
