@@ -1,6 +1,8 @@
 //! ksqlDB's SQL dialect: the lexer, the statement AST (which prints back to
 //! SQL) and the parser.
 
+pub mod ast;
+
 /// Words that must be quoted to be used as identifiers.
 pub fn is_reserved(word: &str) -> bool {
     const RESERVED: &[&str] = &[

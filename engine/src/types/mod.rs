@@ -30,6 +30,8 @@ pub enum SqlType {
     Map(Box<SqlType>, Box<SqlType>),
     /// STRUCT<name type, ...>; field names keep their case.
     Struct(Vec<(String, SqlType)>),
+    /// A type declared with CREATE TYPE, by name; the catalog resolves it.
+    Custom(String),
     /// The type of an untyped NULL literal; coerces to anything.
     Null,
     /// A lambda's parameter before inference, used only inside the planner.
@@ -118,6 +120,7 @@ impl fmt::Display for SqlType {
                 }
                 f.write_str(">")
             }
+            SqlType::Custom(name) => fmt_ident(f, name),
             SqlType::Null => f.write_str("NULL"),
             SqlType::Any => f.write_str("ANY"),
         }
