@@ -1,1 +1,73 @@
-fn main() {}
+//! `qtt [--json REPORT] [--filter SUBSTRING] PATH...`: runs ksqlDB QTT/RQTT
+//! case files (or folders of them, recursed) against Sluice, one fresh
+//! engine per case, printing `PASS|FAIL|SKIP <file>/<case>` per case and a
+//! final `N passed, M failed[, K skipped]` line. Exits 0 whenever it ran.
+
+use anyhow::{bail, Context, Result};
+use std::io::Write;
+use std::path::PathBuf;
+
+const USAGE: &str = "usage: qtt [--json REPORT] [--filter SUBSTRING] PATH...";
+
+struct Args {
+    json: Option<PathBuf>,
+    filter: Option<String>,
+    paths: Vec<PathBuf>,
+}
+
+fn parse_args() -> Result<Args> {
+    let mut args = Args {
+        json: None,
+        filter: None,
+        paths: Vec::new(),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--json" => args.json = Some(it.next().context("--json needs a file")?.into()),
+            "--filter" => args.filter = Some(it.next().context("--filter needs a text")?),
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            s if s.starts_with("--json=") => args.json = Some(s["--json=".len()..].into()),
+            s if s.starts_with("--filter=") => args.filter = Some(s["--filter=".len()..].into()),
+            s if s.starts_with("--") => bail!("unknown option {s}"),
+            _ => args.paths.push(arg.into()),
+        }
+    }
+    if args.paths.is_empty() {
+        bail!("no PATH given");
+    }
+    Ok(args)
+}
+
+fn main() {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("qtt: {e}\n{USAGE}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(e) = run(&args) {
+        eprintln!("qtt: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(args: &Args) -> Result<()> {
+    let stdout = std::io::stdout();
+    let report = sluice_tests::run_paths_with(&args.paths, args.filter.as_deref(), |result| {
+        let mut out = stdout.lock();
+        // A closed pipe (e.g. `| head`) must not stop the run.
+        let _ = writeln!(out, "{}", result.line());
+        let _ = out.flush();
+    });
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&report.to_json())?;
+        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    let _ = writeln!(stdout.lock(), "{}", report.summary());
+    Ok(())
+}

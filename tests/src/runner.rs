@@ -1,0 +1,531 @@
+//! Running one case against a fresh in-process engine, the way ksqlDB's
+//! test driver does: topics up front, statements in order, then the inputs
+//! one record at a time (each fully processed before the next), then the
+//! output topics, `post` checks and (RQTT) query responses are compared.
+//!
+//! [`run_case`] runs a case on its own thread under `catch_unwind` and a
+//! time budget, so a panic or a hang fails that case only.
+
+use crate::case::{Case, ExpectedRecord, InputRecord, TopicSpec};
+use crate::compare::{clip, compare_topic, ObservedRecord};
+use crate::panics;
+use crate::post;
+use crate::queries::{self, QueryOutput};
+use serde_json::Value as Json;
+use sluice_engine::error::Pos;
+use sluice_engine::log::{Header, Log, Record, StoredRecord, TopicConfig};
+use sluice_engine::sql::ast::{PropValue, Statement};
+use sluice_engine::sql::parser;
+use sluice_engine::{Engine, EngineConfig, StatementResult};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::Duration;
+
+/// How a case ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every check held.
+    Pass,
+    /// Something differed or failed; the reason is one line.
+    Fail(String),
+    /// The case was not run.
+    Skip(String),
+}
+
+impl Outcome {
+    /// `PASS`, `FAIL` or `SKIP`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::Pass => "PASS",
+            Outcome::Fail(_) => "FAIL",
+            Outcome::Skip(_) => "SKIP",
+        }
+    }
+
+    /// The reason of a failure or skip.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Outcome::Pass => None,
+            Outcome::Fail(r) | Outcome::Skip(r) => Some(r),
+        }
+    }
+}
+
+/// How long one case may run before it is failed.
+pub const DEFAULT_BUDGET: Duration = Duration::from_secs(10);
+
+/// Runs a case in a fresh engine on its own thread, failing it on a panic
+/// or when it takes longer than [`DEFAULT_BUDGET`].
+pub fn run_case(case: &Case) -> Outcome {
+    run_case_with_budget(case, DEFAULT_BUDGET)
+}
+
+/// [`run_case`] with a chosen time budget. A case that runs out of time is
+/// failed and its thread left behind (threads cannot be stopped).
+pub fn run_case_with_budget(case: &Case, budget: Duration) -> Outcome {
+    if !case.enabled {
+        return Outcome::Skip("disabled in the case file (enabled: false)".into());
+    }
+    let (tx, rx) = mpsc::channel();
+    let owned = case.clone();
+    let spawned = std::thread::Builder::new()
+        .name("qtt-case".into())
+        .spawn(move || {
+            let outcome = panics::catch(|| execute_case(&owned));
+            // The receiver is gone only when the case already timed out.
+            let _ = tx.send(outcome);
+        });
+    if let Err(e) = spawned {
+        return Outcome::Fail(format!("could not start the case's thread: {e}"));
+    }
+    match rx.recv_timeout(budget) {
+        Ok(outcome) => outcome,
+        Err(RecvTimeoutError::Timeout) => {
+            Outcome::Fail(format!("timed out after {} s", budget.as_secs_f32()))
+        }
+        Err(RecvTimeoutError::Disconnected) => {
+            Outcome::Fail("the case's thread ended without a result".into())
+        }
+    }
+}
+
+/// Where a failure happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum At {
+    /// The statement with this index.
+    Statement(usize),
+    /// Producing or processing the input with this index.
+    Input(usize),
+    /// Processing what the statements themselves wrote (INSERT VALUES).
+    Statements,
+}
+
+/// Runs a case on the calling thread, without panic or time protection.
+pub fn execute_case(case: &Case) -> Outcome {
+    match CaseRun::start(case).and_then(|mut run| run.run()) {
+        Ok(()) => Outcome::Pass,
+        Err(Stop::Failed(at, message)) => judge_error(case, at, &message),
+        Err(Stop::Mismatch(reason)) => Outcome::Fail(clip(&reason, 600)),
+    }
+}
+
+/// Why a run stopped early.
+enum Stop {
+    /// The engine refused a statement or an input (may be expected).
+    Failed(At, String),
+    /// A check failed, or the harness could not do its part.
+    Mismatch(String),
+}
+
+fn mismatch(reason: impl Into<String>) -> Stop {
+    Stop::Mismatch(reason.into())
+}
+
+/// Decides whether an engine error ends the case well: only when the case
+/// expects one, and it is the case's last statement, an input, or the
+/// message contains the expected fragment.
+fn judge_error(case: &Case, at: At, message: &str) -> Outcome {
+    let what = match at {
+        At::Statement(i) => format!(
+            "statement #{} failed: {message} [{}]",
+            i + 1,
+            case.statements.get(i).map(String::as_str).unwrap_or("")
+        ),
+        At::Input(i) => format!("input #{} failed: {message}", i + 1),
+        At::Statements => format!("processing after the statements failed: {message}"),
+    };
+    let Some(expected) = &case.expected_error else {
+        return Outcome::Fail(clip(&what, 600));
+    };
+    let fragment = expected.message.as_deref().unwrap_or("");
+    let matches = fragment.trim().is_empty() || contains_loosely(message, fragment);
+    let last = matches!(at, At::Statement(i) if i + 1 == case.statements.len());
+    if matches || last || matches!(at, At::Input(_) | At::Statements) {
+        Outcome::Pass
+    } else {
+        Outcome::Fail(clip(
+            &format!("expected error \"{fragment}\" but {what}"),
+            600,
+        ))
+    }
+}
+
+/// Case-insensitive containment, with runs of whitespace treated alike.
+fn contains_loosely(haystack: &str, needle: &str) -> bool {
+    let norm = |s: &str| {
+        s.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase()
+    };
+    norm(haystack).contains(&norm(needle))
+}
+
+/// Parses a statement with the engine's parser (None when it does not parse).
+fn parse(sql: &str) -> Option<Statement> {
+    parser::parse_statement(sql, Pos::default()).ok()
+}
+
+fn is_query(sql: &str) -> bool {
+    match parse(sql) {
+        Some(stmt) => matches!(stmt, Statement::Query(_)),
+        None => sql.trim_start().to_ascii_uppercase().starts_with("SELECT"),
+    }
+}
+
+/// The state of one case being run.
+struct CaseRun<'a> {
+    case: &'a Case,
+    engine: Engine,
+    log: std::sync::Arc<dyn Log>,
+    tracker: OutputTracker,
+    /// Per statement: the rows a query returned or the handle of a push query.
+    results: Vec<Option<QueryOutput>>,
+}
+
+impl<'a> CaseRun<'a> {
+    fn start(case: &'a Case) -> Result<Self, Stop> {
+        let mut properties = BTreeMap::new();
+        // ksqlDB's test drivers read every topic from its beginning.
+        properties.insert("auto.offset.reset".to_string(), "earliest".to_string());
+        for (k, v) in &case.properties {
+            properties.insert(k.clone(), v.clone());
+        }
+        let engine = Engine::open(EngineConfig {
+            data_dir: None,
+            background: false,
+            properties: properties.clone(),
+        })
+        .map_err(|e| mismatch(format!("the engine did not open: {e}")))?;
+        for (k, v) in &properties {
+            // Unknown properties are the engine's business; a case that
+            // depends on one fails on its own checks.
+            let _ = engine.set_property(k, v);
+        }
+        let log = engine.log();
+        let mut outputs: Vec<String> = Vec::new();
+        for o in &case.outputs {
+            if !outputs.contains(&o.topic) {
+                outputs.push(o.topic.clone());
+            }
+        }
+        Ok(CaseRun {
+            case,
+            engine,
+            log,
+            tracker: OutputTracker::new(outputs),
+            results: (0..case.statements.len()).map(|_| None).collect(),
+        })
+    }
+
+    fn run(&mut self) -> Result<(), Stop> {
+        self.create_topics()?;
+        let statements = &self.case.statements;
+        let first_query = statements
+            .iter()
+            .position(|s| is_query(s))
+            .unwrap_or(statements.len());
+        for i in 0..first_query {
+            self.execute(i)?;
+        }
+        self.engine
+            .run_until_idle()
+            .map_err(|e| Stop::Failed(At::Statements, e.to_string()))?;
+        self.poll_outputs()?;
+        if self.case.wait_for_active_push_query {
+            for i in first_query..statements.len() {
+                self.execute(i)?;
+            }
+            self.produce_inputs()?;
+        } else {
+            self.produce_inputs()?;
+            for i in first_query..statements.len() {
+                self.execute(i)?;
+            }
+        }
+        self.collect_query_rows()?;
+        self.poll_outputs()?;
+        if let Some(e) = &self.case.expected_error {
+            return Err(mismatch(format!(
+                "expected an error ({}{}) but every statement and input succeeded",
+                e.type_name.as_deref().unwrap_or("exception"),
+                e.message
+                    .as_deref()
+                    .map(|m| format!(": \"{m}\""))
+                    .unwrap_or_default()
+            )));
+        }
+        self.check_outputs()?;
+        post::check(&self.engine, &*self.log, &self.case.post).map_err(Stop::Mismatch)?;
+        if let Some(responses) = &self.case.responses {
+            queries::check_responses(responses, &self.results).map_err(Stop::Mismatch)?;
+        }
+        Ok(())
+    }
+
+    /// Creates the case's `topics`, the topics of its `CREATE STREAM/TABLE`
+    /// statements (with their PARTITIONS/REPLICAS) and the topics it
+    /// produces to, as ksqlDB's test driver does before the statements run.
+    fn create_topics(&self) -> Result<(), Stop> {
+        let mut wanted: Vec<TopicSpec> = self.case.topics.clone();
+        for sql in &self.case.statements {
+            if let Some(spec) = parse(sql).and_then(|s| source_topic(&s)) {
+                wanted.push(spec);
+            }
+        }
+        for input in &self.case.inputs {
+            wanted.push(TopicSpec {
+                name: input.topic.clone(),
+                partitions: None,
+                replicas: None,
+            });
+        }
+        for spec in wanted {
+            let exists = self
+                .log
+                .describe_topic(&spec.name)
+                .map_err(|e| mismatch(format!("log: {e}")))?
+                .is_some();
+            if exists {
+                continue;
+            }
+            let config = TopicConfig {
+                partitions: spec.partitions.unwrap_or(1).max(1),
+                replicas: spec.replicas.unwrap_or(1).max(1),
+                compact: false,
+            };
+            self.log
+                .create_topic(&spec.name, &config)
+                .map_err(|e| mismatch(format!("creating topic {}: {e}", spec.name)))?;
+        }
+        Ok(())
+    }
+
+    /// Runs statement `i` on its own.
+    fn execute(&mut self, i: usize) -> Result<(), Stop> {
+        let sql = &self.case.statements[i];
+        let results = self
+            .engine
+            .execute(sql)
+            .map_err(|e| Stop::Failed(At::Statement(i), e.to_string()))?;
+        for result in results {
+            match result {
+                StatementResult::Rows(rows) => {
+                    self.results[i] = Some(QueryOutput::pull(rows));
+                }
+                StatementResult::Push(handle) => {
+                    self.results[i] = Some(QueryOutput::push(handle));
+                }
+                StatementResult::Message(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Produces every input, one at a time, each processed to idle.
+    fn produce_inputs(&mut self) -> Result<(), Stop> {
+        for (i, input) in self.case.inputs.iter().enumerate() {
+            if input.window.is_some() {
+                return Err(mismatch(format!(
+                    "input #{}: windowed keys not supported",
+                    i + 1
+                )));
+            }
+            let record = self.encode(input);
+            self.log
+                .append(&input.topic, None, record)
+                .map_err(|e| Stop::Failed(At::Input(i), e.to_string()))?;
+            self.engine
+                .run_until_idle()
+                .map_err(|e| Stop::Failed(At::Input(i), e.to_string()))?;
+            self.poll_outputs()?;
+        }
+        Ok(())
+    }
+
+    /// Encodes an input with the formats of the source declared on its
+    /// topic, or, with no such source, as plain text/JSON bytes.
+    fn encode(&self, input: &InputRecord) -> Record {
+        let (key, value) = self
+            .engine
+            .encode_record_for_topic(&input.topic, &input.key, &input.value)
+            .unwrap_or_else(|_| (raw_bytes(&input.key), raw_bytes(&input.value)));
+        Record {
+            key,
+            value,
+            timestamp: input.timestamp,
+            headers: input
+                .headers
+                .iter()
+                .map(|(k, v)| Header {
+                    key: k.clone(),
+                    value: v.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    fn poll_outputs(&mut self) -> Result<(), Stop> {
+        self.tracker
+            .poll(&*self.log)
+            .map_err(|e| mismatch(format!("reading output topics: {e}")))
+    }
+
+    /// Reads the rows of every query the statements started.
+    fn collect_query_rows(&mut self) -> Result<(), Stop> {
+        let expected = queries::expected_row_counts(self.case);
+        for (i, slot) in self.results.iter_mut().enumerate() {
+            if let Some(out) = slot {
+                out.collect(&self.engine, expected.get(&i).copied())
+                    .map_err(|e| mismatch(format!("statement #{}: {e}", i + 1)))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Compares each output topic's records with the expected ones.
+    fn check_outputs(&self) -> Result<(), Stop> {
+        for topic in &self.tracker.topics {
+            let expected: Vec<&ExpectedRecord> = self
+                .case
+                .outputs
+                .iter()
+                .filter(|o| &o.topic == topic)
+                .collect();
+            if expected.iter().any(|e| e.window.is_some()) {
+                return Err(mismatch(format!("{topic}: windowed keys not supported")));
+            }
+            let stored = self
+                .tracker
+                .observed
+                .get(topic)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            let mut observed = Vec::with_capacity(stored.len());
+            for (n, s) in stored.iter().enumerate() {
+                let (key, value) = self
+                    .engine
+                    .decode_record_for_topic(topic, &s.record)
+                    .map_err(|e| {
+                        mismatch(format!("{topic}: cannot decode record #{}: {e}", n + 1))
+                    })?;
+                observed.push(ObservedRecord {
+                    key,
+                    value,
+                    timestamp: s.record.timestamp,
+                    window: None,
+                    headers: s
+                        .record
+                        .headers
+                        .iter()
+                        .map(|h| (h.key.clone(), h.value.clone()))
+                        .collect(),
+                });
+            }
+            if let Some(why) = compare_topic(topic, &expected, &observed) {
+                return Err(mismatch(why));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The topic a `CREATE STREAM/TABLE` (not `AS SELECT`) statement reads.
+fn source_topic(stmt: &Statement) -> Option<TopicSpec> {
+    let Statement::CreateSource(create) = stmt else {
+        return None;
+    };
+    let prop = |name: &str| {
+        create
+            .properties
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    };
+    let text = |v: &PropValue| match v {
+        PropValue::String(s) | PropValue::Number(s) => s.clone(),
+        PropValue::Bool(b) => b.to_string(),
+    };
+    let name = prop("KAFKA_TOPIC").map(text)?;
+    Some(TopicSpec {
+        name,
+        partitions: prop("PARTITIONS").and_then(|v| text(v).trim().parse().ok()),
+        replicas: prop("REPLICAS").and_then(|v| text(v).trim().parse().ok()),
+    })
+}
+
+/// Case JSON as bytes when no source says how to encode it: strings as
+/// their UTF-8, everything else as JSON text; null as absent.
+fn raw_bytes(v: &Json) -> Option<Vec<u8>> {
+    match v {
+        Json::Null => None,
+        Json::String(s) => Some(s.as_bytes().to_vec()),
+        other => Some(other.to_string().into_bytes()),
+    }
+}
+
+/// Follows the output topics, keeping their records in the order they
+/// appeared: after each input, the new records of every partition.
+struct OutputTracker {
+    topics: Vec<String>,
+    next: HashMap<(String, i32), i64>,
+    observed: HashMap<String, Vec<StoredRecord>>,
+}
+
+impl OutputTracker {
+    fn new(topics: Vec<String>) -> Self {
+        OutputTracker {
+            topics,
+            next: HashMap::new(),
+            observed: HashMap::new(),
+        }
+    }
+
+    fn poll(&mut self, log: &dyn Log) -> sluice_engine::Result<()> {
+        for topic in &self.topics {
+            let Some(info) = log.describe_topic(topic)? else {
+                continue;
+            };
+            for p in 0..info.partitions {
+                let next = self.next.entry((topic.clone(), p)).or_insert(0);
+                loop {
+                    let batch = log.read(topic, p, *next, 1000)?;
+                    let Some(last) = batch.last() else {
+                        break;
+                    };
+                    *next = last.offset + 1;
+                    self.observed
+                        .entry(topic.clone())
+                        .or_default()
+                        .extend(batch);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loose_matching_ignores_case_and_spacing() {
+        assert!(contains_loosely(
+            "Line 1:2: Unknown  column\nFOO",
+            "unknown column foo"
+        ));
+        assert!(!contains_loosely("boom", "bang"));
+    }
+
+    #[test]
+    fn raw_bytes_follow_case_json() {
+        assert_eq!(raw_bytes(&Json::Null), None);
+        assert_eq!(raw_bytes(&serde_json::json!("a,b")), Some(b"a,b".to_vec()));
+        assert_eq!(raw_bytes(&serde_json::json!(12)), Some(b"12".to_vec()));
+        assert_eq!(
+            raw_bytes(&serde_json::json!({"A": 1})),
+            Some(br#"{"A":1}"#.to_vec())
+        );
+    }
+}

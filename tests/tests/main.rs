@@ -1,0 +1,131 @@
+//! The crate's one integration-test binary: our own end-to-end cases in
+//! `tests/cases/`, and the ratchet over ksqlDB's conformance cases.
+
+use std::path::{Path, PathBuf};
+
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `tests/cases/`: every case must pass.
+mod own_cases {
+    use super::manifest_dir;
+    use sluice_tests::run_paths;
+
+    #[test]
+    fn every_own_case_passes() {
+        let report = run_paths(&[manifest_dir().join("cases")], None);
+        for case in &report.cases {
+            println!("{}", case.line());
+        }
+        println!("{}", report.summary());
+        assert!(!report.cases.is_empty(), "no cases found in tests/cases");
+        let bad: Vec<String> = report
+            .cases
+            .iter()
+            .filter(|c| c.outcome.label() != "PASS")
+            .map(|c| c.line())
+            .collect();
+        assert!(
+            bad.is_empty(),
+            "cases that do not pass:\n{}",
+            bad.join("\n")
+        );
+    }
+}
+
+/// ksqlDB's cases in `../shared/qtt`: every case listed in
+/// `tests/conformance/passing.txt` must still pass. `QTT_WRITE_PASSING=1`
+/// rewrites the list with the cases passing now.
+mod conformance {
+    use super::{manifest_dir, Path};
+    use sluice_tests::case::discover;
+    use sluice_tests::{run_files, shared_cases_dir};
+    use std::collections::BTreeSet;
+
+    fn passing_list() -> std::path::PathBuf {
+        manifest_dir().join("conformance/passing.txt")
+    }
+
+    fn read_list(path: &Path) -> BTreeSet<String> {
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .map(str::trim_end)
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn write_list(path: &Path, cases: &BTreeSet<String>) {
+        let mut text = String::from(
+            "# ksqlDB conformance cases (../shared/qtt) that Sluice passes, one\n\
+             # `file/case name` per line. The integration tests fail when one of\n\
+             # them stops passing. Regenerate with:\n\
+             #   QTT_WRITE_PASSING=1 cargo test -p sluice-tests --test main conformance\n",
+        );
+        for c in cases {
+            text.push_str(c);
+            text.push('\n');
+        }
+        std::fs::write(path, text).expect("write passing.txt");
+    }
+
+    #[test]
+    fn listed_cases_still_pass() {
+        let Some(root) = shared_cases_dir() else {
+            println!("note: ../shared/qtt is not there; the conformance ratchet is skipped");
+            return;
+        };
+        let files: Vec<_> = discover(&root)
+            .expect("list ../shared/qtt")
+            .into_iter()
+            .filter(|f| f.rel.starts_with("qtt/") || f.rel.starts_with("rqtt/"))
+            .collect();
+        let report = run_files(&files, None, |_| {});
+        let passing: BTreeSet<String> = report
+            .cases
+            .iter()
+            .filter(|c| c.outcome.label() == "PASS")
+            .map(|c| c.id())
+            .collect();
+        println!("conformance: {}", report.summary());
+
+        let list_path = passing_list();
+        if std::env::var("QTT_WRITE_PASSING").is_ok_and(|v| v == "1") {
+            write_list(&list_path, &passing);
+            println!(
+                "wrote {} passing cases to {}",
+                passing.len(),
+                list_path.display()
+            );
+            return;
+        }
+
+        let listed = read_list(&list_path);
+        let newly: Vec<&String> = passing.difference(&listed).collect();
+        if !newly.is_empty() {
+            println!(
+                "{} cases pass but are not in passing.txt (add them with QTT_WRITE_PASSING=1):",
+                newly.len()
+            );
+            for c in &newly {
+                println!("  {c}");
+            }
+        }
+        let regressed: Vec<String> = listed
+            .iter()
+            .filter(|id| !passing.contains(*id))
+            .map(|id| match report.cases.iter().find(|c| &c.id() == id) {
+                Some(c) => c.line(),
+                None => format!("MISSING {id}: no such case"),
+            })
+            .collect();
+        assert!(
+            regressed.is_empty(),
+            "{} cases listed in passing.txt no longer pass:\n{}",
+            regressed.len(),
+            regressed.join("\n")
+        );
+    }
+}
