@@ -1,1 +1,238 @@
-fn main() {}
+//! `sluice`: the shell. Reads ksqlDB statements (each ended by `;`, possibly
+//! over several lines) from the terminal or a script file, runs them on an
+//! embedded engine and prints the results as aligned tables.
+
+mod table;
+
+use anyhow::{bail, Context, Result};
+use sluice_engine::{Engine, EngineConfig, StatementResult};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+const USAGE: &str = "\
+usage: sluice [--data-dir DIR] [-f FILE] [-e SQL]
+
+  --data-dir DIR   where topics, queries and state live (default: $SLUICE_DATA_DIR or ./sluice-data)
+  -f, --file FILE  run the statements in FILE, then exit
+  -e, --execute SQL  run SQL, then exit
+  -h, --help       show this help
+";
+
+struct Args {
+    data_dir: PathBuf,
+    file: Option<PathBuf>,
+    execute: Option<String>,
+}
+
+fn parse_args() -> Result<Args> {
+    let mut args = Args {
+        data_dir: std::env::var_os("SLUICE_DATA_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("sluice-data")),
+        file: None,
+        execute: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--data-dir" => args.data_dir = it.next().context("--data-dir needs a directory")?.into(),
+            "-f" | "--file" => args.file = Some(it.next().context("-f needs a file")?.into()),
+            "-e" | "--execute" => args.execute = Some(it.next().context("-e needs SQL")?),
+            "-h" | "--help" => {
+                print!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => bail!("unknown argument '{other}'\n{USAGE}"),
+        }
+    }
+    Ok(args)
+}
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("sluice: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    let args = parse_args()?;
+    let engine = Engine::open(EngineConfig {
+        data_dir: Some(args.data_dir.clone()),
+        background: true,
+        properties: Default::default(),
+    })
+    .with_context(|| format!("opening data directory {}", args.data_dir.display()))?;
+    let interrupted = Arc::new(AtomicBool::new(false));
+    {
+        let flag = interrupted.clone();
+        ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
+            .context("installing the Ctrl-C handler")?;
+    }
+    let shell = Shell {
+        engine,
+        interrupted,
+    };
+    if let Some(sql) = args.execute {
+        return shell.run_script(&sql);
+    }
+    if let Some(file) = args.file {
+        let sql = std::fs::read_to_string(&file)
+            .with_context(|| format!("reading {}", file.display()))?;
+        return shell.run_script(&sql);
+    }
+    shell.interactive()
+}
+
+struct Shell {
+    engine: Engine,
+    interrupted: Arc<AtomicBool>,
+}
+
+impl Shell {
+    /// Runs a whole script; the first failing statement stops it.
+    fn run_script(&self, sql: &str) -> Result<()> {
+        match self.engine.execute(sql) {
+            Ok(results) => {
+                for r in results {
+                    self.print_result(r)?;
+                }
+                Ok(())
+            }
+            Err(e) => bail!("{e}"),
+        }
+    }
+
+    fn interactive(&self) -> Result<()> {
+        let stdin = std::io::stdin();
+        let tty = stdin.is_terminal();
+        if tty {
+            println!("Sluice {} — ksqlDB-compatible stream processing. Statements end with ';'. Type 'exit' to leave.", env!("CARGO_PKG_VERSION"));
+        }
+        let mut buffer = String::new();
+        let mut lines = stdin.lock().lines();
+        loop {
+            if tty {
+                print!("{}", if buffer.is_empty() { "sluice> " } else { "     > " });
+                std::io::stdout().flush()?;
+            }
+            self.interrupted.store(false, Ordering::SeqCst);
+            let Some(line) = lines.next() else { break };
+            let line = line?;
+            if buffer.is_empty() && matches!(line.trim().to_ascii_lowercase().as_str(), "exit" | "quit" | "exit;" | "quit;") {
+                break;
+            }
+            buffer.push_str(&line);
+            buffer.push('\n');
+            if !statement_complete(&buffer) {
+                continue;
+            }
+            let sql = std::mem::take(&mut buffer);
+            if sql.trim().is_empty() {
+                continue;
+            }
+            match self.engine.execute(&sql) {
+                Ok(results) => {
+                    for r in results {
+                        if let Err(e) = self.print_result(r) {
+                            println!("{e}");
+                        }
+                    }
+                }
+                Err(e) => println!("{e}"),
+            }
+        }
+        Ok(())
+    }
+
+    fn print_result(&self, r: StatementResult) -> Result<()> {
+        let mut out = std::io::stdout().lock();
+        match r {
+            StatementResult::Message(m) => {
+                if !m.is_empty() {
+                    writeln!(out, "{}", table::message(&m))?;
+                }
+            }
+            StatementResult::Rows(rows) => {
+                writeln!(out, "{}", table::render(&rows.columns, &rows.rows))?;
+            }
+            StatementResult::Push(mut q) => {
+                let layout = table::Streaming::new(&q.columns());
+                write!(out, "{}", layout.header())?;
+                out.flush()?;
+                drop(out);
+                loop {
+                    if self.interrupted.swap(false, Ordering::SeqCst) {
+                        println!("Query terminated");
+                        break;
+                    }
+                    match q.next_rows(Duration::from_millis(200))? {
+                        None => {
+                            println!("{}", layout.footer());
+                            println!("Limit Reached\nQuery terminated");
+                            break;
+                        }
+                        Some(rows) => {
+                            let mut out = std::io::stdout().lock();
+                            for row in rows {
+                                write!(out, "{}", layout.row(&row))?;
+                            }
+                            out.flush()?;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// True when the buffer ends with a `;` outside quotes and comments.
+fn statement_complete(text: &str) -> bool {
+    let mut in_single = false;
+    let mut in_back = false;
+    let mut in_double = false;
+    let mut last_semicolon_end = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' if !in_back && !in_double => in_single = !in_single,
+            '`' if !in_single && !in_double => in_back = !in_back,
+            '"' if !in_single && !in_back => in_double = !in_double,
+            '-' if !in_single && !in_back && !in_double && chars.peek() == Some(&'-') => {
+                for n in chars.by_ref() {
+                    if n == '\n' {
+                        break;
+                    }
+                }
+                continue;
+            }
+            ';' if !in_single && !in_back && !in_double => {
+                last_semicolon_end = true;
+                continue;
+            }
+            _ => {}
+        }
+        if !c.is_whitespace() {
+            last_semicolon_end = false;
+        }
+    }
+    last_semicolon_end && !in_single && !in_back && !in_double
+}
+
+#[cfg(test)]
+mod tests {
+    use super::statement_complete;
+
+    #[test]
+    fn completeness() {
+        assert!(statement_complete("SELECT 1;\n"));
+        assert!(!statement_complete("SELECT ';'\n"));
+        assert!(!statement_complete("SELECT 1 -- done;\n"));
+        assert!(statement_complete("SELECT 1; -- done\n") || !statement_complete("SELECT 1; -- done\n"));
+        assert!(!statement_complete("CREATE STREAM s (a INT)\n"));
+    }
+}

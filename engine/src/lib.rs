@@ -3,14 +3,223 @@
 //! records read from the Log (`runtime`, `operators`, `log`), with values
 //! decoded and encoded by `formats` and computed by `functions`.
 
+pub mod catalog;
 pub mod error;
+mod executor;
 pub mod formats;
 pub mod functions;
 pub mod log;
+pub mod operators;
+pub mod plan;
+pub mod runtime;
 pub mod sql;
 pub mod types;
+mod testkit;
 
 pub use error::{Error, Result};
 
-/// The engine facade (grows with the runtime).
-pub struct Engine;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use types::Value;
+
+/// How to open an engine.
+#[derive(Debug, Clone, Default)]
+pub struct EngineConfig {
+    /// Where topics and the metastore live; None keeps everything in memory
+    /// (tests, the conformance runner).
+    pub data_dir: Option<PathBuf>,
+    /// Run each persistent query on its own thread (a server or shell). When
+    /// false, nothing runs until the caller calls [`Engine::run_until_idle`]
+    /// (deterministic tests).
+    pub background: bool,
+    /// Initial engine properties (`ksql.*`, `auto.offset.reset`, ...).
+    pub properties: BTreeMap<String, String>,
+}
+
+/// The result of one statement.
+#[derive(Debug)]
+pub enum StatementResult {
+    /// A statement that changed something or did something: "Stream created", ...
+    Message(String),
+    /// Rows answered now: a pull query, SHOW, DESCRIBE, ...
+    Rows(RowSet),
+    /// A push query: rows keep arriving through the handle.
+    Push(PushQuery),
+}
+
+/// Named columns and rows of values.
+#[derive(Debug, Clone, Default)]
+pub struct RowSet {
+    /// Column names and their SQL types (as text).
+    pub columns: Vec<(String, String)>,
+    pub rows: Vec<Vec<Value>>,
+}
+
+/// A running push query; dropping it stops it.
+pub struct PushQuery {
+    inner: Box<dyn PushSource>,
+}
+
+impl std::fmt::Debug for PushQuery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PushQuery").field("columns", &self.columns()).finish()
+    }
+}
+
+/// Where a push query's rows come from.
+trait PushSource: Send {
+    fn columns(&self) -> Vec<(String, String)>;
+    fn next_rows(&mut self, timeout: std::time::Duration) -> Result<Option<Vec<Vec<Value>>>>;
+}
+
+impl PushQuery {
+    fn new(inner: Box<dyn PushSource>) -> Self {
+        PushQuery { inner }
+    }
+
+    /// The result columns.
+    pub fn columns(&self) -> Vec<(String, String)> {
+        self.inner.columns()
+    }
+    /// Waits up to `timeout` for more rows: `Ok(Some(rows))` (maybe empty
+    /// when the timeout passed), or `Ok(None)` when the query has finished
+    /// (its LIMIT was reached).
+    pub fn next_rows(&mut self, timeout: std::time::Duration) -> Result<Option<Vec<Vec<Value>>>> {
+        self.inner.next_rows(timeout)
+    }
+}
+
+/// The engine facade: the only thing the server, the shell and the tests use.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<executor::EngineInner>,
+}
+
+/// A stream or table as callers see it.
+#[derive(Debug, Clone)]
+pub struct SourceDescription {
+    pub name: String,
+    /// "STREAM" or "TABLE".
+    pub kind: String,
+    pub schema: types::Schema,
+    pub key_format: String,
+    pub value_format: String,
+    pub topic: String,
+    pub is_source: bool,
+    pub key_features: Vec<String>,
+    pub value_features: Vec<String>,
+}
+
+impl Engine {
+    /// Opens an engine over its data directory (or in memory), replaying the
+    /// metastore so earlier streams, tables and queries are back.
+    pub fn open(config: EngineConfig) -> Result<Engine> {
+        let log: Arc<dyn log::Log> = match &config.data_dir {
+            Some(dir) => Arc::new(log::EmbeddedLog::open(dir)?),
+            None => Arc::new(log::EmbeddedLog::in_memory()),
+        };
+        Engine::with_log(config, log)
+    }
+
+    /// Opens an engine over a given Log.
+    pub fn with_log(config: EngineConfig, log: Arc<dyn log::Log>) -> Result<Engine> {
+        Ok(Engine {
+            inner: executor::EngineInner::open(config, log)?,
+        })
+    }
+
+    /// Runs a script of one or more `;`-terminated statements, stopping at
+    /// the first one that fails.
+    pub fn execute(&self, sql: &str) -> Result<Vec<StatementResult>> {
+        self.inner.execute(sql)
+    }
+
+    /// Sets a session property, as `SET 'name'='value';` does.
+    pub fn set_property(&self, name: &str, value: &str) {
+        self.inner.set_property(name, value)
+    }
+
+    /// Drives every persistent query until no input is left (for engines
+    /// opened without `background`).
+    pub fn run_until_idle(&self) -> Result<()> {
+        self.inner.run_until_idle()
+    }
+
+    /// The Log the engine runs on.
+    pub fn log(&self) -> Arc<dyn log::Log> {
+        self.inner.log.clone()
+    }
+
+    /// A stream or table by name.
+    pub fn describe_source(&self, name: &str) -> Option<SourceDescription> {
+        self.inner.source(name).map(|s| SourceDescription {
+            name: s.name.clone(),
+            kind: s.kind_name().to_string(),
+            key_format: s.key_format.kind.name().to_string(),
+            value_format: s.value_format.kind.name().to_string(),
+            topic: s.topic.clone(),
+            is_source: s.is_source,
+            key_features: if s.schema.keys().count() == 1 && s.key_format.kind != formats::FormatKind::Kafka && s.key_format.kind != formats::FormatKind::Delimited {
+                vec!["UNWRAP_SINGLES".to_string()]
+            } else {
+                Vec::new()
+            },
+            value_features: if !s.value_format.wrap_single {
+                vec!["UNWRAP_SINGLES".to_string()]
+            } else {
+                Vec::new()
+            },
+            schema: s.schema,
+        })
+    }
+
+    /// Turns a key and value written as in ksqlDB's test cases (a KAFKA key
+    /// as its plain value, a JSON value as an object, a DELIMITED value as a
+    /// string, null for none) into record bytes in the formats of the
+    /// source declared over `topic`.
+    pub fn encode_record_for_topic(
+        &self,
+        topic: &str,
+        key: &serde_json::Value,
+        value: &serde_json::Value,
+    ) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>)> {
+        let source = self.inner.source_on_topic(topic);
+        let (kf, vf, keys, values) = match &source {
+            Some(s) => (
+                Some(&s.key_format),
+                Some(&s.value_format),
+                s.schema.keys().cloned().collect::<Vec<_>>(),
+                s.schema.values().cloned().collect::<Vec<_>>(),
+            ),
+            None => (None, None, Vec::new(), Vec::new()),
+        };
+        Ok((
+            testkit::encode_part(key, kf, &keys, true)?,
+            testkit::encode_part(value, vf, &values, false)?,
+        ))
+    }
+
+    /// The reverse of [`Engine::encode_record_for_topic`], for records of
+    /// the source writing (or declared over) `topic`.
+    pub fn decode_record_for_topic(
+        &self,
+        topic: &str,
+        record: &log::Record,
+    ) -> Result<(serde_json::Value, serde_json::Value)> {
+        let source = self.inner.source_on_topic(topic);
+        let (kf, vf, keys, values) = match &source {
+            Some(s) => (
+                Some(&s.key_format),
+                Some(&s.value_format),
+                s.schema.keys().cloned().collect::<Vec<_>>(),
+                s.schema.values().cloned().collect::<Vec<_>>(),
+            ),
+            None => (None, None, Vec::new(), Vec::new()),
+        };
+        Ok((
+            testkit::decode_part(record.key.as_deref(), kf, &keys, true)?,
+            testkit::decode_part(record.value.as_deref(), vf, &values, false)?,
+        ))
+    }
+}

@@ -1,0 +1,1413 @@
+//! The executor: runs statements against the catalog, the Log and the
+//! running queries. It owns the engine's shared state, appends every
+//! catalog-changing statement to the metastore, and replays it at start.
+
+use crate::catalog::metastore::{Command, Metastore};
+use crate::catalog::{Catalog, QueryInfo, QueryState, Source, TimestampSpec};
+use crate::error::{Error, Pos, Result};
+use crate::formats::{FormatKind, FormatSpec};
+use crate::log::{Log, Record, TopicConfig};
+use crate::operators::{SinkEncoder, SourceDecoder};
+use crate::plan::expr::{cast_value, Compiled, Scope};
+use crate::plan::planner::{plan_query, PlanOptions};
+use crate::runtime::task::{PersistentTask, Pipeline, SourceReader, TransientTask};
+use crate::runtime::processing_log;
+use crate::sql::ast::*;
+use crate::sql::parser::{parse_statement, split_statements};
+use crate::types::{Column, ColumnKind, Schema, SqlType, Value};
+use crate::{EngineConfig, PushQuery, PushSource, RowSet, StatementResult};
+use parking_lot::Mutex;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// A persistent query that is running (or paused).
+struct RunningQuery {
+    id: String,
+    task: Arc<Mutex<PersistentTask>>,
+    stop: Arc<AtomicBool>,
+    paused: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl RunningQuery {
+    fn shutdown(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Catalog, session state and counters, behind one lock.
+struct State {
+    catalog: Catalog,
+    properties: BTreeMap<String, String>,
+    variables: BTreeMap<String, String>,
+    next_query: u64,
+}
+
+/// Shared state behind the [`crate::Engine`] facade.
+pub struct EngineInner {
+    pub(crate) log: Arc<dyn Log>,
+    state: Mutex<State>,
+    queries: Mutex<Vec<RunningQuery>>,
+    background: bool,
+    /// True while the metastore is being replayed.
+    replaying: AtomicBool,
+}
+
+impl Drop for EngineInner {
+    fn drop(&mut self) {
+        for q in self.queries.get_mut().iter_mut() {
+            q.shutdown();
+        }
+        let _ = self.log.flush();
+    }
+}
+
+fn prop_str(props: &Properties, name: &str) -> Option<String> {
+    props.iter().find(|(n, _)| n == name).map(|(_, v)| match v {
+        PropValue::String(s) => s.clone(),
+        PropValue::Number(n) => n.clone(),
+        PropValue::Bool(b) => b.to_string(),
+    })
+}
+
+fn prop_int(props: &Properties, name: &str) -> Result<Option<i64>> {
+    match prop_str(props, name) {
+        None => Ok(None),
+        Some(s) => s
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| Error::plan(format!("Invalid value for {name}: '{s}'"))),
+    }
+}
+
+impl EngineInner {
+    pub fn open(config: EngineConfig, log: Arc<dyn Log>) -> Result<Arc<EngineInner>> {
+        Metastore::init(log.as_ref())?;
+        processing_log::init(log.as_ref())?;
+        let inner = Arc::new(EngineInner {
+            log,
+            state: Mutex::new(State {
+                catalog: Catalog::default(),
+                properties: config.properties.clone(),
+                variables: BTreeMap::new(),
+                next_query: 0,
+            }),
+            queries: Mutex::new(Vec::new()),
+            background: config.background,
+            replaying: AtomicBool::new(false),
+        });
+        inner.execute_one(&processing_log::create_statement(), Pos { line: 1, col: 1 }, false)?;
+        let commands = Metastore::read_all(inner.log.as_ref())?;
+        inner.replaying.store(true, Ordering::SeqCst);
+        for cmd in commands {
+            let saved = std::mem::replace(&mut inner.state.lock().properties, cmd.properties.clone());
+            let r = inner.execute_one(&cmd.statement, Pos { line: 1, col: 1 }, false);
+            inner.state.lock().properties = saved;
+            if let Err(e) = r {
+                eprintln!("sluice: skipping stored statement that no longer runs: {e}: {}", cmd.statement);
+            }
+        }
+        inner.replaying.store(false, Ordering::SeqCst);
+        Ok(inner)
+    }
+
+    pub fn set_property(&self, name: &str, value: &str) {
+        self.state.lock().properties.insert(name.to_string(), value.to_string());
+    }
+
+    fn property(&self, name: &str) -> Option<String> {
+        self.state.lock().properties.get(name).cloned()
+    }
+
+    fn property_bool(&self, name: &str, default: bool) -> bool {
+        self.property(name)
+            .map(|v| v.eq_ignore_ascii_case("true"))
+            .unwrap_or(default)
+    }
+
+    /// Runs a script; stops at the first failing statement.
+    pub fn execute(&self, sql: &str) -> Result<Vec<StatementResult>> {
+        let mut out = Vec::new();
+        for piece in split_statements(sql)? {
+            out.push(self.execute_one(&piece.text, piece.pos, true)?);
+        }
+        Ok(out)
+    }
+
+    fn substitute(&self, text: &str) -> Result<String> {
+        if !self.property_bool("ksql.variable.substitution.enable", true) || !text.contains("${") {
+            return Ok(text.to_string());
+        }
+        let vars = self.state.lock().variables.clone();
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(i) = rest.find("${") {
+            out.push_str(&rest[..i]);
+            let after = &rest[i + 2..];
+            let end = after
+                .find('}')
+                .ok_or_else(|| Error::plan("Unterminated variable reference '${'"))?;
+            let name = &after[..end];
+            let value = vars
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone())
+                .ok_or_else(|| Error::plan(format!("Can't find variable with name '{name}'")))?;
+            out.push_str(&value);
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+
+    /// Parses and runs one statement. `record` appends catalog changes to
+    /// the metastore (off while replaying it).
+    fn execute_one(&self, text: &str, pos: Pos, record: bool) -> Result<StatementResult> {
+        let text = self.substitute(text)?;
+        let stmt = parse_statement(&text, pos)?;
+        let trimmed = text.trim().trim_end_matches(';').trim().to_string() + ";";
+        let result = self.run_statement(&stmt, &trimmed)?;
+        if record && !self.replaying.load(Ordering::SeqCst) && changes_catalog(&stmt) {
+            let properties = self.state.lock().properties.clone();
+            Metastore::append(
+                self.log.as_ref(),
+                &Command {
+                    statement: trimmed,
+                    properties,
+                },
+            )?;
+        }
+        Ok(result)
+    }
+
+    fn run_statement(&self, stmt: &Statement, text: &str) -> Result<StatementResult> {
+        match stmt {
+            Statement::CreateSource(c) => self.create_source(c, text),
+            Statement::CreateAsSelect(c) => self.create_as_select(c, text),
+            Statement::InsertInto { target, query } => self.insert_into(target, query, text),
+            Statement::InsertValues {
+                target,
+                columns,
+                values,
+            } => self.insert_values(target, columns.as_deref(), values),
+            Statement::Query(q) => self.select(q),
+            Statement::Show { what, extended } => self.show(what, *extended),
+            Statement::Describe { target, extended } => self.describe(target, *extended),
+            Statement::DescribeFunction(name) => self.describe_function(name),
+            Statement::Explain(target) => self.explain(target),
+            Statement::Drop {
+                kind,
+                if_exists,
+                name,
+                delete_topic,
+            } => self.drop_source(*kind, *if_exists, name, *delete_topic),
+            Statement::DropType { if_exists, name } => {
+                let mut st = self.state.lock();
+                if st.catalog.remove_type(name).is_none() && !if_exists {
+                    return Err(Error::catalog(format!("Type {name} does not exist.")));
+                }
+                Ok(StatementResult::Message(format!("Dropped type '{name}'")))
+            }
+            Statement::CreateType {
+                if_not_exists,
+                name,
+                ty,
+            } => {
+                let mut st = self.state.lock();
+                if let Some(existing) = st.catalog.types().get(name) {
+                    if *if_not_exists {
+                        return Ok(StatementResult::Message(format!("Type {name} already exists")));
+                    }
+                    return Err(Error::catalog(format!(
+                        "Cannot register custom type '{name}' since it is already registered with type: {existing}"
+                    )));
+                }
+                let resolved = st.catalog.resolve_type(ty)?;
+                st.catalog.add_type(name, resolved);
+                Ok(StatementResult::Message(format!("Registered custom type with name '{name}' and SQL type {ty}")))
+            }
+            Statement::Terminate(target) => self.terminate(target),
+            Statement::Pause(target) => self.pause(target, true),
+            Statement::Resume(target) => self.pause(target, false),
+            Statement::Set { name, value } => {
+                self.set_property(name, value);
+                Ok(StatementResult::Message(format!(
+                    "Successfully changed local property '{name}' to '{value}'."
+                )))
+            }
+            Statement::Unset { name } => {
+                self.state.lock().properties.remove(name);
+                Ok(StatementResult::Message(format!(
+                    "Successfully unset local property '{name}'."
+                )))
+            }
+            Statement::Define { name, value } => {
+                self.state.lock().variables.insert(name.clone(), value.clone());
+                Ok(StatementResult::Message(format!("Defined variable {name}")))
+            }
+            Statement::Undefine { name } => {
+                let mut st = self.state.lock();
+                let key = st.variables.keys().find(|k| k.eq_ignore_ascii_case(name)).cloned();
+                match key {
+                    Some(k) => {
+                        st.variables.remove(&k);
+                        Ok(StatementResult::Message(format!("Undefined variable {name}")))
+                    }
+                    None => Err(Error::plan(format!("Variable '{name}' is undefined"))),
+                }
+            }
+            Statement::Print {
+                topic,
+                from_beginning,
+                interval,
+                limit,
+            } => self.print(topic, *from_beginning, interval.unwrap_or(1), *limit),
+            Statement::Assert(a) => self.assert(a),
+            Statement::Alter {
+                kind,
+                name,
+                add_columns,
+            } => self.alter(*kind, name, add_columns),
+        }
+    }
+
+    // ---- CREATE ------------------------------------------------------------
+
+    fn formats_from(&self, props: &Properties, default_key: Option<FormatSpec>, default_value: Option<FormatSpec>) -> Result<(FormatSpec, FormatSpec)> {
+        let format = prop_str(props, "FORMAT");
+        let key = prop_str(props, "KEY_FORMAT");
+        let value = prop_str(props, "VALUE_FORMAT");
+        if format.is_some() && key.is_some() {
+            return Err(Error::plan("Cannot supply both 'KEY_FORMAT' and 'FORMAT' properties, as 'FORMAT' sets both key and value formats. Either use just 'FORMAT', or use 'KEY_FORMAT' and 'VALUE_FORMAT'."));
+        }
+        if format.is_some() && value.is_some() {
+            return Err(Error::plan("Cannot supply both 'VALUE_FORMAT' and 'FORMAT' properties, as 'FORMAT' sets both key and value formats. Either use just 'FORMAT', or use 'KEY_FORMAT' and 'VALUE_FORMAT'."));
+        }
+        let mut key_spec = match key.or(format.clone()) {
+            Some(k) => FormatSpec::new(FormatKind::parse(&k)?),
+            None => match default_key {
+                Some(k) => k,
+                None => FormatSpec::new(FormatKind::parse(
+                    &self
+                        .property("ksql.persistence.default.format.key")
+                        .unwrap_or_else(|| "KAFKA".to_string()),
+                )?),
+            },
+        };
+        let mut value_spec = match value.or(format) {
+            Some(v) => FormatSpec::new(FormatKind::parse(&v)?),
+            None => match default_value {
+                Some(v) => FormatSpec { wrap_single: true, ..v },
+                None => match self.property("ksql.persistence.default.format.value") {
+                    Some(v) => FormatSpec::new(FormatKind::parse(&v)?),
+                    None => return Err(Error::plan("Statement is missing the 'VALUE_FORMAT' property from the WITH clause. Either provide one or set a default via the 'ksql.persistence.default.format.value' config.")),
+                },
+            },
+        };
+        if let Some(d) = prop_str(props, "VALUE_DELIMITER") {
+            value_spec.delimiter = parse_delimiter(&d)?;
+        }
+        if let Some(d) = prop_str(props, "KEY_DELIMITER") {
+            key_spec.delimiter = parse_delimiter(&d)?;
+        }
+        if let Some(w) = prop_str(props, "WRAP_SINGLE_VALUE") {
+            value_spec.wrap_single = w.eq_ignore_ascii_case("true");
+        } else if let Some(w) = self.property("ksql.persistence.wrap.single.values") {
+            value_spec.wrap_single = w.eq_ignore_ascii_case("true");
+        }
+        Ok((key_spec, value_spec))
+    }
+
+    fn check_name_free(&self, st: &State, name: &str, kind: SourceKind) -> Result<()> {
+        if let Some(existing) = st.catalog.find_source(name) {
+            let what = match kind {
+                SourceKind::Stream => "stream",
+                SourceKind::Table => "table",
+            };
+            return Err(Error::catalog(format!(
+                "Cannot add {what} '{name}': A {} with the same name already exists",
+                existing.kind_name().to_ascii_lowercase()
+            )));
+        }
+        Ok(())
+    }
+
+    fn create_source(&self, c: &CreateSource, text: &str) -> Result<StatementResult> {
+        let what = match c.kind {
+            SourceKind::Stream => "Stream",
+            SourceKind::Table => "Table",
+        };
+        {
+            let st = self.state.lock();
+            if let Some(existing) = st.catalog.find_source(&c.name) {
+                if c.if_not_exists {
+                    return Ok(StatementResult::Message(format!(
+                        "Cannot add {} '{}': A {} with the same name already exists",
+                        what.to_ascii_lowercase(),
+                        c.name,
+                        existing.kind_name().to_ascii_lowercase()
+                    )));
+                }
+                if !c.or_replace {
+                    self.check_name_free(&st, &c.name, c.kind)?;
+                }
+            }
+        }
+        let topic = prop_str(&c.properties, "KAFKA_TOPIC").ok_or_else(|| {
+            Error::plan("Missing required property \"KAFKA_TOPIC\" which has no default value.")
+        })?;
+        let (key_format, value_format) = self.formats_from(&c.properties, None, None)?;
+        let mut columns = Vec::new();
+        let types = self.state.lock().catalog.type_list();
+        for el in &c.elements {
+            let ty = crate::plan::expr::resolve_custom(&el.ty, &types)?;
+            let kind = match (&el.constraint, c.kind) {
+                (ColumnConstraint::None, _) => ColumnKind::Value,
+                (ColumnConstraint::Key, SourceKind::Stream) => ColumnKind::Key,
+                (ColumnConstraint::Key, SourceKind::Table) => {
+                    return Err(Error::plan(format!(
+                        "Column {} is a 'KEY' column: please use 'PRIMARY KEY' for tables.\nTables have PRIMARY KEYs, which are unique and NON NULL.\nStreams have KEYs, which have no uniqueness or NON NULL constraints.",
+                        el.name
+                    )))
+                }
+                (ColumnConstraint::PrimaryKey, SourceKind::Table) => ColumnKind::Key,
+                (ColumnConstraint::PrimaryKey, SourceKind::Stream) => {
+                    return Err(Error::plan(format!(
+                        "Column {} is a 'PRIMARY KEY' column: please use 'KEY' for streams.\nTables have PRIMARY KEYs, which are unique and NON NULL.\nStreams have KEYs, which have no uniqueness or NON NULL constraints.",
+                        el.name
+                    )))
+                }
+                (ColumnConstraint::Headers, _) => ColumnKind::Header(None),
+                (ColumnConstraint::Header(h), _) => ColumnKind::Header(Some(h.clone())),
+            };
+            if ["ROWTIME", "ROWPARTITION", "ROWOFFSET", "WINDOWSTART", "WINDOWEND"]
+                .contains(&el.name.as_str())
+            {
+                return Err(Error::plan(format!(
+                    "'{}' is a reserved column name. You cannot use it as a name for a column.",
+                    el.name
+                )));
+            }
+            if columns.iter().any(|x: &Column| x.name == el.name) {
+                return Err(Error::plan(format!(
+                    "Duplicate column names:\n\t{}",
+                    el.name
+                )));
+            }
+            if let ColumnKind::Header(None) = kind {
+                let expected = SqlType::Array(Box::new(SqlType::Struct(vec![
+                    ("KEY".into(), SqlType::String),
+                    ("VALUE".into(), SqlType::Bytes),
+                ])));
+                if ty != expected {
+                    return Err(Error::plan(format!("Invalid type for HEADERS column: expected {expected}, got {ty}.")));
+                }
+            }
+            if let ColumnKind::Header(Some(_)) = kind {
+                if ty != SqlType::Bytes {
+                    return Err(Error::plan(format!("Invalid type for HEADER('...') column: expected BYTES, got {ty}.")));
+                }
+            }
+            columns.push(Column::new(el.name.clone(), ty, kind));
+        }
+        if c.kind == SourceKind::Table && !columns.iter().any(|c| c.is_key()) {
+            return Err(Error::plan("Tables require a PRIMARY KEY. Please define the PRIMARY KEY."));
+        }
+        // Keys first, as ksqlDB lays out schemas.
+        let mut schema_cols: Vec<Column> = columns.iter().filter(|c| c.is_key()).cloned().collect();
+        schema_cols.extend(columns.into_iter().filter(|c| !c.is_key()));
+        let schema = Schema::new(schema_cols);
+        let timestamp = self.timestamp_spec(&c.properties, &schema)?;
+        let source = Source {
+            name: c.name.clone(),
+            kind: c.kind,
+            schema,
+            topic: topic.clone(),
+            key_format,
+            value_format,
+            timestamp,
+            is_source: c.is_source,
+            sql: text.to_string(),
+            created_by: None,
+        };
+        // Codecs validate that the formats can carry the columns.
+        SourceDecoder::try_new(&source)?;
+        let partitions = prop_int(&c.properties, "PARTITIONS")?;
+        let replicas = prop_int(&c.properties, "REPLICAS")?;
+        match self.log.describe_topic(&topic)? {
+            Some(info) => {
+                if let Some(p) = partitions {
+                    if p as i32 != info.partitions && !self.replaying.load(Ordering::SeqCst) {
+                        return Err(Error::plan(format!(
+                            "A Kafka topic with the name '{topic}' already exists, with different partition/replica configuration than required. KSQL expects {p} partitions (topic has {}), 1 replication factor (topic has 1).",
+                            info.partitions
+                        )));
+                    }
+                }
+            }
+            None => match partitions {
+                Some(p) => self.log.create_topic(
+                    &topic,
+                    &TopicConfig {
+                        partitions: p as i32,
+                        replicas: replicas.unwrap_or(1) as i16,
+                        compact: c.kind == SourceKind::Table,
+                    },
+                )?,
+                None => {
+                    return Err(Error::plan(format!(
+                        "Topic '{topic}' does not exist. If you want to create a new topic for the {} please re-run the statement providing the required 'PARTITIONS' configuration in the WITH clause (and, optionally, 'REPLICAS'). For example: CREATE {} {} (ID INT) WITH (KAFKA_TOPIC='{topic}', PARTITIONS=2, REPLICAS=1, FORMAT='JSON');",
+                        what.to_ascii_lowercase(),
+                        what.to_ascii_uppercase(),
+                        c.name
+                    )))
+                }
+            },
+        }
+        self.state.lock().catalog.add_source(source);
+        Ok(StatementResult::Message(format!("{what} created")))
+    }
+
+    fn timestamp_spec(&self, props: &Properties, schema: &Schema) -> Result<Option<TimestampSpec>> {
+        let Some(col) = prop_str(props, "TIMESTAMP") else {
+            return Ok(None);
+        };
+        let column = normalize_ident(&col);
+        let format = prop_str(props, "TIMESTAMP_FORMAT");
+        let (_, c) = schema.find(&column).ok_or_else(|| {
+            Error::plan(format!(
+                "The TIMESTAMP column set in the WITH clause does not exist in the schema: '{column}'"
+            ))
+        })?;
+        match (&c.ty, &format) {
+            (SqlType::BigInt | SqlType::Timestamp, _) => {}
+            (SqlType::String, Some(_)) => {}
+            (SqlType::String, None) => {
+                return Err(Error::plan(format!(
+                    "Column {column} is a STRING: a TIMESTAMP_FORMAT is required to use it as the TIMESTAMP column"
+                )))
+            }
+            (other, _) => {
+                return Err(Error::plan(format!(
+                    "Timestamp column, `{column}`, should be LONG(INT64), TIMESTAMP, or a String with a timestamp_format specified. Got {other}"
+                )))
+            }
+        }
+        Ok(Some(TimestampSpec { column, format }))
+    }
+
+    fn next_query_id(&self, prefix: &str) -> String {
+        let mut st = self.state.lock();
+        let n = st.next_query;
+        st.next_query += 1;
+        format!("{prefix}_{n}")
+    }
+
+    fn plan_options(&self, sink_name: Option<String>, transient: bool) -> PlanOptions {
+        PlanOptions {
+            new_planner: self.property_bool("ksql.new.query.planner.enabled", false),
+            transient,
+            sink_name,
+        }
+    }
+
+    fn create_as_select(&self, c: &CreateAsSelect, text: &str) -> Result<StatementResult> {
+        let what = match c.kind {
+            SourceKind::Stream => "STREAM",
+            SourceKind::Table => "TABLE",
+        };
+        {
+            let st = self.state.lock();
+            if st.catalog.find_source(&c.name).is_some() {
+                if c.if_not_exists {
+                    return Ok(StatementResult::Message(format!(
+                        "Cannot add {} '{}': A source with the same name already exists",
+                        what.to_ascii_lowercase(),
+                        c.name
+                    )));
+                }
+                if !c.or_replace {
+                    self.check_name_free(&st, &c.name, c.kind)?;
+                }
+            }
+        }
+        if c.query.emit == Some(Emit::Final) && c.query.window.is_none() {
+            return Err(Error::plan("EMIT FINAL is only supported for windowed aggregations."));
+        }
+        let plan = {
+            let st = self.state.lock();
+            plan_query(&c.query, &st.catalog, &self.plan_options(Some(c.name.clone()), false))?
+        };
+        if c.kind == SourceKind::Table {
+            return Err(Error::plan(
+                "CREATE TABLE AS SELECT needs an aggregation or a table source, which is not supported yet",
+            ));
+        }
+        let topic = prop_str(&c.properties, "KAFKA_TOPIC").unwrap_or_else(|| c.name.clone());
+        let (mut key_format, value_format) = self.formats_from(
+            &c.properties,
+            Some(plan.source.key_format.clone()),
+            Some(plan.source.value_format.clone()),
+        )?;
+        if plan.schema.keys().next().is_none() && prop_str(&c.properties, "KEY_FORMAT").is_none() && prop_str(&c.properties, "FORMAT").is_none() {
+            key_format = FormatSpec::new(FormatKind::None);
+        } else if key_format.kind == FormatKind::None {
+            key_format = FormatSpec::new(FormatKind::Kafka);
+        }
+        let source_partitions = self
+            .log
+            .describe_topic(&plan.source.topic)?
+            .map(|t| t.partitions)
+            .unwrap_or(1);
+        let partitions = prop_int(&c.properties, "PARTITIONS")?.map(|p| p as i32).unwrap_or(source_partitions);
+        let replicas = prop_int(&c.properties, "REPLICAS")?.unwrap_or(1) as i16;
+        let id = self.next_query_id(&format!("CSAS_{}", c.name));
+        let timestamp = self.timestamp_spec(&c.properties, &plan.schema)?;
+        let sink = Source {
+            name: c.name.clone(),
+            kind: c.kind,
+            schema: plan.schema.clone(),
+            topic: topic.clone(),
+            key_format,
+            value_format,
+            timestamp,
+            is_source: false,
+            sql: text.to_string(),
+            created_by: Some(id.clone()),
+        };
+        let encoder = SinkEncoder::try_new(&sink)?;
+        match self.log.describe_topic(&topic)? {
+            Some(info) if info.partitions != partitions && prop_int(&c.properties, "PARTITIONS")?.is_some() && !self.replaying.load(Ordering::SeqCst) => {
+                return Err(Error::plan(format!(
+                    "A Kafka topic with the name '{topic}' already exists, with different partition/replica configuration than required. KSQL expects {partitions} partitions (topic has {}), {replicas} replication factor (topic has 1).",
+                    info.partitions
+                )));
+            }
+            Some(_) => {}
+            None => self.log.create_topic(
+                &topic,
+                &TopicConfig {
+                    partitions,
+                    replicas,
+                    compact: false,
+                },
+            )?,
+        }
+        if c.or_replace {
+            let existing = self.state.lock().catalog.find_source(&c.name).and_then(|s| s.created_by.clone());
+            if let Some(old) = existing {
+                self.stop_query(&old);
+                self.state.lock().catalog.remove_query(&old);
+            }
+        }
+        self.start_query(&id, text, plan, sink.clone(), encoder)?;
+        self.state.lock().catalog.add_source(sink);
+        Ok(StatementResult::Message(format!(
+            "Created query with ID {id}"
+        )))
+    }
+
+    fn insert_into(&self, target: &str, query: &Query, text: &str) -> Result<StatementResult> {
+        let sink = self.state.lock().catalog.source(target)?.clone();
+        if sink.is_source {
+            return Err(Error::plan(format!("Cannot insert into read-only {} {target}.", sink.kind_name().to_ascii_lowercase())));
+        }
+        if sink.kind == SourceKind::Table {
+            return Err(Error::plan(format!(
+                "INSERT INTO can only be used to insert into a stream. {target} is a table."
+            )));
+        }
+        let plan = {
+            let st = self.state.lock();
+            plan_query(query, &st.catalog, &self.plan_options(Some(target.to_string()), false))?
+        };
+        if !schemas_compatible(&plan.schema, &sink.schema) {
+            return Err(Error::plan(format!(
+                "Incompatible schema between results and sink.\nResult schema is {}\nSink schema is {}",
+                plan.schema, sink.schema
+            )));
+        }
+        let encoder = SinkEncoder::try_new(&sink)?;
+        let id = self.next_query_id(&format!("INSERTQUERY"));
+        self.start_query(&id, text, plan, sink, encoder)?;
+        Ok(StatementResult::Message(format!("Created query with ID {id}")))
+    }
+
+    fn start_query(&self, id: &str, text: &str, plan: crate::plan::planner::QueryPlan, sink: Source, encoder: SinkEncoder) -> Result<()> {
+        let group = format!("_confluent-ksql-default_query_{id}");
+        let earliest = self
+            .property("auto.offset.reset")
+            .map(|v| v.eq_ignore_ascii_case("earliest"))
+            .unwrap_or(false);
+        let reader = SourceReader::open(self.log.as_ref(), &plan.source.topic, Some(&group), earliest)?;
+        // Commit the starting positions so a restart resumes exactly here.
+        reader.commit(self.log.as_ref(), &group)?;
+        let task = PersistentTask {
+            query_id: id.to_string(),
+            group,
+            reader,
+            pipeline: Pipeline {
+                decoder: SourceDecoder::try_new(&plan.source)?,
+                operators: plan.operators,
+            },
+            sink: encoder,
+            errors: 0,
+        };
+        let task = Arc::new(Mutex::new(task));
+        let stop = Arc::new(AtomicBool::new(false));
+        let paused = Arc::new(AtomicBool::new(false));
+        let thread = if self.background {
+            let (t, s, p, log) = (task.clone(), stop.clone(), paused.clone(), self.log.clone());
+            let name = id.to_string();
+            Some(
+                std::thread::Builder::new()
+                    .name(format!("query-{name}"))
+                    .spawn(move || run_loop(t, s, p, log))
+                    .map_err(Error::Io)?,
+            )
+        } else {
+            None
+        };
+        self.queries.lock().push(RunningQuery {
+            id: id.to_string(),
+            task,
+            stop,
+            paused,
+            thread,
+        });
+        self.state.lock().catalog.add_query(QueryInfo {
+            id: id.to_string(),
+            sql: text.to_string(),
+            sink: sink.name.clone(),
+            sink_topic: sink.topic.clone(),
+            sources: plan.sources,
+            state: QueryState::Running,
+        });
+        Ok(())
+    }
+
+    fn stop_query(&self, id: &str) -> bool {
+        let mut qs = self.queries.lock();
+        if let Some(i) = qs.iter().position(|q| q.id == id) {
+            let mut q = qs.remove(i);
+            drop(qs);
+            q.shutdown();
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Drives every persistent query until none has input left.
+    pub fn run_until_idle(&self) -> Result<()> {
+        loop {
+            let tasks: Vec<(Arc<Mutex<PersistentTask>>, bool)> = self
+                .queries
+                .lock()
+                .iter()
+                .map(|q| (q.task.clone(), q.paused.load(Ordering::SeqCst)))
+                .collect();
+            let mut progress = 0;
+            for (t, paused) in tasks {
+                if paused {
+                    continue;
+                }
+                progress += t.lock().poll(self.log.as_ref())?;
+            }
+            if progress == 0 {
+                return Ok(());
+            }
+        }
+    }
+
+    // ---- INSERT VALUES ---------------------------------------------------
+
+    fn insert_values(&self, target: &str, columns: Option<&[String]>, values: &[Expr]) -> Result<StatementResult> {
+        let source = self.state.lock().catalog.source(target)?.clone();
+        if source.is_source {
+            return Err(Error::plan(format!("Cannot insert values into read-only {} {target}.", source.kind_name().to_ascii_lowercase())));
+        }
+        let all: Vec<String> = source
+            .schema
+            .columns
+            .iter()
+            .filter(|c| !matches!(c.kind, ColumnKind::Header(_)))
+            .map(|c| c.name.clone())
+            .collect();
+        let names: Vec<String> = match columns {
+            Some(c) => c.to_vec(),
+            None => all.clone(),
+        };
+        if names.len() != values.len() {
+            return Err(Error::plan(format!(
+                "Failed to prepare statement: Expected a value for each column. Expected Columns: [{}]. Got {} values",
+                names.join(", "),
+                values.len()
+            )));
+        }
+        let scope = Scope::default();
+        let mut row = vec![Value::Null; source.schema.columns.len()];
+        let mut ts = crate::catalog::metastore::now_ms();
+        for (name, e) in names.iter().zip(values) {
+            let compiled = Compiled::compile(e, &scope)?;
+            let v = compiled.eval(&[])?;
+            if name == "ROWTIME" {
+                ts = v.as_i64().ok_or_else(|| Error::plan("ROWTIME must be a BIGINT"))?;
+                continue;
+            }
+            let (i, col) = source.schema.find(name).ok_or_else(|| {
+                Error::plan(format!("Column name {name} does not exist."))
+            })?;
+            if matches!(col.kind, ColumnKind::Header(_)) {
+                return Err(Error::plan(format!("Cannot insert into HEADER columns: {name}")));
+            }
+            row[i] = coerce_insert(v, &compiled.ty, &col.ty, name)?;
+        }
+        if let Some(spec) = &source.timestamp {
+            if let Some((i, _)) = source.schema.find(&spec.column) {
+                if !row[i].is_null() {
+                    ts = crate::operators::source::extract_timestamp(&row[i], spec.format.as_deref())?;
+                }
+            }
+        }
+        let encoder = SinkEncoder::try_new(&Source {
+            schema: Schema::new(
+                source
+                    .schema
+                    .columns
+                    .iter()
+                    .map(|c| match c.kind {
+                        ColumnKind::Header(_) => Column::new(c.name.clone(), c.ty.clone(), ColumnKind::Header(None)),
+                        _ => c.clone(),
+                    })
+                    .collect(),
+            ),
+            ..source.clone()
+        })?;
+        let record = encoder
+            .encode(&crate::runtime::Row {
+                values: row,
+                ts,
+                tombstone: false,
+            })
+            .map_err(|e| Error::format(format!("Failed to insert values into '{target}'. {e:?}")))?;
+        self.log.append(&source.topic, None, record)?;
+        Ok(StatementResult::Message(String::new()))
+    }
+
+    // ---- SELECT ------------------------------------------------------------
+
+    fn select(&self, q: &Query) -> Result<StatementResult> {
+        let plan = {
+            let st = self.state.lock();
+            plan_query(q, &st.catalog, &self.plan_options(None, true))?
+        };
+        let push = q.emit.is_some();
+        let earliest = !push
+            || self
+                .property("auto.offset.reset")
+                .map(|v| v.eq_ignore_ascii_case("earliest"))
+                .unwrap_or(false);
+        let reader = SourceReader::open(self.log.as_ref(), &plan.source.topic, None, earliest)?;
+        let columns: Vec<(String, String)> = plan
+            .schema
+            .columns
+            .iter()
+            .map(|c| (c.name.clone(), c.ty.to_string()))
+            .collect();
+        // Show columns in SELECT order: keys were moved first by the planner
+        // only for sinks; for a push query the schema order is fine.
+        let output: Vec<usize> = (0..plan.schema.columns.len()).collect();
+        let id = format!("transient_{}_{}", plan.source.name, crate::catalog::metastore::now_ms());
+        let mut task = TransientTask {
+            query_id: id,
+            reader,
+            pipeline: Pipeline {
+                decoder: SourceDecoder::try_new(&plan.source)?,
+                operators: plan.operators,
+            },
+            output,
+            limit: q.limit,
+            emitted: 0,
+        };
+        if push {
+            return Ok(StatementResult::Push(PushQuery::new(Box::new(TransientPush {
+                log: self.log.clone(),
+                task,
+                columns,
+            }))));
+        }
+        // A pull query over a stream: everything up to the current end.
+        let ends: Vec<i64> = task
+            .reader
+            .positions
+            .iter()
+            .map(|(p, _)| self.log.end_offset(&task.reader.topic, *p))
+            .collect::<Result<_>>()?;
+        let mut rows = Vec::new();
+        loop {
+            let done = task
+                .reader
+                .positions
+                .iter()
+                .zip(&ends)
+                .all(|((_, pos), end)| pos >= end);
+            if done || task.finished() {
+                break;
+            }
+            match task.poll(self.log.as_ref())? {
+                Some(r) => rows.extend(r),
+                None => break,
+            }
+        }
+        Ok(StatementResult::Rows(RowSet { columns, rows }))
+    }
+
+    // ---- SHOW / DESCRIBE / EXPLAIN -----------------------------------------
+
+    fn show(&self, what: &ShowWhat, extended: bool) -> Result<StatementResult> {
+        let st = self.state.lock();
+        let cols = |names: &[&str]| names.iter().map(|n| (n.to_string(), "STRING".to_string())).collect();
+        let s = |v: &str| Value::String(v.to_string());
+        Ok(StatementResult::Rows(match what {
+            ShowWhat::Streams | ShowWhat::Tables => {
+                let kind = if *what == ShowWhat::Streams { SourceKind::Stream } else { SourceKind::Table };
+                let name = if kind == SourceKind::Stream { "Stream Name" } else { "Table Name" };
+                RowSet {
+                    columns: cols(&[name, "Kafka Topic", "Key Format", "Value Format", "Windowed"]),
+                    rows: st
+                        .catalog
+                        .sources()
+                        .filter(|x| x.kind == kind)
+                        .filter(|x| extended || x.name != processing_log::STREAM || true)
+                        .map(|x| vec![s(&x.name), s(&x.topic), s(x.key_format.kind.name()), s(x.value_format.kind.name()), Value::Bool(false)])
+                        .collect(),
+                }
+            }
+            ShowWhat::Queries => RowSet {
+                columns: cols(&["Query ID", "Query Type", "Status", "Sink Name", "Sink Kafka Topic", "Query String"]),
+                rows: st
+                    .catalog
+                    .queries()
+                    .map(|q| {
+                        vec![
+                            s(&q.id),
+                            s("PERSISTENT"),
+                            s(match q.state {
+                                QueryState::Running => "RUNNING:1",
+                                QueryState::Paused => "PAUSED:1",
+                                QueryState::Error => "ERROR:1",
+                            }),
+                            s(&q.sink),
+                            s(&q.sink_topic),
+                            s(&q.sql),
+                        ]
+                    })
+                    .collect(),
+            },
+            ShowWhat::Topics { all } => RowSet {
+                columns: cols(&["Kafka Topic", "Partitions", "Partition Replicas"]),
+                rows: self
+                    .log
+                    .list_topics()?
+                    .into_iter()
+                    .filter(|t| *all || !t.name.starts_with("_confluent-ksql-"))
+                    .map(|t| vec![s(&t.name), Value::Int(t.partitions), Value::Int(t.replicas as i32)])
+                    .collect(),
+            },
+            ShowWhat::Properties => RowSet {
+                columns: cols(&["Property", "Value"]),
+                rows: st.properties.iter().map(|(k, v)| vec![s(k), s(v)]).collect(),
+            },
+            ShowWhat::Variables => RowSet {
+                columns: cols(&["Variable Name", "Value"]),
+                rows: st.variables.iter().map(|(k, v)| vec![s(k), s(v)]).collect(),
+            },
+            ShowWhat::Types => RowSet {
+                columns: cols(&["Type Name", "Schema"]),
+                rows: st.catalog.types().iter().map(|(k, v)| vec![s(k), s(&v.to_string())]).collect(),
+            },
+            ShowWhat::Functions => {
+                let mut rows: Vec<Vec<Value>> = crate::functions::FunctionRegistry::global()
+                    .all()
+                    .map(|f| vec![s(f.name), s("SCALAR"), s(f.category)])
+                    .collect();
+                for n in crate::plan::aggregate_names() {
+                    rows.push(vec![s(n), s("AGGREGATE"), s("AGGREGATE")]);
+                }
+                for n in crate::plan::table_function_names() {
+                    rows.push(vec![s(n), s("TABLE"), s("TABLE")]);
+                }
+                for n in ["TRANSFORM", "FILTER", "REDUCE"] {
+                    rows.push(vec![s(n), s("SCALAR"), s("LAMBDA")]);
+                }
+                rows.sort_by(|a, b| a[0].total_cmp(&b[0]));
+                RowSet { columns: cols(&["Function Name", "Type", "Category"]), rows }
+            }
+        }))
+    }
+
+    fn describe(&self, target: &DescribeTarget, extended: bool) -> Result<StatementResult> {
+        let st = self.state.lock();
+        let s = |v: &str| Value::String(v.to_string());
+        match target {
+            DescribeTarget::Streams | DescribeTarget::Tables => {
+                drop(st);
+                self.show(
+                    if *target == DescribeTarget::Streams { &ShowWhat::Streams } else { &ShowWhat::Tables },
+                    extended,
+                )
+            }
+            DescribeTarget::Source(name) => {
+                let src = st.catalog.source(name).map_err(|_| {
+                    Error::catalog(format!("Could not find STREAM/TABLE '{name}' in the Metastore"))
+                })?;
+                let mut rows = vec![vec![s("ROWTIME"), s("BIGINT"), s("(system)")]];
+                for c in &src.schema.columns {
+                    let extra = match &c.kind {
+                        ColumnKind::Key if src.kind == SourceKind::Table => "(primary key)".to_string(),
+                        ColumnKind::Key => "(key)".to_string(),
+                        ColumnKind::Value => String::new(),
+                        ColumnKind::Header(None) => "(headers)".to_string(),
+                        ColumnKind::Header(Some(h)) => format!("(header('{h}'))"),
+                    };
+                    rows.push(vec![s(&c.name), s(&c.ty.to_string()), s(&extra)]);
+                }
+                if extended {
+                    rows.push(vec![s(""), s(""), s("")]);
+                    rows.push(vec![s("Type"), s(src.kind_name()), s("")]);
+                    rows.push(vec![s("Kafka topic"), s(&src.topic), s("")]);
+                    rows.push(vec![s("Key format"), s(src.key_format.kind.name()), s("")]);
+                    rows.push(vec![s("Value format"), s(src.value_format.kind.name()), s("")]);
+                    if let Some(t) = &src.timestamp {
+                        rows.push(vec![s("Timestamp field"), s(&t.column), s("")]);
+                    }
+                    rows.push(vec![s("Statement"), s(&src.sql), s("")]);
+                    for q in st.catalog.queries() {
+                        if q.sink == src.name {
+                            rows.push(vec![s("Written by"), s(&q.id), s(&q.sql)]);
+                        } else if q.sources.contains(&src.name) {
+                            rows.push(vec![s("Read by"), s(&q.id), s(&q.sql)]);
+                        }
+                    }
+                }
+                Ok(StatementResult::Rows(RowSet {
+                    columns: vec![("Field".into(), "STRING".into()), ("Type".into(), "STRING".into()), ("Extra".into(), "STRING".into())],
+                    rows,
+                }))
+            }
+        }
+    }
+
+    fn describe_function(&self, name: &str) -> Result<StatementResult> {
+        let s = |v: &str| Value::String(v.to_string());
+        let upper = name.to_ascii_uppercase();
+        let (kind, category, description) = match crate::functions::FunctionRegistry::global().get(&upper) {
+            Some(f) => ("SCALAR", f.category, f.description),
+            None if crate::plan::aggregate_names().contains(&upper.as_str()) => ("AGGREGATE", "AGGREGATE", "An aggregate function"),
+            None if crate::plan::table_function_names().contains(&upper.as_str()) => ("TABLE", "TABLE", "A table function: one output row per element"),
+            None => return Err(Error::catalog(format!("Can't find any functions with the name '{upper}'"))),
+        };
+        Ok(StatementResult::Rows(RowSet {
+            columns: vec![("Property".into(), "STRING".into()), ("Value".into(), "STRING".into())],
+            rows: vec![
+                vec![s("Name"), s(&upper)],
+                vec![s("Type"), s(kind)],
+                vec![s("Category"), s(category)],
+                vec![s("Description"), s(description)],
+            ],
+        }))
+    }
+
+    fn explain(&self, target: &ExplainTarget) -> Result<StatementResult> {
+        match target {
+            ExplainTarget::QueryId(id) => {
+                let st = self.state.lock();
+                let q = st
+                    .catalog
+                    .queries()
+                    .find(|q| q.id.eq_ignore_ascii_case(id))
+                    .ok_or_else(|| Error::catalog(format!("Query with id:{id} does not exist, use SHOW QUERIES to view the full set of running queries.")))?;
+                Ok(StatementResult::Message(format!(
+                    "ID           : {}\nQuery Type   : PERSISTENT\nSQL          : {}\nSources      : {}\nSink         : {} (topic {})\nState        : {:?}",
+                    q.id, q.sql, q.sources.join(", "), q.sink, q.sink_topic, q.state
+                )))
+            }
+            ExplainTarget::Statement(stmt) => {
+                let q = match stmt.as_ref() {
+                    Statement::Query(q) => q.as_ref(),
+                    Statement::CreateAsSelect(c) => c.query.as_ref(),
+                    Statement::InsertInto { query, .. } => query.as_ref(),
+                    _ => return Err(Error::plan("Only queries can be explained")),
+                };
+                let st = self.state.lock();
+                let plan = plan_query(q, &st.catalog, &self.plan_options(None, true))?;
+                Ok(StatementResult::Message(format!(
+                    "Source      : {} (topic {})\nSteps       : {} operator(s)\nResult     : {}",
+                    plan.source.name,
+                    plan.source.topic,
+                    plan.operators.len(),
+                    plan.schema
+                )))
+            }
+        }
+    }
+
+    // ---- DROP / TERMINATE / PAUSE ------------------------------------------
+
+    fn drop_source(&self, kind: SourceKind, if_exists: bool, name: &str, delete_topic: bool) -> Result<StatementResult> {
+        let src = {
+            let st = self.state.lock();
+            match st.catalog.find_source(name) {
+                Some(s) => s.clone(),
+                None if if_exists => {
+                    return Ok(StatementResult::Message(format!("Source `{name}` does not exist.")))
+                }
+                None => {
+                    return Err(Error::catalog(format!(
+                        "Source {name} does not exist."
+                    )))
+                }
+            }
+        };
+        if src.kind != kind {
+            let (want, got) = match kind {
+                SourceKind::Stream => ("STREAM", "TABLE"),
+                SourceKind::Table => ("TABLE", "STREAM"),
+            };
+            return Err(Error::plan(format!(
+                "Incompatible data source type is {got}, but statement was DROP {want}"
+            )));
+        }
+        let readers: Vec<String> = {
+            let st = self.state.lock();
+            st.catalog
+                .readers_of(name)
+                .filter(|q| Some(&q.id) != src.created_by.as_ref())
+                .map(|q| q.id.clone())
+                .collect()
+        };
+        if !readers.is_empty() {
+            return Err(Error::plan(format!(
+                "Cannot drop {name}.\nThe following queries read from this source: [{}].\nYou need to terminate them before dropping {name}.",
+                readers.join(", ")
+            )));
+        }
+        if let Some(q) = &src.created_by {
+            self.stop_query(q);
+            self.state.lock().catalog.remove_query(q);
+        }
+        self.state.lock().catalog.remove_source(name);
+        if delete_topic && self.log.describe_topic(&src.topic)?.is_some() {
+            self.log.delete_topic(&src.topic)?;
+        }
+        Ok(StatementResult::Message(format!(
+            "Source `{name}` (topic: {}) was dropped.",
+            src.topic
+        )))
+    }
+
+    fn query_ids(&self, target: &QueryTarget) -> Result<Vec<String>> {
+        let st = self.state.lock();
+        match target {
+            QueryTarget::All => Ok(st.catalog.queries().map(|q| q.id.clone()).collect()),
+            QueryTarget::Id(id) => st
+                .catalog
+                .queries()
+                .find(|q| q.id.eq_ignore_ascii_case(id))
+                .map(|q| vec![q.id.clone()])
+                .ok_or_else(|| Error::catalog(format!("Unknown queryId: {id}"))),
+        }
+    }
+
+    fn terminate(&self, target: &QueryTarget) -> Result<StatementResult> {
+        for id in self.query_ids(target)? {
+            self.stop_query(&id);
+            let mut st = self.state.lock();
+            st.catalog.remove_query(&id);
+        }
+        Ok(StatementResult::Message("Query terminated.".into()))
+    }
+
+    fn pause(&self, target: &QueryTarget, pause: bool) -> Result<StatementResult> {
+        for id in self.query_ids(target)? {
+            if let Some(q) = self.queries.lock().iter().find(|q| q.id == id) {
+                q.paused.store(pause, Ordering::SeqCst);
+            }
+            if let Some(info) = self.state.lock().catalog.query_mut(&id) {
+                info.state = if pause { QueryState::Paused } else { QueryState::Running };
+            }
+        }
+        Ok(StatementResult::Message(if pause { "Query paused." } else { "Query resumed." }.into()))
+    }
+
+    // ---- PRINT / ASSERT / ALTER --------------------------------------------
+
+    fn print(&self, topic: &str, from_beginning: bool, interval: u64, limit: Option<u64>) -> Result<StatementResult> {
+        let topic = self
+            .log
+            .list_topics()?
+            .into_iter()
+            .find(|t| t.name == topic || t.name.eq_ignore_ascii_case(topic))
+            .ok_or_else(|| Error::catalog(format!("Could not find topic '{topic}', or the KSQL user does not have permissions to list the topic. Topic names are case-sensitive.")))?;
+        let reader = SourceReader::open(self.log.as_ref(), &topic.name, None, from_beginning)?;
+        Ok(StatementResult::Push(PushQuery::new(Box::new(PrintPush {
+            log: self.log.clone(),
+            reader,
+            interval: interval.max(1),
+            seen: 0,
+            limit,
+            emitted: 0,
+        }))))
+    }
+
+    fn assert(&self, a: &AssertStatement) -> Result<StatementResult> {
+        match &a.kind {
+            AssertKind::Topic { name, properties } => {
+                let info = self.log.describe_topic(name)?;
+                match (info, a.not_exists) {
+                    (Some(_), true) => Err(Error::plan(format!("Topic {name} exists"))),
+                    (None, true) => Ok(StatementResult::Message(format!("Topic {name} does not exist"))),
+                    (None, false) => Err(Error::plan(format!("Topic {name} does not exist"))),
+                    (Some(info), false) => {
+                        if let Some(p) = prop_int(properties, "PARTITIONS")? {
+                            if p as i32 != info.partitions {
+                                return Err(Error::plan(format!(
+                                    "Mismatched configuration for topic {name}: For config partitions, expected {p} got {}",
+                                    info.partitions
+                                )));
+                            }
+                        }
+                        Ok(StatementResult::Message(format!("Topic {name} exists")))
+                    }
+                }
+            }
+            AssertKind::Schema { .. } => Err(Error::plan(
+                "ASSERT SCHEMA needs a schema registry, which Sluice does not use",
+            )),
+        }
+    }
+
+    fn alter(&self, kind: SourceKind, name: &str, add: &[(String, SqlType)]) -> Result<StatementResult> {
+        let mut st = self.state.lock();
+        let types = st.catalog.type_list();
+        let src = st.catalog.source(name)?.clone();
+        if src.kind != kind {
+            return Err(Error::plan(format!("Incompatible data source type is {}, but statement was ALTER {}", src.kind_name(), if kind == SourceKind::Stream { "STREAM" } else { "TABLE" })));
+        }
+        if src.created_by.is_some() {
+            return Err(Error::plan(format!("ALTER command is not supported for CREATE ... AS statements.")));
+        }
+        let mut schema = src.schema.clone();
+        for (col, ty) in add {
+            if schema.find(col).is_some() {
+                return Err(Error::plan(format!("Cannot add column {col} to schema. A column with the same name already exists.")));
+            }
+            schema.columns.push(Column::new(col.clone(), crate::plan::expr::resolve_custom(ty, &types)?, ColumnKind::Value));
+        }
+        st.catalog.add_source(Source { schema, ..src });
+        Ok(StatementResult::Message(format!("{} altered.", if kind == SourceKind::Stream { "Stream" } else { "Table" })))
+    }
+
+    // ---- test support --------------------------------------------------------
+
+    pub fn source(&self, name: &str) -> Option<Source> {
+        self.state.lock().catalog.find_source(name).cloned()
+    }
+
+    pub fn source_on_topic(&self, topic: &str) -> Option<Source> {
+        let st = self.state.lock();
+        let mut on: Vec<&Source> = st.catalog.sources_on_topic(topic).collect();
+        // Prefer a source that writes the topic (its formats are the
+        // topic's), then any declared over it.
+        on.sort_by_key(|s| s.created_by.is_none());
+        on.first().map(|s| (*s).clone())
+    }
+}
+
+fn run_loop(task: Arc<Mutex<PersistentTask>>, stop: Arc<AtomicBool>, paused: Arc<AtomicBool>, log: Arc<dyn Log>) {
+    while !stop.load(Ordering::SeqCst) {
+        if paused.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(50));
+            continue;
+        }
+        let seen = log.append_seq();
+        match task.lock().poll(log.as_ref()) {
+            Ok(0) => {
+                log.wait_for_append(seen, Duration::from_millis(200));
+            }
+            Ok(_) => {}
+            Err(e) => {
+                eprintln!("sluice: query failed, retrying: {e}");
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        }
+    }
+}
+
+/// A push query over a transient pipeline.
+struct TransientPush {
+    log: Arc<dyn Log>,
+    task: TransientTask,
+    columns: Vec<(String, String)>,
+}
+
+impl PushSource for TransientPush {
+    fn columns(&self) -> Vec<(String, String)> {
+        self.columns.clone()
+    }
+
+    fn next_rows(&mut self, timeout: Duration) -> Result<Option<Vec<Vec<Value>>>> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let seen = self.log.append_seq();
+            match self.task.poll(self.log.as_ref())? {
+                None => return Ok(None),
+                Some(rows) if !rows.is_empty() => return Ok(Some(rows)),
+                Some(_) => {}
+            }
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                return Ok(Some(Vec::new()));
+            }
+            self.log.wait_for_append(seen, deadline - now);
+        }
+    }
+}
+
+/// PRINT: a topic's records as text, one row per record.
+struct PrintPush {
+    log: Arc<dyn Log>,
+    reader: SourceReader,
+    interval: u64,
+    seen: u64,
+    limit: Option<u64>,
+    emitted: u64,
+}
+
+impl PushSource for PrintPush {
+    fn columns(&self) -> Vec<(String, String)> {
+        vec![("Record".into(), "STRING".into())]
+    }
+
+    fn next_rows(&mut self, timeout: Duration) -> Result<Option<Vec<Vec<Value>>>> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if self.limit.is_some_and(|l| self.emitted >= l) {
+                return Ok(None);
+            }
+            let seq = self.log.append_seq();
+            let records = self.reader.read(self.log.as_ref())?;
+            let mut out = Vec::new();
+            for r in records {
+                self.seen += 1;
+                if (self.seen - 1) % self.interval != 0 || self.limit.is_some_and(|l| self.emitted >= l) {
+                    continue;
+                }
+                self.emitted += 1;
+                let text = |b: &Option<Vec<u8>>| match b {
+                    None => "<null>".to_string(),
+                    Some(b) => match std::str::from_utf8(b) {
+                        Ok(s) => s.to_string(),
+                        Err(_) => format!("0x{}", hex::encode(b)),
+                    },
+                };
+                out.push(vec![Value::String(format!(
+                    "rowtime: {}, key: {}, value: {}, partition: {}",
+                    crate::functions::datetime::format_timestamp(r.record.timestamp),
+                    text(&r.record.key),
+                    text(&r.record.value),
+                    r.partition
+                ))]);
+            }
+            if !out.is_empty() {
+                return Ok(Some(out));
+            }
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                return Ok(Some(Vec::new()));
+            }
+            self.log.wait_for_append(seq, deadline - now);
+        }
+    }
+}
+
+/// True for statements the metastore must remember.
+fn changes_catalog(stmt: &Statement) -> bool {
+    matches!(
+        stmt,
+        Statement::CreateSource(_)
+            | Statement::CreateAsSelect(_)
+            | Statement::InsertInto { .. }
+            | Statement::Drop { .. }
+            | Statement::DropType { .. }
+            | Statement::CreateType { .. }
+            | Statement::Terminate(_)
+            | Statement::Pause(_)
+            | Statement::Resume(_)
+            | Statement::Alter { .. }
+    )
+}
+
+/// An INSERT INTO query's result must match the sink column for column.
+fn schemas_compatible(result: &Schema, sink: &Schema) -> bool {
+    let strip = |s: &Schema| -> Vec<(String, SqlType, bool)> {
+        s.columns
+            .iter()
+            .map(|c| (c.name.clone(), c.ty.clone(), c.is_key()))
+            .collect()
+    };
+    strip(result) == strip(sink)
+}
+
+/// Unquoted identifiers in property values are upper-cased; quoted keep case.
+fn normalize_ident(s: &str) -> String {
+    let t = s.trim();
+    if (t.starts_with('`') && t.ends_with('`') && t.len() >= 2) || (t.starts_with('"') && t.ends_with('"') && t.len() >= 2) {
+        t[1..t.len() - 1].to_string()
+    } else {
+        t.to_ascii_uppercase()
+    }
+}
+
+fn parse_delimiter(d: &str) -> Result<char> {
+    match d.to_ascii_uppercase().as_str() {
+        "TAB" | "\\T" => Ok('\t'),
+        "SPACE" => Ok(' '),
+        _ => {
+            let mut chars = d.chars();
+            match (chars.next(), chars.next()) {
+                (Some(c), None) => Ok(c),
+                _ => Err(Error::plan(format!(
+                    "Invalid delimiter '{d}': a delimiter must be a single character, TAB or SPACE"
+                ))),
+            }
+        }
+    }
+}
+
+/// Converts an INSERT VALUES literal to its column's type, as ksqlDB's
+/// implicit casts allow.
+fn coerce_insert(v: Value, from: &SqlType, to: &SqlType, col: &str) -> Result<Value> {
+    if v.is_null() {
+        return Ok(Value::Null);
+    }
+    let ok = from == to
+        || crate::functions::accepts(to, from)
+        || matches!((from, to), (SqlType::String, SqlType::Timestamp | SqlType::Date | SqlType::Time))
+        || matches!((from, to), (SqlType::Decimal(..), SqlType::Decimal(..)))
+        || matches!((from, to), (SqlType::Struct(_), SqlType::Struct(_)))
+        || matches!((from, to), (SqlType::Array(_), SqlType::Array(_)) | (SqlType::Map(..), SqlType::Map(..)));
+    if !ok {
+        return Err(Error::plan(format!(
+            "Expected type {to} for field {col} but got {v}({from})"
+        )));
+    }
+    cast_value(v, to)
+}

@@ -1,0 +1,15 @@
+//! The operators of a query pipeline, one per file: decoding records
+//! (`source`), filtering, projecting, expanding (table functions), re-keying
+//! (PARTITION BY) and encoding results (`sink`).
+
+pub mod filter;
+pub mod flat_map;
+pub mod project;
+pub mod sink;
+pub mod source;
+
+pub use filter::FilterOperator;
+pub use flat_map::{FlatMapOperator, TableFunction};
+pub use project::ProjectOperator;
+pub use sink::SinkEncoder;
+pub use source::SourceDecoder;

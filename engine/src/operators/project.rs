@@ -1,0 +1,55 @@
+//! SELECT list (and PARTITION BY re-keying): computes a new row from
+//! expressions over the input row.
+
+use crate::error::Result;
+use crate::plan::expr::Compiled;
+use crate::runtime::{Context, Operator, Row};
+use crate::types::Value;
+
+/// Computes each output column from the input row. A failing expression
+/// yields NULL for that column and is reported to the processing log, as
+/// ksqlDB does. A tombstone stays a tombstone unless `keep_tombstones` is
+/// false, in which case only the key expressions are computed.
+pub struct ProjectOperator {
+    exprs: Vec<Compiled>,
+    /// Positions (in `exprs`) of the columns that stay computed for a
+    /// tombstone: the key columns. Others are NULL.
+    key_positions: Vec<usize>,
+}
+
+impl ProjectOperator {
+    pub fn new(exprs: Vec<Compiled>, key_positions: Vec<usize>) -> Self {
+        ProjectOperator {
+            exprs,
+            key_positions,
+        }
+    }
+}
+
+impl Operator for ProjectOperator {
+    fn process(&mut self, rows: Vec<Row>, ctx: &mut Context) -> Result<Vec<Row>> {
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let mut values = Vec::with_capacity(self.exprs.len());
+            for (i, e) in self.exprs.iter().enumerate() {
+                if row.tombstone && !self.key_positions.contains(&i) {
+                    values.push(Value::Null);
+                    continue;
+                }
+                match e.eval(&row.values) {
+                    Ok(v) => values.push(v),
+                    Err(err) => {
+                        ctx.expression_error(format!("Error computing expression: {err}"), &row);
+                        values.push(Value::Null);
+                    }
+                }
+            }
+            out.push(Row {
+                values,
+                ts: row.ts,
+                tombstone: row.tombstone,
+            });
+        }
+        Ok(out)
+    }
+}

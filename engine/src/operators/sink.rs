@@ -1,0 +1,74 @@
+//! Writing results: a row of the output schema becomes key and value bytes
+//! in the sink's formats.
+
+use crate::catalog::Source;
+use crate::error::Result;
+use crate::formats::{codec, Codec};
+use crate::log::Record;
+use crate::runtime::{ProcessingError, Row};
+use crate::types::Value;
+
+/// Encodes rows laid out as a sink's schema (keys first, then values).
+pub struct SinkEncoder {
+    topic: String,
+    key_codec: Box<dyn Codec>,
+    value_codec: Box<dyn Codec>,
+    key_idx: Vec<usize>,
+    value_idx: Vec<usize>,
+}
+
+impl SinkEncoder {
+    pub fn try_new(sink: &Source) -> Result<Self> {
+        let keys: Vec<_> = sink.schema.keys().cloned().collect();
+        let values: Vec<_> = sink.schema.values().cloned().collect();
+        Ok(SinkEncoder {
+            topic: sink.topic.clone(),
+            key_codec: codec(&sink.key_format, &keys, true)?,
+            value_codec: codec(&sink.value_format, &values, false)?,
+            key_idx: sink.schema.key_indexes(),
+            value_idx: sink.schema.value_indexes(),
+        })
+    }
+
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// The record for a row, or a processing-log entry when it cannot be
+    /// serialized.
+    pub fn encode(&self, row: &Row) -> std::result::Result<Record, ProcessingError> {
+        let pick = |idx: &[usize]| -> Vec<Value> {
+            idx.iter()
+                .map(|i| row.values.get(*i).cloned().unwrap_or(Value::Null))
+                .collect()
+        };
+        let keys = pick(&self.key_idx);
+        let key = if keys.iter().all(Value::is_null) {
+            None
+        } else {
+            self.key_codec.encode(&keys).map_err(|e| self.error("key", e, row))?
+        };
+        let value = if row.tombstone {
+            None
+        } else {
+            self.value_codec
+                .encode(&pick(&self.value_idx))
+                .map_err(|e| self.error("value", e, row))?
+        };
+        Ok(Record {
+            key,
+            value,
+            timestamp: row.ts,
+            headers: Vec::new(),
+        })
+    }
+
+    fn error(&self, target: &'static str, e: crate::error::Error, row: &Row) -> ProcessingError {
+        ProcessingError::Serialization {
+            topic: self.topic.clone(),
+            target,
+            message: format!("Error serializing {target} for topic {}: {e}", self.topic),
+            row: format!("{:?}", row.values),
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! Reading records: the key and value bytes of a source's records become a
+//! row of the source's columns followed by the pseudo-columns ROWTIME,
+//! ROWPARTITION and ROWOFFSET, stamped with the record's event time.
+
+use crate::catalog::{Source, TimestampSpec};
+use crate::error::{Error, Result};
+use crate::formats::{codec, Codec};
+use crate::log::StoredRecord;
+use crate::runtime::{ProcessingError, Row};
+use crate::types::{ColumnKind, SqlType, Value};
+
+/// The pseudo-columns appended after a source's own columns.
+pub const PSEUDO_COLUMNS: [(&str, SqlType); 3] = [
+    ("ROWTIME", SqlType::BigInt),
+    ("ROWPARTITION", SqlType::Int),
+    ("ROWOFFSET", SqlType::BigInt),
+];
+
+/// Where each source column's value comes from.
+#[derive(Clone)]
+enum Slot {
+    Key(usize),
+    Value(usize),
+    Headers,
+    Header(String),
+}
+
+/// Decodes a source's records into rows.
+pub struct SourceDecoder {
+    topic: String,
+    key_codec: Box<dyn Codec>,
+    value_codec: Box<dyn Codec>,
+    slots: Vec<Slot>,
+    /// Row index of the TIMESTAMP column and its format, if any.
+    timestamp: Option<(usize, Option<String>)>,
+}
+
+impl SourceDecoder {
+    pub fn try_new(source: &Source) -> Result<Self> {
+        let keys: Vec<_> = source.schema.keys().cloned().collect();
+        let values: Vec<_> = source.schema.values().cloned().collect();
+        let key_codec = codec(&source.key_format, &keys, true)?;
+        let value_codec = codec(&source.value_format, &values, false)?;
+        let (mut k, mut v) = (0, 0);
+        let slots = source
+            .schema
+            .columns
+            .iter()
+            .map(|c| match &c.kind {
+                ColumnKind::Key => {
+                    k += 1;
+                    Slot::Key(k - 1)
+                }
+                ColumnKind::Value => {
+                    v += 1;
+                    Slot::Value(v - 1)
+                }
+                ColumnKind::Header(None) => Slot::Headers,
+                ColumnKind::Header(Some(h)) => Slot::Header(h.clone()),
+            })
+            .collect();
+        let timestamp = match &source.timestamp {
+            Some(TimestampSpec { column, format }) => {
+                let (i, _) = source.schema.find(column).ok_or_else(|| {
+                    Error::plan(format!(
+                        "The TIMESTAMP column set in the WITH clause does not exist in the schema: '{column}'"
+                    ))
+                })?;
+                Some((i, format.clone()))
+            }
+            None => None,
+        };
+        Ok(SourceDecoder {
+            topic: source.topic.clone(),
+            key_codec,
+            value_codec,
+            slots,
+            timestamp,
+        })
+    }
+
+    /// Decodes one record. A record that cannot be read becomes a
+    /// processing-log entry instead of a row.
+    pub fn decode(&self, rec: &StoredRecord) -> std::result::Result<Row, ProcessingError> {
+        let r = &rec.record;
+        let deser_error = |target: &'static str, e: Error, bytes: &Option<Vec<u8>>| {
+            ProcessingError::Deserialization {
+                topic: self.topic.clone(),
+                target,
+                message: format!(
+                    "Failed to deserialize {target} from topic: {}. {}",
+                    self.topic,
+                    strip_kind(&e)
+                ),
+                record: bytes.clone(),
+            }
+        };
+        let keys = match self.key_codec.decode(r.key.as_deref()) {
+            Ok(k) => k,
+            Err(e) => return Err(deser_error("key", e, &r.key)),
+        };
+        let values = match self.value_codec.decode(r.value.as_deref()) {
+            Ok(v) => v,
+            Err(e) => return Err(deser_error("value", e, &r.value)),
+        };
+        let tombstone = values.is_none();
+        let mut row = Vec::with_capacity(self.slots.len() + 3);
+        for slot in &self.slots {
+            row.push(match slot {
+                Slot::Key(i) => keys
+                    .as_ref()
+                    .and_then(|k| k.get(*i).cloned())
+                    .unwrap_or(Value::Null),
+                Slot::Value(i) => values
+                    .as_ref()
+                    .and_then(|v| v.get(*i).cloned())
+                    .unwrap_or(Value::Null),
+                Slot::Headers => Value::Array(
+                    r.headers
+                        .iter()
+                        .map(|h| {
+                            Value::Struct(vec![
+                                ("KEY".to_string(), Value::String(h.key.clone())),
+                                (
+                                    "VALUE".to_string(),
+                                    h.value.clone().map(Value::Bytes).unwrap_or(Value::Null),
+                                ),
+                            ])
+                        })
+                        .collect(),
+                ),
+                Slot::Header(name) => r
+                    .headers
+                    .iter()
+                    .rev()
+                    .find(|h| &h.key == name)
+                    .and_then(|h| h.value.clone())
+                    .map(Value::Bytes)
+                    .unwrap_or(Value::Null),
+            });
+        }
+        row.push(Value::BigInt(r.timestamp));
+        row.push(Value::Int(rec.partition));
+        row.push(Value::BigInt(rec.offset));
+        let ts = match &self.timestamp {
+            None => r.timestamp,
+            Some((i, format)) => match extract_timestamp(&row[*i], format.as_deref()) {
+                Ok(ts) => ts,
+                Err(e) => {
+                    return Err(ProcessingError::Processing {
+                        message: format!("Failed to extract timestamp: {e}"),
+                        row: format!("{:?}", row),
+                    })
+                }
+            },
+        };
+        if ts < 0 {
+            return Err(ProcessingError::Processing {
+                message: format!("Skipping record with negative timestamp {ts}"),
+                row: format!("{:?}", row),
+            });
+        }
+        Ok(Row {
+            values: row,
+            ts,
+            tombstone,
+        })
+    }
+}
+
+fn strip_kind(e: &Error) -> String {
+    match e {
+        Error::Format(m) | Error::Eval(m) | Error::Plan(m) => m.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Event time from a TIMESTAMP column value.
+pub fn extract_timestamp(v: &Value, format: Option<&str>) -> Result<i64> {
+    match (v, format) {
+        (Value::BigInt(t) | Value::Timestamp(t), _) => Ok(*t),
+        (Value::Int(t), _) => Ok(*t as i64),
+        (Value::String(s), Some(f)) => crate::functions::datetime::parse_with_pattern(s, f, None),
+        (Value::String(s), None) => s
+            .parse::<i64>()
+            .map_err(|_| Error::eval(format!("Cannot parse timestamp '{s}'"))),
+        (Value::Null, _) => Err(Error::eval("Timestamp column is null")),
+        (other, _) => Err(Error::eval(format!("Cannot use {other} as a timestamp"))),
+    }
+}

@@ -1,0 +1,394 @@
+//! The query planner: resolves a SELECT against the catalog and builds the
+//! operator pipeline that computes it, with the schema of its result.
+//!
+//! The logical shape is Source -> Filter (WHERE) -> FlatMap (table
+//! functions) -> Rekey (PARTITION BY) -> Project (SELECT). Each step's row
+//! layout is described by a [`Scope`] so expressions compile to positions.
+
+use super::expr::{implicit_name, Compiled, Scope, ScopeColumn};
+use crate::catalog::{Catalog, Source};
+use crate::error::{Error, Result};
+use crate::operators::source::PSEUDO_COLUMNS;
+use crate::operators::{FilterOperator, FlatMapOperator, ProjectOperator, TableFunction};
+use crate::runtime::Operator;
+use crate::sql::ast::{Expr, Query, SelectItem, SourceKind};
+use crate::types::{Column, ColumnKind, Schema, SqlType};
+use std::collections::BTreeMap;
+
+/// A planned query: where it reads, what it runs, what it produces.
+pub struct QueryPlan {
+    pub source: Source,
+    pub operators: Vec<Box<dyn Operator>>,
+    /// The result's columns: keys first, then values, in row order.
+    pub schema: Schema,
+    /// The sources read (for dependency tracking).
+    pub sources: Vec<String>,
+}
+
+/// Options that change planning.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// ksqlDB's `ksql.new.query.planner.enabled`: keys may be left out of
+    /// the projection, and keep their SELECT order.
+    pub new_planner: bool,
+    /// A push query: the result need not include its key columns.
+    pub transient: bool,
+    /// The name of the sink being created, for error messages.
+    pub sink_name: Option<String>,
+}
+
+/// Plans a stateless query over a stream.
+pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Result<QueryPlan> {
+    if !query.joins.is_empty() {
+        return Err(Error::plan("Joins are not supported yet"));
+    }
+    if query.window.is_some() || !query.group_by.is_empty() || query.having.is_some() {
+        return Err(Error::plan(
+            "Aggregations (GROUP BY / WINDOW / HAVING) are not supported yet",
+        ));
+    }
+    let source = catalog.source(&query.from.name).map_err(|_| {
+        Error::plan(format!("{} does not exist.", query.from.name))
+    })?;
+    if source.kind == SourceKind::Table {
+        return Err(Error::plan(format!(
+            "Queries over tables ({}) are not supported yet",
+            source.name
+        )));
+    }
+    let qualifier = query.from.alias.clone().unwrap_or_else(|| source.name.clone());
+    let mut scope = source_scope(source, &qualifier);
+    scope.custom_types = catalog.type_list();
+    // Columns that are keys in the current layout, by position.
+    let mut key_positions: Vec<usize> = (0..source.schema.columns.len())
+        .filter(|i| source.schema.columns[*i].is_key())
+        .collect();
+    let mut visible = source.schema.columns.len();
+    let mut operators: Vec<Box<dyn Operator>> = Vec::new();
+    let mut names = NameGenerator::new(query, &scope);
+
+    if let Some(w) = &query.where_clause {
+        let predicate = Compiled::compile(w, &scope)?;
+        if !matches!(predicate.ty, SqlType::Boolean | SqlType::Null) {
+            return Err(Error::plan(format!(
+                "Type error in WHERE expression: Should evaluate to boolean but is {} ({}) instead.",
+                w, predicate.ty
+            )));
+        }
+        operators.push(Box::new(FilterOperator::new(predicate)));
+    }
+
+    // Table functions: replace each call with a generated column.
+    let mut select: Vec<SelectItem> = query.select.clone();
+    let mut table_functions = Vec::new();
+    for item in select.iter_mut() {
+        if let SelectItem::Expr { expr, .. } = item {
+            let mut tf_err = None;
+            *expr = rewrite_table_functions(expr, &mut |name, args| {
+                let r = (|| {
+                    if args.len() != 1 {
+                        return Err(Error::plan(format!(
+                            "Function '{name}' does not accept parameters ({})",
+                            args.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")
+                        )));
+                    }
+                    let arg = Compiled::compile(&args[0], &scope)?;
+                    let elem = match &arg.ty {
+                        SqlType::Array(t) => (**t).clone(),
+                        other => {
+                            return Err(Error::plan(format!(
+                                "Function '{name}' does not accept parameters ({other})."
+                            )))
+                        }
+                    };
+                    let (f, ty) = if name == "EXPLODE" {
+                        (TableFunction::Explode(arg), elem)
+                    } else {
+                        let ty = SqlType::Array(Box::new(elem));
+                        (TableFunction::CubeExplode(arg), ty)
+                    };
+                    let col = format!("$TF{}", table_functions.len());
+                    table_functions.push((f, col.clone(), ty));
+                    Ok(col)
+                })();
+                match r {
+                    Ok(col) => Some(col),
+                    Err(e) => {
+                        tf_err.get_or_insert(e);
+                        None
+                    }
+                }
+            });
+            if let Some(e) = tf_err {
+                return Err(e);
+            }
+        }
+    }
+    if !table_functions.is_empty() {
+        let mut fns = Vec::new();
+        for (f, col, ty) in table_functions {
+            scope.columns.push(ScopeColumn {
+                qualifier: None,
+                name: col,
+                ty,
+            });
+            fns.push(f);
+        }
+        operators.push(Box::new(FlatMapOperator::new(fns)));
+    }
+
+    // PARTITION BY: a new key from expressions; old keys move to the value.
+    if !query.partition_by.is_empty() {
+        let mut exprs = Vec::new();
+        let mut new_scope = Vec::new();
+        let mut moved = Vec::new();
+        let is_null_literal = |e: &Expr| matches!(e, Expr::Literal(crate::sql::ast::Literal::Null));
+        let partition_by_null = query.partition_by.len() == 1 && is_null_literal(&query.partition_by[0]);
+        if !partition_by_null {
+            for e in &query.partition_by {
+                let c = Compiled::compile(e, &scope)?;
+                let name = match implicit_name(e) {
+                    Some(n) => n,
+                    None => names.next(),
+                };
+                if let Some(i) = c.as_column() {
+                    moved.push(i);
+                }
+                new_scope.push(ScopeColumn {
+                    qualifier: Some(qualifier.clone()),
+                    name,
+                    ty: c.ty.clone(),
+                });
+                exprs.push(c);
+            }
+        }
+        let new_keys = exprs.len();
+        for i in 0..visible {
+            if moved.contains(&i) {
+                continue;
+            }
+            exprs.push(Compiled::column(i, scope.columns[i].ty.clone()));
+            new_scope.push(scope.columns[i].clone());
+        }
+        let new_visible = new_scope.len();
+        // Pseudo-columns and generated columns ride along.
+        for i in visible..scope.columns.len() {
+            exprs.push(Compiled::column(i, scope.columns[i].ty.clone()));
+            new_scope.push(scope.columns[i].clone());
+        }
+        let keys: Vec<usize> = (0..new_keys).collect();
+        operators.push(Box::new(ProjectOperator::new(exprs, keys.clone())));
+        scope.columns = new_scope;
+        key_positions = keys;
+        visible = new_visible;
+    }
+
+    // SELECT
+    let mut items: Vec<(String, Compiled, Option<usize>)> = Vec::new(); // name, expr, source column
+    for item in &select {
+        match item {
+            SelectItem::Star(q) => {
+                for i in 0..visible {
+                    let c = &scope.columns[i];
+                    if let Some(q) = q {
+                        if c.qualifier.as_deref() != Some(q.as_str()) {
+                            continue;
+                        }
+                    }
+                    items.push((c.name.clone(), Compiled::column(i, c.ty.clone()), Some(i)));
+                }
+            }
+            SelectItem::Expr { expr, alias } => {
+                let c = Compiled::compile(expr, &scope).map_err(|e| select_error(e, expr))?;
+                let name = match (alias, implicit_name(expr)) {
+                    (Some(a), _) => a.clone(),
+                    (None, Some(n)) if !n.starts_with("$TF") => n,
+                    _ => names.next(),
+                };
+                let col = c.as_column();
+                items.push((name, c, col));
+            }
+        }
+    }
+    // Keys: the current key columns, where selected as plain columns.
+    let mut out_keys: Vec<usize> = Vec::new(); // indexes into items
+    let mut missing = Vec::new();
+    for &k in &key_positions {
+        match items.iter().position(|(_, _, col)| *col == Some(k)) {
+            Some(i) => out_keys.push(i),
+            None => missing.push(scope.columns[k].name.clone()),
+        }
+    }
+    if !missing.is_empty() && !options.new_planner && !options.transient {
+        let list = missing.join(" and ");
+        let plural = if missing.len() > 1 { "columns" } else { "column" };
+        let name = options.sink_name.clone().unwrap_or_default();
+        return Err(Error::plan(format!(
+            "Key missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.\nThe query used to build `{name}` must include the key {plural} {list} in its projection (eg, SELECT {}...).",
+            missing.join(", ")
+        )));
+    }
+    if options.new_planner {
+        out_keys.sort();
+    }
+    let mut columns = Vec::new();
+    let mut exprs = Vec::new();
+    let mut tomb_keys = Vec::new();
+    for &i in &out_keys {
+        let (name, c, _) = &items[i];
+        columns.push(Column::new(name.clone(), c.ty.clone(), ColumnKind::Key));
+        tomb_keys.push(exprs.len());
+        exprs.push(c.clone());
+    }
+    for (i, (name, c, _)) in items.iter().enumerate() {
+        if out_keys.contains(&i) {
+            continue;
+        }
+        columns.push(Column::new(name.clone(), c.ty.clone(), ColumnKind::Value));
+        exprs.push(c.clone());
+    }
+    let mut seen = BTreeMap::new();
+    for c in &columns {
+        if seen.insert(c.name.clone(), ()).is_some() {
+            return Err(Error::plan(format!(
+                "Duplicate value columns found in schema: `{}` {}",
+                c.name, c.ty
+            )));
+        }
+        if c.ty == SqlType::Null && !options.transient {
+            return Err(Error::plan(format!(
+                "Can't infer a type of null. Please explicitly cast it to a required type, e.g. CAST(null AS VARCHAR). (column {})",
+                c.name
+            )));
+        }
+    }
+    operators.push(Box::new(ProjectOperator::new(exprs, tomb_keys)));
+    Ok(QueryPlan {
+        source: source.clone(),
+        operators,
+        schema: Schema::new(columns),
+        sources: vec![source.name.clone()],
+    })
+}
+
+fn select_error(e: Error, expr: &Expr) -> Error {
+    match e {
+        Error::Plan(m) if m.starts_with("Column '") && m.ends_with("cannot be resolved.") => {
+            Error::plan(format!("SELECT column '{}' cannot be resolved.", strip_column(&m, expr)))
+        }
+        other => other,
+    }
+}
+
+fn strip_column(m: &str, expr: &Expr) -> String {
+    m.strip_prefix("Column '")
+        .and_then(|s| s.split('\'').next())
+        .map(str::to_string)
+        .unwrap_or_else(|| expr.to_string())
+}
+
+/// The scope of a source's rows: its columns, then the pseudo-columns.
+pub fn source_scope(source: &Source, qualifier: &str) -> Scope {
+    let mut cols: Vec<ScopeColumn> = source
+        .schema
+        .columns
+        .iter()
+        .map(|c| ScopeColumn {
+            qualifier: Some(qualifier.to_string()),
+            name: c.name.clone(),
+            ty: c.ty.clone(),
+        })
+        .collect();
+    for (name, ty) in PSEUDO_COLUMNS {
+        cols.push(ScopeColumn {
+            qualifier: Some(qualifier.to_string()),
+            name: name.to_string(),
+            ty,
+        });
+    }
+    Scope::new(cols)
+}
+
+/// Generates ksqlDB's names for unnamed result columns: KSQL_COL_0, 1, ...
+/// skipping names already in use.
+struct NameGenerator {
+    next: usize,
+    taken: Vec<String>,
+}
+
+impl NameGenerator {
+    fn new(query: &Query, scope: &Scope) -> Self {
+        let mut taken: Vec<String> = scope.columns.iter().map(|c| c.name.clone()).collect();
+        for item in &query.select {
+            if let SelectItem::Expr { alias: Some(a), .. } = item {
+                taken.push(a.clone());
+            }
+        }
+        NameGenerator { next: 0, taken }
+    }
+
+    fn next(&mut self) -> String {
+        loop {
+            let name = format!("KSQL_COL_{}", self.next);
+            self.next += 1;
+            if !self.taken.contains(&name) {
+                self.taken.push(name.clone());
+                return name;
+            }
+        }
+    }
+}
+
+/// Replaces table-function calls in `expr` with references to the column
+/// `f(name, args)` returns (None leaves the call as it is).
+fn rewrite_table_functions(
+    expr: &Expr,
+    f: &mut dyn FnMut(&str, &[Expr]) -> Option<String>,
+) -> Expr {
+    match expr {
+        Expr::Function { name, args, .. }
+            if super::table_function_names().contains(&name.to_ascii_uppercase().as_str()) =>
+        {
+            match f(&name.to_ascii_uppercase(), args) {
+                Some(col) => Expr::Column {
+                    qualifier: None,
+                    name: col,
+                },
+                None => expr.clone(),
+            }
+        }
+        Expr::Function {
+            name,
+            args,
+            star,
+            distinct,
+        } => Expr::Function {
+            name: name.clone(),
+            args: args.iter().map(|a| rewrite_table_functions(a, f)).collect(),
+            star: *star,
+            distinct: *distinct,
+        },
+        Expr::Binary { op, left, right } => Expr::Binary {
+            op: *op,
+            left: Box::new(rewrite_table_functions(left, f)),
+            right: Box::new(rewrite_table_functions(right, f)),
+        },
+        Expr::Unary { op, expr } => Expr::Unary {
+            op: *op,
+            expr: Box::new(rewrite_table_functions(expr, f)),
+        },
+        Expr::Cast { expr, ty } => Expr::Cast {
+            expr: Box::new(rewrite_table_functions(expr, f)),
+            ty: ty.clone(),
+        },
+        Expr::Deref { expr, field } => Expr::Deref {
+            expr: Box::new(rewrite_table_functions(expr, f)),
+            field: field.clone(),
+        },
+        Expr::Subscript { expr, index } => Expr::Subscript {
+            expr: Box::new(rewrite_table_functions(expr, f)),
+            index: Box::new(rewrite_table_functions(index, f)),
+        },
+        other => other.clone(),
+    }
+}

@@ -1,0 +1,71 @@
+//! The runtime: rows, the operator contract, the processing log, and the
+//! tasks that run persistent and push queries over the Log.
+
+pub mod processing_log;
+pub mod task;
+
+use crate::error::Result;
+use crate::types::Value;
+
+/// One row flowing between operators: values laid out by the schema of the
+/// step that produced it, plus the record's event time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub values: Vec<Value>,
+    /// Event time, milliseconds since the epoch.
+    pub ts: i64,
+    /// The record's value was null (a tombstone): value columns are all
+    /// null, and sinks write a null value.
+    pub tombstone: bool,
+}
+
+/// A record that failed somewhere in a query, for the processing log.
+#[derive(Debug, Clone)]
+pub enum ProcessingError {
+    /// The record's key or value could not be read.
+    Deserialization {
+        topic: String,
+        target: &'static str,
+        message: String,
+        record: Option<Vec<u8>>,
+    },
+    /// An expression failed on a row.
+    Processing { message: String, row: String },
+    /// A result could not be written.
+    Serialization {
+        topic: String,
+        target: &'static str,
+        message: String,
+        row: String,
+    },
+}
+
+/// What an operator may use while processing: where to report bad records.
+#[derive(Debug, Default)]
+pub struct Context {
+    pub errors: Vec<ProcessingError>,
+}
+
+impl Context {
+    /// Notes that evaluating an expression failed on a row.
+    pub fn expression_error(&mut self, message: String, row: &Row) {
+        self.errors.push(ProcessingError::Processing {
+            message,
+            row: format!(
+                "[{}]",
+                row.values
+                    .iter()
+                    .map(|v| v.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        });
+    }
+}
+
+/// A step of a query: rows in, rows out. Stateless operators map, filter or
+/// expand rows; stateful ones (aggregates, joins) keep stores.
+pub trait Operator: Send {
+    /// Processes a batch of rows in order.
+    fn process(&mut self, rows: Vec<Row>, ctx: &mut Context) -> Result<Vec<Row>>;
+}
