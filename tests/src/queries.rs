@@ -47,7 +47,7 @@ impl QueryOutput {
     /// A push query whose rows are read by [`QueryOutput::collect`].
     pub fn push(handle: PushQuery) -> Self {
         QueryOutput {
-            columns: None,
+            columns: Some(handle.columns()),
             rows: Vec::new(),
             handle: Some(handle),
             is_push: true,

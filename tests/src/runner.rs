@@ -198,9 +198,7 @@ impl<'a> CaseRun<'a> {
         })
         .map_err(|e| mismatch(format!("the engine did not open: {e}")))?;
         for (k, v) in &properties {
-            // Unknown properties are the engine's business; a case that
-            // depends on one fails on its own checks.
-            let _ = engine.set_property(k, v);
+            engine.set_property(k, v);
         }
         let log = engine.log();
         let mut outputs: Vec<String> = Vec::new();
