@@ -27,6 +27,8 @@ pub struct QueryOutput {
     handle: Option<PushQuery>,
     /// Whether this is a push query (compared in order).
     is_push: bool,
+    /// Whether the push query said it finished (its LIMIT was reached).
+    ended: bool,
 }
 
 impl QueryOutput {
@@ -41,6 +43,7 @@ impl QueryOutput {
                 .collect(),
             handle: None,
             is_push: false,
+            ended: true,
         }
     }
 
@@ -51,6 +54,7 @@ impl QueryOutput {
             rows: Vec::new(),
             handle: Some(handle),
             is_push: true,
+            ended: false,
         }
     }
 
@@ -67,7 +71,10 @@ impl QueryOutput {
                 .run_until_idle()
                 .map_err(|e| format!("running the push query: {e}"))?;
             match handle.next_rows(POLL) {
-                Ok(None) => break,
+                Ok(None) => {
+                    self.ended = true;
+                    break;
+                }
                 Ok(Some(rows)) if rows.is_empty() => empty += 1,
                 Ok(Some(rows)) => {
                     empty = 0;
@@ -117,6 +124,13 @@ pub fn check_responses(
         }
         if let Some(why) = compare_rows(&expected.rows, &actual.rows, actual.is_push) {
             return Err(format!("{at}: {why}"));
+        }
+        let limit_reached = expected
+            .final_message
+            .as_deref()
+            .is_some_and(|m| m.eq_ignore_ascii_case("Limit Reached"));
+        if actual.is_push && limit_reached && !actual.ended {
+            return Err(format!("{at}: the push query did not end at its LIMIT"));
         }
     }
     Ok(())

@@ -393,6 +393,17 @@ impl<'a> CaseRun<'a> {
             if expected.iter().any(|e| e.window.is_some()) {
                 return Err(mismatch(format!("{topic}: windowed keys not supported")));
             }
+            let exists = self
+                .log
+                .describe_topic(topic)
+                .map_err(|e| mismatch(format!("log: {e}")))?
+                .is_some();
+            if !exists {
+                return Err(mismatch(format!(
+                    "{topic}: the topic does not exist (expected {} records)",
+                    expected.len()
+                )));
+            }
             let stored = self
                 .tracker
                 .observed
