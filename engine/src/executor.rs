@@ -6,7 +6,7 @@ use crate::catalog::metastore::{Command, Metastore};
 use crate::catalog::{Catalog, QueryInfo, QueryState, Source, TimestampSpec};
 use crate::error::{Error, Pos, Result};
 use crate::formats::{FormatKind, FormatSpec};
-use crate::log::{Log, Record, TopicConfig};
+use crate::log::{Log, TopicConfig};
 use crate::operators::{SinkEncoder, SourceDecoder};
 use crate::plan::expr::{cast_value, Compiled, Scope};
 use crate::plan::planner::{plan_query, PlanOptions};
@@ -540,10 +540,8 @@ impl EngineInner {
         if c.query.emit == Some(Emit::Final) && c.query.window.is_none() {
             return Err(Error::plan("EMIT FINAL is only supported for windowed aggregations."));
         }
-        let plan = {
-            let st = self.state.lock();
-            plan_query(&c.query, &st.catalog, &self.plan_options(Some(c.name.clone()), false))?
-        };
+        let options = self.plan_options(Some(c.name.clone()), false);
+        let plan = plan_query(&c.query, &self.state.lock().catalog, &options)?;
         if c.kind == SourceKind::Table {
             return Err(Error::plan(
                 "CREATE TABLE AS SELECT needs an aggregation or a table source, which is not supported yet",
@@ -623,10 +621,8 @@ impl EngineInner {
                 "INSERT INTO can only be used to insert into a stream. {target} is a table."
             )));
         }
-        let plan = {
-            let st = self.state.lock();
-            plan_query(query, &st.catalog, &self.plan_options(Some(target.to_string()), false))?
-        };
+        let options = self.plan_options(Some(target.to_string()), false);
+        let plan = plan_query(query, &self.state.lock().catalog, &options)?;
         if !schemas_compatible(&plan.schema, &sink.schema) {
             return Err(Error::plan(format!(
                 "Incompatible schema between results and sink.\nResult schema is {}\nSink schema is {}",
@@ -804,10 +800,8 @@ impl EngineInner {
     // ---- SELECT ------------------------------------------------------------
 
     fn select(&self, q: &Query) -> Result<StatementResult> {
-        let plan = {
-            let st = self.state.lock();
-            plan_query(q, &st.catalog, &self.plan_options(None, true))?
-        };
+        let options = self.plan_options(None, true);
+        let plan = plan_query(q, &self.state.lock().catalog, &options)?;
         let push = q.emit.is_some();
         let earliest = !push
             || self
@@ -1046,8 +1040,8 @@ impl EngineInner {
                     Statement::InsertInto { query, .. } => query.as_ref(),
                     _ => return Err(Error::plan("Only queries can be explained")),
                 };
-                let st = self.state.lock();
-                let plan = plan_query(q, &st.catalog, &self.plan_options(None, true))?;
+                let options = self.plan_options(None, true);
+                let plan = plan_query(q, &self.state.lock().catalog, &options)?;
                 Ok(StatementResult::Message(format!(
                     "Source      : {} (topic {})\nSteps       : {} operator(s)\nResult     : {}",
                     plan.source.name,

@@ -390,7 +390,7 @@ fn eval_lambda(
 ) -> Result<Value> {
     let input = inputs[0].eval_in(env)?;
     let base = env.lambda.len();
-    let mut call = |env: &mut Env<'_>, args: &[Value]| -> Result<Value> {
+    let call = |env: &mut Env<'_>, args: &[Value]| -> Result<Value> {
         env.lambda.truncate(base);
         env.lambda.extend_from_slice(args);
         let r = body.eval_in(env);
@@ -1283,7 +1283,7 @@ impl<'a> ExprCompiler<'a> {
                 _ => None,
             })
             .collect();
-        let mut with_params = |this: &mut Self, params: &[String], types: Vec<SqlType>, body: &Expr| {
+        let with_params = |this: &mut Self, params: &[String], types: Vec<SqlType>, body: &Expr| {
             if params.len() != types.len() {
                 return Err(Error::plan(format!(
                     "Was expecting {} arguments to lambda function, got {}",

@@ -23,10 +23,7 @@ pub enum Statement {
     /// SHOW|LIST what [EXTENDED]
     Show { what: ShowWhat, extended: bool },
     /// DESCRIBE [STREAMS|TABLES|name] [EXTENDED]
-    Describe {
-        target: DescribeTarget,
-        extended: bool,
-    },
+    Describe { target: DescribeTarget, extended: bool },
     /// DESCRIBE FUNCTION name
     DescribeFunction(String),
     /// EXPLAIN query-id | EXPLAIN statement
@@ -146,9 +143,7 @@ pub enum ShowWhat {
     Tables,
     Queries,
     /// TOPICS or ALL TOPICS
-    Topics {
-        all: bool,
-    },
+    Topics { all: bool },
     Properties,
     Functions,
     Types,
@@ -269,10 +264,7 @@ pub struct Query {
 pub enum SelectItem {
     /// `*` or `alias.*`
     Star(Option<String>),
-    Expr {
-        expr: Expr,
-        alias: Option<String>,
-    },
+    Expr { expr: Expr, alias: Option<String> },
 }
 
 /// A source in FROM or JOIN, with its optional alias.

@@ -29,6 +29,7 @@ pub enum TokenKind {
 /// A token with where it starts and the text it was read from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Token {
+    /// What the token is.
     pub kind: TokenKind,
     /// Where the token starts (1-based line and column).
     pub pos: Pos,

@@ -241,6 +241,18 @@ impl Parser {
         }
     }
 
+    /// After a list item: true when `,` follows (more items), false when
+    /// `close` ends the list.
+    fn list_continues(&mut self, close: &str) -> Result<bool> {
+        if self.eat_symbol(",") {
+            Ok(true)
+        } else if self.eat_symbol(close) {
+            Ok(false)
+        } else {
+            self.error_here(&format!("',' or '{close}'"))
+        }
+    }
+
     fn expect_end(&self, what: &str) -> Result<()> {
         if self.at_end() {
             Ok(())
@@ -596,11 +608,9 @@ impl Parser {
             self.expect_symbol("=")?;
             let value = self.prop_value()?;
             out.push((name, value));
-            if self.eat_symbol(",") {
-                continue;
+            if !self.list_continues(")")? {
+                return Ok(out);
             }
-            self.expect_symbol(")")?;
-            return Ok(out);
         }
     }
 
@@ -647,11 +657,9 @@ impl Parser {
             let mut cols = Vec::new();
             loop {
                 cols.push(self.ident("a column name")?);
-                if self.eat_symbol(",") {
-                    continue;
+                if !self.list_continues(")")? {
+                    break;
                 }
-                self.expect_symbol(")")?;
-                break;
             }
             columns = Some(cols);
         }
@@ -667,11 +675,9 @@ impl Parser {
         if !self.eat_symbol(")") {
             loop {
                 values.push(self.expr()?);
-                if self.eat_symbol(",") {
-                    continue;
+                if !self.list_continues(")")? {
+                    break;
                 }
-                self.expect_symbol(")")?;
-                break;
             }
         }
         Ok(Statement::InsertValues {
@@ -1227,11 +1233,9 @@ impl Parser {
         }
         loop {
             out.push(self.value_expr()?);
-            if self.eat_symbol(",") {
-                continue;
+            if !self.list_continues(")")? {
+                return Ok(out);
             }
-            self.expect_symbol(")")?;
-            return Ok(out);
         }
     }
 
@@ -1365,11 +1369,9 @@ impl Parser {
             let mut list = Vec::new();
             loop {
                 list.push(self.expr()?);
-                if self.eat_symbol(",") {
-                    continue;
+                if !self.list_continues(")")? {
+                    break;
                 }
-                self.expect_symbol(")")?;
-                break;
             }
             return Ok(Expr::InList {
                 expr: Box::new(left),
@@ -1556,11 +1558,9 @@ impl Parser {
             distinct = self.eat_keyword("DISTINCT");
             loop {
                 args.push(self.argument()?);
-                if self.eat_symbol(",") {
-                    continue;
+                if !self.list_continues(")")? {
+                    break;
                 }
-                self.expect_symbol(")")?;
-                break;
             }
         }
         Ok(Expr::Function {
@@ -1674,11 +1674,9 @@ impl Parser {
         }
         loop {
             items.push(self.expr()?);
-            if self.eat_symbol(",") {
-                continue;
+            if !self.list_continues("]")? {
+                return Ok(Expr::Array(items));
             }
-            self.expect_symbol("]")?;
-            return Ok(Expr::Array(items));
         }
     }
 
@@ -1694,11 +1692,9 @@ impl Parser {
             self.expect_symbol(":=")?;
             let v = self.expr()?;
             entries.push((k, v));
-            if self.eat_symbol(",") {
-                continue;
+            if !self.list_continues(")")? {
+                return Ok(Expr::Map(entries));
             }
-            self.expect_symbol(")")?;
-            return Ok(Expr::Map(entries));
         }
     }
 
@@ -1714,11 +1710,9 @@ impl Parser {
             self.expect_symbol(":=")?;
             let v = self.expr()?;
             fields.push((name, v));
-            if self.eat_symbol(",") {
-                continue;
+            if !self.list_continues(")")? {
+                return Ok(Expr::Struct(fields));
             }
-            self.expect_symbol(")")?;
-            return Ok(Expr::Struct(fields));
         }
     }
 
@@ -1790,11 +1784,9 @@ impl Parser {
                         let f = self.any_word("a field name")?;
                         let ft = self.sql_type()?;
                         fields.push((f, ft));
-                        if self.eat_symbol(",") {
-                            continue;
+                        if !self.list_continues(">")? {
+                            break;
                         }
-                        self.expect_symbol(">")?;
-                        break;
                     }
                 }
                 SqlType::Struct(fields)
@@ -2186,6 +2178,38 @@ mod tests {
     }
 
     #[test]
+    fn error_messages() {
+        for (sql, expected) in [
+            (
+                "SELECT a, FROM s",
+                "line 1:11: expected an expression, found 'FROM'",
+            ),
+            (
+                "SELECT * FROM select",
+                "line 1:15: expected a stream or table name, found reserved word 'select' \
+                 (quote it with backticks to use it as a name)",
+            ),
+            (
+                "SELECT f(a b) FROM s",
+                "line 1:12: expected ',' or ')', found 'b'",
+            ),
+            (
+                "SELECT * FROM s LEFT JOIN t x = y",
+                "line 1:31: expected WITHIN or ON, found '='",
+            ),
+            (
+                "SELECT * FROM s WHERE a = 1 ORDER BY a",
+                "line 1:29: expected one of GROUP BY, PARTITION BY, HAVING, EMIT, LIMIT, ';', \
+                 found 'ORDER'",
+            ),
+            ("", "line 1:1: expected a statement, found end of input"),
+        ] {
+            let e = parse_statement(sql, Pos::default()).unwrap_err();
+            assert_eq!(e.to_string(), expected, "{sql}");
+        }
+    }
+
+    #[test]
     fn error_display() {
         let e = parse("SELECT * FROM s;\n\nDROP STREEM x;").unwrap_err();
         assert_eq!(
@@ -2294,6 +2318,8 @@ mod tests {
         "CREATE STREAM s (id STRING KEY, v INT) WITH (kafka_topic='t', value_format='JSON')",
         "CREATE OR REPLACE SOURCE TABLE IF NOT EXISTS `t` (id BIGINT PRIMARY KEY, `Mixed` DOUBLE, d DECIMAL(10, 2)) WITH (kafka_topic='t', format='AVRO', partitions=4, replicas=-1, x=1.5, y=TRUE)",
         "CREATE STREAM h (hs ARRAY<STRUCT<`KEY` STRING, `VALUE` BYTES>> HEADERS, one BYTES HEADER('a''b'), m MAP<STRING, ARRAY<INT>>, st STRUCT<a DATE, `b c` TIME, d TIMESTAMP>, c ADDRESS) WITH (kafka_topic='h')",
+        "CREATE STREAM kw (key STRING KEY, value INT, type STRING, topic STRING, source BYTES, `window` INT) WITH (kafka_topic='kw')",
+        "SELECT * FROM s WHERE type = 'a' AND source = 'b' AND `window` > 1",
         "CREATE STREAM inferred WITH (kafka_topic='x', value_format='AVRO')",
         "CREATE TABLE t AS SELECT k, COUNT(*) AS cnt FROM s GROUP BY k EMIT CHANGES",
         "CREATE OR REPLACE STREAM o WITH (kafka_topic='o') AS SELECT * FROM s PARTITION BY a, b->c",
