@@ -38,7 +38,9 @@ fn parse_args() -> Result<Args> {
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--data-dir" => args.data_dir = it.next().context("--data-dir needs a directory")?.into(),
+            "--data-dir" => {
+                args.data_dir = it.next().context("--data-dir needs a directory")?.into()
+            }
             "-f" | "--file" => args.file = Some(it.next().context("-f needs a file")?.into()),
             "-e" | "--execute" => args.execute = Some(it.next().context("-e needs SQL")?),
             "-h" | "--help" => {
@@ -116,13 +118,25 @@ impl Shell {
         let mut lines = stdin.lock().lines();
         loop {
             if tty {
-                print!("{}", if buffer.is_empty() { "sluice> " } else { "     > " });
+                print!(
+                    "{}",
+                    if buffer.is_empty() {
+                        "sluice> "
+                    } else {
+                        "     > "
+                    }
+                );
                 std::io::stdout().flush()?;
             }
             self.interrupted.store(false, Ordering::SeqCst);
             let Some(line) = lines.next() else { break };
             let line = line?;
-            if buffer.is_empty() && matches!(line.trim().to_ascii_lowercase().as_str(), "exit" | "quit" | "exit;" | "quit;") {
+            if buffer.is_empty()
+                && matches!(
+                    line.trim().to_ascii_lowercase().as_str(),
+                    "exit" | "quit" | "exit;" | "quit;"
+                )
+            {
                 break;
             }
             buffer.push_str(&line);
@@ -232,7 +246,9 @@ mod tests {
         assert!(statement_complete("SELECT 1;\n"));
         assert!(!statement_complete("SELECT ';'\n"));
         assert!(!statement_complete("SELECT 1 -- done;\n"));
-        assert!(statement_complete("SELECT 1; -- done\n") || !statement_complete("SELECT 1; -- done\n"));
+        assert!(
+            statement_complete("SELECT 1; -- done\n") || !statement_complete("SELECT 1; -- done\n")
+        );
         assert!(!statement_complete("CREATE STREAM s (a INT)\n"));
     }
 }

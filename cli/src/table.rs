@@ -15,7 +15,10 @@ pub fn json_like(v: &Value) -> String {
     match v {
         Value::Null => "null".to_string(),
         Value::String(s) => format!("\"{}\"", s.replace('"', "\\\"")),
-        Value::Array(items) => format!("[{}]", items.iter().map(json_like).collect::<Vec<_>>().join(", ")),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(json_like).collect::<Vec<_>>().join(", ")
+        ),
         Value::Map(entries) => format!(
             "{{{}}}",
             entries
@@ -78,11 +81,13 @@ pub fn render(columns: &[(String, String)], rows: &[Vec<Value>]) -> String {
 
 /// A one-cell table holding a message.
 pub fn message(m: &str) -> String {
-    let width = m.lines().map(|l| l.chars().count()).max().unwrap_or(0).max(7);
-    let mut out = vec![
-        format!(" {:<width$} ", "Message"),
-        "-".repeat(width + 2),
-    ];
+    let width = m
+        .lines()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(7);
+    let mut out = vec![format!(" {:<width$} ", "Message"), "-".repeat(width + 2)];
     for l in m.lines() {
         out.push(format!(" {l:<width$} "));
     }
@@ -101,7 +106,10 @@ impl Streaming {
     pub fn new(columns: &[(String, String)]) -> Self {
         Streaming {
             names: columns.iter().map(|(n, _)| n.clone()).collect(),
-            widths: columns.iter().map(|(n, _)| n.chars().count().max(16)).collect(),
+            widths: columns
+                .iter()
+                .map(|(n, _)| n.chars().count().max(16))
+                .collect(),
         }
     }
 

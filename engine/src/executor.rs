@@ -10,8 +10,8 @@ use crate::log::{Log, TopicConfig};
 use crate::operators::{SinkEncoder, SourceDecoder};
 use crate::plan::expr::{cast_value, Compiled, Scope};
 use crate::plan::planner::{plan_query, PlanOptions};
-use crate::runtime::task::{PersistentTask, Pipeline, SourceReader, TransientTask};
 use crate::runtime::processing_log;
+use crate::runtime::task::{PersistentTask, Pipeline, SourceReader, TransientTask};
 use crate::sql::ast::*;
 use crate::sql::parser::{parse_statement, split_statements};
 use crate::types::{Column, ColumnKind, Schema, SqlType, Value};
@@ -102,15 +102,23 @@ impl EngineInner {
             background: config.background,
             replaying: AtomicBool::new(false),
         });
-        inner.execute_one(&processing_log::create_statement(), Pos { line: 1, col: 1 }, false)?;
+        inner.execute_one(
+            &processing_log::create_statement(),
+            Pos { line: 1, col: 1 },
+            false,
+        )?;
         let commands = Metastore::read_all(inner.log.as_ref())?;
         inner.replaying.store(true, Ordering::SeqCst);
         for cmd in commands {
-            let saved = std::mem::replace(&mut inner.state.lock().properties, cmd.properties.clone());
+            let saved =
+                std::mem::replace(&mut inner.state.lock().properties, cmd.properties.clone());
             let r = inner.execute_one(&cmd.statement, Pos { line: 1, col: 1 }, false);
             inner.state.lock().properties = saved;
             if let Err(e) = r {
-                eprintln!("sluice: skipping stored statement that no longer runs: {e}: {}", cmd.statement);
+                eprintln!(
+                    "sluice: skipping stored statement that no longer runs: {e}: {}",
+                    cmd.statement
+                );
             }
         }
         inner.replaying.store(false, Ordering::SeqCst);
@@ -118,7 +126,10 @@ impl EngineInner {
     }
 
     pub fn set_property(&self, name: &str, value: &str) {
-        self.state.lock().properties.insert(name.to_string(), value.to_string());
+        self.state
+            .lock()
+            .properties
+            .insert(name.to_string(), value.to_string());
     }
 
     fn property(&self, name: &str) -> Option<String> {
@@ -222,7 +233,9 @@ impl EngineInner {
                 let mut st = self.state.lock();
                 if let Some(existing) = st.catalog.types().get(name) {
                     if *if_not_exists {
-                        return Ok(StatementResult::Message(format!("Type {name} already exists")));
+                        return Ok(StatementResult::Message(format!(
+                            "Type {name} already exists"
+                        )));
                     }
                     return Err(Error::catalog(format!(
                         "Cannot register custom type '{name}' since it is already registered with type: {existing}"
@@ -230,7 +243,9 @@ impl EngineInner {
                 }
                 let resolved = st.catalog.resolve_type(ty)?;
                 st.catalog.add_type(name, resolved);
-                Ok(StatementResult::Message(format!("Registered custom type with name '{name}' and SQL type {ty}")))
+                Ok(StatementResult::Message(format!(
+                    "Registered custom type with name '{name}' and SQL type {ty}"
+                )))
             }
             Statement::Terminate(target) => self.terminate(target),
             Statement::Pause(target) => self.pause(target, true),
@@ -248,16 +263,25 @@ impl EngineInner {
                 )))
             }
             Statement::Define { name, value } => {
-                self.state.lock().variables.insert(name.clone(), value.clone());
+                self.state
+                    .lock()
+                    .variables
+                    .insert(name.clone(), value.clone());
                 Ok(StatementResult::Message(format!("Defined variable {name}")))
             }
             Statement::Undefine { name } => {
                 let mut st = self.state.lock();
-                let key = st.variables.keys().find(|k| k.eq_ignore_ascii_case(name)).cloned();
+                let key = st
+                    .variables
+                    .keys()
+                    .find(|k| k.eq_ignore_ascii_case(name))
+                    .cloned();
                 match key {
                     Some(k) => {
                         st.variables.remove(&k);
-                        Ok(StatementResult::Message(format!("Undefined variable {name}")))
+                        Ok(StatementResult::Message(format!(
+                            "Undefined variable {name}"
+                        )))
                     }
                     None => Err(Error::plan(format!("Variable '{name}' is undefined"))),
                 }
@@ -279,7 +303,12 @@ impl EngineInner {
 
     // ---- CREATE ------------------------------------------------------------
 
-    fn formats_from(&self, props: &Properties, default_key: Option<FormatSpec>, default_value: Option<FormatSpec>) -> Result<(FormatSpec, FormatSpec)> {
+    fn formats_from(
+        &self,
+        props: &Properties,
+        default_key: Option<FormatSpec>,
+        default_value: Option<FormatSpec>,
+    ) -> Result<(FormatSpec, FormatSpec)> {
         let format = prop_str(props, "FORMAT");
         let key = prop_str(props, "KEY_FORMAT");
         let value = prop_str(props, "VALUE_FORMAT");
@@ -386,8 +415,14 @@ impl EngineInner {
                 (ColumnConstraint::Headers, _) => ColumnKind::Header(None),
                 (ColumnConstraint::Header(h), _) => ColumnKind::Header(Some(h.clone())),
             };
-            if ["ROWTIME", "ROWPARTITION", "ROWOFFSET", "WINDOWSTART", "WINDOWEND"]
-                .contains(&el.name.as_str())
+            if [
+                "ROWTIME",
+                "ROWPARTITION",
+                "ROWOFFSET",
+                "WINDOWSTART",
+                "WINDOWEND",
+            ]
+            .contains(&el.name.as_str())
             {
                 return Err(Error::plan(format!(
                     "'{}' is a reserved column name. You cannot use it as a name for a column.",
@@ -406,18 +441,24 @@ impl EngineInner {
                     ("VALUE".into(), SqlType::Bytes),
                 ])));
                 if ty != expected {
-                    return Err(Error::plan(format!("Invalid type for HEADERS column: expected {expected}, got {ty}.")));
+                    return Err(Error::plan(format!(
+                        "Invalid type for HEADERS column: expected {expected}, got {ty}."
+                    )));
                 }
             }
             if let ColumnKind::Header(Some(_)) = kind {
                 if ty != SqlType::Bytes {
-                    return Err(Error::plan(format!("Invalid type for HEADER('...') column: expected BYTES, got {ty}.")));
+                    return Err(Error::plan(format!(
+                        "Invalid type for HEADER('...') column: expected BYTES, got {ty}."
+                    )));
                 }
             }
             columns.push(Column::new(el.name.clone(), ty, kind));
         }
         if c.kind == SourceKind::Table && !columns.iter().any(|c| c.is_key()) {
-            return Err(Error::plan("Tables require a PRIMARY KEY. Please define the PRIMARY KEY."));
+            return Err(Error::plan(
+                "Tables require a PRIMARY KEY. Please define the PRIMARY KEY.",
+            ));
         }
         // Keys first, as ksqlDB lays out schemas.
         let mut schema_cols: Vec<Column> = columns.iter().filter(|c| c.is_key()).cloned().collect();
@@ -538,7 +579,9 @@ impl EngineInner {
             }
         }
         if c.query.emit == Some(Emit::Final) && c.query.window.is_none() {
-            return Err(Error::plan("EMIT FINAL is only supported for windowed aggregations."));
+            return Err(Error::plan(
+                "EMIT FINAL is only supported for windowed aggregations.",
+            ));
         }
         let options = self.plan_options(Some(c.name.clone()), false);
         let plan = plan_query(&c.query, &self.state.lock().catalog, &options)?;
@@ -553,7 +596,10 @@ impl EngineInner {
             Some(plan.source.key_format.clone()),
             Some(plan.source.value_format.clone()),
         )?;
-        if plan.schema.keys().next().is_none() && prop_str(&c.properties, "KEY_FORMAT").is_none() && prop_str(&c.properties, "FORMAT").is_none() {
+        if plan.schema.keys().next().is_none()
+            && prop_str(&c.properties, "KEY_FORMAT").is_none()
+            && prop_str(&c.properties, "FORMAT").is_none()
+        {
             key_format = FormatSpec::new(FormatKind::None);
         } else if key_format.kind == FormatKind::None {
             key_format = FormatSpec::new(FormatKind::Kafka);
@@ -563,7 +609,9 @@ impl EngineInner {
             .describe_topic(&plan.source.topic)?
             .map(|t| t.partitions)
             .unwrap_or(1);
-        let partitions = prop_int(&c.properties, "PARTITIONS")?.map(|p| p as i32).unwrap_or(source_partitions);
+        let partitions = prop_int(&c.properties, "PARTITIONS")?
+            .map(|p| p as i32)
+            .unwrap_or(source_partitions);
         let replicas = prop_int(&c.properties, "REPLICAS")?.unwrap_or(1) as i16;
         let id = self.next_query_id(&format!("CSAS_{}", c.name));
         let timestamp = self.timestamp_spec(&c.properties, &plan.schema)?;
@@ -581,7 +629,11 @@ impl EngineInner {
         };
         let encoder = SinkEncoder::try_new(&sink)?;
         match self.log.describe_topic(&topic)? {
-            Some(info) if info.partitions != partitions && prop_int(&c.properties, "PARTITIONS")?.is_some() && !self.replaying.load(Ordering::SeqCst) => {
+            Some(info)
+                if info.partitions != partitions
+                    && prop_int(&c.properties, "PARTITIONS")?.is_some()
+                    && !self.replaying.load(Ordering::SeqCst) =>
+            {
                 return Err(Error::plan(format!(
                     "A Kafka topic with the name '{topic}' already exists, with different partition/replica configuration than required. KSQL expects {partitions} partitions (topic has {}), {replicas} replication factor (topic has 1).",
                     info.partitions
@@ -598,7 +650,12 @@ impl EngineInner {
             )?,
         }
         if c.or_replace {
-            let existing = self.state.lock().catalog.find_source(&c.name).and_then(|s| s.created_by.clone());
+            let existing = self
+                .state
+                .lock()
+                .catalog
+                .find_source(&c.name)
+                .and_then(|s| s.created_by.clone());
             if let Some(old) = existing {
                 self.stop_query(&old);
                 self.state.lock().catalog.remove_query(&old);
@@ -614,7 +671,10 @@ impl EngineInner {
     fn insert_into(&self, target: &str, query: &Query, text: &str) -> Result<StatementResult> {
         let sink = self.state.lock().catalog.source(target)?.clone();
         if sink.is_source {
-            return Err(Error::plan(format!("Cannot insert into read-only {} {target}.", sink.kind_name().to_ascii_lowercase())));
+            return Err(Error::plan(format!(
+                "Cannot insert into read-only {} {target}.",
+                sink.kind_name().to_ascii_lowercase()
+            )));
         }
         if sink.kind == SourceKind::Table {
             return Err(Error::plan(format!(
@@ -630,18 +690,32 @@ impl EngineInner {
             )));
         }
         let encoder = SinkEncoder::try_new(&sink)?;
-        let id = self.next_query_id(&format!("INSERTQUERY"));
+        let id = self.next_query_id("INSERTQUERY");
         self.start_query(&id, text, plan, sink, encoder)?;
-        Ok(StatementResult::Message(format!("Created query with ID {id}")))
+        Ok(StatementResult::Message(format!(
+            "Created query with ID {id}"
+        )))
     }
 
-    fn start_query(&self, id: &str, text: &str, plan: crate::plan::planner::QueryPlan, sink: Source, encoder: SinkEncoder) -> Result<()> {
+    fn start_query(
+        &self,
+        id: &str,
+        text: &str,
+        plan: crate::plan::planner::QueryPlan,
+        sink: Source,
+        encoder: SinkEncoder,
+    ) -> Result<()> {
         let group = format!("_confluent-ksql-default_query_{id}");
         let earliest = self
             .property("auto.offset.reset")
             .map(|v| v.eq_ignore_ascii_case("earliest"))
             .unwrap_or(false);
-        let reader = SourceReader::open(self.log.as_ref(), &plan.source.topic, Some(&group), earliest)?;
+        let reader = SourceReader::open(
+            self.log.as_ref(),
+            &plan.source.topic,
+            Some(&group),
+            earliest,
+        )?;
         // Commit the starting positions so a restart resumes exactly here.
         reader.commit(self.log.as_ref(), &group)?;
         let task = PersistentTask {
@@ -724,10 +798,18 @@ impl EngineInner {
 
     // ---- INSERT VALUES ---------------------------------------------------
 
-    fn insert_values(&self, target: &str, columns: Option<&[String]>, values: &[Expr]) -> Result<StatementResult> {
+    fn insert_values(
+        &self,
+        target: &str,
+        columns: Option<&[String]>,
+        values: &[Expr],
+    ) -> Result<StatementResult> {
         let source = self.state.lock().catalog.source(target)?.clone();
         if source.is_source {
-            return Err(Error::plan(format!("Cannot insert values into read-only {} {target}.", source.kind_name().to_ascii_lowercase())));
+            return Err(Error::plan(format!(
+                "Cannot insert values into read-only {} {target}.",
+                source.kind_name().to_ascii_lowercase()
+            )));
         }
         let all: Vec<String> = source
             .schema
@@ -754,21 +836,29 @@ impl EngineInner {
             let compiled = Compiled::compile(e, &scope)?;
             let v = compiled.eval(&[])?;
             if name == "ROWTIME" {
-                ts = v.as_i64().ok_or_else(|| Error::plan("ROWTIME must be a BIGINT"))?;
+                ts = v
+                    .as_i64()
+                    .ok_or_else(|| Error::plan("ROWTIME must be a BIGINT"))?;
                 continue;
             }
-            let (i, col) = source.schema.find(name).ok_or_else(|| {
-                Error::plan(format!("Column name {name} does not exist."))
-            })?;
+            let (i, col) = source
+                .schema
+                .find(name)
+                .ok_or_else(|| Error::plan(format!("Column name {name} does not exist.")))?;
             if matches!(col.kind, ColumnKind::Header(_)) {
-                return Err(Error::plan(format!("Cannot insert into HEADER columns: {name}")));
+                return Err(Error::plan(format!(
+                    "Cannot insert into HEADER columns: {name}"
+                )));
             }
             row[i] = coerce_insert(v, &compiled.ty, &col.ty, name)?;
         }
         if let Some(spec) = &source.timestamp {
             if let Some((i, _)) = source.schema.find(&spec.column) {
                 if !row[i].is_null() {
-                    ts = crate::operators::source::extract_timestamp(&row[i], spec.format.as_deref())?;
+                    ts = crate::operators::source::extract_timestamp(
+                        &row[i],
+                        spec.format.as_deref(),
+                    )?;
                 }
             }
         }
@@ -779,7 +869,9 @@ impl EngineInner {
                     .columns
                     .iter()
                     .map(|c| match c.kind {
-                        ColumnKind::Header(_) => Column::new(c.name.clone(), c.ty.clone(), ColumnKind::Header(None)),
+                        ColumnKind::Header(_) => {
+                            Column::new(c.name.clone(), c.ty.clone(), ColumnKind::Header(None))
+                        }
                         _ => c.clone(),
                     })
                     .collect(),
@@ -792,7 +884,9 @@ impl EngineInner {
                 ts,
                 tombstone: false,
             })
-            .map_err(|e| Error::format(format!("Failed to insert values into '{target}'. {e:?}")))?;
+            .map_err(|e| {
+                Error::format(format!("Failed to insert values into '{target}'. {e:?}"))
+            })?;
         self.log.append(&source.topic, None, record)?;
         Ok(StatementResult::Message(String::new()))
     }
@@ -818,7 +912,11 @@ impl EngineInner {
         // Show columns in SELECT order: keys were moved first by the planner
         // only for sinks; for a push query the schema order is fine.
         let output: Vec<usize> = (0..plan.schema.columns.len()).collect();
-        let id = format!("transient_{}_{}", plan.source.name, crate::catalog::metastore::now_ms());
+        let id = format!(
+            "transient_{}_{}",
+            plan.source.name,
+            crate::catalog::metastore::now_ms()
+        );
         let mut task = TransientTask {
             query_id: id,
             reader,
@@ -831,11 +929,13 @@ impl EngineInner {
             emitted: 0,
         };
         if push {
-            return Ok(StatementResult::Push(PushQuery::new(Box::new(TransientPush {
-                log: self.log.clone(),
-                task,
-                columns,
-            }))));
+            return Ok(StatementResult::Push(PushQuery::new(Box::new(
+                TransientPush {
+                    log: self.log.clone(),
+                    task,
+                    columns,
+                },
+            ))));
         }
         // A pull query over a stream: everything up to the current end.
         let ends: Vec<i64> = task
@@ -867,25 +967,67 @@ impl EngineInner {
 
     fn show(&self, what: &ShowWhat, extended: bool) -> Result<StatementResult> {
         let st = self.state.lock();
-        let cols = |names: &[&str]| names.iter().map(|n| (n.to_string(), "STRING".to_string())).collect();
+        let cols = |names: &[&str]| {
+            names
+                .iter()
+                .map(|n| (n.to_string(), "STRING".to_string()))
+                .collect()
+        };
         let s = |v: &str| Value::String(v.to_string());
         Ok(StatementResult::Rows(match what {
             ShowWhat::Streams | ShowWhat::Tables => {
-                let kind = if *what == ShowWhat::Streams { SourceKind::Stream } else { SourceKind::Table };
-                let name = if kind == SourceKind::Stream { "Stream Name" } else { "Table Name" };
+                let kind = if *what == ShowWhat::Streams {
+                    SourceKind::Stream
+                } else {
+                    SourceKind::Table
+                };
+                let name = if kind == SourceKind::Stream {
+                    "Stream Name"
+                } else {
+                    "Table Name"
+                };
+                let mut names = vec![
+                    name,
+                    "Kafka Topic",
+                    "Key Format",
+                    "Value Format",
+                    "Windowed",
+                ];
+                if extended {
+                    names.extend(["Columns", "Written By"]);
+                }
                 RowSet {
-                    columns: cols(&[name, "Kafka Topic", "Key Format", "Value Format", "Windowed"]),
+                    columns: cols(&names),
                     rows: st
                         .catalog
                         .sources()
                         .filter(|x| x.kind == kind)
-                        .filter(|x| extended || x.name != processing_log::STREAM || true)
-                        .map(|x| vec![s(&x.name), s(&x.topic), s(x.key_format.kind.name()), s(x.value_format.kind.name()), Value::Bool(false)])
+                        .map(|x| {
+                            let mut row = vec![
+                                s(&x.name),
+                                s(&x.topic),
+                                s(x.key_format.kind.name()),
+                                s(x.value_format.kind.name()),
+                                Value::Bool(false),
+                            ];
+                            if extended {
+                                row.push(s(&x.schema.to_string()));
+                                row.push(s(x.created_by.as_deref().unwrap_or("")));
+                            }
+                            row
+                        })
                         .collect(),
                 }
             }
             ShowWhat::Queries => RowSet {
-                columns: cols(&["Query ID", "Query Type", "Status", "Sink Name", "Sink Kafka Topic", "Query String"]),
+                columns: cols(&[
+                    "Query ID",
+                    "Query Type",
+                    "Status",
+                    "Sink Name",
+                    "Sink Kafka Topic",
+                    "Query String",
+                ]),
                 rows: st
                     .catalog
                     .queries()
@@ -912,12 +1054,22 @@ impl EngineInner {
                     .list_topics()?
                     .into_iter()
                     .filter(|t| *all || !t.name.starts_with("_confluent-ksql-"))
-                    .map(|t| vec![s(&t.name), Value::Int(t.partitions), Value::Int(t.replicas as i32)])
+                    .map(|t| {
+                        vec![
+                            s(&t.name),
+                            Value::Int(t.partitions),
+                            Value::Int(t.replicas as i32),
+                        ]
+                    })
                     .collect(),
             },
             ShowWhat::Properties => RowSet {
                 columns: cols(&["Property", "Value"]),
-                rows: st.properties.iter().map(|(k, v)| vec![s(k), s(v)]).collect(),
+                rows: st
+                    .properties
+                    .iter()
+                    .map(|(k, v)| vec![s(k), s(v)])
+                    .collect(),
             },
             ShowWhat::Variables => RowSet {
                 columns: cols(&["Variable Name", "Value"]),
@@ -925,7 +1077,12 @@ impl EngineInner {
             },
             ShowWhat::Types => RowSet {
                 columns: cols(&["Type Name", "Schema"]),
-                rows: st.catalog.types().iter().map(|(k, v)| vec![s(k), s(&v.to_string())]).collect(),
+                rows: st
+                    .catalog
+                    .types()
+                    .iter()
+                    .map(|(k, v)| vec![s(k), s(&v.to_string())])
+                    .collect(),
             },
             ShowWhat::Functions => {
                 let mut rows: Vec<Vec<Value>> = crate::functions::FunctionRegistry::global()
@@ -942,7 +1099,10 @@ impl EngineInner {
                     rows.push(vec![s(n), s("SCALAR"), s("LAMBDA")]);
                 }
                 rows.sort_by(|a, b| a[0].total_cmp(&b[0]));
-                RowSet { columns: cols(&["Function Name", "Type", "Category"]), rows }
+                RowSet {
+                    columns: cols(&["Function Name", "Type", "Category"]),
+                    rows,
+                }
             }
         }))
     }
@@ -954,18 +1114,26 @@ impl EngineInner {
             DescribeTarget::Streams | DescribeTarget::Tables => {
                 drop(st);
                 self.show(
-                    if *target == DescribeTarget::Streams { &ShowWhat::Streams } else { &ShowWhat::Tables },
+                    if *target == DescribeTarget::Streams {
+                        &ShowWhat::Streams
+                    } else {
+                        &ShowWhat::Tables
+                    },
                     extended,
                 )
             }
             DescribeTarget::Source(name) => {
                 let src = st.catalog.source(name).map_err(|_| {
-                    Error::catalog(format!("Could not find STREAM/TABLE '{name}' in the Metastore"))
+                    Error::catalog(format!(
+                        "Could not find STREAM/TABLE '{name}' in the Metastore"
+                    ))
                 })?;
                 let mut rows = vec![vec![s("ROWTIME"), s("BIGINT"), s("(system)")]];
                 for c in &src.schema.columns {
                     let extra = match &c.kind {
-                        ColumnKind::Key if src.kind == SourceKind::Table => "(primary key)".to_string(),
+                        ColumnKind::Key if src.kind == SourceKind::Table => {
+                            "(primary key)".to_string()
+                        }
                         ColumnKind::Key => "(key)".to_string(),
                         ColumnKind::Value => String::new(),
                         ColumnKind::Header(None) => "(headers)".to_string(),
@@ -978,7 +1146,11 @@ impl EngineInner {
                     rows.push(vec![s("Type"), s(src.kind_name()), s("")]);
                     rows.push(vec![s("Kafka topic"), s(&src.topic), s("")]);
                     rows.push(vec![s("Key format"), s(src.key_format.kind.name()), s("")]);
-                    rows.push(vec![s("Value format"), s(src.value_format.kind.name()), s("")]);
+                    rows.push(vec![
+                        s("Value format"),
+                        s(src.value_format.kind.name()),
+                        s(""),
+                    ]);
                     if let Some(t) = &src.timestamp {
                         rows.push(vec![s("Timestamp field"), s(&t.column), s("")]);
                     }
@@ -992,7 +1164,11 @@ impl EngineInner {
                     }
                 }
                 Ok(StatementResult::Rows(RowSet {
-                    columns: vec![("Field".into(), "STRING".into()), ("Type".into(), "STRING".into()), ("Extra".into(), "STRING".into())],
+                    columns: vec![
+                        ("Field".into(), "STRING".into()),
+                        ("Type".into(), "STRING".into()),
+                        ("Extra".into(), "STRING".into()),
+                    ],
                     rows,
                 }))
             }
@@ -1002,14 +1178,28 @@ impl EngineInner {
     fn describe_function(&self, name: &str) -> Result<StatementResult> {
         let s = |v: &str| Value::String(v.to_string());
         let upper = name.to_ascii_uppercase();
-        let (kind, category, description) = match crate::functions::FunctionRegistry::global().get(&upper) {
-            Some(f) => ("SCALAR", f.category, f.description),
-            None if crate::plan::aggregate_names().contains(&upper.as_str()) => ("AGGREGATE", "AGGREGATE", "An aggregate function"),
-            None if crate::plan::table_function_names().contains(&upper.as_str()) => ("TABLE", "TABLE", "A table function: one output row per element"),
-            None => return Err(Error::catalog(format!("Can't find any functions with the name '{upper}'"))),
-        };
+        let (kind, category, description) =
+            match crate::functions::FunctionRegistry::global().get(&upper) {
+                Some(f) => ("SCALAR", f.category, f.description),
+                None if crate::plan::aggregate_names().contains(&upper.as_str()) => {
+                    ("AGGREGATE", "AGGREGATE", "An aggregate function")
+                }
+                None if crate::plan::table_function_names().contains(&upper.as_str()) => (
+                    "TABLE",
+                    "TABLE",
+                    "A table function: one output row per element",
+                ),
+                None => {
+                    return Err(Error::catalog(format!(
+                        "Can't find any functions with the name '{upper}'"
+                    )))
+                }
+            };
         Ok(StatementResult::Rows(RowSet {
-            columns: vec![("Property".into(), "STRING".into()), ("Value".into(), "STRING".into())],
+            columns: vec![
+                ("Property".into(), "STRING".into()),
+                ("Value".into(), "STRING".into()),
+            ],
             rows: vec![
                 vec![s("Name"), s(&upper)],
                 vec![s("Type"), s(kind)],
@@ -1055,19 +1245,23 @@ impl EngineInner {
 
     // ---- DROP / TERMINATE / PAUSE ------------------------------------------
 
-    fn drop_source(&self, kind: SourceKind, if_exists: bool, name: &str, delete_topic: bool) -> Result<StatementResult> {
+    fn drop_source(
+        &self,
+        kind: SourceKind,
+        if_exists: bool,
+        name: &str,
+        delete_topic: bool,
+    ) -> Result<StatementResult> {
         let src = {
             let st = self.state.lock();
             match st.catalog.find_source(name) {
                 Some(s) => s.clone(),
                 None if if_exists => {
-                    return Ok(StatementResult::Message(format!("Source `{name}` does not exist.")))
-                }
-                None => {
-                    return Err(Error::catalog(format!(
-                        "Source {name} does not exist."
+                    return Ok(StatementResult::Message(format!(
+                        "Source `{name}` does not exist."
                     )))
                 }
+                None => return Err(Error::catalog(format!("Source {name} does not exist."))),
             }
         };
         if src.kind != kind {
@@ -1135,15 +1329,32 @@ impl EngineInner {
                 q.paused.store(pause, Ordering::SeqCst);
             }
             if let Some(info) = self.state.lock().catalog.query_mut(&id) {
-                info.state = if pause { QueryState::Paused } else { QueryState::Running };
+                info.state = if pause {
+                    QueryState::Paused
+                } else {
+                    QueryState::Running
+                };
             }
         }
-        Ok(StatementResult::Message(if pause { "Query paused." } else { "Query resumed." }.into()))
+        Ok(StatementResult::Message(
+            if pause {
+                "Query paused."
+            } else {
+                "Query resumed."
+            }
+            .into(),
+        ))
     }
 
     // ---- PRINT / ASSERT / ALTER --------------------------------------------
 
-    fn print(&self, topic: &str, from_beginning: bool, interval: u64, limit: Option<u64>) -> Result<StatementResult> {
+    fn print(
+        &self,
+        topic: &str,
+        from_beginning: bool,
+        interval: u64,
+        limit: Option<u64>,
+    ) -> Result<StatementResult> {
         let topic = self
             .log
             .list_topics()?
@@ -1167,7 +1378,9 @@ impl EngineInner {
                 let info = self.log.describe_topic(name)?;
                 match (info, a.not_exists) {
                     (Some(_), true) => Err(Error::plan(format!("Topic {name} exists"))),
-                    (None, true) => Ok(StatementResult::Message(format!("Topic {name} does not exist"))),
+                    (None, true) => Ok(StatementResult::Message(format!(
+                        "Topic {name} does not exist"
+                    ))),
                     (None, false) => Err(Error::plan(format!("Topic {name} does not exist"))),
                     (Some(info), false) => {
                         if let Some(p) = prop_int(properties, "PARTITIONS")? {
@@ -1188,25 +1401,51 @@ impl EngineInner {
         }
     }
 
-    fn alter(&self, kind: SourceKind, name: &str, add: &[(String, SqlType)]) -> Result<StatementResult> {
+    fn alter(
+        &self,
+        kind: SourceKind,
+        name: &str,
+        add: &[(String, SqlType)],
+    ) -> Result<StatementResult> {
         let mut st = self.state.lock();
         let types = st.catalog.type_list();
         let src = st.catalog.source(name)?.clone();
         if src.kind != kind {
-            return Err(Error::plan(format!("Incompatible data source type is {}, but statement was ALTER {}", src.kind_name(), if kind == SourceKind::Stream { "STREAM" } else { "TABLE" })));
+            return Err(Error::plan(format!(
+                "Incompatible data source type is {}, but statement was ALTER {}",
+                src.kind_name(),
+                if kind == SourceKind::Stream {
+                    "STREAM"
+                } else {
+                    "TABLE"
+                }
+            )));
         }
         if src.created_by.is_some() {
-            return Err(Error::plan(format!("ALTER command is not supported for CREATE ... AS statements.")));
+            return Err(Error::plan(
+                "ALTER command is not supported for CREATE ... AS statements.",
+            ));
         }
         let mut schema = src.schema.clone();
         for (col, ty) in add {
             if schema.find(col).is_some() {
                 return Err(Error::plan(format!("Cannot add column {col} to schema. A column with the same name already exists.")));
             }
-            schema.columns.push(Column::new(col.clone(), crate::plan::expr::resolve_custom(ty, &types)?, ColumnKind::Value));
+            schema.columns.push(Column::new(
+                col.clone(),
+                crate::plan::expr::resolve_custom(ty, &types)?,
+                ColumnKind::Value,
+            ));
         }
         st.catalog.add_source(Source { schema, ..src });
-        Ok(StatementResult::Message(format!("{} altered.", if kind == SourceKind::Stream { "Stream" } else { "Table" })))
+        Ok(StatementResult::Message(format!(
+            "{} altered.",
+            if kind == SourceKind::Stream {
+                "Stream"
+            } else {
+                "Table"
+            }
+        )))
     }
 
     // ---- test support --------------------------------------------------------
@@ -1225,7 +1464,12 @@ impl EngineInner {
     }
 }
 
-fn run_loop(task: Arc<Mutex<PersistentTask>>, stop: Arc<AtomicBool>, paused: Arc<AtomicBool>, log: Arc<dyn Log>) {
+fn run_loop(
+    task: Arc<Mutex<PersistentTask>>,
+    stop: Arc<AtomicBool>,
+    paused: Arc<AtomicBool>,
+    log: Arc<dyn Log>,
+) {
     while !stop.load(Ordering::SeqCst) {
         if paused.load(Ordering::SeqCst) {
             std::thread::sleep(Duration::from_millis(50));
@@ -1301,7 +1545,9 @@ impl PushSource for PrintPush {
             let mut out = Vec::new();
             for r in records {
                 self.seen += 1;
-                if (self.seen - 1) % self.interval != 0 || self.limit.is_some_and(|l| self.emitted >= l) {
+                if !(self.seen - 1).is_multiple_of(self.interval)
+                    || self.limit.is_some_and(|l| self.emitted >= l)
+                {
                     continue;
                 }
                 self.emitted += 1;
@@ -1363,7 +1609,9 @@ fn schemas_compatible(result: &Schema, sink: &Schema) -> bool {
 /// Unquoted identifiers in property values are upper-cased; quoted keep case.
 fn normalize_ident(s: &str) -> String {
     let t = s.trim();
-    if (t.starts_with('`') && t.ends_with('`') && t.len() >= 2) || (t.starts_with('"') && t.ends_with('"') && t.len() >= 2) {
+    if (t.starts_with('`') && t.ends_with('`') && t.len() >= 2)
+        || (t.starts_with('"') && t.ends_with('"') && t.len() >= 2)
+    {
         t[1..t.len() - 1].to_string()
     } else {
         t.to_ascii_uppercase()
@@ -1394,10 +1642,19 @@ fn coerce_insert(v: Value, from: &SqlType, to: &SqlType, col: &str) -> Result<Va
     }
     let ok = from == to
         || crate::functions::accepts(to, from)
-        || matches!((from, to), (SqlType::String, SqlType::Timestamp | SqlType::Date | SqlType::Time))
+        || matches!(
+            (from, to),
+            (
+                SqlType::String,
+                SqlType::Timestamp | SqlType::Date | SqlType::Time
+            )
+        )
         || matches!((from, to), (SqlType::Decimal(..), SqlType::Decimal(..)))
         || matches!((from, to), (SqlType::Struct(_), SqlType::Struct(_)))
-        || matches!((from, to), (SqlType::Array(_), SqlType::Array(_)) | (SqlType::Map(..), SqlType::Map(..)));
+        || matches!(
+            (from, to),
+            (SqlType::Array(_), SqlType::Array(_)) | (SqlType::Map(..), SqlType::Map(..))
+        );
     if !ok {
         return Err(Error::plan(format!(
             "Expected type {to} for field {col} but got {v}({from})"

@@ -13,8 +13,8 @@ pub mod operators;
 pub mod plan;
 pub mod runtime;
 pub mod sql;
-pub mod types;
 mod testkit;
+pub mod types;
 
 pub use error::{Error, Result};
 
@@ -63,7 +63,9 @@ pub struct PushQuery {
 
 impl std::fmt::Debug for PushQuery {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PushQuery").field("columns", &self.columns()).finish()
+        f.debug_struct("PushQuery")
+            .field("columns", &self.columns())
+            .finish()
     }
 }
 
@@ -95,6 +97,9 @@ impl PushQuery {
 pub struct Engine {
     inner: Arc<executor::EngineInner>,
 }
+
+/// A record's key and value bytes (None where absent).
+pub type EncodedRecord = (Option<Vec<u8>>, Option<Vec<u8>>);
 
 /// A stream or table as callers see it.
 #[derive(Debug, Clone)]
@@ -160,7 +165,10 @@ impl Engine {
             value_format: s.value_format.kind.name().to_string(),
             topic: s.topic.clone(),
             is_source: s.is_source,
-            key_features: if s.schema.keys().count() == 1 && s.key_format.kind != formats::FormatKind::Kafka && s.key_format.kind != formats::FormatKind::Delimited {
+            key_features: if s.schema.keys().count() == 1
+                && s.key_format.kind != formats::FormatKind::Kafka
+                && s.key_format.kind != formats::FormatKind::Delimited
+            {
                 vec!["UNWRAP_SINGLES".to_string()]
             } else {
                 Vec::new()
@@ -183,7 +191,7 @@ impl Engine {
         topic: &str,
         key: &serde_json::Value,
         value: &serde_json::Value,
-    ) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>)> {
+    ) -> Result<EncodedRecord> {
         let source = self.inner.source_on_topic(topic);
         let (kf, vf, keys, values) = match &source {
             Some(s) => (

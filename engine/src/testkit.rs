@@ -63,10 +63,12 @@ pub fn decode_part(
     let kind = format.map(|f| f.kind);
     match kind {
         Some(FormatKind::Json) | Some(FormatKind::JsonSr) => Ok(serde_json::from_slice(b)
-            .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(b).into_owned()))),
-        None | Some(FormatKind::Delimited) => {
-            Ok(serde_json::Value::String(String::from_utf8_lossy(b).into_owned()))
-        }
+            .unwrap_or_else(|_| {
+                serde_json::Value::String(String::from_utf8_lossy(b).into_owned())
+            })),
+        None | Some(FormatKind::Delimited) => Ok(serde_json::Value::String(
+            String::from_utf8_lossy(b).into_owned(),
+        )),
         Some(FormatKind::None) => Ok(serde_json::Value::Null),
         Some(_) => {
             let spec = format.expect("kind came from the format");

@@ -78,9 +78,9 @@ pub struct Catalog {
 
 impl Catalog {
     pub fn source(&self, name: &str) -> Result<&Source> {
-        self.sources.get(name).ok_or_else(|| {
-            Error::catalog(format!("{name} does not exist."))
-        })
+        self.sources
+            .get(name)
+            .ok_or_else(|| Error::catalog(format!("{name} does not exist.")))
     }
 
     pub fn find_source(&self, name: &str) -> Option<&Source> {
@@ -118,7 +118,10 @@ impl Catalog {
 
     /// Custom types as (name, type) pairs, for expression scopes.
     pub fn type_list(&self) -> Vec<(String, SqlType)> {
-        self.types.iter().map(|(n, t)| (n.clone(), t.clone())).collect()
+        self.types
+            .iter()
+            .map(|(n, t)| (n.clone(), t.clone()))
+            .collect()
     }
 
     /// Replaces custom type names in `ty` with their definitions.

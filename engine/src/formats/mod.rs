@@ -109,7 +109,11 @@ pub fn codec(spec: &FormatSpec, columns: &[Column], is_key: bool) -> Result<Box<
             } else {
                 Err(Error::plan(format!(
                     "The 'NONE' format can only be used when no columns are defined. Got: [{}]",
-                    columns.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(", ")
+                    columns
+                        .iter()
+                        .map(|c| c.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )))
             }
         }

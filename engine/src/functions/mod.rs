@@ -116,9 +116,12 @@ impl FunctionRegistry {
 
     /// Resolves `name(args)`; the error names the function and the types.
     pub fn resolve(&self, name: &str, args: &[SqlType]) -> Result<Resolved> {
-        let f = self
-            .get(name)
-            .ok_or_else(|| Error::plan(format!("Can't find any functions with the name '{}'", name.to_ascii_uppercase())))?;
+        let f = self.get(name).ok_or_else(|| {
+            Error::plan(format!(
+                "Can't find any functions with the name '{}'",
+                name.to_ascii_uppercase()
+            ))
+        })?;
         (f.resolve)(args)
     }
 }

@@ -82,7 +82,13 @@ pub trait Log: Send + Sync {
     fn append(&self, topic: &str, partition: Option<i32>, record: Record) -> Result<(i32, i64)>;
     /// Up to `max` records of one partition starting at `offset` (an offset
     /// past the end returns nothing).
-    fn read(&self, topic: &str, partition: i32, offset: i64, max: usize) -> Result<Vec<StoredRecord>>;
+    fn read(
+        &self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+        max: usize,
+    ) -> Result<Vec<StoredRecord>>;
     /// The offset the next appended record of the partition will get.
     fn end_offset(&self, topic: &str, partition: i32) -> Result<i64>;
     /// Records a consumer group's next offset to read for a partition.

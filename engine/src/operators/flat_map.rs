@@ -49,7 +49,10 @@ fn cube(items: &[Value]) -> Vec<Value> {
             .collect();
         // Skip duplicate combinations that differ only in which equal
         // elements were nulled.
-        if !out.iter().any(|c: &Value| matches!(c, Value::Array(a) if a == &combo)) {
+        if !out
+            .iter()
+            .any(|c: &Value| matches!(c, Value::Array(a) if a == &combo))
+        {
             out.push(Value::Array(combo));
         }
     }

@@ -46,7 +46,9 @@ impl SinkEncoder {
         let key = if keys.iter().all(Value::is_null) {
             None
         } else {
-            self.key_codec.encode(&keys).map_err(|e| self.error("key", e, row))?
+            self.key_codec
+                .encode(&keys)
+                .map_err(|e| self.error("key", e, row))?
         };
         let value = if row.tombstone {
             None

@@ -252,14 +252,12 @@ impl Compiled {
                 };
                 Value::Bool(distinct != *negated)
             }
-            Node::Like(e, p, escape, negated) => {
-                match (e.eval_in(env)?, p.eval_in(env)?) {
-                    (Value::String(s), Value::String(p)) => {
-                        Value::Bool(like(&s, &p, *escape) != *negated)
-                    }
-                    _ => Value::Null,
+            Node::Like(e, p, escape, negated) => match (e.eval_in(env)?, p.eval_in(env)?) {
+                (Value::String(s), Value::String(p)) => {
+                    Value::Bool(like(&s, &p, *escape) != *negated)
                 }
-            }
+                _ => Value::Null,
+            },
             Node::Between(e, lo, hi, negated) => {
                 let v = e.eval_in(env)?;
                 let l = lo.eval_in(env)?;
@@ -313,7 +311,11 @@ impl Compiled {
                 f(&values)?
             }
             Node::Deref(e, i) => match e.eval_in(env)? {
-                Value::Struct(fields) => fields.into_iter().nth(*i).map(|(_, v)| v).unwrap_or(Value::Null),
+                Value::Struct(fields) => fields
+                    .into_iter()
+                    .nth(*i)
+                    .map(|(_, v)| v)
+                    .unwrap_or(Value::Null),
                 _ => Value::Null,
             },
             Node::Subscript(e, idx) => {
@@ -331,7 +333,10 @@ impl Compiled {
             Node::MakeArray(items) => Value::Array(
                 items
                     .iter()
-                    .map(|i| i.eval_in(env).map(|v| functions::coerce(v, elem_type(&self.ty))))
+                    .map(|i| {
+                        i.eval_in(env)
+                            .map(|v| functions::coerce(v, elem_type(&self.ty)))
+                    })
                     .collect::<Result<_>>()?,
             ),
             Node::MakeMap(entries) => {
@@ -357,7 +362,9 @@ impl Compiled {
                     .map(|(n, e)| Ok((n.clone(), e.eval_in(env)?)))
                     .collect::<Result<_>>()?,
             ),
-            Node::Lambda(kind, inputs, body, extra) => eval_lambda(*kind, inputs, body, extra, env)?,
+            Node::Lambda(kind, inputs, body, extra) => {
+                eval_lambda(*kind, inputs, body, extra, env)?
+            }
         })
     }
 }
@@ -373,7 +380,13 @@ fn elem_type(ty: &SqlType) -> &SqlType {
 /// range is null.
 fn array_index(mut items: Vec<Value>, i: i64) -> Value {
     let len = items.len() as i64;
-    let pos = if i > 0 { i - 1 } else if i < 0 { len + i } else { return Value::Null };
+    let pos = if i > 0 {
+        i - 1
+    } else if i < 0 {
+        len + i
+    } else {
+        return Value::Null;
+    };
     if pos < 0 || pos >= len {
         Value::Null
     } else {
@@ -557,7 +570,10 @@ fn arith(op: ArithOp, x: Value, y: Value, ty: &SqlType) -> Result<Value> {
             _ => Value::Null,
         },
         SqlType::Int => {
-            let (a, b) = (x.as_i64().unwrap_or(0) as i32, y.as_i64().unwrap_or(0) as i32);
+            let (a, b) = (
+                x.as_i64().unwrap_or(0) as i32,
+                y.as_i64().unwrap_or(0) as i32,
+            );
             match op {
                 ArithOp::Add => Value::Int(a.wrapping_add(b)),
                 ArithOp::Sub => Value::Int(a.wrapping_sub(b)),
@@ -583,7 +599,10 @@ fn arith(op: ArithOp, x: Value, y: Value, ty: &SqlType) -> Result<Value> {
             }
         }
         SqlType::Double => {
-            let (a, b) = (x.as_f64().unwrap_or(f64::NAN), y.as_f64().unwrap_or(f64::NAN));
+            let (a, b) = (
+                x.as_f64().unwrap_or(f64::NAN),
+                y.as_f64().unwrap_or(f64::NAN),
+            );
             Value::Double(match op {
                 ArithOp::Add => a + b,
                 ArithOp::Sub => a - b,
@@ -674,14 +693,15 @@ pub fn common_type(types: &[SqlType]) -> Option<SqlType> {
             (SqlType::Null, t) => t.clone(),
             (a, SqlType::Null) => a.clone(),
             (a, b) if a == b => a.clone(),
-            (a, b) if a.is_numeric() && b.is_numeric() => numeric_result(ArithOp::Add, a, b)
-                .map(|t| match (a, b, t) {
+            (a, b) if a.is_numeric() && b.is_numeric() => {
+                numeric_result(ArithOp::Add, a, b).map(|t| match (a, b, t) {
                     (SqlType::Decimal(p1, s1), SqlType::Decimal(p2, s2), SqlType::Decimal(..)) => {
                         let s = (*s1).max(*s2);
                         SqlType::Decimal(((*p1 - *s1).max(*p2 - *s2) + s).min(38), s)
                     }
                     (_, _, t) => t,
-                })?,
+                })?
+            }
             (SqlType::Array(a), SqlType::Array(b)) => {
                 SqlType::Array(Box::new(common_type(&[(**a).clone(), (**b).clone()])?))
             }
@@ -897,7 +917,10 @@ impl<'a> ExprCompiler<'a> {
             Expr::Binary { op, left, right } => self.binary(*op, left, right),
             Expr::IsNull { expr, negated } => {
                 let e = self.compile(expr)?;
-                Ok(Compiled::new(SqlType::Boolean, Node::IsNull(Box::new(e), *negated)))
+                Ok(Compiled::new(
+                    SqlType::Boolean,
+                    Node::IsNull(Box::new(e), *negated),
+                ))
             }
             Expr::IsDistinctFrom {
                 left,
@@ -1051,9 +1074,7 @@ impl<'a> ExprCompiler<'a> {
                 match &b.ty {
                     SqlType::Struct(_) => {
                         let (i, t) = b.ty.struct_field(field).ok_or_else(|| {
-                            Error::plan(format!(
-                                "Could not find field '{field}' in '{base}'."
-                            ))
+                            Error::plan(format!("Could not find field '{field}' in '{base}'."))
                         })?;
                         let t = t.clone();
                         Ok(Compiled::new(t, Node::Deref(Box::new(b), i)))
@@ -1102,8 +1123,7 @@ impl<'a> ExprCompiler<'a> {
                 let elem = common_type(&types).ok_or_else(|| {
                     Error::plan(format!(
                         "invalid input syntax for type {}: \"{}\".",
-                        types[0],
-                        expr
+                        types[0], expr
                     ))
                 })?;
                 let items = items.into_iter().map(|i| coerce_to(i, &elem)).collect();
@@ -1242,7 +1262,12 @@ impl<'a> ExprCompiler<'a> {
                 let takes_unit = i == 0
                     && matches!(
                         upper.as_str(),
-                        "TIMESTAMPADD" | "TIMESTAMPSUB" | "DATEADD" | "DATESUB" | "TIMEADD" | "TIMESUB"
+                        "TIMESTAMPADD"
+                            | "TIMESTAMPSUB"
+                            | "DATEADD"
+                            | "DATESUB"
+                            | "TIMEADD"
+                            | "TIMESUB"
                     );
                 if takes_unit && crate::sql::ast::TimeUnit::parse(unit).is_some() {
                     compiled.push(Compiled::literal(
@@ -1255,13 +1280,17 @@ impl<'a> ExprCompiler<'a> {
             compiled.push(self.compile(a)?);
         }
         let types: Vec<SqlType> = compiled.iter().map(|c| c.ty.clone()).collect();
-        let resolved = FunctionRegistry::global().resolve(&upper, &types).map_err(|e| {
-            if FunctionRegistry::global().get(&upper).is_none() && crate::plan::aggregate_names().contains(&upper.as_str()) {
-                Error::plan(format!("Aggregate function '{upper}' is not allowed here"))
-            } else {
-                e
-            }
-        })?;
+        let resolved = FunctionRegistry::global()
+            .resolve(&upper, &types)
+            .map_err(|e| {
+                if FunctionRegistry::global().get(&upper).is_none()
+                    && crate::plan::aggregate_names().contains(&upper.as_str())
+                {
+                    Error::plan(format!("Aggregate function '{upper}' is not allowed here"))
+                } else {
+                    e
+                }
+            })?;
         Ok(Compiled::new(
             resolved.return_type,
             Node::Call(resolved.eval, compiled),
@@ -1272,7 +1301,10 @@ impl<'a> ExprCompiler<'a> {
         let wrong = || {
             Error::plan(format!(
                 "Function '{name}' does not accept parameters ({}).",
-                args.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")
+                args.iter()
+                    .map(|a| a.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))
         };
         let input = self.compile(args.first().ok_or_else(wrong)?)?;
@@ -1304,7 +1336,12 @@ impl<'a> ExprCompiler<'a> {
                 let body = with_params(self, lambdas[0].0, vec![(**t).clone()], lambdas[0].1)?;
                 Ok(Compiled::new(
                     SqlType::Array(Box::new(body.ty.clone())),
-                    Node::Lambda(LambdaFn::TransformArray, vec![input], Box::new(body), vec![]),
+                    Node::Lambda(
+                        LambdaFn::TransformArray,
+                        vec![input],
+                        Box::new(body),
+                        vec![],
+                    ),
                 ))
             }
             ("TRANSFORM", SqlType::Map(k, v)) if args.len() == 3 && lambdas.len() == 2 => {
@@ -1347,12 +1384,20 @@ impl<'a> ExprCompiler<'a> {
                     params.push((**v).clone());
                 }
                 let body = with_params(self, lambdas[0].0, params, lambdas[0].1)?;
-                let ty = if init.ty == SqlType::Null { body.ty.clone() } else { init.ty.clone() };
+                let ty = if init.ty == SqlType::Null {
+                    body.ty.clone()
+                } else {
+                    init.ty.clone()
+                };
                 let body = coerce_to(body, &ty);
                 Ok(Compiled::new(
                     ty,
                     Node::Lambda(
-                        if is_map { LambdaFn::ReduceMap } else { LambdaFn::ReduceArray },
+                        if is_map {
+                            LambdaFn::ReduceMap
+                        } else {
+                            LambdaFn::ReduceArray
+                        },
                         vec![input],
                         Box::new(body),
                         vec![init],
@@ -1446,7 +1491,10 @@ fn check_comparable(a: &Compiled, b: &Compiled, op: BinaryOp, l: &Expr, r: &Expr
 /// Wraps an expression so its values have type `ty` (numeric widening).
 pub fn coerce_to(c: Compiled, ty: &SqlType) -> Compiled {
     if &c.ty == ty || c.ty == SqlType::Null && matches!(c.node, Node::Literal(_)) {
-        return Compiled { ty: ty.clone(), ..c };
+        return Compiled {
+            ty: ty.clone(),
+            ..c
+        };
     }
     if c.ty.is_numeric() && ty.is_numeric() {
         return Compiled::new(ty.clone(), Node::Cast(Box::new(c)));
@@ -1527,7 +1575,11 @@ mod tests {
     #[test]
     fn decimal_result_types() {
         assert_eq!(
-            numeric_result(ArithOp::Add, &SqlType::Decimal(4, 2), &SqlType::Decimal(4, 2)),
+            numeric_result(
+                ArithOp::Add,
+                &SqlType::Decimal(4, 2),
+                &SqlType::Decimal(4, 2)
+            ),
             Some(SqlType::Decimal(5, 2))
         );
         assert_eq!(

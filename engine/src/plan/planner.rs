@@ -47,16 +47,20 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
             "Aggregations (GROUP BY / WINDOW / HAVING) are not supported yet",
         ));
     }
-    let source = catalog.source(&query.from.name).map_err(|_| {
-        Error::plan(format!("{} does not exist.", query.from.name))
-    })?;
+    let source = catalog
+        .source(&query.from.name)
+        .map_err(|_| Error::plan(format!("{} does not exist.", query.from.name)))?;
     if source.kind == SourceKind::Table {
         return Err(Error::plan(format!(
             "Queries over tables ({}) are not supported yet",
             source.name
         )));
     }
-    let qualifier = query.from.alias.clone().unwrap_or_else(|| source.name.clone());
+    let qualifier = query
+        .from
+        .alias
+        .clone()
+        .unwrap_or_else(|| source.name.clone());
     let mut scope = source_scope(source, &qualifier);
     scope.custom_types = catalog.type_list();
     // Columns that are keys in the current layout, by position.
@@ -89,7 +93,10 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
                     if args.len() != 1 {
                         return Err(Error::plan(format!(
                             "Function '{name}' does not accept parameters ({})",
-                            args.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")
+                            args.iter()
+                                .map(|a| a.to_string())
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         )));
                     }
                     let arg = Compiled::compile(&args[0], &scope)?;
@@ -143,7 +150,8 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
         let mut new_scope = Vec::new();
         let mut moved = Vec::new();
         let is_null_literal = |e: &Expr| matches!(e, Expr::Literal(crate::sql::ast::Literal::Null));
-        let partition_by_null = query.partition_by.len() == 1 && is_null_literal(&query.partition_by[0]);
+        let partition_by_null =
+            query.partition_by.len() == 1 && is_null_literal(&query.partition_by[0]);
         if !partition_by_null {
             for e in &query.partition_by {
                 let c = Compiled::compile(e, &scope)?;
@@ -221,7 +229,11 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
     }
     if !missing.is_empty() && !options.new_planner && !options.transient {
         let list = missing.join(" and ");
-        let plural = if missing.len() > 1 { "columns" } else { "column" };
+        let plural = if missing.len() > 1 {
+            "columns"
+        } else {
+            "column"
+        };
         let name = options.sink_name.clone().unwrap_or_default();
         return Err(Error::plan(format!(
             "Key missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.\nThe query used to build `{name}` must include the key {plural} {list} in its projection (eg, SELECT {}...).",
@@ -274,7 +286,10 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
 fn select_error(e: Error, expr: &Expr) -> Error {
     match e {
         Error::Plan(m) if m.starts_with("Column '") && m.ends_with("cannot be resolved.") => {
-            Error::plan(format!("SELECT column '{}' cannot be resolved.", strip_column(&m, expr)))
+            Error::plan(format!(
+                "SELECT column '{}' cannot be resolved.",
+                strip_column(&m, expr)
+            ))
         }
         other => other,
     }

@@ -23,7 +23,10 @@ pub enum Statement {
     /// SHOW|LIST what [EXTENDED]
     Show { what: ShowWhat, extended: bool },
     /// DESCRIBE [STREAMS|TABLES|name] [EXTENDED]
-    Describe { target: DescribeTarget, extended: bool },
+    Describe {
+        target: DescribeTarget,
+        extended: bool,
+    },
     /// DESCRIBE FUNCTION name
     DescribeFunction(String),
     /// EXPLAIN query-id | EXPLAIN statement
@@ -143,7 +146,9 @@ pub enum ShowWhat {
     Tables,
     Queries,
     /// TOPICS or ALL TOPICS
-    Topics { all: bool },
+    Topics {
+        all: bool,
+    },
     Properties,
     Functions,
     Types,
@@ -264,7 +269,10 @@ pub struct Query {
 pub enum SelectItem {
     /// `*` or `alias.*`
     Star(Option<String>),
-    Expr { expr: Expr, alias: Option<String> },
+    Expr {
+        expr: Expr,
+        alias: Option<String>,
+    },
 }
 
 /// A source in FROM or JOIN, with its optional alias.

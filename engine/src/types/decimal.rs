@@ -43,12 +43,18 @@ impl Decimal {
         if int_part.is_empty() && frac_part.is_empty() {
             return None;
         }
-        if !int_part.chars().chain(frac_part.chars()).all(|c| c.is_ascii_digit()) {
+        if !int_part
+            .chars()
+            .chain(frac_part.chars())
+            .all(|c| c.is_ascii_digit())
+        {
             return None;
         }
         let mut unscaled: i128 = 0;
         for c in int_part.chars().chain(frac_part.chars()) {
-            unscaled = unscaled.checked_mul(10)?.checked_add((c as u8 - b'0') as i128)?;
+            unscaled = unscaled
+                .checked_mul(10)?
+                .checked_add((c as u8 - b'0') as i128)?;
         }
         let mut scale = frac_part.len() as i32 - exp;
         if scale < 0 {
@@ -58,7 +64,10 @@ impl Decimal {
         if scale > 38 {
             return None;
         }
-        Some(Decimal::new(if neg { -unscaled } else { unscaled }, scale as u8))
+        Some(Decimal::new(
+            if neg { -unscaled } else { unscaled },
+            scale as u8,
+        ))
     }
 
     /// The number of significant digits (at least 1).
@@ -146,9 +155,15 @@ impl Decimal {
         // self/other = (a * 10^-sa) / (b * 10^-sb); want result * 10^scale.
         let shift = scale as i32 + other.scale as i32 - self.scale as i32;
         let (num, den) = if shift >= 0 {
-            (self.unscaled.checked_mul(pow10(shift as u32))?, other.unscaled)
+            (
+                self.unscaled.checked_mul(pow10(shift as u32))?,
+                other.unscaled,
+            )
         } else {
-            (self.unscaled, other.unscaled.checked_mul(pow10((-shift) as u32))?)
+            (
+                self.unscaled,
+                other.unscaled.checked_mul(pow10((-shift) as u32))?,
+            )
         };
         Some(Decimal::new(div_half_up(num, den), scale))
     }
@@ -213,7 +228,11 @@ impl fmt::Display for Decimal {
         let body = if scale == 0 {
             digits
         } else if digits.len() > scale {
-            format!("{}.{}", &digits[..digits.len() - scale], &digits[digits.len() - scale..])
+            format!(
+                "{}.{}",
+                &digits[..digits.len() - scale],
+                &digits[digits.len() - scale..]
+            )
         } else {
             format!("0.{}{}", "0".repeat(scale - digits.len()), digits)
         };
@@ -234,7 +253,14 @@ mod tests {
         let d = Decimal::parse("12.345").unwrap();
         assert_eq!(d.to_string(), "12.345");
         assert_eq!(d.rescale(2).unwrap().to_string(), "12.35");
-        assert_eq!(Decimal::parse("-0.05").unwrap().rescale(1).unwrap().to_string(), "-0.1");
+        assert_eq!(
+            Decimal::parse("-0.05")
+                .unwrap()
+                .rescale(1)
+                .unwrap()
+                .to_string(),
+            "-0.1"
+        );
         assert_eq!(Decimal::parse("1e2").unwrap().to_string(), "100");
         let a = Decimal::parse("10").unwrap();
         let b = Decimal::parse("3").unwrap();

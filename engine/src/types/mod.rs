@@ -68,7 +68,11 @@ impl SqlType {
         fields
             .iter()
             .position(|(n, _)| n == name)
-            .or_else(|| fields.iter().position(|(n, _)| n.eq_ignore_ascii_case(name)))
+            .or_else(|| {
+                fields
+                    .iter()
+                    .position(|(n, _)| n.eq_ignore_ascii_case(name))
+            })
             .map(|i| (i, &fields[i].1))
     }
 }

@@ -49,7 +49,10 @@ impl Schema {
     }
 
     pub fn find(&self, name: &str) -> Option<(usize, &Column)> {
-        self.columns.iter().enumerate().find(|(_, c)| c.name == name)
+        self.columns
+            .iter()
+            .enumerate()
+            .find(|(_, c)| c.name == name)
     }
 
     pub fn keys(&self) -> impl Iterator<Item = &Column> {
@@ -61,7 +64,9 @@ impl Schema {
     }
 
     pub fn key_indexes(&self) -> Vec<usize> {
-        (0..self.columns.len()).filter(|i| self.columns[*i].is_key()).collect()
+        (0..self.columns.len())
+            .filter(|i| self.columns[*i].is_key())
+            .collect()
     }
 
     pub fn value_indexes(&self) -> Vec<usize> {

@@ -109,7 +109,10 @@ impl Value {
                 SqlType::Map(Box::new(k), Box::new(v))
             }
             Value::Struct(fields) => SqlType::Struct(
-                fields.iter().map(|(n, v)| (n.clone(), v.natural_type())).collect(),
+                fields
+                    .iter()
+                    .map(|(n, v)| (n.clone(), v.natural_type()))
+                    .collect(),
             ),
         }
     }
@@ -138,13 +141,13 @@ impl Value {
             (Null, _) | (_, Null) => None,
             (Bool(a), Bool(b)) => Some(a.cmp(b)),
             (Int(a), Int(b)) => Some(a.cmp(b)),
-            (Int(_) | BigInt(_), Int(_) | BigInt(_)) => {
-                Some(self.as_i64()?.cmp(&other.as_i64()?))
-            }
+            (Int(_) | BigInt(_), Int(_) | BigInt(_)) => Some(self.as_i64()?.cmp(&other.as_i64()?)),
             (Decimal(_), Int(_) | BigInt(_) | Decimal(_)) | (Int(_) | BigInt(_), Decimal(_)) => {
                 Some(self.as_decimal()?.cmp(&other.as_decimal()?))
             }
-            (Double(_), _) | (_, Double(_)) if self.as_f64().is_some() && other.as_f64().is_some() => {
+            (Double(_), _) | (_, Double(_))
+                if self.as_f64().is_some() && other.as_f64().is_some() =>
+            {
                 self.as_f64()?.partial_cmp(&other.as_f64()?)
             }
             (String(a), String(b)) => Some(a.cmp(b)),
@@ -163,7 +166,8 @@ impl Value {
             }
             (Map(a), Map(b)) => {
                 if a.len() == b.len()
-                    && a.iter().all(|(k, v)| other.map_get(k).is_some_and(|w| w.sql_eq(v)))
+                    && a.iter()
+                        .all(|(k, v)| other.map_get(k).is_some_and(|w| w.sql_eq(v)))
                 {
                     Some(Ordering::Equal)
                 } else {
@@ -218,7 +222,11 @@ fn fmt_double(f: &mut fmt::Formatter<'_>, v: f64) -> fmt::Result {
     if a != 0.0 && !(1e-3..1e7).contains(&a) {
         let s = format!("{v:E}");
         let (m, e) = s.split_once('E').unwrap_or((&s, "0"));
-        let m = if m.contains('.') { m.to_string() } else { format!("{m}.0") };
+        let m = if m.contains('.') {
+            m.to_string()
+        } else {
+            format!("{m}.0")
+        };
         return write!(f, "{m}E{e}");
     }
     if v.fract() == 0.0 {
