@@ -374,6 +374,16 @@ impl EngineInner {
         };
         {
             let st = self.state.lock();
+            if c.or_replace
+                && (c.is_source || st.catalog.find_source(&c.name).is_some_and(|s| s.is_source))
+            {
+                return Err(Error::plan(format!(
+                    "Cannot add {} '{}': CREATE OR REPLACE is not supported on source {}s.",
+                    what.to_ascii_lowercase(),
+                    c.name,
+                    what.to_ascii_lowercase()
+                )));
+            }
             if let Some(existing) = st.catalog.find_source(&c.name) {
                 if c.if_not_exists {
                     return Ok(StatementResult::Message(format!(
@@ -590,7 +600,14 @@ impl EngineInner {
                 "CREATE TABLE AS SELECT needs an aggregation or a table source, which is not supported yet",
             ));
         }
-        let topic = prop_str(&c.properties, "KAFKA_TOPIC").unwrap_or_else(|| c.name.clone());
+        let topic = prop_str(&c.properties, "KAFKA_TOPIC").unwrap_or_else(|| {
+            format!(
+                "{}{}",
+                self.property("ksql.output.topic.name.prefix")
+                    .unwrap_or_default(),
+                c.name
+            )
+        });
         let (mut key_format, value_format) = self.formats_from(
             &c.properties,
             Some(plan.source.key_format.clone()),
@@ -615,6 +632,18 @@ impl EngineInner {
         let replicas = prop_int(&c.properties, "REPLICAS")?.unwrap_or(1) as i16;
         let id = self.next_query_id(&format!("CSAS_{}", c.name));
         let timestamp = self.timestamp_spec(&c.properties, &plan.schema)?;
+        let mut plan = plan;
+        if let Some(spec) = &timestamp {
+            let (i, _) = plan
+                .schema
+                .find(&spec.column)
+                .expect("timestamp_spec checked the column exists");
+            plan.operators
+                .push(Box::new(crate::operators::TimestampOperator::new(
+                    i,
+                    spec.format.clone(),
+                )));
+        }
         let sink = Source {
             name: c.name.clone(),
             kind: c.kind,
@@ -883,6 +912,7 @@ impl EngineInner {
                 values: row,
                 ts,
                 tombstone: false,
+                null_key: false,
             })
             .map_err(|e| {
                 Error::format(format!("Failed to insert values into '{target}'. {e:?}"))
@@ -1287,6 +1317,11 @@ impl EngineInner {
                 readers.join(", ")
             )));
         }
+        if delete_topic && src.is_source {
+            return Err(Error::plan(format!(
+                "Cannot delete topic for read-only source: {name}"
+            )));
+        }
         if let Some(q) = &src.created_by {
             self.stop_query(q);
             self.state.lock().catalog.remove_query(q);
@@ -1425,6 +1460,13 @@ impl EngineInner {
             return Err(Error::plan(
                 "ALTER command is not supported for CREATE ... AS statements.",
             ));
+        }
+        if src.is_source {
+            return Err(Error::plan(format!(
+                "Cannot alter {} '{name}': ALTER operations are not supported on source {}s.",
+                src.kind_name().to_ascii_lowercase(),
+                src.kind_name().to_ascii_lowercase()
+            )));
         }
         let mut schema = src.schema.clone();
         for (col, ty) in add {

@@ -23,7 +23,9 @@ pub struct ObservedRecord {
 }
 
 /// JSON equality where numbers compare by value (`1.0 == 1`) and objects
-/// compare as maps (field order ignored).
+/// compare as maps (field order ignored). A field missing under its exact
+/// name is looked up ignoring case: ksqlDB's JSON reader matches column
+/// names that way, so its cases write them in either case.
 pub fn json_eq(expected: &Json, actual: &Json) -> bool {
     match (expected, actual) {
         (Json::Number(a), Json::Number(b)) => match (a.as_i64(), b.as_i64()) {
@@ -41,8 +43,15 @@ pub fn json_eq(expected: &Json, actual: &Json) -> bool {
         }
         (Json::Object(a), Json::Object(b)) => {
             a.len() == b.len()
-                && a.iter()
-                    .all(|(k, v)| b.get(k).is_some_and(|w| json_eq(v, w)))
+                && a.iter().all(|(k, v)| {
+                    b.get(k)
+                        .or_else(|| {
+                            b.iter()
+                                .find(|(bk, _)| bk.eq_ignore_ascii_case(k))
+                                .map(|(_, w)| w)
+                        })
+                        .is_some_and(|w| json_eq(v, w))
+                })
         }
         _ => expected == actual,
     }

@@ -77,6 +77,15 @@ impl FunctionRegistry {
         url::register(&mut reg);
         bytes::register(&mut reg);
         nulls::register(&mut reg);
+        reg.add(
+            "AS_VALUE",
+            "OTHER",
+            "Copies a value as it is; used to copy a key column into the value.",
+            |args| match args {
+                [t] => Ok(Resolved::new(t.clone(), |v| Ok(v[0].clone()))),
+                _ => Err(no_signature("AS_VALUE", args)),
+            },
+        );
         reg
     }
 

@@ -23,14 +23,15 @@ impl Operator for FilterOperator {
             if row.tombstone {
                 return false;
             }
-            match self.predicate.eval(&row.values) {
-                Ok(Value::Bool(true)) => true,
-                Ok(_) => false,
-                Err(e) => {
-                    ctx.expression_error(format!("Error evaluating predicate: {e}"), row);
-                    false
-                }
+            let mut errors = Vec::new();
+            let keep = matches!(
+                self.predicate.eval_row(&row.values, &mut errors),
+                Value::Bool(true)
+            );
+            for e in errors {
+                ctx.expression_error(format!("Error evaluating predicate: {e}"), row);
             }
+            keep
         });
         Ok(rows)
     }

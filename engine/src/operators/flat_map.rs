@@ -32,7 +32,7 @@ impl TableFunction {
 }
 
 /// Every combination of keeping or nulling each element, in ksqlDB's order:
-/// the bit pattern counts down from all-null.
+/// counting up from all-null, the first element as the highest bit.
 fn cube(items: &[Value]) -> Vec<Value> {
     let n = items.len().min(20);
     let total = 1usize << n;
@@ -56,11 +56,6 @@ fn cube(items: &[Value]) -> Vec<Value> {
             out.push(Value::Array(combo));
         }
     }
-    out.reverse();
-    out.sort_by_key(|c| match c {
-        Value::Array(a) => a.iter().filter(|v| v.is_null()).count(),
-        _ => 0,
-    });
     out
 }
 
@@ -108,6 +103,7 @@ impl Operator for FlatMapOperator {
                     values,
                     ts: row.ts,
                     tombstone: false,
+                    null_key: row.null_key,
                 });
             }
         }

@@ -7,9 +7,11 @@ pub mod flat_map;
 pub mod project;
 pub mod sink;
 pub mod source;
+pub mod timestamp;
 
 pub use filter::FilterOperator;
 pub use flat_map::{FlatMapOperator, TableFunction};
 pub use project::ProjectOperator;
 pub use sink::SinkEncoder;
 pub use source::SourceDecoder;
+pub use timestamp::TimestampOperator;

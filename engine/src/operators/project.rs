@@ -15,6 +15,8 @@ pub struct ProjectOperator {
     /// Positions (in `exprs`) of the columns that stay computed for a
     /// tombstone: the key columns. Others are NULL.
     key_positions: Vec<usize>,
+    /// PARTITION BY: the output has a new key, never an absent one.
+    rekey: bool,
 }
 
 impl ProjectOperator {
@@ -22,6 +24,16 @@ impl ProjectOperator {
         ProjectOperator {
             exprs,
             key_positions,
+            rekey: false,
+        }
+    }
+
+    /// A projection that computes a new key (PARTITION BY).
+    pub fn rekey(exprs: Vec<Compiled>, key_positions: Vec<usize>) -> Self {
+        ProjectOperator {
+            exprs,
+            key_positions,
+            rekey: true,
         }
     }
 }
@@ -36,18 +48,17 @@ impl Operator for ProjectOperator {
                     values.push(Value::Null);
                     continue;
                 }
-                match e.eval(&row.values) {
-                    Ok(v) => values.push(v),
-                    Err(err) => {
-                        ctx.expression_error(format!("Error computing expression: {err}"), &row);
-                        values.push(Value::Null);
-                    }
+                let mut errors = Vec::new();
+                values.push(e.eval_row(&row.values, &mut errors));
+                for err in errors {
+                    ctx.expression_error(format!("Error computing expression: {err}"), &row);
                 }
             }
             out.push(Row {
                 values,
                 ts: row.ts,
                 tombstone: row.tombstone,
+                null_key: row.null_key && !self.rekey,
             });
         }
         Ok(out)

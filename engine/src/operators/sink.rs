@@ -43,7 +43,9 @@ impl SinkEncoder {
                 .collect()
         };
         let keys = pick(&self.key_idx);
-        let key = if keys.iter().all(Value::is_null) {
+        // A single null key is an absent key; a multi-column key is always
+        // written, even when every column is null.
+        let key = if keys.is_empty() || row.null_key || (keys.len() == 1 && keys[0].is_null()) {
             None
         } else {
             self.key_codec

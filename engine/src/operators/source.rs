@@ -164,6 +164,7 @@ impl SourceDecoder {
             values: row,
             ts,
             tombstone,
+            null_key: r.key.is_none(),
         })
     }
 }

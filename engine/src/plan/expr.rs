@@ -163,6 +163,13 @@ enum LambdaFn {
 struct Env<'a> {
     row: &'a [Value],
     lambda: Vec<Value>,
+    /// Errors caught where ksqlDB catches them (a function call, a cast):
+    /// the failing node yields NULL and the message is kept for the
+    /// processing log.
+    errors: Vec<String>,
+    /// Inside a lambda body, arithmetic on NULL is an error (it fails the
+    /// whole lambda function call), as in ksqlDB's generated code.
+    strict_nulls: bool,
 }
 
 impl Compiled {
@@ -197,12 +204,34 @@ impl Compiled {
     }
 
     /// Evaluates against a row laid out as the scope it was compiled in.
+    /// Errors caught inside the tree become NULLs; the first is returned.
     pub fn eval(&self, row: &[Value]) -> Result<Value> {
+        let mut errors = Vec::new();
+        let v = self.eval_row(row, &mut errors);
+        match errors.into_iter().next() {
+            Some(e) => Err(Error::eval(e)),
+            None => Ok(v),
+        }
+    }
+
+    /// Evaluates against a row: failures yield NULL where they happen (as
+    /// ksqlDB does) and their messages are appended to `errors`.
+    pub fn eval_row(&self, row: &[Value], errors: &mut Vec<String>) -> Value {
         let mut env = Env {
             row,
             lambda: Vec::new(),
+            errors: Vec::new(),
+            strict_nulls: false,
         };
-        self.eval_in(&mut env)
+        let v = match self.eval_in(&mut env) {
+            Ok(v) => v,
+            Err(e) => {
+                env.errors.push(e.to_string());
+                Value::Null
+            }
+        };
+        errors.append(&mut env.errors);
+        v
     }
 
     fn eval_in(&self, env: &mut Env<'_>) -> Result<Value> {
@@ -218,7 +247,16 @@ impl Compiled {
             Node::Arith(op, a, b) => {
                 let x = a.eval_in(env)?;
                 let y = b.eval_in(env)?;
-                arith(*op, x, y, &self.ty)?
+                if env.strict_nulls && (x.is_null() || y.is_null()) && *op != ArithOp::Concat {
+                    return Err(Error::eval("null operand in arithmetic inside a lambda"));
+                }
+                match arith(*op, x, y, &self.ty) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        env.errors.push(e.to_string());
+                        Value::Null
+                    }
+                }
             }
             Node::Compare(op, a, b) => {
                 let x = a.eval_in(env)?;
@@ -302,13 +340,25 @@ impl Compiled {
                     None => Value::Null,
                 }
             }
-            Node::Cast(e) => cast_value(e.eval_in(env)?, &self.ty)?,
+            Node::Cast(e) => match cast_value(e.eval_in(env)?, &self.ty) {
+                Ok(v) => v,
+                Err(err) => {
+                    env.errors.push(err.to_string());
+                    Value::Null
+                }
+            },
             Node::Call(f, args) => {
                 let values = args
                     .iter()
                     .map(|a| a.eval_in(env))
                     .collect::<Result<Vec<_>>>()?;
-                f(&values)?
+                match f(&values) {
+                    Ok(v) => v,
+                    Err(err) => {
+                        env.errors.push(err.to_string());
+                        Value::Null
+                    }
+                }
             }
             Node::Deref(e, i) => match e.eval_in(env)? {
                 Value::Struct(fields) => fields
@@ -363,7 +413,16 @@ impl Compiled {
                     .collect::<Result<_>>()?,
             ),
             Node::Lambda(kind, inputs, body, extra) => {
-                eval_lambda(*kind, inputs, body, extra, env)?
+                let strict = std::mem::replace(&mut env.strict_nulls, true);
+                let r = eval_lambda(*kind, inputs, body, extra, env);
+                env.strict_nulls = strict;
+                match r {
+                    Ok(v) => v,
+                    Err(err) => {
+                        env.errors.push(err.to_string());
+                        Value::Null
+                    }
+                }
             }
         })
     }
@@ -411,6 +470,7 @@ fn eval_lambda(
         r
     };
     Ok(match (kind, input) {
+        (LambdaFn::ReduceArray | LambdaFn::ReduceMap, Value::Null) => extra[0].eval_in(env)?,
         (_, Value::Null) => Value::Null,
         (LambdaFn::TransformArray, Value::Array(items)) => Value::Array(
             items
@@ -521,13 +581,20 @@ fn negate(v: Value) -> Result<Value> {
     })
 }
 
+/// ksqlDB's comparison: FALSE when either side is NULL (its generated code
+/// checks for nulls first), structural equality for collections.
 fn compare(op: BinaryOp, x: &Value, y: &Value) -> Value {
     if x.is_null() || y.is_null() {
-        return Value::Null;
+        return Value::Bool(false);
+    }
+    if matches!(op, BinaryOp::Eq | BinaryOp::NotEq)
+        && matches!(x, Value::Array(_) | Value::Map(_) | Value::Struct(_))
+    {
+        return Value::Bool(structural_eq(x, y) == (op == BinaryOp::Eq));
     }
     let ord = match coerce_for_compare(x, y) {
         Some(o) => o,
-        None => return Value::Null,
+        None => return Value::Bool(false),
     };
     Value::Bool(match op {
         BinaryOp::Eq => ord == Ordering::Equal,
@@ -538,6 +605,34 @@ fn compare(op: BinaryOp, x: &Value, y: &Value) -> Value {
         BinaryOp::GtEq => ord != Ordering::Less,
         _ => return Value::Null,
     })
+}
+
+/// Equality of nested values, comparing numbers by value.
+fn structural_eq(x: &Value, y: &Value) -> bool {
+    match (x, y) {
+        (Value::Null, Value::Null) => true,
+        (Value::Null, _) | (_, Value::Null) => false,
+        (Value::Array(a), Value::Array(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(p, q)| structural_eq(p, q))
+        }
+        (Value::Map(a), Value::Map(b)) => {
+            a.len() == b.len()
+                && a.iter().all(|(k, v)| {
+                    b.iter()
+                        .find(|(k2, _)| structural_eq(k, k2))
+                        .is_some_and(|(_, v2)| structural_eq(v, v2))
+                })
+        }
+        (Value::Struct(a), Value::Struct(b)) => {
+            a.len() == b.len()
+                && a.iter().all(|(n, v)| {
+                    b.iter()
+                        .find(|(n2, _)| n2.eq_ignore_ascii_case(n))
+                        .is_some_and(|(_, v2)| structural_eq(v, v2))
+                })
+        }
+        _ => x.sql_eq(y),
+    }
 }
 
 /// Compares values, converting strings to the temporal type they are
@@ -972,8 +1067,8 @@ impl<'a> ExprCompiler<'a> {
                 negated,
             } => {
                 let e = self.compile(expr)?;
-                let l = self.compile(low)?;
-                let h = self.compile(high)?;
+                let l = magic_timestamp(expr, &e, self.compile(low)?)?;
+                let h = magic_timestamp(expr, &e, self.compile(high)?)?;
                 check_comparable(&e, &l, BinaryOp::GtEq, expr, low)?;
                 check_comparable(&e, &h, BinaryOp::LtEq, expr, high)?;
                 Ok(Compiled::new(
@@ -990,7 +1085,26 @@ impl<'a> ExprCompiler<'a> {
                 let items = list
                     .iter()
                     .map(|i| {
-                        let c = self.compile(i)?;
+                        let mut c = self.compile(i)?;
+                        // ksqlDB converts string literals in an IN list to
+                        // the type of the tested expression.
+                        if let (Some(Value::String(text)), true) = (
+                            c.as_literal(),
+                            e.ty.is_numeric() || e.ty == SqlType::Boolean,
+                        ) {
+                            let to = if e.ty.is_numeric() {
+                                SqlType::Decimal(38, 10)
+                            } else {
+                                SqlType::Boolean
+                            };
+                            let v = cast_value(Value::String(text.clone()), &to).map_err(|_| {
+                                Error::plan(format!(
+                                    "invalid input syntax for type {}: \"{text}\".",
+                                    e.ty
+                                ))
+                            })?;
+                            c = Compiled::literal(v, to);
+                        }
                         check_comparable(&e, &c, BinaryOp::Eq, expr, i)?;
                         Ok(c)
                     })
@@ -1181,8 +1295,12 @@ impl<'a> ExprCompiler<'a> {
     }
 
     fn binary(&mut self, op: BinaryOp, left: &Expr, right: &Expr) -> Result<Compiled> {
-        let a = self.compile(left)?;
-        let b = self.compile(right)?;
+        let mut a = self.compile(left)?;
+        let mut b = self.compile(right)?;
+        if !matches!(op, BinaryOp::And | BinaryOp::Or) {
+            b = magic_timestamp(left, &a, b)?;
+            a = magic_timestamp(right, &b, a)?;
+        }
         let arith_op = match op {
             BinaryOp::Add => Some(ArithOp::Add),
             BinaryOp::Sub => Some(ArithOp::Sub),
@@ -1409,6 +1527,23 @@ impl<'a> ExprCompiler<'a> {
     }
 }
 
+/// ksqlDB lets ROWTIME, WINDOWSTART and WINDOWEND (BIGINT milliseconds) be
+/// compared with timestamp text: a string literal compared with one of them
+/// becomes the epoch milliseconds it denotes.
+fn magic_timestamp(column: &Expr, column_c: &Compiled, other: Compiled) -> Result<Compiled> {
+    let is_magic = matches!(column, Expr::Column { name, .. }
+        if matches!(name.as_str(), "ROWTIME" | "WINDOWSTART" | "WINDOWEND"))
+        && column_c.ty == SqlType::BigInt;
+    match (is_magic, other.as_literal()) {
+        (true, Some(Value::String(text))) => {
+            let ms = crate::functions::datetime::parse_timestamp_text(text)
+                .ok_or_else(|| Error::plan(format!("Failed to parse timestamp '{text}'")))?;
+            Ok(Compiled::literal(Value::BigInt(ms), SqlType::BigInt))
+        }
+        _ => Ok(other),
+    }
+}
+
 fn op_symbol(op: BinaryOp) -> &'static str {
     match op {
         BinaryOp::Add => "+",
@@ -1471,8 +1606,22 @@ fn check_comparable(a: &Compiled, b: &Compiled, op: BinaryOp, l: &Expr, r: &Expr
         (Timestamp | Date | Time, String) | (String, Timestamp | Date | Time) => true,
         (Timestamp, Date) | (Date, Timestamp) => true,
         (x, y) if x == y && matches!(x, Timestamp | Date | Time) => true,
-        (Array(_), Array(_)) | (Map(..), Map(..)) | (Struct(_), Struct(_)) => {
-            matches!(op, BinaryOp::Eq | BinaryOp::NotEq) && a.ty == b.ty
+        (Array(_), Array(_)) | (Map(..), Map(..)) => {
+            matches!(op, BinaryOp::Eq | BinaryOp::NotEq)
+                && common_type(&[a.ty.clone(), b.ty.clone()]).is_some()
+        }
+        (Struct(fa), Struct(fb)) => {
+            matches!(op, BinaryOp::Eq | BinaryOp::NotEq)
+                && fa.iter().all(|(n, ta)| {
+                    fb.iter()
+                        .find(|(m, _)| m.eq_ignore_ascii_case(n))
+                        .is_none_or(|(_, tb)| {
+                            ta == tb
+                                || (ta.is_numeric() && tb.is_numeric())
+                                || matches!(ta, Null | String)
+                                || matches!(tb, Null | String)
+                        })
+                })
         }
         _ => false,
     };

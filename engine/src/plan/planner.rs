@@ -145,10 +145,14 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
     }
 
     // PARTITION BY: a new key from expressions; old keys move to the value.
+    // `partition_exprs[i]` is the expression behind key column i, so a
+    // SELECT item repeating it (maybe aliased) is recognised as that key.
+    let mut partition_exprs: Vec<Option<Expr>> = vec![None; scope.columns.len()];
     if !query.partition_by.is_empty() {
         let mut exprs = Vec::new();
         let mut new_scope = Vec::new();
         let mut moved = Vec::new();
+        let mut key_exprs = Vec::new();
         let is_null_literal = |e: &Expr| matches!(e, Expr::Literal(crate::sql::ast::Literal::Null));
         let partition_by_null =
             query.partition_by.len() == 1 && is_null_literal(&query.partition_by[0]);
@@ -159,6 +163,7 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
                     Some(n) => n,
                     None => names.next(),
                 };
+                reject_map_key(&name, &c.ty)?;
                 if let Some(i) = c.as_column() {
                     moved.push(i);
                 }
@@ -168,10 +173,14 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
                     ty: c.ty.clone(),
                 });
                 exprs.push(c);
+                key_exprs.push(Some(e.clone()));
             }
         }
         let new_keys = exprs.len();
-        for i in 0..visible {
+        // Old value columns first, then the old keys, as ksqlDB lays them out.
+        let old_values = (0..visible).filter(|i| !key_positions.contains(i));
+        let old_keys = key_positions.iter().copied();
+        for i in old_values.chain(old_keys) {
             if moved.contains(&i) {
                 continue;
             }
@@ -184,15 +193,44 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
             exprs.push(Compiled::column(i, scope.columns[i].ty.clone()));
             new_scope.push(scope.columns[i].clone());
         }
-        let keys: Vec<usize> = (0..new_keys).collect();
-        operators.push(Box::new(ProjectOperator::new(exprs, keys.clone())));
+        // A tombstone has no value to compute a new key from: only new key
+        // columns that are old key columns keep a value, the rest are null.
+        let tomb_keys: Vec<usize> = (0..new_keys)
+            .filter(|i| {
+                exprs[*i]
+                    .as_column()
+                    .is_some_and(|c| key_positions.contains(&c))
+            })
+            .collect();
+        operators.push(Box::new(ProjectOperator::rekey(exprs, tomb_keys)));
+        key_exprs.resize(new_scope.len(), None);
+        partition_exprs = key_exprs;
         scope.columns = new_scope;
-        key_positions = keys;
+        key_positions = (0..new_keys).collect();
         visible = new_visible;
     }
 
     // SELECT
-    let mut items: Vec<(String, Compiled, Option<usize>)> = Vec::new(); // name, expr, source column
+    struct Item {
+        name: String,
+        expr: Compiled,
+        /// The key column this item carries, if it is one.
+        key: Option<usize>,
+        aliased: bool,
+    }
+    let mut items: Vec<Item> = Vec::new();
+    let key_of = |c: &Compiled, ast: Option<&Expr>| -> Option<usize> {
+        if let Some(i) = c.as_column() {
+            if key_positions.contains(&i) {
+                return Some(i);
+            }
+        }
+        let ast = ast?;
+        key_positions
+            .iter()
+            .copied()
+            .find(|k| partition_exprs.get(*k).and_then(|e| e.as_ref()) == Some(ast))
+    };
     for item in &select {
         match item {
             SelectItem::Star(q) => {
@@ -203,28 +241,86 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
                             continue;
                         }
                     }
-                    items.push((c.name.clone(), Compiled::column(i, c.ty.clone()), Some(i)));
+                    let expr = Compiled::column(i, c.ty.clone());
+                    items.push(Item {
+                        name: c.name.clone(),
+                        key: key_of(&expr, None),
+                        expr,
+                        aliased: false,
+                    });
+                }
+            }
+            SelectItem::Expr {
+                expr: Expr::Deref { expr: base, field },
+                alias: None,
+            } if field == "*" => {
+                let b = Compiled::compile(base, &scope).map_err(|e| select_error(e, base))?;
+                let SqlType::Struct(fields) = &b.ty else {
+                    return Err(Error::plan(format!(
+                        "Expected STRUCT type for '{base}->*', got {}",
+                        b.ty
+                    )));
+                };
+                for (name, _) in fields {
+                    let e = Expr::Deref {
+                        expr: base.clone(),
+                        field: name.clone(),
+                    };
+                    let c = Compiled::compile(&e, &scope)?;
+                    items.push(Item {
+                        name: name.clone(),
+                        expr: c,
+                        key: None,
+                        aliased: false,
+                    });
                 }
             }
             SelectItem::Expr { expr, alias } => {
                 let c = Compiled::compile(expr, &scope).map_err(|e| select_error(e, expr))?;
-                let name = match (alias, implicit_name(expr)) {
+                let implicit = implicit_name(expr).filter(|n| !n.starts_with("$TF"));
+                let name = match (alias, implicit) {
                     (Some(a), _) => a.clone(),
-                    (None, Some(n)) if !n.starts_with("$TF") => n,
-                    _ => names.next(),
+                    (None, Some(n)) => {
+                        // Implicit names that clash get a numeric suffix.
+                        let mut candidate = n.clone();
+                        let mut k = 1;
+                        while items.iter().any(|it| it.name == candidate) {
+                            candidate = format!("{n}_{k}");
+                            k += 1;
+                        }
+                        candidate
+                    }
+                    (None, None) => names.next(),
                 };
-                let col = c.as_column();
-                items.push((name, c, col));
+                items.push(Item {
+                    key: key_of(&c, Some(expr)),
+                    name,
+                    expr: c,
+                    aliased: alias.is_some(),
+                });
             }
         }
     }
-    // Keys: the current key columns, where selected as plain columns.
+    // Keys: the current key columns, where selected.
     let mut out_keys: Vec<usize> = Vec::new(); // indexes into items
     let mut missing = Vec::new();
     for &k in &key_positions {
-        match items.iter().position(|(_, _, col)| *col == Some(k)) {
-            Some(i) => out_keys.push(i),
-            None => missing.push(scope.columns[k].name.clone()),
+        let holders: Vec<usize> = (0..items.len())
+            .filter(|i| items[*i].key == Some(k))
+            .collect();
+        match holders.as_slice() {
+            [] => missing.push(scope.columns[k].name.clone()),
+            [i] => out_keys.push(*i),
+            many => {
+                return Err(Error::plan(format!(
+                    "The projection contains a key column (`{}`) more than once, aliased as: {}.",
+                    scope.columns[k].name,
+                    many.iter()
+                        .map(|i| items[*i].name.clone())
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                )))
+            }
         }
     }
     if !missing.is_empty() && !options.new_planner && !options.transient {
@@ -243,21 +339,50 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
     if options.new_planner {
         out_keys.sort();
     }
+    if !options.transient {
+        for (i, it) in items.iter().enumerate() {
+            if out_keys.contains(&i) {
+                continue;
+            }
+            if RESERVED_COLUMNS.contains(&it.name.as_str()) {
+                return Err(Error::plan(if it.aliased {
+                    format!("`{}` is a reserved column name. You cannot use it as an alias for a column.", it.name)
+                } else {
+                    format!(
+                        "Reserved column name in select: `{}`. Please remove or alias the column.",
+                        it.name
+                    )
+                }));
+            }
+        }
+        if items.len() == out_keys.len() {
+            return Err(Error::plan("The projection contains no value columns."));
+        }
+    }
     let mut columns = Vec::new();
     let mut exprs = Vec::new();
     let mut tomb_keys = Vec::new();
     for &i in &out_keys {
-        let (name, c, _) = &items[i];
-        columns.push(Column::new(name.clone(), c.ty.clone(), ColumnKind::Key));
+        let it = &items[i];
+        reject_map_key(&it.name, &it.expr.ty)?;
+        columns.push(Column::new(
+            it.name.clone(),
+            it.expr.ty.clone(),
+            ColumnKind::Key,
+        ));
         tomb_keys.push(exprs.len());
-        exprs.push(c.clone());
+        exprs.push(it.expr.clone());
     }
-    for (i, (name, c, _)) in items.iter().enumerate() {
+    for (i, it) in items.iter().enumerate() {
         if out_keys.contains(&i) {
             continue;
         }
-        columns.push(Column::new(name.clone(), c.ty.clone(), ColumnKind::Value));
-        exprs.push(c.clone());
+        columns.push(Column::new(
+            it.name.clone(),
+            it.expr.ty.clone(),
+            ColumnKind::Value,
+        ));
+        exprs.push(it.expr.clone());
     }
     let mut seen = BTreeMap::new();
     for c in &columns {
@@ -281,6 +406,33 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
         schema: Schema::new(columns),
         sources: vec![source.name.clone()],
     })
+}
+
+/// Names of system columns, which results may not use for value columns.
+pub const RESERVED_COLUMNS: [&str; 5] = [
+    "ROWTIME",
+    "ROWPARTITION",
+    "ROWOFFSET",
+    "WINDOWSTART",
+    "WINDOWEND",
+];
+
+/// Keys may not contain maps: their serialized form is not stable.
+fn reject_map_key(name: &str, ty: &SqlType) -> Result<()> {
+    fn has_map(t: &SqlType) -> bool {
+        match t {
+            SqlType::Map(..) => true,
+            SqlType::Array(e) => has_map(e),
+            SqlType::Struct(f) => f.iter().any(|(_, t)| has_map(t)),
+            _ => false,
+        }
+    }
+    if has_map(ty) {
+        return Err(Error::plan(format!(
+            "Map keys, including types that contain maps, are not supported as they may lead to unexpected behavior due to inconsistent serialization. Key column name: `{name}`. Column type: {ty}. See https://github.com/confluentinc/ksql/issues/6621 for more."
+        )));
+    }
+    Ok(())
 }
 
 fn select_error(e: Error, expr: &Expr) -> Error {

@@ -17,6 +17,9 @@ pub struct Row {
     /// The record's value was null (a tombstone): value columns are all
     /// null, and sinks write a null value.
     pub tombstone: bool,
+    /// The record had no key at all (not a key of null columns): sinks
+    /// write no key. Re-keying clears it.
+    pub null_key: bool,
 }
 
 /// A record that failed somewhere in a query, for the processing log.
