@@ -347,6 +347,17 @@ impl EngineInner {
         }
         if let Some(w) = prop_str(props, "WRAP_SINGLE_VALUE") {
             value_spec.wrap_single = w.eq_ignore_ascii_case("true");
+            if !value_spec.wrap_single
+                && matches!(
+                    value_spec.kind,
+                    FormatKind::Protobuf | FormatKind::ProtobufNoSr
+                )
+            {
+                return Err(Error::plan(format!(
+                    "Format '{}' does not support 'WRAP_SINGLE_VALUE' set to 'false'.",
+                    value_spec.kind
+                )));
+            }
         } else if let Some(w) = self.property("ksql.persistence.wrap.single.values") {
             value_spec.wrap_single = w.eq_ignore_ascii_case("true");
         }
@@ -402,6 +413,26 @@ impl EngineInner {
             Error::plan("Missing required property \"KAFKA_TOPIC\" which has no default value.")
         })?;
         let (key_format, value_format) = self.formats_from(&c.properties, None, None)?;
+        for id in ["KEY_SCHEMA_ID", "VALUE_SCHEMA_ID"] {
+            let is_key = id.starts_with("KEY");
+            let has = c.elements.iter().any(|e| {
+                matches!(
+                    e.constraint,
+                    ColumnConstraint::Key | ColumnConstraint::PrimaryKey
+                ) == is_key
+            });
+            if prop_str(&c.properties, id).is_some() && has {
+                return Err(Error::plan(format!(
+                    "Table elements and {id} cannot both exist for create statement."
+                )));
+            }
+        }
+        if c.elements.is_empty() {
+            return Err(Error::plan(format!(
+                "The statement does not define any columns.\nNo columns supplied. {} cannot infer columns: Sluice has no schema registry to read them from.",
+                value_format.kind
+            )));
+        }
         let mut columns = Vec::new();
         let types = self.state.lock().catalog.type_list();
         for el in &c.elements {
@@ -913,6 +944,7 @@ impl EngineInner {
                 ts,
                 tombstone: false,
                 null_key: false,
+                headers: None,
             })
             .map_err(|e| {
                 Error::format(format!("Failed to insert values into '{target}'. {e:?}"))

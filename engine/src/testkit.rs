@@ -30,7 +30,11 @@ pub fn encode_part(
         Some(FormatKind::None) => Ok(None),
         Some(_) => {
             let spec = format.expect("kind came from the format");
-            let values: Vec<Value> = if columns.len() == 1 {
+            // A single column is written bare when the format does not wrap
+            // it (keys, KAFKA, or WRAP_SINGLE_VALUE=false); the case gives
+            // it bare too.
+            let bare = single_is_bare(spec, columns.len(), is_key);
+            let values: Vec<Value> = if bare {
                 vec![json_to_value(j, &columns[0].ty)?]
             } else {
                 columns
@@ -75,7 +79,7 @@ pub fn decode_part(
             let values = codec(spec, columns, is_key)?.decode(Some(b))?;
             Ok(match values {
                 None => serde_json::Value::Null,
-                Some(v) if v.len() == 1 => value_to_json(&v[0]),
+                Some(v) if single_is_bare(spec, v.len(), is_key) => value_to_json(&v[0]),
                 Some(v) => serde_json::Value::Object(
                     columns
                         .iter()
@@ -86,4 +90,12 @@ pub fn decode_part(
             })
         }
     }
+}
+
+/// Whether a lone column is written bare rather than inside a record:
+/// keys, KAFKA, and WRAP_SINGLE_VALUE=false do; PROTOBUF always writes a
+/// message.
+fn single_is_bare(spec: &FormatSpec, columns: usize, is_key: bool) -> bool {
+    let proto = matches!(spec.kind, FormatKind::Protobuf | FormatKind::ProtobufNoSr);
+    columns == 1 && !proto && (is_key || !spec.wrap_single || spec.kind == FormatKind::Kafka)
 }

@@ -1,10 +1,12 @@
-//! Serialization formats for record keys and values: JSON, DELIMITED, KAFKA
-//! and NONE. A [`Codec`] is built for a list of columns and turns their
+//! Serialization formats for record keys and values: JSON, DELIMITED, KAFKA,
+//! NONE, AVRO and PROTOBUF. A [`Codec`] is built for a list of columns and turns their
 //! values into record bytes and back.
 
+pub mod avro;
 pub mod delimited;
 pub mod json;
 pub mod kafka;
+pub mod protobuf;
 
 use crate::error::{Error, Result};
 use crate::types::{Column, Value};
@@ -103,6 +105,14 @@ pub fn codec(spec: &FormatSpec, columns: &[Column], is_key: bool) -> Result<Box<
             spec.delimiter,
         )?)),
         FormatKind::Kafka => Ok(Box::new(kafka::KafkaCodec::new(columns.to_vec())?)),
+        FormatKind::Avro => Ok(Box::new(avro::AvroCodec::new(columns.to_vec(), unwrap)?)),
+        FormatKind::Protobuf | FormatKind::ProtobufNoSr => {
+            Ok(Box::new(protobuf::ProtobufCodec::new(
+                columns.to_vec(),
+                unwrap,
+                spec.kind == FormatKind::Protobuf,
+            )?))
+        }
         FormatKind::None => {
             if columns.is_empty() {
                 Ok(Box::new(NoneCodec))
@@ -117,9 +127,6 @@ pub fn codec(spec: &FormatSpec, columns: &[Column], is_key: bool) -> Result<Box<
                 )))
             }
         }
-        other => Err(Error::plan(format!(
-            "The {other} format is not supported yet by Sluice"
-        ))),
     }
 }
 

@@ -104,6 +104,7 @@ impl Operator for FlatMapOperator {
                     ts: row.ts,
                     tombstone: false,
                     null_key: row.null_key,
+                    headers: row.headers.clone(),
                 });
             }
         }

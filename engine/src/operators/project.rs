@@ -59,6 +59,7 @@ impl Operator for ProjectOperator {
                 ts: row.ts,
                 tombstone: row.tombstone,
                 null_key: row.null_key && !self.rekey,
+                headers: row.headers,
             });
         }
         Ok(out)

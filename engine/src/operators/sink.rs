@@ -63,7 +63,7 @@ impl SinkEncoder {
             key,
             value,
             timestamp: row.ts,
-            headers: Vec::new(),
+            headers: row.headers.as_ref().map(|h| h.to_vec()).unwrap_or_default(),
         })
     }
 

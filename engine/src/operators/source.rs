@@ -165,6 +165,11 @@ impl SourceDecoder {
             ts,
             tombstone,
             null_key: r.key.is_none(),
+            headers: if r.headers.is_empty() {
+                None
+            } else {
+                Some(std::sync::Arc::new(r.headers.clone()))
+            },
         })
     }
 }

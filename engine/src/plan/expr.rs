@@ -195,6 +195,59 @@ impl Compiled {
         }
     }
 
+    /// Appends the row positions this expression reads.
+    pub fn references(&self, out: &mut Vec<usize>) {
+        let mut visit = |c: &Compiled| c.references(out);
+        match &self.node {
+            Node::Literal(_) | Node::LambdaVar(_) => {}
+            Node::Column(i) => out.push(*i),
+            Node::Not(a)
+            | Node::Neg(a)
+            | Node::IsNull(a, _)
+            | Node::Cast(a)
+            | Node::Deref(a, _) => visit(a),
+            Node::Arith(_, a, b)
+            | Node::Compare(_, a, b)
+            | Node::And(a, b)
+            | Node::Or(a, b)
+            | Node::IsDistinct(a, b, _)
+            | Node::Like(a, b, _, _)
+            | Node::Subscript(a, b) => {
+                visit(a);
+                visit(b);
+            }
+            Node::Between(a, b, c, _) => {
+                visit(a);
+                visit(b);
+                visit(c);
+            }
+            Node::InList(a, list, _) => {
+                visit(a);
+                list.iter().for_each(visit);
+            }
+            Node::Case(whens, e) => {
+                for (w, t) in whens {
+                    visit(w);
+                    visit(t);
+                }
+                if let Some(e) = e {
+                    visit(e);
+                }
+            }
+            Node::Call(_, args) | Node::MakeArray(args) => args.iter().for_each(visit),
+            Node::MakeMap(entries) => entries.iter().for_each(|(k, v)| {
+                visit(k);
+                visit(v);
+            }),
+            Node::MakeStruct(fields) => fields.iter().for_each(|(_, v)| visit(v)),
+            Node::Lambda(_, inputs, body, extra) => {
+                inputs.iter().for_each(&mut visit);
+                visit(body);
+                extra.iter().for_each(visit);
+            }
+        }
+    }
+
     /// The constant value, when it is a literal.
     pub fn as_literal(&self) -> Option<&Value> {
         match &self.node {
@@ -624,11 +677,15 @@ fn structural_eq(x: &Value, y: &Value) -> bool {
                 })
         }
         (Value::Struct(a), Value::Struct(b)) => {
+            // Fields compare like top-level values: a NULL field is never
+            // equal to anything.
             a.len() == b.len()
                 && a.iter().all(|(n, v)| {
                     b.iter()
                         .find(|(n2, _)| n2.eq_ignore_ascii_case(n))
-                        .is_some_and(|(_, v2)| structural_eq(v, v2))
+                        .is_some_and(|(_, v2)| {
+                            !v.is_null() && !v2.is_null() && structural_eq(v, v2)
+                        })
                 })
         }
         _ => x.sql_eq(y),
@@ -820,11 +877,18 @@ pub fn cast_value(v: Value, to: &SqlType) -> Result<Value> {
         (SqlType::String, Value::String(s)) => Value::String(s),
         (SqlType::String, v) => Value::String(v.to_string()),
         (SqlType::Boolean, Value::Bool(b)) => Value::Bool(b),
-        (SqlType::Boolean, Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
-            "true" | "t" | "yes" | "y" => Value::Bool(true),
-            "false" | "f" | "no" | "n" => Value::Bool(false),
-            _ => return Err(Error::eval(format!("Cannot cast '{s}' to BOOLEAN"))),
-        },
+        (SqlType::Boolean, Value::String(s)) => {
+            // ksqlDB accepts any non-empty prefix of true/yes/false/no.
+            let t = s.trim().to_ascii_lowercase();
+            let prefix_of = |w: &str| !t.is_empty() && w.starts_with(t.as_str());
+            if prefix_of("true") || prefix_of("yes") {
+                Value::Bool(true)
+            } else if prefix_of("false") || prefix_of("no") {
+                Value::Bool(false)
+            } else {
+                return Err(Error::eval(format!("Cannot cast '{s}' to BOOLEAN")));
+            }
+        }
         (SqlType::Int, v) => match v {
             Value::Int(i) => Value::Int(i),
             Value::BigInt(i) => Value::Int(i as i32),
@@ -1281,6 +1345,13 @@ impl<'a> ExprCompiler<'a> {
             Expr::Struct(fields) => {
                 let mut out = Vec::new();
                 let mut types = Vec::new();
+                for (i, (n, _)) in fields.iter().enumerate() {
+                    if fields[..i].iter().any(|(m, _)| m == n) {
+                        return Err(Error::plan(format!(
+                            "Duplicate field names found in STRUCT: '{expr}'"
+                        )));
+                    }
+                }
                 for (n, e) in fields {
                     let c = self.compile(e)?;
                     types.push((n.clone(), c.ty.clone()));
@@ -1691,6 +1762,9 @@ fn literal(l: &Literal) -> Result<Compiled> {
             let d: f64 = text
                 .parse()
                 .map_err(|_| Error::plan(format!("Invalid number {text}")))?;
+            if d.is_infinite() {
+                return Err(Error::plan(format!("Number overflows DOUBLE: {text}")));
+            }
             Compiled::literal(Value::Double(d), SqlType::Double)
         }
         Literal::String(s) => Compiled::literal(Value::String(s.clone()), SqlType::String),

@@ -197,9 +197,9 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
         // columns that are old key columns keep a value, the rest are null.
         let tomb_keys: Vec<usize> = (0..new_keys)
             .filter(|i| {
-                exprs[*i]
-                    .as_column()
-                    .is_some_and(|c| key_positions.contains(&c))
+                let mut refs = Vec::new();
+                exprs[*i].references(&mut refs);
+                refs.iter().all(|c| key_positions.contains(c))
             })
             .collect();
         operators.push(Box::new(ProjectOperator::rekey(exprs, tomb_keys)));
@@ -290,7 +290,12 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
                         }
                         candidate
                     }
-                    (None, None) => names.next(),
+                    (None, None) => match key_of(&c, Some(expr)) {
+                        // An unnamed expression that repeats a PARTITION BY
+                        // expression is that key column, with its name.
+                        Some(k) => scope.columns[k].name.clone(),
+                        None => names.next(),
+                    },
                 };
                 items.push(Item {
                     key: key_of(&c, Some(expr)),
@@ -355,7 +360,8 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
                 }));
             }
         }
-        if items.len() == out_keys.len() {
+        let input_has_values = (0..visible).any(|i| !key_positions.contains(&i));
+        if items.len() == out_keys.len() && input_has_values {
             return Err(Error::plan("The projection contains no value columns."));
         }
     }

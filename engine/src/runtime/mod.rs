@@ -20,6 +20,9 @@ pub struct Row {
     /// The record had no key at all (not a key of null columns): sinks
     /// write no key. Re-keying clears it.
     pub null_key: bool,
+    /// The input record's headers, forwarded to results as Kafka Streams
+    /// does (None when it had none).
+    pub headers: Option<std::sync::Arc<Vec<crate::log::Header>>>,
 }
 
 /// A record that failed somewhere in a query, for the processing log.
