@@ -6,6 +6,7 @@
 //! (EXPLODE, CUBE_EXPLODE) need the evaluator or the operator graph and live
 //! with them; they are listed here only so `SHOW FUNCTIONS` knows them.
 
+pub mod aggregate;
 pub mod bytes;
 pub mod collections;
 pub mod datetime;
