@@ -506,7 +506,12 @@ impl EngineInner {
         schema_cols.extend(columns.into_iter().filter(|c| !c.is_key()));
         let schema = Schema::new(schema_cols);
         let timestamp = self.timestamp_spec(&c.properties, &schema)?;
+        let window = window_from(&c.properties)?;
+        if window.is_some() && schema.keys().next().is_none() {
+            return Err(Error::plan("Windowed sources require a key column."));
+        }
         let source = Source {
+            window,
             name: c.name.clone(),
             kind: c.kind,
             schema,
@@ -584,18 +589,29 @@ impl EngineInner {
         Ok(Some(TimestampSpec { column, format }))
     }
 
-    fn next_query_id(&self, prefix: &str) -> String {
-        let mut st = self.state.lock();
-        let n = st.next_query;
-        st.next_query += 1;
-        format!("{prefix}_{n}")
+    /// The id the next persistent query will get. Ids are only consumed
+    /// (`consume_query_id`) when a query starts, so replaying the metastore
+    /// (which holds only statements that succeeded) gives every query the
+    /// same id, consumer group and changelogs as before.
+    fn peek_query_id(&self, prefix: &str) -> String {
+        format!("{prefix}_{}", self.state.lock().next_query)
     }
 
-    fn plan_options(&self, sink_name: Option<String>, transient: bool) -> PlanOptions {
+    fn consume_query_id(&self) {
+        self.state.lock().next_query += 1;
+    }
+
+    fn plan_options(
+        &self,
+        sink_name: Option<String>,
+        transient: bool,
+        query_id: Option<String>,
+    ) -> PlanOptions {
         PlanOptions {
             new_planner: self.property_bool("ksql.new.query.planner.enabled", false),
             transient,
             sink_name,
+            query_id,
         }
     }
 
@@ -624,12 +640,21 @@ impl EngineInner {
                 "EMIT FINAL is only supported for windowed aggregations.",
             ));
         }
-        let options = self.plan_options(Some(c.name.clone()), false);
+        let prefix = match c.kind {
+            SourceKind::Stream => "CSAS",
+            SourceKind::Table => "CTAS",
+        };
+        let id = self.peek_query_id(&format!("{prefix}_{}", c.name));
+        let options = self.plan_options(Some(c.name.clone()), false, Some(id.clone()));
         let plan = plan_query(&c.query, &self.state.lock().catalog, &options)?;
-        if c.kind == SourceKind::Table {
-            return Err(Error::plan(
-                "CREATE TABLE AS SELECT needs an aggregation or a table source, which is not supported yet",
-            ));
+        if c.kind != plan.kind {
+            let (produced, use_) = match plan.kind {
+                SourceKind::Table => ("TABLE", "CREATE TABLE AS SELECT"),
+                SourceKind::Stream => ("STREAM", "CREATE STREAM AS SELECT"),
+            };
+            return Err(Error::plan(format!(
+                "Invalid result type. Your SELECT query produces a {produced}. Please use {use_} statement instead."
+            )));
         }
         let topic = prop_str(&c.properties, "KAFKA_TOPIC").unwrap_or_else(|| {
             format!(
@@ -661,7 +686,6 @@ impl EngineInner {
             .map(|p| p as i32)
             .unwrap_or(source_partitions);
         let replicas = prop_int(&c.properties, "REPLICAS")?.unwrap_or(1) as i16;
-        let id = self.next_query_id(&format!("CSAS_{}", c.name));
         let timestamp = self.timestamp_spec(&c.properties, &plan.schema)?;
         let mut plan = plan;
         if let Some(spec) = &timestamp {
@@ -686,7 +710,16 @@ impl EngineInner {
             is_source: false,
             sql: text.to_string(),
             created_by: Some(id.clone()),
+            window: plan.window,
         };
+        if prop_str(&c.properties, "WRAP_SINGLE_VALUE").is_some()
+            && !sink.value_format.wrap_single
+            && sink.schema.values().count() != 1
+        {
+            return Err(Error::plan(
+                "'WRAP_SINGLE_VALUE' is only valid for single-field value schemas",
+            ));
+        }
         let encoder = SinkEncoder::try_new(&sink)?;
         match self.log.describe_topic(&topic)? {
             Some(info)
@@ -705,7 +738,7 @@ impl EngineInner {
                 &TopicConfig {
                     partitions,
                     replicas,
-                    compact: false,
+                    compact: c.kind == SourceKind::Table,
                 },
             )?,
         }
@@ -741,7 +774,8 @@ impl EngineInner {
                 "INSERT INTO can only be used to insert into a stream. {target} is a table."
             )));
         }
-        let options = self.plan_options(Some(target.to_string()), false);
+        let id = self.peek_query_id("INSERTQUERY");
+        let options = self.plan_options(Some(target.to_string()), false, Some(id.clone()));
         let plan = plan_query(query, &self.state.lock().catalog, &options)?;
         if !schemas_compatible(&plan.schema, &sink.schema) {
             return Err(Error::plan(format!(
@@ -750,7 +784,6 @@ impl EngineInner {
             )));
         }
         let encoder = SinkEncoder::try_new(&sink)?;
-        let id = self.next_query_id("INSERTQUERY");
         self.start_query(&id, text, plan, sink, encoder)?;
         Ok(StatementResult::Message(format!(
             "Created query with ID {id}"
@@ -778,6 +811,24 @@ impl EngineInner {
         )?;
         // Commit the starting positions so a restart resumes exactly here.
         reader.commit(self.log.as_ref(), &group)?;
+        let mut plan = plan;
+        for topic in &plan.changelogs {
+            if self.log.describe_topic(topic)?.is_none() {
+                self.log.create_topic(
+                    topic,
+                    &TopicConfig {
+                        partitions: 1,
+                        replicas: 1,
+                        compact: true,
+                    },
+                )?;
+            }
+        }
+        // State first: operators reload their stores from their changelogs.
+        for op in plan.operators.iter_mut() {
+            op.restore(self.log.as_ref())?;
+        }
+        self.consume_query_id();
         let task = PersistentTask {
             query_id: id.to_string(),
             group,
@@ -945,6 +996,8 @@ impl EngineInner {
                 tombstone: false,
                 null_key: false,
                 headers: None,
+                window: None,
+                old: None,
             })
             .map_err(|e| {
                 Error::format(format!("Failed to insert values into '{target}'. {e:?}"))
@@ -956,7 +1009,7 @@ impl EngineInner {
     // ---- SELECT ------------------------------------------------------------
 
     fn select(&self, q: &Query) -> Result<StatementResult> {
-        let options = self.plan_options(None, true);
+        let options = self.plan_options(None, true, None);
         let plan = plan_query(q, &self.state.lock().catalog, &options)?;
         let push = q.emit.is_some();
         let earliest = !push
@@ -1292,7 +1345,7 @@ impl EngineInner {
                     Statement::InsertInto { query, .. } => query.as_ref(),
                     _ => return Err(Error::plan("Only queries can be explained")),
                 };
-                let options = self.plan_options(None, true);
+                let options = self.plan_options(None, true, None);
                 let plan = plan_query(q, &self.state.lock().catalog, &options)?;
                 Ok(StatementResult::Message(format!(
                     "Source      : {} (topic {})\nSteps       : {} operator(s)\nResult     : {}",
@@ -1735,4 +1788,44 @@ fn coerce_insert(v: Value, from: &SqlType, to: &SqlType, col: &str) -> Result<Va
         )));
     }
     cast_value(v, to)
+}
+
+/// A declared windowed source: WITH (WINDOW_TYPE='TUMBLING', WINDOW_SIZE='30 SECONDS').
+fn window_from(props: &Properties) -> Result<Option<crate::catalog::WindowInfo>> {
+    use crate::catalog::WindowInfo;
+    let Some(kind) = prop_str(props, "WINDOW_TYPE") else {
+        if prop_str(props, "WINDOW_SIZE").is_some() {
+            return Err(Error::plan("WINDOW_SIZE set without WINDOW_TYPE."));
+        }
+        return Ok(None);
+    };
+    let size = match prop_str(props, "WINDOW_SIZE") {
+        Some(text) => {
+            let mut parts = text.split_whitespace();
+            let amount: u64 = parts
+                .next()
+                .and_then(|a| a.parse().ok())
+                .ok_or_else(|| Error::plan(format!("Invalid WINDOW_SIZE '{text}'")))?;
+            let unit = parts.next().and_then(TimeUnit::parse).ok_or_else(|| {
+                Error::plan(format!(
+                    "Invalid WINDOW_SIZE '{text}': expected a time unit"
+                ))
+            })?;
+            Some((amount * unit.millis()) as i64)
+        }
+        None => None,
+    };
+    match (kind.to_ascii_uppercase().as_str(), size) {
+        ("SESSION", None) => Ok(Some(WindowInfo::Session)),
+        ("SESSION", Some(_)) => Err(Error::plan("'WINDOW_SIZE' should not be set for SESSION windows.")),
+        ("TUMBLING", Some(size)) => Ok(Some(WindowInfo::Tumbling { size })),
+        ("HOPPING", Some(size)) => Ok(Some(WindowInfo::Hopping { size, advance: size })),
+        ("TUMBLING" | "HOPPING", None) => Err(Error::plan(format!(
+            "{} windows require 'WINDOW_SIZE' to be provided in the WITH clause. For example: 'WINDOW_SIZE'='10 SECONDS'",
+            kind.to_ascii_uppercase()
+        ))),
+        (other, _) => Err(Error::plan(format!(
+            "Invalid value for WINDOW_TYPE property: '{other}'. Expected one of SESSION, HOPPING, TUMBLING"
+        ))),
+    }
 }

@@ -208,6 +208,46 @@ impl Engine {
         ))
     }
 
+    /// Like [`Engine::encode_record_for_topic`] for a windowed source: the
+    /// key bytes are followed by the window, as Kafka Streams writes them.
+    pub fn encode_windowed_record_for_topic(
+        &self,
+        topic: &str,
+        key: &serde_json::Value,
+        value: &serde_json::Value,
+        start: i64,
+        end: i64,
+    ) -> Result<EncodedRecord> {
+        let (k, v) = self.encode_record_for_topic(topic, key, value)?;
+        let kind = self
+            .inner
+            .source_on_topic(topic)
+            .and_then(|s| s.window)
+            .ok_or_else(|| {
+                Error::plan(format!("no windowed source is declared on topic {topic}"))
+            })?;
+        let k =
+            k.map(|k| operators::source::append_window(k, runtime::Window { start, end }, kind));
+        Ok((k, v))
+    }
+
+    /// The window of a record of a windowed source's topic: (start, end,
+    /// "time" or "session"); None for unwindowed topics.
+    pub fn record_window_for_topic(
+        &self,
+        topic: &str,
+        record: &log::Record,
+    ) -> Option<(i64, i64, &'static str)> {
+        let kind = self.inner.source_on_topic(topic)?.window?;
+        let (_, w) = operators::source::split_windowed_key(record.key.as_deref()?, kind)?;
+        let name = if kind == catalog::WindowInfo::Session {
+            "session"
+        } else {
+            "time"
+        };
+        Some((w.start, w.end, name))
+    }
+
     /// The reverse of [`Engine::encode_record_for_topic`], for records of
     /// the source writing (or declared over) `topic`.
     pub fn decode_record_for_topic(
@@ -225,8 +265,12 @@ impl Engine {
             ),
             None => (None, None, Vec::new(), Vec::new()),
         };
+        let mut key = record.key.as_deref();
+        if let (Some(kind), Some(bytes)) = (source.as_ref().and_then(|s| s.window), key) {
+            key = operators::source::split_windowed_key(bytes, kind).map(|(k, _)| k);
+        }
         Ok((
-            testkit::decode_part(record.key.as_deref(), kf, &keys, true)?,
+            testkit::decode_part(key, kf, &keys, true)?,
             testkit::decode_part(record.value.as_deref(), vf, &values, false)?,
         ))
     }

@@ -6,7 +6,7 @@
 //! [`run_case`] runs a case on its own thread under `catch_unwind` and a
 //! time budget, so a panic or a hang fails that case only.
 
-use crate::case::{Case, ExpectedRecord, InputRecord, TopicSpec};
+use crate::case::{Case, ExpectedRecord, InputRecord, TopicSpec, WindowSpec};
 use crate::compare::{clip, compare_topic, ObservedRecord};
 use crate::panics;
 use crate::post;
@@ -323,12 +323,6 @@ impl<'a> CaseRun<'a> {
     /// Produces every input, one at a time, each processed to idle.
     fn produce_inputs(&mut self) -> Result<(), Stop> {
         for (i, input) in self.case.inputs.iter().enumerate() {
-            if input.window.is_some() {
-                return Err(mismatch(format!(
-                    "input #{}: windowed keys not supported",
-                    i + 1
-                )));
-            }
             let record = self.encode(input);
             self.log
                 .append(&input.topic, None, record)
@@ -344,10 +338,20 @@ impl<'a> CaseRun<'a> {
     /// Encodes an input with the formats of the source declared on its
     /// topic, or, with no such source, as plain text/JSON bytes.
     fn encode(&self, input: &InputRecord) -> Record {
-        let (key, value) = self
-            .engine
-            .encode_record_for_topic(&input.topic, &input.key, &input.value)
-            .unwrap_or_else(|_| (raw_bytes(&input.key), raw_bytes(&input.value)));
+        let encoded = match &input.window {
+            Some(w) => self.engine.encode_windowed_record_for_topic(
+                &input.topic,
+                &input.key,
+                &input.value,
+                w.start,
+                w.end,
+            ),
+            None => self
+                .engine
+                .encode_record_for_topic(&input.topic, &input.key, &input.value),
+        };
+        let (key, value) =
+            encoded.unwrap_or_else(|_| (raw_bytes(&input.key), raw_bytes(&input.value)));
         Record {
             key,
             value,
@@ -390,9 +394,6 @@ impl<'a> CaseRun<'a> {
                 .iter()
                 .filter(|o| &o.topic == topic)
                 .collect();
-            if expected.iter().any(|e| e.window.is_some()) {
-                return Err(mismatch(format!("{topic}: windowed keys not supported")));
-            }
             let exists = self
                 .log
                 .describe_topic(topic)
@@ -422,7 +423,13 @@ impl<'a> CaseRun<'a> {
                     key,
                     value,
                     timestamp: s.record.timestamp,
-                    window: None,
+                    window: self.engine.record_window_for_topic(topic, &s.record).map(
+                        |(start, end, kind)| WindowSpec {
+                            start,
+                            end,
+                            kind: kind.to_string(),
+                        },
+                    ),
                     headers: s
                         .record
                         .headers

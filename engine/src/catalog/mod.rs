@@ -20,6 +20,33 @@ pub struct TimestampSpec {
     pub format: Option<String>,
 }
 
+/// The windowing of a windowed source's keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowInfo {
+    Tumbling { size: i64 },
+    Hopping { size: i64, advance: i64 },
+    Session,
+}
+
+impl WindowInfo {
+    /// ksqlDB's name for the window type.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            WindowInfo::Tumbling { .. } => "TUMBLING",
+            WindowInfo::Hopping { .. } => "HOPPING",
+            WindowInfo::Session => "SESSION",
+        }
+    }
+
+    /// The length of a time window; None for sessions.
+    pub fn size(&self) -> Option<i64> {
+        match self {
+            WindowInfo::Tumbling { size } | WindowInfo::Hopping { size, .. } => Some(*size),
+            WindowInfo::Session => None,
+        }
+    }
+}
+
 /// A stream or table.
 #[derive(Debug, Clone)]
 pub struct Source {
@@ -36,6 +63,8 @@ pub struct Source {
     pub sql: String,
     /// The persistent query writing into it (CSAS/CTAS), if any.
     pub created_by: Option<String>,
+    /// Windowed keys (windowed aggregations, or WINDOW_TYPE in WITH).
+    pub window: Option<WindowInfo>,
 }
 
 impl Source {

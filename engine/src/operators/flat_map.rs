@@ -105,6 +105,8 @@ impl Operator for FlatMapOperator {
                     tombstone: false,
                     null_key: row.null_key,
                     headers: row.headers.clone(),
+                    window: row.window,
+                    old: None,
                 });
             }
         }

@@ -2,8 +2,10 @@
 //! (`source`), filtering, projecting, expanding (table functions), re-keying
 //! (PARTITION BY) and encoding results (`sink`).
 
+pub mod aggregate;
 pub mod filter;
 pub mod flat_map;
+pub mod materialize;
 pub mod project;
 pub mod sink;
 pub mod source;

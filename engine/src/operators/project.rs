@@ -8,11 +8,11 @@ use crate::types::Value;
 
 /// Computes each output column from the input row. A failing expression
 /// yields NULL for that column and is reported to the processing log, as
-/// ksqlDB does. A tombstone stays a tombstone unless `keep_tombstones` is
-/// false, in which case only the key expressions are computed.
+/// ksqlDB does. For a tombstone only the key columns are computed; the
+/// previous values of a table change are projected too.
 pub struct ProjectOperator {
     exprs: Vec<Compiled>,
-    /// Positions (in `exprs`) of the columns that stay computed for a
+    /// Positions (in `exprs`) of the columns still computed for a
     /// tombstone: the key columns. Others are NULL.
     key_positions: Vec<usize>,
     /// PARTITION BY: the output has a new key, never an absent one.
@@ -36,30 +36,44 @@ impl ProjectOperator {
             rekey: true,
         }
     }
+
+    fn project(
+        &self,
+        input: &[Value],
+        tombstone: bool,
+        row: &Row,
+        ctx: &mut Context,
+    ) -> Vec<Value> {
+        let mut values = Vec::with_capacity(self.exprs.len());
+        for (i, e) in self.exprs.iter().enumerate() {
+            if tombstone && !self.key_positions.contains(&i) {
+                values.push(Value::Null);
+                continue;
+            }
+            let mut errors = Vec::new();
+            values.push(e.eval_row(input, &mut errors));
+            for err in errors {
+                ctx.expression_error(format!("Error computing expression: {err}"), row);
+            }
+        }
+        values
+    }
 }
 
 impl Operator for ProjectOperator {
     fn process(&mut self, rows: Vec<Row>, ctx: &mut Context) -> Result<Vec<Row>> {
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
-            let mut values = Vec::with_capacity(self.exprs.len());
-            for (i, e) in self.exprs.iter().enumerate() {
-                if row.tombstone && !self.key_positions.contains(&i) {
-                    values.push(Value::Null);
-                    continue;
-                }
-                let mut errors = Vec::new();
-                values.push(e.eval_row(&row.values, &mut errors));
-                for err in errors {
-                    ctx.expression_error(format!("Error computing expression: {err}"), &row);
-                }
-            }
+            let values = self.project(&row.values, row.tombstone, &row, ctx);
+            let old = row
+                .old
+                .as_ref()
+                .map(|old| self.project(old, false, &row, ctx));
             out.push(Row {
                 values,
-                ts: row.ts,
-                tombstone: row.tombstone,
+                old,
                 null_key: row.null_key && !self.rekey,
-                headers: row.headers,
+                ..row
             });
         }
         Ok(out)

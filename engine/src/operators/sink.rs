@@ -15,6 +15,7 @@ pub struct SinkEncoder {
     value_codec: Box<dyn Codec>,
     key_idx: Vec<usize>,
     value_idx: Vec<usize>,
+    window: Option<crate::catalog::WindowInfo>,
 }
 
 impl SinkEncoder {
@@ -25,6 +26,7 @@ impl SinkEncoder {
             topic: sink.topic.clone(),
             key_codec: codec(&sink.key_format, &keys, true)?,
             value_codec: codec(&sink.value_format, &values, false)?,
+            window: sink.window,
             key_idx: sink.schema.key_indexes(),
             value_idx: sink.schema.value_indexes(),
         })
@@ -51,6 +53,12 @@ impl SinkEncoder {
             self.key_codec
                 .encode(&keys)
                 .map_err(|e| self.error("key", e, row))?
+        };
+        let key = match (key, self.window, row.window) {
+            (Some(k), Some(kind), Some(w)) => {
+                Some(crate::operators::source::append_window(k, w, kind))
+            }
+            (k, _, _) => k,
         };
         let value = if row.tombstone {
             None

@@ -2,11 +2,11 @@
 //! row of the source's columns followed by the pseudo-columns ROWTIME,
 //! ROWPARTITION and ROWOFFSET, stamped with the record's event time.
 
-use crate::catalog::{Source, TimestampSpec};
+use crate::catalog::{Source, TimestampSpec, WindowInfo};
 use crate::error::{Error, Result};
 use crate::formats::{codec, Codec};
 use crate::log::StoredRecord;
-use crate::runtime::{ProcessingError, Row};
+use crate::runtime::{ProcessingError, Row, Window};
 use crate::types::{ColumnKind, SqlType, Value};
 
 /// The pseudo-columns appended after a source's own columns.
@@ -33,6 +33,44 @@ pub struct SourceDecoder {
     slots: Vec<Slot>,
     /// Row index of the TIMESTAMP column and its format, if any.
     timestamp: Option<(usize, Option<String>)>,
+    /// Windowed keys carry their window after the key bytes.
+    window: Option<WindowInfo>,
+}
+
+/// Splits a windowed key into the key bytes and the window, as Kafka
+/// Streams writes them: time windows append the start (8 bytes, big
+/// endian), sessions the end and then the start.
+pub fn split_windowed_key(bytes: &[u8], window: WindowInfo) -> Option<(&[u8], Window)> {
+    let read = |b: &[u8]| i64::from_be_bytes(b.try_into().expect("8 bytes"));
+    match window {
+        WindowInfo::Session => {
+            let n = bytes.len().checked_sub(16)?;
+            let end = read(&bytes[n..n + 8]);
+            let start = read(&bytes[n + 8..]);
+            Some((&bytes[..n], Window { start, end }))
+        }
+        other => {
+            let n = bytes.len().checked_sub(8)?;
+            let start = read(&bytes[n..]);
+            let size = other.size().unwrap_or(0);
+            Some((
+                &bytes[..n],
+                Window {
+                    start,
+                    end: start + size,
+                },
+            ))
+        }
+    }
+}
+
+/// Appends a window to key bytes (the inverse of [`split_windowed_key`]).
+pub fn append_window(mut key: Vec<u8>, window: Window, kind: WindowInfo) -> Vec<u8> {
+    if kind == WindowInfo::Session {
+        key.extend_from_slice(&window.end.to_be_bytes());
+    }
+    key.extend_from_slice(&window.start.to_be_bytes());
+    key
 }
 
 impl SourceDecoder {
@@ -76,6 +114,7 @@ impl SourceDecoder {
             value_codec,
             slots,
             timestamp,
+            window: source.window,
         })
     }
 
@@ -95,7 +134,24 @@ impl SourceDecoder {
                 record: bytes.clone(),
             }
         };
-        let keys = match self.key_codec.decode(r.key.as_deref()) {
+        let mut window = None;
+        let mut key_bytes = r.key.as_deref();
+        if let (Some(kind), Some(bytes)) = (self.window, key_bytes) {
+            match split_windowed_key(bytes, kind) {
+                Some((k, w)) => {
+                    key_bytes = Some(k);
+                    window = Some(w);
+                }
+                None => {
+                    return Err(deser_error(
+                        "key",
+                        Error::format("windowed key is too short to hold its window"),
+                        &r.key,
+                    ))
+                }
+            }
+        }
+        let keys = match self.key_codec.decode(key_bytes) {
             Ok(k) => k,
             Err(e) => return Err(deser_error("key", e, &r.key)),
         };
@@ -142,6 +198,11 @@ impl SourceDecoder {
         row.push(Value::BigInt(r.timestamp));
         row.push(Value::Int(rec.partition));
         row.push(Value::BigInt(rec.offset));
+        if self.window.is_some() {
+            let w = window.unwrap_or_default();
+            row.push(Value::BigInt(w.start));
+            row.push(Value::BigInt(w.end));
+        }
         let ts = match &self.timestamp {
             None => r.timestamp,
             Some((i, format)) => match extract_timestamp(&row[*i], format.as_deref()) {
@@ -170,6 +231,8 @@ impl SourceDecoder {
             } else {
                 Some(std::sync::Arc::new(r.headers.clone()))
             },
+            window,
+            old: None,
         })
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod expr;
 pub mod planner;
+pub mod rewrite;
 
 /// Names of ksqlDB's aggregate functions (planned by the aggregation
 /// operators, not as scalar functions).

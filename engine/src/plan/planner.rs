@@ -6,8 +6,11 @@
 //! layout is described by a [`Scope`] so expressions compile to positions.
 
 use super::expr::{implicit_name, Compiled, Scope, ScopeColumn};
+use crate::catalog::WindowInfo;
 use crate::catalog::{Catalog, Source};
 use crate::error::{Error, Result};
+use crate::operators::aggregate::{AggregateCall, AggregateOperator, WindowAssigner};
+use crate::operators::materialize::MaterializeOperator;
 use crate::operators::source::PSEUDO_COLUMNS;
 use crate::operators::{FilterOperator, FlatMapOperator, ProjectOperator, TableFunction};
 use crate::runtime::Operator;
@@ -23,6 +26,12 @@ pub struct QueryPlan {
     pub schema: Schema,
     /// The sources read (for dependency tracking).
     pub sources: Vec<String>,
+    /// Whether the result is a table (aggregations, queries over tables).
+    pub kind: SourceKind,
+    /// The window of a windowed aggregation's result keys.
+    pub window: Option<WindowInfo>,
+    /// State changelog topics the operators write to.
+    pub changelogs: Vec<String>,
 }
 
 /// Options that change planning.
@@ -35,24 +44,44 @@ pub struct PlanOptions {
     pub transient: bool,
     /// The name of the sink being created, for error messages.
     pub sink_name: Option<String>,
+    /// The persistent query's id, naming its state changelog topics.
+    pub query_id: Option<String>,
 }
 
-/// Plans a stateless query over a stream.
+/// Plans a query over one stream or table: filters, projections,
+/// re-keying and aggregations.
 pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Result<QueryPlan> {
     if !query.joins.is_empty() {
         return Err(Error::plan("Joins are not supported yet"));
     }
-    if query.window.is_some() || !query.group_by.is_empty() || query.having.is_some() {
-        return Err(Error::plan(
-            "Aggregations (GROUP BY / WINDOW / HAVING) are not supported yet",
-        ));
-    }
     let source = catalog
         .source(&query.from.name)
         .map_err(|_| Error::plan(format!("{} does not exist.", query.from.name)))?;
-    if source.kind == SourceKind::Table {
+    let table_input = source.kind == SourceKind::Table;
+    let aggregating = query.window.is_some()
+        || !query.group_by.is_empty()
+        || query.having.is_some()
+        || query.select.iter().any(|i| match i {
+            SelectItem::Expr { expr, .. } => contains_aggregate(expr),
+            SelectItem::Star(_) => false,
+        });
+    if table_input && !query.partition_by.is_empty() {
         return Err(Error::plan(format!(
-            "Queries over tables ({}) are not supported yet",
+            "Invalid Partition By: a table ({}) cannot be re-partitioned; use GROUP BY to re-key a table.",
+            source.name
+        )));
+    }
+    if aggregating && !query.partition_by.is_empty() {
+        return Err(Error::plan("PARTITION BY cannot be used with GROUP BY: the result is keyed by the GROUP BY expressions."));
+    }
+    if source.window.is_some() && table_input && !options.transient {
+        return Err(Error::plan(
+            "KSQL does not support persistent queries on windowed tables.",
+        ));
+    }
+    if query.window.is_some() && table_input {
+        return Err(Error::plan(format!(
+            "Windowed aggregations are only supported over streams: {} is a table.",
             source.name
         )));
     }
@@ -70,6 +99,10 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
     let mut visible = source.schema.columns.len();
     let mut operators: Vec<Box<dyn Operator>> = Vec::new();
     let mut names = NameGenerator::new(query, &scope);
+    if table_input {
+        // Tables are read as changes that carry the row they replace.
+        operators.push(Box::new(MaterializeOperator::new(key_positions.clone())));
+    }
 
     if let Some(w) = &query.where_clause {
         let predicate = Compiled::compile(w, &scope)?;
@@ -79,7 +112,11 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
                 w, predicate.ty
             )));
         }
-        operators.push(Box::new(FilterOperator::new(predicate)));
+        operators.push(Box::new(if table_input {
+            FilterOperator::for_table(predicate)
+        } else {
+            FilterOperator::new(predicate)
+        }));
     }
 
     // Table functions: replace each call with a generated column.
@@ -210,6 +247,41 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
         visible = new_visible;
     }
 
+    // GROUP BY / WINDOW: aggregate, then select over the aggregated rows.
+    let mut result_kind = if table_input {
+        SourceKind::Table
+    } else {
+        SourceKind::Stream
+    };
+    let mut window_info = source.window;
+    let mut changelogs = Vec::new();
+    if aggregating {
+        let agg = plan_aggregation(
+            query,
+            &select,
+            &scope,
+            visible,
+            table_input,
+            &mut names,
+            options,
+        )?;
+        operators.push(Box::new(agg.operator));
+        if let Some(topic) = agg.changelog {
+            changelogs.push(topic);
+        }
+        select = agg.select;
+        scope = agg.scope;
+        key_positions = (0..agg.keys).collect();
+        partition_exprs = agg.key_exprs;
+        visible = agg.visible;
+        window_info = agg.window;
+        if let Some(h) = &agg.having {
+            let predicate = Compiled::compile(h, &scope)?;
+            operators.push(Box::new(FilterOperator::for_table(predicate)));
+        }
+        result_kind = SourceKind::Table;
+    }
+
     // SELECT
     struct Item {
         name: String,
@@ -280,8 +352,10 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
                 let implicit = implicit_name(expr).filter(|n| !n.starts_with("$TF"));
                 let name = match (alias, implicit) {
                     (Some(a), _) => a.clone(),
+                    (None, Some(n)) if !matches!(expr, Expr::Deref { .. }) => n,
                     (None, Some(n)) => {
-                        // Implicit names that clash get a numeric suffix.
+                        // Struct fields named like an earlier column get a
+                        // numeric suffix.
                         let mut candidate = n.clone();
                         let mut k = 1;
                         while items.iter().any(|it| it.name == candidate) {
@@ -349,7 +423,10 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
             if out_keys.contains(&i) {
                 continue;
             }
-            if RESERVED_COLUMNS.contains(&it.name.as_str()) {
+            let window_bound = matches!(it.name.as_str(), "WINDOWSTART" | "WINDOWEND");
+            if RESERVED_COLUMNS.contains(&it.name.as_str())
+                && !(window_bound && aggregating && window_info.is_some())
+            {
                 return Err(Error::plan(if it.aliased {
                     format!("`{}` is a reserved column name. You cannot use it as an alias for a column.", it.name)
                 } else {
@@ -411,6 +488,9 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
         operators,
         schema: Schema::new(columns),
         sources: vec![source.name.clone()],
+        kind: result_kind,
+        window: window_info,
+        changelogs,
     })
 }
 
@@ -478,6 +558,15 @@ pub fn source_scope(source: &Source, qualifier: &str) -> Scope {
             name: name.to_string(),
             ty,
         });
+    }
+    if source.window.is_some() {
+        for name in ["WINDOWSTART", "WINDOWEND"] {
+            cols.push(ScopeColumn {
+                qualifier: Some(qualifier.to_string()),
+                name: name.to_string(),
+                ty: SqlType::BigInt,
+            });
+        }
     }
     Scope::new(cols)
 }
@@ -564,4 +653,282 @@ fn rewrite_table_functions(
         },
         other => other.clone(),
     }
+}
+
+/// True when `expr` calls an aggregate function.
+fn contains_aggregate(expr: &Expr) -> bool {
+    super::rewrite::any(expr, &mut |e| {
+        matches!(e, Expr::Function { name, .. }
+            if crate::functions::aggregate::AggregateRegistry::global().get(name).is_some())
+    })
+}
+
+/// What the aggregation step produces for the planner to continue with.
+struct Aggregation {
+    operator: AggregateOperator,
+    changelog: Option<String>,
+    /// The SELECT items with aggregate calls replaced by result columns.
+    select: Vec<SelectItem>,
+    /// HAVING, rewritten the same way.
+    having: Option<Expr>,
+    /// The aggregated rows' layout: keys, aggregate results, window bounds.
+    scope: Scope,
+    keys: usize,
+    /// The GROUP BY expression behind each key column.
+    key_exprs: Vec<Option<Expr>>,
+    visible: usize,
+    window: Option<WindowInfo>,
+}
+
+const DEFAULT_GRACE_MS: i64 = 24 * 3_600_000;
+
+fn plan_aggregation(
+    query: &Query,
+    select: &[SelectItem],
+    scope: &Scope,
+    visible: usize,
+    table_input: bool,
+    names: &mut NameGenerator,
+    options: &PlanOptions,
+) -> Result<Aggregation> {
+    use crate::functions::aggregate::AggregateRegistry;
+    use crate::sql::ast::WindowSpec;
+    if query.group_by.is_empty() {
+        return Err(Error::plan(
+            "Aggregate functions need a GROUP BY clause: add GROUP BY with the columns to group on.",
+        ));
+    }
+    // Grouping keys.
+    let mut key_compiled = Vec::new();
+    let mut key_cols = Vec::new();
+    for e in &query.group_by {
+        let c = Compiled::compile(e, scope)?;
+        let name = match implicit_name(e) {
+            Some(n) => n,
+            None => names.next(),
+        };
+        reject_map_key(&name, &c.ty)?;
+        key_cols.push(ScopeColumn {
+            qualifier: None,
+            name,
+            ty: c.ty.clone(),
+        });
+        key_compiled.push(c);
+    }
+    // Aggregate calls, in order of appearance, replaced by result columns.
+    let registry = AggregateRegistry::global();
+    let mut calls: Vec<(Expr, AggregateCall)> = Vec::new();
+    let mut error = None;
+    let mut replace = |e: &Expr| -> Option<Expr> {
+        let Expr::Function { name, args, .. } = e else {
+            return None;
+        };
+        registry.get(name)?;
+        if let Some(i) = calls.iter().position(|(x, _)| x == e) {
+            return Some(Expr::Column {
+                qualifier: None,
+                name: format!("$AGG{i}"),
+            });
+        }
+        let r = (|| {
+            let mut arg_exprs = Vec::new();
+            let mut types = Vec::new();
+            let mut literals = Vec::new();
+            for (i, a) in args.iter().enumerate() {
+                let c = Compiled::compile(a, scope)?;
+                // Literal parameters after the first argument (TOPK's k,
+                // LATEST_BY_OFFSET's n) are passed by value.
+                if i > 0 {
+                    if let Some(v) = c.as_literal() {
+                        literals.push(Some(v.clone()));
+                        types.push(c.ty.clone());
+                        continue;
+                    }
+                }
+                literals.push(None);
+                types.push(c.ty.clone());
+                arg_exprs.push(c);
+            }
+            let function = registry.resolve(name, &types, &literals)?;
+            if table_input && function.retract.is_none() {
+                return Err(Error::plan(format!(
+                    "The aggregation function {} cannot be applied to a table source, only to a stream source.",
+                    name.to_ascii_uppercase()
+                )));
+            }
+            if matches!(query.window, Some(WindowSpec::Session { .. })) && function.merge.is_none()
+            {
+                return Err(Error::plan(format!(
+                    "The aggregation function {} cannot be used with SESSION windows.",
+                    name.to_ascii_uppercase()
+                )));
+            }
+            Ok(AggregateCall {
+                args: arg_exprs,
+                function,
+            })
+        })();
+        match r {
+            Ok(call) => {
+                calls.push((e.clone(), call));
+                Some(Expr::Column {
+                    qualifier: None,
+                    name: format!("$AGG{}", calls.len() - 1),
+                })
+            }
+            Err(err) => {
+                error.get_or_insert(err);
+                None
+            }
+        }
+    };
+    let select: Vec<SelectItem> = select
+        .iter()
+        .map(|item| match item {
+            SelectItem::Expr { expr, alias } => {
+                let rewritten = super::rewrite::transform(expr, &mut replace);
+                // Keep ksqlDB's name for an unaliased aggregate: KSQL_COL_n.
+                let alias = alias.clone().or_else(|| {
+                    if implicit_name(expr).is_none() {
+                        None
+                    } else {
+                        implicit_name(expr)
+                    }
+                });
+                SelectItem::Expr {
+                    expr: rewritten,
+                    alias,
+                }
+            }
+            other => other.clone(),
+        })
+        .collect();
+    let having = query
+        .having
+        .as_ref()
+        .map(|h| super::rewrite::transform(h, &mut replace));
+    if let Some(e) = error {
+        return Err(e);
+    }
+    // The aggregated row: keys, results, window bounds.
+    let mut cols = key_cols.clone();
+    for (i, (_, call)) in calls.iter().enumerate() {
+        cols.push(ScopeColumn {
+            qualifier: None,
+            name: format!("$AGG{i}"),
+            ty: call.function.return_type.clone(),
+        });
+    }
+    let (assigner, window) = match &query.window {
+        None => (None, None),
+        Some(WindowSpec::Tumbling { size, grace, .. }) => (
+            Some(WindowAssigner::Tumbling {
+                size: size.millis(),
+                grace: grace.map(|g| g.millis()).unwrap_or(DEFAULT_GRACE_MS),
+            }),
+            Some(WindowInfo::Tumbling {
+                size: size.millis(),
+            }),
+        ),
+        Some(WindowSpec::Hopping {
+            size,
+            advance,
+            grace,
+            ..
+        }) => {
+            if advance.millis() > size.millis() {
+                return Err(Error::plan(format!(
+                    "Hopping window ADVANCE BY ({}) must not be larger than its SIZE ({}).",
+                    advance.millis(),
+                    size.millis()
+                )));
+            }
+            (
+                Some(WindowAssigner::Hopping {
+                    size: size.millis(),
+                    advance: advance.millis(),
+                    grace: grace.map(|g| g.millis()).unwrap_or(DEFAULT_GRACE_MS),
+                }),
+                Some(WindowInfo::Hopping {
+                    size: size.millis(),
+                    advance: advance.millis(),
+                }),
+            )
+        }
+        Some(WindowSpec::Session { gap, grace, .. }) => (
+            Some(WindowAssigner::Session {
+                gap: gap.millis(),
+                grace: grace.map(|g| g.millis()).unwrap_or(DEFAULT_GRACE_MS),
+            }),
+            Some(WindowInfo::Session),
+        ),
+    };
+    if window.is_some() {
+        for name in ["WINDOWSTART", "WINDOWEND"] {
+            cols.push(ScopeColumn {
+                qualifier: None,
+                name: name.to_string(),
+                ty: SqlType::BigInt,
+            });
+        }
+    }
+    // Non-aggregate SELECT expressions must be grouping expressions.
+    let keys = key_cols.len();
+    let key_exprs: Vec<Option<Expr>> = query
+        .group_by
+        .iter()
+        .cloned()
+        .map(Some)
+        .chain(std::iter::repeat(None))
+        .take(cols.len())
+        .collect();
+    let post = Scope {
+        columns: cols.clone(),
+        custom_types: scope.custom_types.clone(),
+    };
+    let mut missing = Vec::new();
+    for item in &select {
+        if let SelectItem::Expr { expr, .. } = item {
+            if key_exprs.iter().flatten().any(|k| k == expr) {
+                continue;
+            }
+            if let Err(Error::Plan(m)) = Compiled::compile(expr, &post) {
+                if m.contains("cannot be resolved") {
+                    missing.push(expr.to_string());
+                } else {
+                    return Err(Error::Plan(m));
+                }
+            }
+        }
+        if let SelectItem::Star(_) = item {
+            return Err(Error::plan("SELECT * is not supported with GROUP BY: name the columns and aggregates to select."));
+        }
+    }
+    if !missing.is_empty() {
+        return Err(Error::plan(format!(
+            "Non-aggregate SELECT expression(s) not part of GROUP BY: {}\nEither add the column to the GROUP BY or remove it from the SELECT.",
+            missing.join(", ")
+        )));
+    }
+    let _ = visible;
+    let changelog = options.query_id.as_ref().map(|id| {
+        format!("_confluent-ksql-default_query_{id}-Aggregate-Aggregate-Materialize-changelog")
+    });
+    Ok(Aggregation {
+        operator: AggregateOperator::new(
+            key_compiled,
+            calls.into_iter().map(|(_, c)| c).collect(),
+            assigner,
+            changelog.clone(),
+            table_input,
+        ),
+        changelog,
+        select,
+        having,
+        visible: cols.len(),
+        scope: post,
+        keys,
+        key_exprs,
+        window,
+    })
 }

@@ -9,7 +9,7 @@ use crate::types::Value;
 
 /// One row flowing between operators: values laid out by the schema of the
 /// step that produced it, plus the record's event time.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Row {
     pub values: Vec<Value>,
     /// Event time, milliseconds since the epoch.
@@ -23,6 +23,18 @@ pub struct Row {
     /// The input record's headers, forwarded to results as Kafka Streams
     /// does (None when it had none).
     pub headers: Option<std::sync::Arc<Vec<crate::log::Header>>>,
+    /// The window of a windowed result or a windowed source's record.
+    pub window: Option<Window>,
+    /// For a change to a table: the row's previous values, when the key
+    /// had one. Aggregations over tables retract it.
+    pub old: Option<Vec<Value>>,
+}
+
+/// A time window `[start, end)`, or a session `[start, end]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Window {
+    pub start: i64,
+    pub end: i64,
 }
 
 /// A record that failed somewhere in a query, for the processing log.
@@ -50,6 +62,11 @@ pub enum ProcessingError {
 #[derive(Debug, Default)]
 pub struct Context {
     pub errors: Vec<ProcessingError>,
+    /// State changes to append to changelog topics before offsets are
+    /// committed: (topic, record).
+    pub changelog: Vec<(String, crate::log::Record)>,
+    /// Late records dropped because their window had closed.
+    pub late_records: u64,
 }
 
 impl Context {
@@ -74,4 +91,10 @@ impl Context {
 pub trait Operator: Send {
     /// Processes a batch of rows in order.
     fn process(&mut self, rows: Vec<Row>, ctx: &mut Context) -> Result<Vec<Row>>;
+
+    /// Reloads the operator's state from its changelog before the query
+    /// consumes input (stateless operators have nothing to do).
+    fn restore(&mut self, _log: &dyn crate::log::Log) -> Result<()> {
+        Ok(())
+    }
 }

@@ -123,8 +123,12 @@ impl PersistentTask {
             }
         }
         self.report(log, &ctx.errors)?;
-        // Results are appended before the offsets that produced them are
-        // committed: a crash in between replays input, never loses it.
+        for (topic, record) in ctx.changelog.drain(..) {
+            log.append(&topic, Some(0), record)?;
+        }
+        // Results and state changes are appended before the offsets that
+        // produced them are committed: a crash in between replays input,
+        // never loses it.
         self.reader.commit(log, &self.group)?;
         Ok(records.len())
     }

@@ -39,7 +39,8 @@ pub struct ResolvedAggregate {
 /// Picks an implementation. `args` are the types of the column arguments;
 /// `literals` the values of trailing literal parameters (TOPK's k, ...),
 /// `None` for arguments that are not literals.
-pub type AggregateResolver = fn(args: &[SqlType], literals: &[Option<Value>]) -> Result<ResolvedAggregate>;
+pub type AggregateResolver =
+    fn(args: &[SqlType], literals: &[Option<Value>]) -> Result<ResolvedAggregate>;
 
 /// A named aggregate function.
 #[derive(Clone)]
@@ -69,7 +70,12 @@ impl AggregateRegistry {
         REG.get_or_init(AggregateRegistry::new)
     }
 
-    pub fn add(&mut self, name: &'static str, description: &'static str, resolve: AggregateResolver) {
+    pub fn add(
+        &mut self,
+        name: &'static str,
+        description: &'static str,
+        resolve: AggregateResolver,
+    ) {
         self.functions.insert(
             name,
             AggregateFunction {
@@ -89,7 +95,12 @@ impl AggregateRegistry {
     }
 
     /// Resolves `name(args)`, with ksqlDB's error when nothing fits.
-    pub fn resolve(&self, name: &str, args: &[SqlType], literals: &[Option<Value>]) -> Result<ResolvedAggregate> {
+    pub fn resolve(
+        &self,
+        name: &str,
+        args: &[SqlType],
+        literals: &[Option<Value>],
+    ) -> Result<ResolvedAggregate> {
         let f = self.get(name).ok_or_else(|| {
             Error::plan(format!(
                 "Can't find any functions with the name '{}'",

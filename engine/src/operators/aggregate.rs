@@ -1,0 +1,454 @@
+//! GROUP BY: folds rows into per-key (and per-window) accumulator states
+//! and emits the new aggregate row of every key a row changes.
+//!
+//! Over a stream each row is added. Over a table, a change first retracts
+//! the row it replaces (from that row's group) and then adds the new one,
+//! emitting after each, as Kafka Streams' table aggregation does.
+//!
+//! Windows: TUMBLING and HOPPING assign a row to every window containing
+//! its time; SESSION windows grow and merge per key, and a merge deletes
+//! the sessions it replaces. A row for a window that closed (its end plus
+//! the grace period is behind stream time) is dropped and counted.
+//!
+//! State lives in memory and every change is written to a changelog topic
+//! (through `Context::changelog`) before the task commits its input
+//! offsets; `restore` rebuilds the state from that topic on start.
+
+use crate::error::{Error, Result};
+use crate::formats::json::{json_text_to_value, write_json};
+use crate::functions::aggregate::ResolvedAggregate;
+use crate::log::{Log, Record};
+use crate::plan::expr::Compiled;
+use crate::runtime::{Context, Operator, Row, Window};
+use crate::types::{SqlType, Value};
+use std::collections::HashMap;
+
+/// How rows are assigned to windows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowAssigner {
+    Tumbling { size: i64, grace: i64 },
+    Hopping { size: i64, advance: i64, grace: i64 },
+    Session { gap: i64, grace: i64 },
+}
+
+impl WindowAssigner {
+    /// The time windows containing `ts` (not for sessions).
+    fn windows(&self, ts: i64) -> Vec<Window> {
+        match *self {
+            WindowAssigner::Tumbling { size, .. } => {
+                let start = ts - ts.rem_euclid(size);
+                vec![Window {
+                    start,
+                    end: start + size,
+                }]
+            }
+            WindowAssigner::Hopping { size, advance, .. } => {
+                let mut out = Vec::new();
+                let mut start = ts - ts.rem_euclid(advance);
+                while start > ts - size {
+                    if start >= 0 {
+                        out.push(Window {
+                            start,
+                            end: start + size,
+                        });
+                    }
+                    start -= advance;
+                }
+                out.reverse();
+                out
+            }
+            WindowAssigner::Session { .. } => Vec::new(),
+        }
+    }
+
+    fn grace(&self) -> i64 {
+        match *self {
+            WindowAssigner::Tumbling { grace, .. }
+            | WindowAssigner::Hopping { grace, .. }
+            | WindowAssigner::Session { grace, .. } => grace,
+        }
+    }
+}
+
+/// One aggregate call: its argument expressions and accumulator.
+#[derive(Clone)]
+pub struct AggregateCall {
+    pub args: Vec<Compiled>,
+    pub function: ResolvedAggregate,
+}
+
+/// The accumulated state of one group (and window).
+#[derive(Debug, Clone)]
+struct Group {
+    key: Vec<Value>,
+    window: Option<Window>,
+    states: Vec<Value>,
+    /// The largest timestamp of the rows folded in.
+    ts: i64,
+}
+
+/// Groups rows and maintains their aggregates.
+pub struct AggregateOperator {
+    keys: Vec<Compiled>,
+    key_types: Vec<SqlType>,
+    calls: Vec<AggregateCall>,
+    window: Option<WindowAssigner>,
+    /// Time windows and plain groups, by key (and window start).
+    groups: HashMap<Vec<u8>, Group>,
+    /// Session windows by key, ordered by start.
+    sessions: HashMap<Vec<u8>, Vec<Group>>,
+    stream_time: i64,
+    changelog: Option<String>,
+    /// Input rows are table changes (retract the old, add the new).
+    table_input: bool,
+}
+
+impl AggregateOperator {
+    pub fn new(
+        keys: Vec<Compiled>,
+        calls: Vec<AggregateCall>,
+        window: Option<WindowAssigner>,
+        changelog: Option<String>,
+        table_input: bool,
+    ) -> Self {
+        AggregateOperator {
+            table_input,
+            key_types: keys.iter().map(|k| k.ty.clone()).collect(),
+            keys,
+            calls,
+            window,
+            groups: HashMap::new(),
+            sessions: HashMap::new(),
+            stream_time: i64::MIN,
+            changelog,
+        }
+    }
+
+    /// The changelog topic, if state is persisted.
+    pub fn changelog_topic(&self) -> Option<&str> {
+        self.changelog.as_deref()
+    }
+
+    fn eval_key(&self, values: &[Value], row: &Row, ctx: &mut Context) -> Option<Vec<Value>> {
+        let mut key = Vec::with_capacity(self.keys.len());
+        for k in &self.keys {
+            let mut errors = Vec::new();
+            let v = k.eval_row(values, &mut errors);
+            for e in errors {
+                ctx.expression_error(format!("Error computing GROUP BY expression: {e}"), row);
+            }
+            if v.is_null() {
+                // ksqlDB excludes rows whose grouping expressions are null.
+                return None;
+            }
+            key.push(v);
+        }
+        Some(key)
+    }
+
+    fn eval_args(&self, values: &[Value], row: &Row, ctx: &mut Context) -> Vec<Vec<Value>> {
+        self.calls
+            .iter()
+            .map(|c| {
+                c.args
+                    .iter()
+                    .map(|a| {
+                        let mut errors = Vec::new();
+                        let v = a.eval_row(values, &mut errors);
+                        for e in errors {
+                            ctx.expression_error(
+                                format!("Error computing aggregate argument: {e}"),
+                                row,
+                            );
+                        }
+                        v
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn initial(&self) -> Vec<Value> {
+        self.calls
+            .iter()
+            .map(|c| c.function.initial.clone())
+            .collect()
+    }
+
+    fn output(&self, g: &Group) -> Row {
+        let mut values = g.key.clone();
+        for (c, s) in self.calls.iter().zip(&g.states) {
+            values.push((c.function.result)(s));
+        }
+        if let Some(w) = g.window {
+            values.push(Value::BigInt(w.start));
+            values.push(Value::BigInt(w.end));
+        }
+        Row {
+            values,
+            ts: g.ts,
+            window: g.window,
+            ..Row::default()
+        }
+    }
+
+    fn tombstone(&self, g: &Group) -> Row {
+        let mut row = self.output(g);
+        row.tombstone = true;
+        row
+    }
+
+    fn log_change(&self, id: &[u8], g: Option<&Group>, ctx: &mut Context) {
+        let Some(topic) = &self.changelog else { return };
+        let value = g.map(|g| {
+            let mut out = String::from("[");
+            write_json(&mut out, &Value::Array(g.key.clone()));
+            out.push(',');
+            write_json(&mut out, &Value::Array(g.states.clone()));
+            out.push_str(&format!(",{},", g.ts));
+            match g.window {
+                Some(w) => out.push_str(&format!("[{},{}]", w.start, w.end)),
+                None => out.push_str("null"),
+            }
+            out.push(']');
+            out.into_bytes()
+        });
+        ctx.changelog.push((
+            topic.clone(),
+            Record {
+                key: Some(id.to_vec()),
+                value,
+                timestamp: g.map(|g| g.ts).unwrap_or(0),
+                headers: Vec::new(),
+            },
+        ));
+    }
+
+    fn id(&self, key: &[Value], window: Option<Window>) -> Vec<u8> {
+        let mut out = String::new();
+        write_json(&mut out, &Value::Array(key.to_vec()));
+        if let Some(w) = window {
+            out.push_str(&format!("@{}", w.start));
+        }
+        out.into_bytes()
+    }
+
+    /// Folds (or retracts) one row's arguments into a time window or plain
+    /// group and emits the result.
+    fn apply(
+        &mut self,
+        (key, window): (Vec<Value>, Option<Window>),
+        args: &[Vec<Value>],
+        ts: i64,
+        retract: bool,
+        ctx: &mut Context,
+        out: &mut Vec<Row>,
+    ) {
+        let id = self.id(&key, window);
+        let initial = self.initial();
+        let group = self.groups.entry(id.clone()).or_insert_with(|| Group {
+            key,
+            window,
+            states: initial,
+            ts: i64::MIN,
+        });
+        for ((c, state), a) in self.calls.iter().zip(group.states.iter_mut()).zip(args) {
+            if retract {
+                if let Some(r) = &c.function.retract {
+                    r(state, a);
+                }
+            } else {
+                (c.function.add)(state, a);
+            }
+        }
+        group.ts = group.ts.max(ts);
+        let snapshot = group.clone();
+        self.log_change(&id, Some(&snapshot), ctx);
+        out.push(self.output(&snapshot));
+    }
+
+    fn apply_session(
+        &mut self,
+        key: Vec<Value>,
+        args: &[Vec<Value>],
+        ts: i64,
+        gap: i64,
+        ctx: &mut Context,
+        out: &mut Vec<Row>,
+    ) {
+        let kid = self.id(&key, None);
+        let mut sessions = self.sessions.remove(&kid).unwrap_or_default();
+        let (merged, kept): (Vec<Group>, Vec<Group>) = sessions.drain(..).partition(|s| {
+            let w = s.window.expect("sessions have windows");
+            ts >= w.start - gap && ts <= w.end + gap
+        });
+        let mut group = Group {
+            key: key.clone(),
+            window: Some(Window { start: ts, end: ts }),
+            states: self.initial(),
+            ts,
+        };
+        for m in &merged {
+            let w = m.window.expect("sessions have windows");
+            let gw = group.window.expect("sessions have windows");
+            group.window = Some(Window {
+                start: gw.start.min(w.start),
+                end: gw.end.max(w.end),
+            });
+            for ((c, state), other) in self
+                .calls
+                .iter()
+                .zip(group.states.iter_mut())
+                .zip(&m.states)
+            {
+                if let Some(merge) = &c.function.merge {
+                    merge(state, other);
+                }
+            }
+            group.ts = group.ts.max(m.ts);
+        }
+        for ((c, state), a) in self.calls.iter().zip(group.states.iter_mut()).zip(args) {
+            (c.function.add)(state, a);
+        }
+        // Old sessions that were merged are deleted, newest first.
+        for m in merged.iter().rev() {
+            let id = self.id(&m.key, m.window);
+            self.log_change(&id, None, ctx);
+            let mut t = self.tombstone(m);
+            t.ts = ts;
+            out.push(t);
+        }
+        let id = self.id(&group.key, group.window);
+        self.log_change(&id, Some(&group), ctx);
+        out.push(self.output(&group));
+        let mut all = kept;
+        all.push(group);
+        all.sort_by_key(|g| g.window.map(|w| w.start).unwrap_or(0));
+        self.sessions.insert(kid, all);
+    }
+
+    /// Rebuilds state from the changelog topic.
+    fn restore_state(&mut self, log: &dyn Log) -> Result<()> {
+        let Some(topic) = self.changelog.clone() else {
+            return Ok(());
+        };
+        let Some(info) = log.describe_topic(&topic)? else {
+            return Ok(());
+        };
+        let mut latest: HashMap<Vec<u8>, Option<Vec<u8>>> = HashMap::new();
+        for p in 0..info.partitions {
+            let mut offset = 0;
+            loop {
+                let batch = log.read(&topic, p, offset, 10_000)?;
+                if batch.is_empty() {
+                    break;
+                }
+                for r in batch {
+                    offset = r.offset + 1;
+                    if let Some(k) = r.record.key {
+                        latest.insert(k, r.record.value);
+                    }
+                }
+            }
+        }
+        for (id, value) in latest {
+            let Some(bytes) = value else { continue };
+            let text = std::str::from_utf8(&bytes).map_err(|e| Error::format(e.to_string()))?;
+            let parsed: serde_json::Value = serde_json::from_str(text)?;
+            let arr = parsed
+                .as_array()
+                .ok_or_else(|| Error::format("bad changelog record"))?;
+            let key = arr
+                .first()
+                .and_then(|k| k.as_array())
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .zip(&self.key_types)
+                .map(|(j, t)| json_text_to_value(&j.to_string(), t))
+                .collect::<Result<Vec<_>>>()?;
+            let states_json = arr
+                .get(1)
+                .and_then(|v| v.as_array())
+                .cloned()
+                .unwrap_or_default();
+            let states = states_json
+                .iter()
+                .zip(&self.calls)
+                .map(|(j, c)| json_text_to_value(&j.to_string(), &c.function.state_type))
+                .collect::<Result<Vec<_>>>()?;
+            let ts = arr.get(2).and_then(|v| v.as_i64()).unwrap_or(0);
+            let window = arr.get(3).and_then(|v| v.as_array()).map(|w| Window {
+                start: w.first().and_then(|x| x.as_i64()).unwrap_or(0),
+                end: w.get(1).and_then(|x| x.as_i64()).unwrap_or(0),
+            });
+            self.stream_time = self.stream_time.max(ts);
+            let group = Group {
+                key,
+                window,
+                states,
+                ts,
+            };
+            if matches!(self.window, Some(WindowAssigner::Session { .. })) {
+                let kid = self.id(&group.key, None);
+                let list = self.sessions.entry(kid).or_default();
+                list.push(group);
+                list.sort_by_key(|g| g.window.map(|w| w.start).unwrap_or(0));
+            } else {
+                self.groups.insert(id, group);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Operator for AggregateOperator {
+    fn restore(&mut self, log: &dyn Log) -> Result<()> {
+        self.restore_state(log)
+    }
+
+    fn process(&mut self, rows: Vec<Row>, ctx: &mut Context) -> Result<Vec<Row>> {
+        let mut out = Vec::new();
+        for row in rows {
+            if !self.table_input && row.tombstone {
+                continue;
+            }
+            // Table input: retract what the row replaces.
+            if let Some(old) = &row.old {
+                if let Some(key) = self.eval_key(old, &row, ctx) {
+                    let args = self.eval_args(old, &row, ctx);
+                    self.apply((key, None), &args, row.ts, true, ctx, &mut out);
+                }
+            }
+            if row.tombstone {
+                continue;
+            }
+            let Some(key) = self.eval_key(&row.values, &row, ctx) else {
+                continue;
+            };
+            let args = self.eval_args(&row.values, &row, ctx);
+            self.stream_time = self.stream_time.max(row.ts);
+            match self.window {
+                None => self.apply((key, None), &args, row.ts, false, ctx, &mut out),
+                Some(WindowAssigner::Session { gap, grace }) => {
+                    if row.ts + gap < self.stream_time.saturating_sub(grace) {
+                        ctx.late_records += 1;
+                        continue;
+                    }
+                    self.apply_session(key, &args, row.ts, gap, ctx, &mut out)
+                }
+                Some(assigner) => {
+                    let close = self.stream_time.saturating_sub(assigner.grace());
+                    for w in assigner.windows(row.ts) {
+                        if w.end <= close {
+                            ctx.late_records += 1;
+                            continue;
+                        }
+                        self.apply((key.clone(), Some(w)), &args, row.ts, false, ctx, &mut out);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}
