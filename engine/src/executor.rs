@@ -1052,6 +1052,9 @@ impl EngineInner {
                 },
             ))));
         }
+        if plan.kind == SourceKind::Table || plan.source.kind == SourceKind::Table {
+            return self.pull_table(q, &plan.source, &plan.schema, task, columns);
+        }
         // A pull query over a stream: everything up to the current end.
         let ends: Vec<i64> = task
             .reader
@@ -1073,6 +1076,62 @@ impl EngineInner {
             match task.poll(self.log.as_ref())? {
                 Some(r) => rows.extend(r),
                 None => break,
+            }
+        }
+        Ok(StatementResult::Rows(RowSet { columns, rows }))
+    }
+
+    /// A pull query over a table: the table's current rows that match,
+    /// computed by running the query over the table's topic up to its
+    /// current end and keeping the last row of every key.
+    fn pull_table(
+        &self,
+        q: &Query,
+        source: &Source,
+        schema: &Schema,
+        mut task: TransientTask,
+        columns: Vec<(String, String)>,
+    ) -> Result<StatementResult> {
+        if source.kind == SourceKind::Table && source.created_by.is_none() && !source.is_source {
+            return Err(Error::plan(format!(
+                "The `{name}` table isn't queryable. To derive a queryable table, you can do 'CREATE TABLE QUERYABLE_{name} AS SELECT * FROM {name}'. See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query.",
+                name = source.name
+            )));
+        }
+        let key_idx = schema.key_indexes();
+        let mut latest: BTreeMap<Vec<u8>, Option<Vec<Value>>> = BTreeMap::new();
+        let mut order: Vec<Vec<u8>> = Vec::new();
+        loop {
+            let records = task.reader.read(self.log.as_ref())?;
+            if records.is_empty() {
+                break;
+            }
+            let mut ctx = crate::runtime::Context::default();
+            for row in task.pipeline.run(&records, &mut ctx)? {
+                let mut id = crate::operators::materialize::key_bytes(&key_idx, &row.values);
+                if let Some(w) = row.window {
+                    id.extend_from_slice(&w.start.to_be_bytes());
+                }
+                if !latest.contains_key(&id) {
+                    order.push(id.clone());
+                }
+                latest.insert(
+                    id,
+                    if row.tombstone {
+                        None
+                    } else {
+                        Some(row.values)
+                    },
+                );
+            }
+        }
+        let mut rows = Vec::new();
+        for id in order {
+            if let Some(Some(values)) = latest.remove(&id) {
+                if q.limit.is_some_and(|l| rows.len() as u64 >= l) {
+                    break;
+                }
+                rows.push(values);
             }
         }
         Ok(StatementResult::Rows(RowSet { columns, rows }))

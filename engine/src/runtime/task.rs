@@ -170,6 +170,7 @@ impl TransientTask {
             if self.limit.is_some_and(|l| self.emitted >= l) {
                 break;
             }
+
             out.push(
                 self.output
                     .iter()
