@@ -412,7 +412,17 @@ impl Log for EmbeddedLog {
             .get(topic)
             .ok_or_else(|| missing_topic(topic))?
             .partition(partition)?;
-        self.offsets.lock().commit(group, topic, partition, offset)
+        // Everything appended so far reaches the operating system before
+        // the commit does: a process killed after this commit has lost no
+        // record the commit depends on (fsync, for power loss, is `flush`).
+        for t in topics.values() {
+            for p in &t.partitions {
+                p.write_out()?;
+            }
+        }
+        let mut offsets = self.offsets.lock();
+        offsets.commit(group, topic, partition, offset)?;
+        offsets.write_out()
     }
 
     fn committed(&self, group: &str, topic: &str, partition: i32) -> Result<Option<i64>> {
@@ -579,6 +589,17 @@ impl Partition {
         Ok(offset)
     }
 
+    /// Hands buffered records to the operating system (no fsync).
+    fn write_out(&self) -> Result<()> {
+        let mut state = self.state.write();
+        if let Some(writer) = state.writer.as_mut() {
+            if !writer.buffer().is_empty() {
+                writer.flush()?;
+            }
+        }
+        Ok(())
+    }
+
     /// Writes out the buffered records and fsyncs the segment.
     fn flush(&self) -> Result<()> {
         {
@@ -721,6 +742,14 @@ impl OffsetStore {
             return Err(e.into());
         }
         self.dirty = true;
+        Ok(())
+    }
+
+    /// Hands buffered commits to the operating system (no fsync).
+    fn write_out(&mut self) -> Result<()> {
+        if let Some(writer) = self.writer.as_mut() {
+            writer.flush()?;
+        }
         Ok(())
     }
 
