@@ -635,6 +635,11 @@ impl EngineInner {
                 }
             }
         }
+        if c.query.limit.is_some() {
+            return Err(Error::plan(format!(
+                "CREATE {what} AS SELECT statements don't support LIMIT clause."
+            )));
+        }
         if c.query.emit == Some(Emit::Final) && c.query.window.is_none() {
             return Err(Error::plan(
                 "EMIT FINAL is only supported for windowed aggregations.",
@@ -674,7 +679,10 @@ impl EngineInner {
             && prop_str(&c.properties, "FORMAT").is_none()
         {
             key_format = FormatSpec::new(FormatKind::None);
-        } else if key_format.kind == FormatKind::None {
+        } else if key_format.kind == FormatKind::None
+            && prop_str(&c.properties, "KEY_FORMAT").is_none()
+            && prop_str(&c.properties, "FORMAT").is_none()
+        {
             key_format = FormatSpec::new(FormatKind::Kafka);
         }
         let source_partitions = self

@@ -243,7 +243,8 @@ impl AggregateOperator {
         retract: bool,
         ctx: &mut Context,
         out: &mut Vec<Row>,
-    ) {
+    ) -> Result<()> {
+        let mut failure = None;
         let id = self.id(&key, window);
         let initial = self.initial();
         let group = self.groups.entry(id.clone()).or_insert_with(|| Group {
@@ -260,11 +261,19 @@ impl AggregateOperator {
             } else {
                 (c.function.add)(state, a);
             }
+            if let Some(e) = crate::functions::aggregate::take_error() {
+                failure.get_or_insert(e);
+            }
+        }
+        if let Some(e) = failure {
+            // ksqlDB fails the query (e.g. a DECIMAL sum overflowing).
+            return Err(Error::eval(format!("Exception caught in process: {e}")));
         }
         group.ts = group.ts.max(ts);
         let snapshot = group.clone();
         self.log_change(&id, Some(&snapshot), ctx);
         out.push(self.output(&snapshot));
+        Ok(())
     }
 
     fn apply_session(
@@ -417,7 +426,7 @@ impl Operator for AggregateOperator {
             if let Some(old) = &row.old {
                 if let Some(key) = self.eval_key(old, &row, ctx) {
                     let args = self.eval_args(old, &row, ctx);
-                    self.apply((key, None), &args, row.ts, true, ctx, &mut out);
+                    self.apply((key, None), &args, row.ts, true, ctx, &mut out)?;
                 }
             }
             if row.tombstone {
@@ -429,7 +438,7 @@ impl Operator for AggregateOperator {
             let args = self.eval_args(&row.values, &row, ctx);
             self.stream_time = self.stream_time.max(row.ts);
             match self.window {
-                None => self.apply((key, None), &args, row.ts, false, ctx, &mut out),
+                None => self.apply((key, None), &args, row.ts, false, ctx, &mut out)?,
                 Some(WindowAssigner::Session { gap, grace }) => {
                     if row.ts + gap < self.stream_time.saturating_sub(grace) {
                         ctx.late_records += 1;
@@ -444,7 +453,7 @@ impl Operator for AggregateOperator {
                             ctx.late_records += 1;
                             continue;
                         }
-                        self.apply((key.clone(), Some(w)), &args, row.ts, false, ctx, &mut out);
+                        self.apply((key.clone(), Some(w)), &args, row.ts, false, ctx, &mut out)?;
                     }
                 }
             }

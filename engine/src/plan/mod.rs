@@ -27,7 +27,6 @@ pub fn aggregate_names() -> &'static [&'static str] {
         "CORRELATION",
         "ATTR",
         "SUM_LIST",
-        "VARIANCE",
     ]
 }
 

@@ -256,12 +256,14 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
     let mut window_info = source.window;
     let mut changelogs = Vec::new();
     if aggregating {
+        let delimited = source.value_format.kind == crate::formats::FormatKind::Delimited;
         let agg = plan_aggregation(
             query,
             &select,
             &scope,
             visible,
             table_input,
+            delimited,
             &mut names,
             options,
         )?;
@@ -688,6 +690,7 @@ fn plan_aggregation(
     scope: &Scope,
     visible: usize,
     table_input: bool,
+    value_format_is_delimited: bool,
     names: &mut NameGenerator,
     options: &PlanOptions,
 ) -> Result<Aggregation> {
@@ -698,6 +701,8 @@ fn plan_aggregation(
             "Aggregate functions need a GROUP BY clause: add GROUP BY with the columns to group on.",
         ));
     }
+    // DELIMITED cannot hold structured intermediate states.
+    let intermediate_must_be_primitive = value_format_is_delimited;
     // Grouping keys.
     let mut key_compiled = Vec::new();
     let mut key_cols = Vec::new();
@@ -750,6 +755,13 @@ fn plan_aggregation(
                 arg_exprs.push(c);
             }
             let function = registry.resolve(name, &types, &literals)?;
+            let primitive_state = !matches!(
+                function.state_type,
+                SqlType::Struct(_) | SqlType::Array(_) | SqlType::Map(..)
+            );
+            if intermediate_must_be_primitive && !primitive_state {
+                return Err(Error::plan("One of the functions used in the statement has an intermediate type that the value format can not handle. Please remove the function or change the format."));
+            }
             if table_input && function.retract.is_none() {
                 return Err(Error::plan(format!(
                     "The aggregation function {} cannot be applied to a table source, only to a stream source.",
