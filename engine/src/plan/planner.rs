@@ -261,7 +261,6 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
             query,
             &select,
             &scope,
-            visible,
             table_input,
             delimited,
             &mut names,
@@ -688,7 +687,6 @@ fn plan_aggregation(
     query: &Query,
     select: &[SelectItem],
     scope: &Scope,
-    visible: usize,
     table_input: bool,
     value_format_is_delimited: bool,
     names: &mut NameGenerator,
@@ -922,7 +920,6 @@ fn plan_aggregation(
             missing.join(", ")
         )));
     }
-    let _ = visible;
     let changelog = options.query_id.as_ref().map(|id| {
         format!("_confluent-ksql-default_query_{id}-Aggregate-Aggregate-Materialize-changelog")
     });
