@@ -69,14 +69,26 @@ fn run() -> Result<()> {
     })
     .with_context(|| format!("opening data directory {}", args.data_dir.display()))?;
     let interrupted = Arc::new(AtomicBool::new(false));
+    let at_prompt = Arc::new(AtomicBool::new(false));
     {
         let flag = interrupted.clone();
-        ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
-            .context("installing the Ctrl-C handler")?;
+        let at_prompt = at_prompt.clone();
+        ctrlc::set_handler(move || {
+            flag.store(true, Ordering::SeqCst);
+            // At the prompt, Ctrl-C abandons what was typed: show a fresh
+            // prompt (the flag is set first, so the next line read sees it).
+            if at_prompt.load(Ordering::SeqCst) {
+                let mut out = std::io::stdout().lock();
+                let _ = write!(out, "\n{PROMPT}");
+                let _ = out.flush();
+            }
+        })
+        .context("installing the Ctrl-C handler")?;
     }
     let shell = Shell {
         engine,
         interrupted,
+        at_prompt,
     };
     if let Some(sql) = args.execute {
         return shell.run_script(&sql);
@@ -89,9 +101,15 @@ fn run() -> Result<()> {
     shell.interactive()
 }
 
+const PROMPT: &str = "sluice> ";
+const CONTINUATION_PROMPT: &str = "     > ";
+
 struct Shell {
     engine: Engine,
+    /// Set by Ctrl-C; cleared when a line is read or a push query stops.
     interrupted: Arc<AtomicBool>,
+    /// True while the terminal shell waits for a line after its prompt.
+    at_prompt: Arc<AtomicBool>,
 }
 
 impl Shell {
@@ -121,16 +139,24 @@ impl Shell {
                 print!(
                     "{}",
                     if buffer.is_empty() {
-                        "sluice> "
+                        PROMPT
                     } else {
-                        "     > "
+                        CONTINUATION_PROMPT
                     }
                 );
                 std::io::stdout().flush()?;
             }
-            self.interrupted.store(false, Ordering::SeqCst);
-            let Some(line) = lines.next() else { break };
+            self.at_prompt.store(tty, Ordering::SeqCst);
+            let line = lines.next();
+            self.at_prompt.store(false, Ordering::SeqCst);
+            let Some(line) = line else { break };
             let line = line?;
+            // Ctrl-C at the prompt abandons the statement being typed (the
+            // terminal has already dropped the partial line); the flag must
+            // not stay set, or the next push query would stop at once.
+            if self.interrupted.swap(false, Ordering::SeqCst) {
+                buffer.clear();
+            }
             if buffer.is_empty()
                 && matches!(
                     line.trim().to_ascii_lowercase().as_str(),

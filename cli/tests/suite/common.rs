@@ -1,0 +1,165 @@
+//! Helpers shared by the shell tests: running `sluice` as a subprocess with
+//! a timeout, and reading the tables it prints.
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The `sluice` binary Cargo built for these tests.
+pub const SLUICE: &str = env!("CARGO_BIN_EXE_sluice");
+
+/// How long one subprocess may run before the test gives up on it.
+pub const PROCESS_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What a finished `sluice` process printed.
+#[derive(Debug)]
+pub struct Output {
+    pub success: bool,
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// A fresh, empty data directory, removed when dropped.
+pub fn data_dir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("sluice-cli-test-")
+        .tempdir()
+        .expect("creating a temporary data directory")
+}
+
+/// Runs `sluice --data-dir DIR ARGS...` with no stdin, killing it (and
+/// failing the test) if it runs longer than [`PROCESS_TIMEOUT`].
+pub fn sluice(dir: &Path, args: &[&str]) -> Output {
+    let mut child = Command::new(SLUICE)
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .env_remove("SLUICE_DATA_DIR")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting sluice");
+    // Read both pipes on their own threads so a chatty child never blocks.
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            String::from_utf8_lossy(&bytes).into_owned()
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waiting for sluice") {
+            break status;
+        }
+        if start.elapsed() > PROCESS_TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "sluice {args:?} still running after {PROCESS_TIMEOUT:?}\n--- stdout:\n{}\n--- stderr:\n{}",
+                stdout.join().unwrap(),
+                stderr.join().unwrap()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    Output {
+        success: status.success(),
+        code: status.code(),
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    }
+}
+
+/// Runs `sluice -e SQL` and insists that it succeeds.
+pub fn execute(dir: &Path, sql: &str) -> Output {
+    let out = sluice(dir, &["-e", sql]);
+    assert!(
+        out.success,
+        "sluice -e {sql:?} failed ({:?})\n--- stdout:\n{}\n--- stderr:\n{}",
+        out.code, out.stdout, out.stderr
+    );
+    out
+}
+
+/// One table as printed: its column names and its rows, cells trimmed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// The rows as `&str`s, handy for comparing with literals.
+    pub fn rows(&self) -> Vec<Vec<&str>> {
+        self.rows
+            .iter()
+            .map(|r| r.iter().map(String::as_str).collect())
+            .collect()
+    }
+}
+
+fn cells(line: &str) -> Vec<String> {
+    let inner = line.trim_end().trim_start_matches('|');
+    let inner = inner.strip_suffix('|').unwrap_or(inner);
+    inner.split('|').map(|c| c.trim().to_string()).collect()
+}
+
+/// Every bordered table in `text`, in order: a `+---+` border, a `|` header
+/// line, another border, then the `|` rows up to the next line that is not
+/// one (the closing border, or whatever follows a stopped push query).
+pub fn tables(text: &str) -> Vec<Table> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i + 2 < lines.len() {
+        if lines[i].starts_with("+-")
+            && lines[i + 1].starts_with('|')
+            && lines[i + 2].starts_with("+-")
+        {
+            let header = cells(lines[i + 1]);
+            let mut rows = Vec::new();
+            i += 3;
+            while i < lines.len() && lines[i].starts_with('|') {
+                rows.push(cells(lines[i]));
+                i += 1;
+            }
+            out.push(Table { header, rows });
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// The only table in `text`.
+pub fn single_table(text: &str) -> Table {
+    let mut all = tables(text);
+    assert_eq!(all.len(), 1, "expected one table in:\n{text}");
+    all.remove(0)
+}
+
+/// The `value: ...` parts of the records `PRINT` showed.
+pub fn printed_values(table: &Table) -> Vec<String> {
+    assert_eq!(table.header, ["Record"], "not PRINT output: {table:?}");
+    table
+        .rows
+        .iter()
+        .map(|r| {
+            let record = r.join("|");
+            let start = record
+                .find(", value: ")
+                .unwrap_or_else(|| panic!("no value in {record:?}"))
+                + ", value: ".len();
+            let end = record
+                .rfind(", partition: ")
+                .unwrap_or_else(|| panic!("no partition in {record:?}"));
+            record[start..end].to_string()
+        })
+        .collect()
+}

@@ -1,0 +1,6 @@
+//! The shell tests, by theme.
+
+mod common;
+mod examples;
+mod restart;
+mod shell;

@@ -1,0 +1,82 @@
+//! Restarting the shell over the same data directory: streams and
+//! persistent queries come back, a query resumes where it stopped (no row
+//! lost, none processed twice), and statements that fail exit non-zero.
+
+use super::common::{data_dir, execute, single_table, sluice};
+
+#[test]
+fn persistent_query_resumes_after_restart() {
+    let dir = data_dir();
+
+    // Process 1 declares, starts the query and writes two rows, then exits
+    // (perhaps before its query has read them).
+    execute(
+        dir.path(),
+        "SET 'auto.offset.reset'='earliest';
+         CREATE STREAM src (id INT KEY, name STRING)
+           WITH (kafka_topic='src', value_format='JSON', partitions=1);
+         CREATE STREAM out AS SELECT id, UCASE(name) AS name FROM src EMIT CHANGES;
+         INSERT INTO src (id, name) VALUES (1, 'one');
+         INSERT INTO src (id, name) VALUES (2, 'two');",
+    );
+
+    // Process 2: the query is back and catches up; each row once, in order.
+    let out = execute(
+        dir.path(),
+        "INSERT INTO src (id, name) VALUES (3, 'three');
+         SET 'auto.offset.reset'='earliest';
+         SELECT * FROM out EMIT CHANGES LIMIT 3;",
+    );
+    let pushed = single_table(&out.stdout);
+    assert_eq!(pushed.header, ["ID", "NAME"]);
+    assert_eq!(pushed.rows(), [["1", "ONE"], ["2", "TWO"], ["3", "THREE"]]);
+
+    // Process 3: what is there now is exactly those three rows.
+    let out = execute(dir.path(), "SELECT * FROM out;");
+    assert_eq!(
+        single_table(&out.stdout).rows(),
+        [["1", "ONE"], ["2", "TWO"], ["3", "THREE"]]
+    );
+
+    // Process 4: a new row flows through the resumed query. Had it started
+    // over from the beginning, copies of rows 1-3 would come before row 4.
+    let out = execute(
+        dir.path(),
+        "INSERT INTO src (id, name) VALUES (4, 'four');
+         SET 'auto.offset.reset'='earliest';
+         SELECT * FROM out EMIT CHANGES LIMIT 4;",
+    );
+    assert_eq!(
+        single_table(&out.stdout).rows(),
+        [["1", "ONE"], ["2", "TWO"], ["3", "THREE"], ["4", "FOUR"]]
+    );
+    let out = execute(dir.path(), "SHOW QUERIES;");
+    assert!(out.stdout.contains("CSAS_OUT_"), "{}", out.stdout);
+}
+
+#[test]
+fn failing_statement_exits_non_zero_with_position() {
+    let dir = data_dir();
+    let out = sluice(
+        dir.path(),
+        &[
+            "-e",
+            "CREATE STREAM s (a INT)\n  WITH (kafka_topic='s' value_format='JSON');",
+        ],
+    );
+    assert!(!out.success, "a syntax error exited 0:\n{}", out.stdout);
+    assert_eq!(out.code, Some(1));
+    // The missing comma, found at `value_format` on line 2, column 25.
+    assert!(
+        out.stderr.contains("line 2:25:"),
+        "no line and column in the error: {}",
+        out.stderr
+    );
+
+    // Nothing was created, so the stream can still be declared.
+    let out = execute(
+        dir.path(),
+        "CREATE STREAM s (a INT) WITH (kafka_topic='s', value_format='JSON', partitions=1);",
+    );
+    assert!(out.stdout.contains("Stream created"), "{}", out.stdout);
+}
