@@ -287,9 +287,14 @@ impl AggregateOperator {
     ) {
         let kid = self.id(&key, None);
         let mut sessions = self.sessions.remove(&kid).unwrap_or_default();
+        let close = self.stream_time.saturating_sub(match self.window {
+            Some(WindowAssigner::Session { grace, .. }) => grace,
+            _ => 0,
+        });
         let (merged, kept): (Vec<Group>, Vec<Group>) = sessions.drain(..).partition(|s| {
             let w = s.window.expect("sessions have windows");
-            ts >= w.start - gap && ts <= w.end + gap
+            // Expired sessions take no new rows.
+            w.end >= close && ts >= w.start - gap && ts <= w.end + gap
         });
         let mut group = Group {
             key: key.clone(),
@@ -319,13 +324,12 @@ impl AggregateOperator {
         for ((c, state), a) in self.calls.iter().zip(group.states.iter_mut()).zip(args) {
             (c.function.add)(state, a);
         }
-        // Old sessions that were merged are deleted, newest first.
-        for m in merged.iter().rev() {
+        // Old sessions that were merged are deleted, oldest first, each with
+        // its own timestamp.
+        for m in merged.iter() {
             let id = self.id(&m.key, m.window);
             self.log_change(&id, None, ctx);
-            let mut t = self.tombstone(m);
-            t.ts = ts;
-            out.push(t);
+            out.push(self.tombstone(m));
         }
         let id = self.id(&group.key, group.window);
         self.log_change(&id, Some(&group), ctx);
@@ -422,17 +426,26 @@ impl Operator for AggregateOperator {
             if !self.table_input && row.tombstone {
                 continue;
             }
-            // Table input: retract what the row replaces.
+            let new_key = if row.tombstone {
+                None
+            } else {
+                self.eval_key(&row.values, &row, ctx)
+            };
+            // Table input: retract what the row replaces. When the row stays
+            // in the same group, the retraction and the addition make one
+            // change, emitted once.
             if let Some(old) = &row.old {
                 if let Some(key) = self.eval_key(old, &row, ctx) {
                     let args = self.eval_args(old, &row, ctx);
-                    self.apply((key, None), &args, row.ts, true, ctx, &mut out)?;
+                    let same_group = new_key.as_ref() == Some(&key);
+                    let mut emitted = Vec::new();
+                    self.apply((key, None), &args, row.ts, true, ctx, &mut emitted)?;
+                    if !same_group {
+                        out.extend(emitted);
+                    }
                 }
             }
-            if row.tombstone {
-                continue;
-            }
-            let Some(key) = self.eval_key(&row.values, &row, ctx) else {
+            let Some(key) = new_key else {
                 continue;
             };
             let args = self.eval_args(&row.values, &row, ctx);

@@ -2,15 +2,21 @@
 //! NULL). Over a table, a row that stops matching becomes a tombstone.
 
 use crate::error::Result;
+use crate::operators::materialize::key_bytes;
 use crate::plan::expr::Compiled;
 use crate::runtime::{Context, Operator, Row};
 use crate::types::Value;
+use std::collections::HashSet;
 
 /// Filters rows. On streams a failing row is dropped; on tables it becomes
 /// a delete of its key, so a row that stops matching leaves the result.
 pub struct FilterOperator {
     predicate: Compiled,
     table: bool,
+    /// HAVING: the key columns, and the keys whose current row passed, so a
+    /// key that stops matching is deleted once and a key that never matched
+    /// produces nothing.
+    having: Option<(Vec<usize>, HashSet<Vec<u8>>)>,
 }
 
 impl FilterOperator {
@@ -19,6 +25,7 @@ impl FilterOperator {
         FilterOperator {
             predicate,
             table: false,
+            having: None,
         }
     }
 
@@ -27,6 +34,16 @@ impl FilterOperator {
         FilterOperator {
             predicate,
             table: true,
+            having: None,
+        }
+    }
+
+    /// HAVING over an aggregation's results, keyed by `key_positions`.
+    pub fn having(predicate: Compiled, key_positions: Vec<usize>) -> Self {
+        FilterOperator {
+            predicate,
+            table: true,
+            having: Some((key_positions, HashSet::new())),
         }
     }
 
@@ -54,16 +71,35 @@ impl Operator for FilterOperator {
                 }
                 continue;
             }
-            // The previous value only counts if it matched.
-            if let Some(old) = row.old.take() {
-                if self.test(&old, &row, ctx) {
-                    row.old = Some(old);
+            if let Some((keys, present)) = self.having.as_mut() {
+                let mut id = key_bytes(keys, &row.values);
+                if let Some(w) = row.window {
+                    id.extend_from_slice(&w.start.to_be_bytes());
                 }
+                if passes {
+                    present.insert(id);
+                    out.push(row);
+                } else if present.remove(&id) {
+                    row.tombstone = true;
+                    out.push(row);
+                }
+                continue;
             }
-            if !passes {
+            // The previous value only counts if it matched.
+            let old_passed = match row.old.take() {
+                Some(old) if self.test(&old, &row, ctx) => {
+                    row.old = Some(old);
+                    true
+                }
+                _ => false,
+            };
+            if passes {
+                out.push(row);
+            } else if old_passed {
+                // The key leaves the result.
                 row.tombstone = true;
+                out.push(row);
             }
-            out.push(row);
         }
         Ok(out)
     }

@@ -278,7 +278,10 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
         window_info = agg.window;
         if let Some(h) = &agg.having {
             let predicate = Compiled::compile(h, &scope)?;
-            operators.push(Box::new(FilterOperator::for_table(predicate)));
+            operators.push(Box::new(FilterOperator::having(
+                predicate,
+                (0..agg.keys).collect(),
+            )));
         }
         result_kind = SourceKind::Table;
     }
@@ -350,7 +353,8 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
             }
             SelectItem::Expr { expr, alias } => {
                 let c = Compiled::compile(expr, &scope).map_err(|e| select_error(e, expr))?;
-                let implicit = implicit_name(expr).filter(|n| !n.starts_with("$TF"));
+                // Generated columns ($TF.., $AGG..) have no user-facing name.
+                let implicit = implicit_name(expr).filter(|n| !n.starts_with('$'));
                 let name = match (alias, implicit) {
                     (Some(a), _) => a.clone(),
                     (None, Some(n)) if !matches!(expr, Expr::Deref { .. }) => n,
@@ -722,7 +726,15 @@ fn plan_aggregation(
     let registry = AggregateRegistry::global();
     let mut calls: Vec<(Expr, AggregateCall)> = Vec::new();
     let mut error = None;
+    let group_names: Vec<String> = key_cols.iter().map(|c| c.name.clone()).collect();
     let mut replace = |e: &Expr| -> Option<Expr> {
+        // A grouping expression, wherever it appears, is its key column.
+        if let Some(i) = query.group_by.iter().position(|g| g == e) {
+            return Some(Expr::Column {
+                qualifier: None,
+                name: group_names[i].clone(),
+            });
+        }
         let Expr::Function { name, args, .. } = e else {
             return None;
         };
