@@ -101,6 +101,11 @@ pub struct AggregateOperator {
     changelog: Option<String>,
     /// Input rows are table changes (retract the old, add the new).
     table_input: bool,
+    /// EMIT FINAL: nothing is emitted until a window closes; then its final
+    /// row is, once.
+    emit_final: bool,
+    /// The window-close time up to which final rows were emitted.
+    emitted_until: i64,
 }
 
 impl AggregateOperator {
@@ -113,6 +118,8 @@ impl AggregateOperator {
     ) -> Self {
         AggregateOperator {
             table_input,
+            emit_final: false,
+            emitted_until: i64::MIN,
             key_types: keys.iter().map(|k| k.ty.clone()).collect(),
             keys,
             calls,
@@ -122,6 +129,51 @@ impl AggregateOperator {
             stream_time: i64::MIN,
             changelog,
         }
+    }
+
+    /// Emits only final results, when windows close (EMIT FINAL).
+    pub fn emit_final(mut self) -> Self {
+        self.emit_final = true;
+        self
+    }
+
+    /// EMIT FINAL: emits every window that closed since the last call, in
+    /// order of window start. A window that closed and also fell out of
+    /// retention (size plus grace) before it could be emitted is not.
+    fn emit_closed(&mut self, out: &mut Vec<Row>) {
+        let Some(assigner) = self.window else { return };
+        let (close, retention) = match assigner {
+            WindowAssigner::Session { gap, grace } => {
+                (self.stream_time.saturating_sub(gap + grace), None)
+            }
+            WindowAssigner::Tumbling { size, grace }
+            | WindowAssigner::Hopping { size, grace, .. } => (
+                self.stream_time.saturating_sub(grace),
+                Some(self.stream_time.saturating_sub(size + grace)),
+            ),
+        };
+        if close <= self.emitted_until {
+            return;
+        }
+        let last = self.emitted_until;
+        let in_range = |g: &Group| {
+            let w = g.window.expect("windowed groups have windows");
+            w.end <= close && w.end > last && retention.is_none_or(|r| w.start >= r)
+        };
+        let mut ready: Vec<Group> = self
+            .groups
+            .values()
+            .filter(|g| in_range(g))
+            .cloned()
+            .collect();
+        for list in self.sessions.values() {
+            ready.extend(list.iter().filter(|g| in_range(g)).cloned());
+        }
+        ready.sort_by_key(|g| g.window.map(|w| (w.start, w.end)).unwrap_or_default());
+        for g in &ready {
+            out.push(self.output(g));
+        }
+        self.emitted_until = close;
     }
 
     /// The changelog topic, if state is persisted.
@@ -272,7 +324,9 @@ impl AggregateOperator {
         group.ts = group.ts.max(ts);
         let snapshot = group.clone();
         self.log_change(&id, Some(&snapshot), ctx);
-        out.push(self.output(&snapshot));
+        if !self.emit_final {
+            out.push(self.output(&snapshot));
+        }
         Ok(())
     }
 
@@ -329,11 +383,15 @@ impl AggregateOperator {
         for m in merged.iter() {
             let id = self.id(&m.key, m.window);
             self.log_change(&id, None, ctx);
-            out.push(self.tombstone(m));
+            if !self.emit_final {
+                out.push(self.tombstone(m));
+            }
         }
         let id = self.id(&group.key, group.window);
         self.log_change(&id, Some(&group), ctx);
-        out.push(self.output(&group));
+        if !self.emit_final {
+            out.push(self.output(&group));
+        }
         let mut all = kept;
         all.push(group);
         all.sort_by_key(|g| g.window.map(|w| w.start).unwrap_or(0));
@@ -469,6 +527,9 @@ impl Operator for AggregateOperator {
                         self.apply((key.clone(), Some(w)), &args, row.ts, false, ctx, &mut out)?;
                     }
                 }
+            }
+            if self.emit_final {
+                self.emit_closed(&mut out);
             }
         }
         Ok(out)

@@ -841,12 +841,16 @@ fn plan_aggregation(
             ty: call.function.return_type.clone(),
         });
     }
+    // EMIT FINAL without a GRACE PERIOD closes windows at their end; with
+    // EMIT CHANGES late rows are accepted for ksqlDB's default 24 hours.
+    let emit_final = query.emit == Some(crate::sql::ast::Emit::Final);
+    let default_grace = if emit_final { 0 } else { DEFAULT_GRACE_MS };
     let (assigner, window) = match &query.window {
         None => (None, None),
         Some(WindowSpec::Tumbling { size, grace, .. }) => (
             Some(WindowAssigner::Tumbling {
                 size: size.millis(),
-                grace: grace.map(|g| g.millis()).unwrap_or(DEFAULT_GRACE_MS),
+                grace: grace.map(|g| g.millis()).unwrap_or(default_grace),
             }),
             Some(WindowInfo::Tumbling {
                 size: size.millis(),
@@ -869,7 +873,7 @@ fn plan_aggregation(
                 Some(WindowAssigner::Hopping {
                     size: size.millis(),
                     advance: advance.millis(),
-                    grace: grace.map(|g| g.millis()).unwrap_or(DEFAULT_GRACE_MS),
+                    grace: grace.map(|g| g.millis()).unwrap_or(default_grace),
                 }),
                 Some(WindowInfo::Hopping {
                     size: size.millis(),
@@ -880,7 +884,7 @@ fn plan_aggregation(
         Some(WindowSpec::Session { gap, grace, .. }) => (
             Some(WindowAssigner::Session {
                 gap: gap.millis(),
-                grace: grace.map(|g| g.millis()).unwrap_or(DEFAULT_GRACE_MS),
+                grace: grace.map(|g| g.millis()).unwrap_or(default_grace),
             }),
             Some(WindowInfo::Session),
         ),
@@ -935,14 +939,18 @@ fn plan_aggregation(
     let changelog = options.query_id.as_ref().map(|id| {
         format!("_confluent-ksql-default_query_{id}-Aggregate-Aggregate-Materialize-changelog")
     });
+    let mut operator = AggregateOperator::new(
+        key_compiled,
+        calls.into_iter().map(|(_, c)| c).collect(),
+        assigner,
+        changelog.clone(),
+        table_input,
+    );
+    if emit_final {
+        operator = operator.emit_final();
+    }
     Ok(Aggregation {
-        operator: AggregateOperator::new(
-            key_compiled,
-            calls.into_iter().map(|(_, c)| c).collect(),
-            assigner,
-            changelog.clone(),
-            table_input,
-        ),
+        operator,
         changelog,
         select,
         having,
