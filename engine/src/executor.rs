@@ -1550,6 +1550,7 @@ impl EngineInner {
             .ok_or_else(|| Error::catalog(format!("Could not find topic '{topic}', or the KSQL user does not have permissions to list the topic. Topic names are case-sensitive.")))?;
         let reader = SourceReader::open(self.log.as_ref(), &topic.name, None, from_beginning)?;
         Ok(StatementResult::Push(PushQuery::new(Box::new(PrintPush {
+            source: self.source_on_topic(&topic.name),
             log: self.log.clone(),
             reader,
             interval: interval.max(1),
@@ -1716,11 +1717,60 @@ impl PushSource for TransientPush {
 /// PRINT: a topic's records as text, one row per record.
 struct PrintPush {
     log: Arc<dyn Log>,
+    /// A source declared over the topic, whose formats read its records.
+    source: Option<Source>,
     reader: SourceReader,
     interval: u64,
     seen: u64,
     limit: Option<u64>,
     emitted: u64,
+}
+
+impl PrintPush {
+    /// A record's key and value as text: decoded with the formats of a
+    /// source over the topic when there is one, otherwise guessed (UTF-8
+    /// text, a 4- or 8-byte big-endian number, or hex).
+    fn render(&self, record: &crate::log::Record) -> (String, String) {
+        let guess = |b: &Option<Vec<u8>>| match b.as_deref() {
+            None => "<null>".to_string(),
+            Some(b) => match std::str::from_utf8(b) {
+                Ok(s) if !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') => {
+                    s.to_string()
+                }
+                _ if b.len() == 4 => i32::from_be_bytes([b[0], b[1], b[2], b[3]]).to_string(),
+                _ if b.len() == 8 => {
+                    i64::from_be_bytes(b.try_into().expect("length checked")).to_string()
+                }
+                _ => format!("0x{}", hex::encode(b)),
+            },
+        };
+        let Some(s) = &self.source else {
+            return (guess(&record.key), guess(&record.value));
+        };
+        let keys: Vec<_> = s.schema.keys().cloned().collect();
+        let values: Vec<_> = s.schema.values().cloned().collect();
+        let mut key = record.key.as_deref();
+        if let (Some(kind), Some(bytes)) = (s.window, key) {
+            key = crate::operators::source::split_windowed_key(bytes, kind).map(|(k, _)| k);
+        }
+        let show = |j: serde_json::Value| match j {
+            serde_json::Value::Null => "<null>".to_string(),
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        };
+        let k = crate::testkit::decode_part(key, Some(&s.key_format), &keys, true)
+            .map(show)
+            .unwrap_or_else(|_| guess(&record.key));
+        let v = crate::testkit::decode_part(
+            record.value.as_deref(),
+            Some(&s.value_format),
+            &values,
+            false,
+        )
+        .map(show)
+        .unwrap_or_else(|_| guess(&record.value));
+        (k, v)
+    }
 }
 
 impl PushSource for PrintPush {
@@ -1745,18 +1795,12 @@ impl PushSource for PrintPush {
                     continue;
                 }
                 self.emitted += 1;
-                let text = |b: &Option<Vec<u8>>| match b {
-                    None => "<null>".to_string(),
-                    Some(b) => match std::str::from_utf8(b) {
-                        Ok(s) => s.to_string(),
-                        Err(_) => format!("0x{}", hex::encode(b)),
-                    },
-                };
+                let (key, value) = self.render(&r.record);
                 out.push(vec![Value::String(format!(
                     "rowtime: {}, key: {}, value: {}, partition: {}",
                     crate::functions::datetime::format_timestamp(r.record.timestamp),
-                    text(&r.record.key),
-                    text(&r.record.value),
+                    key,
+                    value,
                     r.partition
                 ))]);
             }

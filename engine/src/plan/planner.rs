@@ -310,7 +310,22 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
     for item in &select {
         match item {
             SelectItem::Star(q) => {
-                for i in 0..visible {
+                // Over a windowed source, a query's `*` shows the window
+                // bounds right after the key columns.
+                let window_bounds: Vec<usize> =
+                    if options.transient && source.window.is_some() && !aggregating {
+                        ["WINDOWSTART", "WINDOWEND"]
+                            .iter()
+                            .filter_map(|n| scope.columns.iter().position(|c| c.name == *n))
+                            .collect()
+                    } else {
+                        Vec::new()
+                    };
+                let mut order: Vec<usize> =
+                    (0..visible).filter(|i| key_positions.contains(i)).collect();
+                order.extend(window_bounds);
+                order.extend((0..visible).filter(|i| !key_positions.contains(i)));
+                for i in order {
                     let c = &scope.columns[i];
                     if let Some(q) = q {
                         if c.qualifier.as_deref() != Some(q.as_str()) {
