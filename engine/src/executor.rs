@@ -11,7 +11,7 @@ use crate::operators::{SinkEncoder, SourceDecoder};
 use crate::plan::expr::{cast_value, Compiled, Scope};
 use crate::plan::planner::{plan_query, PlanOptions};
 use crate::runtime::processing_log;
-use crate::runtime::task::{PersistentTask, Pipeline, SourceReader, TransientTask};
+use crate::runtime::task::{Flow, Input, PersistentTask, Pipeline, SourceReader, TransientTask};
 use crate::sql::ast::*;
 use crate::sql::parser::{parse_statement, split_statements};
 use crate::types::{Column, ColumnKind, Schema, SqlType, Value};
@@ -811,15 +811,16 @@ impl EngineInner {
             .property("auto.offset.reset")
             .map(|v| v.eq_ignore_ascii_case("earliest"))
             .unwrap_or(false);
-        let reader = SourceReader::open(
-            self.log.as_ref(),
-            &plan.source.topic,
+        let plan = plan;
+        let mut flow = self.flow(
+            plan.inputs,
+            plan.join,
+            plan.operators,
             Some(&group),
             earliest,
         )?;
         // Commit the starting positions so a restart resumes exactly here.
-        reader.commit(self.log.as_ref(), &group)?;
-        let mut plan = plan;
+        flow.commit(self.log.as_ref(), &group)?;
         for topic in &plan.changelogs {
             if self.log.describe_topic(topic)?.is_none() {
                 self.log.create_topic(
@@ -833,18 +834,12 @@ impl EngineInner {
             }
         }
         // State first: operators reload their stores from their changelogs.
-        for op in plan.operators.iter_mut() {
-            op.restore(self.log.as_ref())?;
-        }
+        flow.restore(self.log.as_ref())?;
         self.consume_query_id();
         let task = PersistentTask {
             query_id: id.to_string(),
             group,
-            reader,
-            pipeline: Pipeline {
-                decoder: SourceDecoder::try_new(&plan.source)?,
-                operators: plan.operators,
-            },
+            flow,
             sink: encoder,
             errors: 0,
         };
@@ -1025,7 +1020,6 @@ impl EngineInner {
                 .property("auto.offset.reset")
                 .map(|v| v.eq_ignore_ascii_case("earliest"))
                 .unwrap_or(false);
-        let reader = SourceReader::open(self.log.as_ref(), &plan.source.topic, None, earliest)?;
         let columns: Vec<(String, String)> = plan
             .schema
             .columns
@@ -1040,13 +1034,12 @@ impl EngineInner {
             plan.source.name,
             crate::catalog::metastore::now_ms()
         );
+        let source = plan.source.clone();
+        let (kind, schema) = (plan.kind, plan.schema.clone());
+        let flow = self.flow(plan.inputs, plan.join, plan.operators, None, earliest)?;
         let mut task = TransientTask {
             query_id: id,
-            reader,
-            pipeline: Pipeline {
-                decoder: SourceDecoder::try_new(&plan.source)?,
-                operators: plan.operators,
-            },
+            flow,
             output,
             limit: q.limit,
             emitted: 0,
@@ -1060,25 +1053,14 @@ impl EngineInner {
                 },
             ))));
         }
-        if plan.kind == SourceKind::Table || plan.source.kind == SourceKind::Table {
-            return self.pull_table(q, &plan.source, &plan.schema, task, columns);
+        if kind == SourceKind::Table || source.kind == SourceKind::Table {
+            return self.pull_table(q, &source, &schema, task, columns);
         }
         // A pull query over a stream: everything up to the current end.
-        let ends: Vec<i64> = task
-            .reader
-            .positions
-            .iter()
-            .map(|(p, _)| self.log.end_offset(&task.reader.topic, *p))
-            .collect::<Result<_>>()?;
+        let ends = task.flow.ends(self.log.as_ref())?;
         let mut rows = Vec::new();
         loop {
-            let done = task
-                .reader
-                .positions
-                .iter()
-                .zip(&ends)
-                .all(|((_, pos), end)| pos >= end);
-            if done || task.finished() {
+            if task.flow.reached(&ends) || task.finished() {
                 break;
             }
             match task.poll(self.log.as_ref())? {
@@ -1087,6 +1069,38 @@ impl EngineInner {
             }
         }
         Ok(StatementResult::Rows(RowSet { columns, rows }))
+    }
+
+    /// Opens a query's inputs on the Log: each positioned at `group`'s
+    /// committed offsets, or else at the start or end of its topic.
+    fn flow(
+        &self,
+        inputs: Vec<crate::plan::planner::PlanInput>,
+        join: Option<Box<dyn crate::runtime::JoinOperator>>,
+        operators: Vec<Box<dyn crate::runtime::Operator>>,
+        group: Option<&str>,
+        earliest: bool,
+    ) -> Result<Flow> {
+        let mut opened = Vec::with_capacity(inputs.len());
+        for input in inputs {
+            opened.push(Input {
+                reader: SourceReader::open(
+                    self.log.as_ref(),
+                    &input.source.topic,
+                    group,
+                    earliest,
+                )?,
+                pipeline: Pipeline {
+                    decoder: SourceDecoder::try_new(&input.source)?,
+                    operators: input.operators,
+                },
+            });
+        }
+        Ok(Flow {
+            inputs: opened,
+            join,
+            operators,
+        })
     }
 
     /// A pull query over a table: the table's current rows that match,
@@ -1110,12 +1124,12 @@ impl EngineInner {
         let mut latest: BTreeMap<Vec<u8>, Option<Vec<Value>>> = BTreeMap::new();
         let mut order: Vec<Vec<u8>> = Vec::new();
         loop {
-            let records = task.reader.read(self.log.as_ref())?;
-            if records.is_empty() {
+            let mut ctx = crate::runtime::Context::default();
+            let (read, out) = task.flow.step(self.log.as_ref(), &mut ctx)?;
+            if read == 0 {
                 break;
             }
-            let mut ctx = crate::runtime::Context::default();
-            for row in task.pipeline.run(&records, &mut ctx)? {
+            for row in out {
                 let mut id = crate::operators::materialize::key_bytes(&key_idx, &row.values);
                 if let Some(w) = row.window {
                     id.extend_from_slice(&w.start.to_be_bytes());
@@ -1416,9 +1430,9 @@ impl EngineInner {
                 let plan = plan_query(q, &self.state.lock().catalog, &options)?;
                 Ok(StatementResult::Message(format!(
                     "Source      : {} (topic {})\nSteps       : {} operator(s)\nResult     : {}",
-                    plan.source.name,
+                    plan.sources.join(" JOIN "),
                     plan.source.topic,
-                    plan.operators.len(),
+                    plan.operators.len() + plan.inputs.len() + usize::from(plan.join.is_some()),
                     plan.schema
                 )))
             }

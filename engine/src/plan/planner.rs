@@ -18,9 +18,21 @@ use crate::sql::ast::{Expr, Query, SelectItem, SourceKind};
 use crate::types::{Column, ColumnKind, Schema, SqlType};
 use std::collections::BTreeMap;
 
+/// One input of a query: a source and the operators applied to its rows
+/// before they are joined with the other inputs.
+pub struct PlanInput {
+    pub source: Source,
+    pub operators: Vec<Box<dyn Operator>>,
+}
+
 /// A planned query: where it reads, what it runs, what it produces.
 pub struct QueryPlan {
+    /// The first (or only) source, whose formats a sink inherits.
     pub source: Source,
+    pub inputs: Vec<PlanInput>,
+    /// How the inputs are combined when there are several.
+    pub join: Option<Box<dyn crate::runtime::JoinOperator>>,
+    /// The operators after the inputs (and the join).
     pub operators: Vec<Box<dyn Operator>>,
     /// The result's columns: keys first, then values, in row order.
     pub schema: Schema,
@@ -505,6 +517,11 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
     operators.push(Box::new(ProjectOperator::new(exprs, tomb_keys)));
     Ok(QueryPlan {
         source: source.clone(),
+        inputs: vec![PlanInput {
+            source: source.clone(),
+            operators: Vec::new(),
+        }],
+        join: None,
         operators,
         schema: Schema::new(columns),
         sources: vec![source.name.clone()],

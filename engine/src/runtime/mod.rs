@@ -86,6 +86,17 @@ impl Context {
     }
 }
 
+/// Combines the rows of several inputs (joins). `side` is the index of
+/// the input the rows come from.
+pub trait JoinOperator: Send {
+    fn process(&mut self, side: usize, rows: Vec<Row>, ctx: &mut Context) -> Result<Vec<Row>>;
+
+    /// Reloads state from changelogs before input is consumed.
+    fn restore(&mut self, _log: &dyn crate::log::Log) -> Result<()> {
+        Ok(())
+    }
+}
+
 /// A step of a query: rows in, rows out. Stateless operators map, filter or
 /// expand rows; stateful ones (aggregates, joins) keep stores.
 pub trait Operator: Send {

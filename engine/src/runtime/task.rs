@@ -3,7 +3,7 @@
 //! topic for persistent queries (committing source offsets only after the
 //! results are appended), or to the caller for push queries.
 
-use super::{processing_log, Context, Operator, ProcessingError, Row};
+use super::{processing_log, Context, JoinOperator, Operator, ProcessingError, Row};
 use crate::error::Result;
 use crate::log::{Log, StoredRecord};
 use crate::operators::{SinkEncoder, SourceDecoder};
@@ -92,13 +92,108 @@ impl Pipeline {
     }
 }
 
-/// A persistent query's task: source -> operators -> sink topic.
+/// One input of a query: a topic's reader and the decoding and operators
+/// applied to its records before they meet the other inputs.
+pub struct Input {
+    pub reader: SourceReader,
+    pub pipeline: Pipeline,
+}
+
+/// What a query computes: its inputs, the join between them (when there
+/// are several), and the operators after the join.
+pub struct Flow {
+    pub inputs: Vec<Input>,
+    pub join: Option<Box<dyn JoinOperator>>,
+    pub operators: Vec<Box<dyn Operator>>,
+}
+
+impl Flow {
+    /// Reads what is available on every input (in input order), runs it
+    /// through, and returns the number of records read and the results.
+    pub fn step(&mut self, log: &dyn Log, ctx: &mut Context) -> Result<(usize, Vec<Row>)> {
+        let mut read = 0;
+        let mut out = Vec::new();
+        for side in 0..self.inputs.len() {
+            let input = &mut self.inputs[side];
+            let records = input.reader.read(log)?;
+            if records.is_empty() {
+                continue;
+            }
+            read += records.len();
+            let mut rows = input.pipeline.run(&records, ctx)?;
+            if let Some(join) = self.join.as_mut() {
+                rows = join.process(side, rows, ctx)?;
+            }
+            for op in self.operators.iter_mut() {
+                if rows.is_empty() {
+                    break;
+                }
+                rows = op.process(rows, ctx)?;
+            }
+            out.extend(rows);
+        }
+        Ok((read, out))
+    }
+
+    /// Commits every input's position for `group`.
+    pub fn commit(&self, log: &dyn Log, group: &str) -> Result<()> {
+        for input in &self.inputs {
+            input.reader.commit(log, group)?;
+        }
+        Ok(())
+    }
+
+    /// Reloads every stateful operator from its changelog.
+    pub fn restore(&mut self, log: &dyn Log) -> Result<()> {
+        for input in self.inputs.iter_mut() {
+            for op in input.pipeline.operators.iter_mut() {
+                op.restore(log)?;
+            }
+        }
+        if let Some(join) = self.join.as_mut() {
+            join.restore(log)?;
+        }
+        for op in self.operators.iter_mut() {
+            op.restore(log)?;
+        }
+        Ok(())
+    }
+
+    /// True when every input has read up to `ends` (per input, per
+    /// partition).
+    pub fn reached(&self, ends: &[Vec<i64>]) -> bool {
+        self.inputs.iter().zip(ends).all(|(input, ends)| {
+            input
+                .reader
+                .positions
+                .iter()
+                .zip(ends)
+                .all(|((_, pos), end)| pos >= end)
+        })
+    }
+
+    /// The current end offsets of every input.
+    pub fn ends(&self, log: &dyn Log) -> Result<Vec<Vec<i64>>> {
+        self.inputs
+            .iter()
+            .map(|input| {
+                input
+                    .reader
+                    .positions
+                    .iter()
+                    .map(|(p, _)| log.end_offset(&input.reader.topic, *p))
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+/// A persistent query's task: inputs -> operators -> sink topic.
 pub struct PersistentTask {
     pub query_id: String,
     /// The consumer group its offsets are committed under.
     pub group: String,
-    pub reader: SourceReader,
-    pub pipeline: Pipeline,
+    pub flow: Flow,
     pub sink: SinkEncoder,
     /// Records skipped because they could not be processed.
     pub errors: u64,
@@ -108,12 +203,11 @@ impl PersistentTask {
     /// Processes whatever input is available now; returns how many input
     /// records were consumed.
     pub fn poll(&mut self, log: &dyn Log) -> Result<usize> {
-        let records = self.reader.read(log)?;
-        if records.is_empty() {
+        let mut ctx = Context::default();
+        let (read, rows) = self.flow.step(log, &mut ctx)?;
+        if read == 0 {
             return Ok(0);
         }
-        let mut ctx = Context::default();
-        let rows = self.pipeline.run(&records, &mut ctx)?;
         for row in &rows {
             match self.sink.encode(row) {
                 Ok(rec) => {
@@ -129,8 +223,8 @@ impl PersistentTask {
         // Results and state changes are appended before the offsets that
         // produced them are committed: a crash in between replays input,
         // never loses it.
-        self.reader.commit(log, &self.group)?;
-        Ok(records.len())
+        self.flow.commit(log, &self.group)?;
+        Ok(read)
     }
 
     fn report(&mut self, log: &dyn Log, errors: &[ProcessingError]) -> Result<()> {
@@ -142,11 +236,10 @@ impl PersistentTask {
     }
 }
 
-/// A push query's task: source -> operators -> rows for the caller.
+/// A push query's task: inputs -> operators -> rows for the caller.
 pub struct TransientTask {
     pub query_id: String,
-    pub reader: SourceReader,
-    pub pipeline: Pipeline,
+    pub flow: Flow,
     /// Output positions shown to the caller, in order.
     pub output: Vec<usize>,
     pub limit: Option<u64>,
@@ -159,9 +252,8 @@ impl TransientTask {
         if self.limit.is_some_and(|l| self.emitted >= l) {
             return Ok(None);
         }
-        let records = self.reader.read(log)?;
         let mut ctx = Context::default();
-        let rows = self.pipeline.run(&records, &mut ctx)?;
+        let (_, rows) = self.flow.step(log, &mut ctx)?;
         for e in &ctx.errors {
             processing_log::write(log, &self.query_id, e)?;
         }
@@ -170,7 +262,6 @@ impl TransientTask {
             if self.limit.is_some_and(|l| self.emitted >= l) {
                 break;
             }
-
             out.push(
                 self.output
                     .iter()
