@@ -1012,9 +1012,12 @@ impl EngineInner {
     // ---- SELECT ------------------------------------------------------------
 
     fn select(&self, q: &Query) -> Result<StatementResult> {
+        let push = q.emit.is_some();
+        if !push && !q.joins.is_empty() {
+            return Err(Error::plan("Pull queries don't support JOIN clauses. See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query."));
+        }
         let options = self.plan_options(None, true, None);
         let plan = plan_query(q, &self.state.lock().catalog, &options)?;
-        let push = q.emit.is_some();
         let earliest = !push
             || self
                 .property("auto.offset.reset")

@@ -5,10 +5,14 @@
 pub mod aggregate;
 pub mod filter;
 pub mod flat_map;
+pub mod join_row;
 pub mod materialize;
 pub mod project;
 pub mod sink;
 pub mod source;
+pub mod stream_stream_join;
+pub mod stream_table_join;
+pub mod table_table_join;
 pub mod timestamp;
 
 pub use filter::FilterOperator;

@@ -2,6 +2,7 @@
 //! and queries become operator pipelines over a source (`planner`).
 
 pub mod expr;
+pub mod join;
 pub mod planner;
 pub mod rewrite;
 

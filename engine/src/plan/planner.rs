@@ -63,13 +63,23 @@ pub struct PlanOptions {
 /// Plans a query over one stream or table: filters, projections,
 /// re-keying and aggregations.
 pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Result<QueryPlan> {
-    if !query.joins.is_empty() {
-        return Err(Error::plan("Joins are not supported yet"));
-    }
-    let source = catalog
-        .source(&query.from.name)
-        .map_err(|_| Error::plan(format!("{} does not exist.", query.from.name)))?;
-    let table_input = source.kind == SourceKind::Table;
+    let mut joined = if query.joins.is_empty() {
+        None
+    } else {
+        Some(super::join::plan_join(query, catalog)?)
+    };
+    let source_owned = match &joined {
+        Some(j) => j.left.clone(),
+        None => catalog
+            .source(&query.from.name)
+            .map_err(|_| Error::plan(format!("{} does not exist.", query.from.name)))?
+            .clone(),
+    };
+    let source = &source_owned;
+    let table_input = match &joined {
+        Some(j) => j.result == SourceKind::Table,
+        None => source.kind == SourceKind::Table,
+    };
     let aggregating = query.window.is_some()
         || !query.group_by.is_empty()
         || query.having.is_some()
@@ -109,9 +119,20 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
         .filter(|i| source.schema.columns[*i].is_key())
         .collect();
     let mut visible = source.schema.columns.len();
+    // After a join the key positions are alternatives: each holds the key.
+    let mut key_alternatives = false;
+    let mut key_hint = None;
+    if let Some(j) = &joined {
+        scope = j.scope.clone();
+        key_positions = j.key_group.clone();
+        visible = j.visible;
+        key_alternatives = true;
+        key_hint = Some((j.key_hint.clone(), j.synthetic_key));
+    }
+    let join_naming = joined.is_some();
     let mut operators: Vec<Box<dyn Operator>> = Vec::new();
     let mut names = NameGenerator::new(query, &scope);
-    if table_input {
+    if table_input && joined.is_none() {
         // Tables are read as changes that carry the row they replace.
         operators.push(Box::new(MaterializeOperator::new(key_positions.clone())));
     }
@@ -284,6 +305,7 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
         }
         select = agg.select;
         scope = agg.scope;
+        key_alternatives = false;
         key_positions = (0..agg.keys).collect();
         partition_exprs = agg.key_exprs;
         visible = agg.visible;
@@ -345,8 +367,12 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
                         }
                     }
                     let expr = Compiled::column(i, c.ty.clone());
+                    let name = match (&c.qualifier, join_naming) {
+                        (Some(q), true) => format!("{q}_{}", c.name),
+                        _ => c.name.clone(),
+                    };
                     items.push(Item {
-                        name: c.name.clone(),
+                        name,
                         key: key_of(&expr, None),
                         expr,
                         aliased: false,
@@ -380,8 +406,19 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
             }
             SelectItem::Expr { expr, alias } => {
                 let c = Compiled::compile(expr, &scope).map_err(|e| select_error(e, expr))?;
-                // Generated columns ($TF.., $AGG..) have no user-facing name.
-                let implicit = implicit_name(expr).filter(|n| !n.starts_with('$'));
+                // Generated columns ($TF.., $AGG..) have no user-facing name;
+                // a qualified column of a join is named ALIAS_COLUMN.
+                let implicit = match (expr, join_naming) {
+                    (
+                        Expr::Column {
+                            qualifier: Some(q),
+                            name,
+                        },
+                        true,
+                    ) => Some(format!("{q}_{name}")),
+                    _ => implicit_name(expr),
+                }
+                .filter(|n| !n.starts_with('$'));
                 let name = match (alias, implicit) {
                     (Some(a), _) => a.clone(),
                     (None, Some(n)) if !matches!(expr, Expr::Deref { .. }) => n,
@@ -415,7 +452,44 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
     // Keys: the current key columns, where selected.
     let mut out_keys: Vec<usize> = Vec::new(); // indexes into items
     let mut missing = Vec::new();
-    for &k in &key_positions {
+    if key_alternatives {
+        // A join's key: the first item holding it; other copies are values.
+        match (0..items.len()).find(|i| items[*i].key.is_some()) {
+            Some(i) => {
+                let same: Vec<usize> = (0..items.len())
+                    .filter(|j| items[*j].key == items[i].key)
+                    .collect();
+                if same.len() > 1 {
+                    let k = items[i].key.expect("found as a key");
+                    let mut aliases: Vec<String> =
+                        same.iter().map(|j| items[*j].name.clone()).collect();
+                    aliases.sort();
+                    return Err(Error::plan(format!(
+                        "The projection contains a key column (`{}`) more than once, aliased as: {}.",
+                        match &scope.columns[k].qualifier {
+                            Some(q) => format!("{q}_{}", scope.columns[k].name),
+                            None => scope.columns[k].name.clone(),
+                        },
+                        aliases.join(" and ")
+                    )));
+                }
+                out_keys.push(i)
+            }
+            None if !options.new_planner && !options.transient => {
+                let (hint, synthetic) = key_hint.clone().unwrap_or_default();
+                let name = options.sink_name.clone().unwrap_or_default();
+                let mut msg = format!(
+                    "Key missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.\nThe query used to build `{name}` must include the join expression {hint} in its projection (eg, SELECT {hint}...)."
+                );
+                if synthetic {
+                    msg.push_str("\nROWKEY was added as a synthetic key column because the join criteria did not match any source column. This expression must be included in the projection and may be aliased.");
+                }
+                return Err(Error::plan(msg));
+            }
+            None => {}
+        }
+    }
+    for &k in key_positions.iter().filter(|_| !key_alternatives) {
         let holders: Vec<usize> = (0..items.len())
             .filter(|i| items[*i].key == Some(k))
             .collect();
@@ -515,16 +589,25 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
         }
     }
     operators.push(Box::new(ProjectOperator::new(exprs, tomb_keys)));
+    let (inputs, join) = match joined.take() {
+        Some(j) => (j.inputs, Some(j.join)),
+        None => (
+            vec![PlanInput {
+                source: source.clone(),
+                operators: Vec::new(),
+            }],
+            None,
+        ),
+    };
+    let mut sources: Vec<String> = inputs.iter().map(|i| i.source.name.clone()).collect();
+    sources.dedup();
     Ok(QueryPlan {
         source: source.clone(),
-        inputs: vec![PlanInput {
-            source: source.clone(),
-            operators: Vec::new(),
-        }],
-        join: None,
+        inputs,
+        join,
         operators,
         schema: Schema::new(columns),
-        sources: vec![source.name.clone()],
+        sources,
         kind: result_kind,
         window: window_info,
         changelogs,
@@ -921,7 +1004,8 @@ fn plan_aggregation(
             Some(WindowInfo::Session),
         ),
     };
-    if window.is_some() {
+    // (ksqlDB does not expose window bounds after a join.)
+    if window.is_some() && query.joins.is_empty() {
         for name in ["WINDOWSTART", "WINDOWEND"] {
             cols.push(ScopeColumn {
                 qualifier: None,
