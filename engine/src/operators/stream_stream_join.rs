@@ -14,6 +14,9 @@ use crate::sql::ast::JoinKind;
 use crate::types::Value;
 use std::collections::HashMap;
 
+/// One side's buffered rows by join key: (time, values).
+type Buffer = HashMap<Vec<u8>, Vec<(i64, Vec<Value>)>>;
+
 pub struct StreamStreamJoinOperator {
     layout: JoinLayout,
     keys: [Compiled; 2],
@@ -21,7 +24,7 @@ pub struct StreamStreamJoinOperator {
     before: i64,
     after: i64,
     grace: i64,
-    buffers: [HashMap<Vec<u8>, Vec<(i64, Vec<Value>)>>; 2],
+    buffers: [Buffer; 2],
     stream_time: i64,
 }
 

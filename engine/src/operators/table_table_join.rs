@@ -10,12 +10,15 @@ use crate::sql::ast::JoinKind;
 use crate::types::Value;
 use std::collections::{HashMap, HashSet};
 
+/// One table's current rows by key: (values, time).
+type Side = HashMap<Vec<u8>, (Vec<Value>, i64)>;
+
 pub struct TableTableJoinOperator {
     layout: JoinLayout,
     /// Each side's key column position.
     keys: [usize; 2],
     kind: JoinKind,
-    sides: [HashMap<Vec<u8>, (Vec<Value>, i64)>; 2],
+    sides: [Side; 2],
     /// Keys that currently have a joined row.
     present: HashSet<Vec<u8>>,
 }
