@@ -130,6 +130,25 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
         key_hint = Some((j.key_hint.clone(), j.synthetic_key));
     }
     let join_naming = joined.is_some();
+    // Column names both sides of a join have: selected qualified, they are
+    // named ALIAS_COLUMN.
+    let ambiguous: std::collections::HashSet<String> = if join_naming {
+        let mut seen: BTreeMap<&str, Option<&str>> = BTreeMap::new();
+        let mut out = std::collections::HashSet::new();
+        for c in &scope.columns[..visible] {
+            match seen.get(c.name.as_str()) {
+                Some(q) if *q != c.qualifier.as_deref() => {
+                    out.insert(c.name.clone());
+                }
+                _ => {
+                    seen.insert(&c.name, c.qualifier.as_deref());
+                }
+            }
+        }
+        out
+    } else {
+        Default::default()
+    };
     let mut operators: Vec<Box<dyn Operator>> = Vec::new();
     let mut names = NameGenerator::new(query, &scope);
     if table_input && joined.is_none() {
@@ -355,10 +374,13 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
                     } else {
                         Vec::new()
                     };
-                let mut order: Vec<usize> =
-                    (0..visible).filter(|i| key_positions.contains(i)).collect();
+                // Keys first, except after a join, where `*` keeps the
+                // sources' column order.
+                let mut order: Vec<usize> = (0..visible)
+                    .filter(|i| !join_naming && key_positions.contains(i))
+                    .collect();
                 order.extend(window_bounds);
-                order.extend((0..visible).filter(|i| !key_positions.contains(i)));
+                order.extend((0..visible).filter(|i| join_naming || !key_positions.contains(i)));
                 for i in order {
                     let c = &scope.columns[i];
                     if let Some(q) = q {
@@ -415,7 +437,7 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
                             name,
                         },
                         true,
-                    ) => Some(format!("{q}_{name}")),
+                    ) if ambiguous.contains(name) => Some(format!("{q}_{name}")),
                     _ => implicit_name(expr),
                 }
                 .filter(|n| !n.starts_with('$'));
