@@ -612,6 +612,11 @@ impl EngineInner {
             transient,
             sink_name,
             query_id,
+            partitions: self
+                .log
+                .list_topics()
+                .map(|ts| ts.into_iter().map(|t| (t.name, t.partitions)).collect())
+                .unwrap_or_default(),
         }
     }
 

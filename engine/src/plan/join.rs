@@ -43,50 +43,215 @@ fn kind_name(k: JoinKind) -> &'static str {
     }
 }
 
-/// Plans `FROM left JOIN right ON ...` (two sources).
-pub fn plan_join(query: &Query, catalog: &Catalog) -> Result<JoinedInput> {
-    if query.joins.len() > 1 {
-        return Err(Error::plan(
-            "Joins of more than two sources are not supported yet",
-        ));
-    }
-    let join = &query.joins[0];
-    let left = catalog
+/// The left side of the next join: the first source, or everything joined
+/// so far.
+struct LeftSide {
+    scope: Scope,
+    visible: usize,
+    kind: SourceKind,
+    /// Positions holding the left side's key (a source's primary key, or a
+    /// previous join's key group).
+    key_group: Vec<usize>,
+    /// The base source, when nothing was joined yet.
+    source: Option<Source>,
+    /// Names of the sources joined so far.
+    names: Vec<String>,
+}
+
+/// Plans `FROM a JOIN b ON ... [JOIN c ON ...]`: joins evaluated left to
+/// right, each on the result of the ones before.
+pub fn plan_join(
+    query: &Query,
+    catalog: &Catalog,
+    partitions: &std::collections::BTreeMap<String, i32>,
+) -> Result<JoinedInput> {
+    let first = catalog
         .source(&query.from.name)
         .map_err(|_| Error::plan(format!("{} does not exist.", query.from.name)))?
         .clone();
-    let right = catalog
-        .source(&join.right.name)
-        .map_err(|_| Error::plan(format!("{} does not exist.", join.right.name)))?
-        .clone();
-    let la = query
+    let types = catalog.type_list();
+    let first_alias = query
         .from
         .alias
         .clone()
-        .unwrap_or_else(|| left.name.clone());
-    let ra = join
-        .right
-        .alias
-        .clone()
-        .unwrap_or_else(|| right.name.clone());
-    if left.name == right.name {
-        return Err(Error::plan(format!(
-            "Can not join '{}' to '{}': self joins are not yet supported.",
-            left.name, right.name
-        )));
+        .unwrap_or_else(|| first.name.clone());
+    let mut first_scope = source_scope(&first, &first_alias);
+    first_scope.custom_types = types.clone();
+    let mut left = LeftSide {
+        visible: first.schema.columns.len(),
+        kind: first.kind,
+        key_group: first.schema.key_indexes(),
+        scope: first_scope,
+        source: Some(first.clone()),
+        names: vec![first.name.clone()],
+    };
+    let mut aliases = vec![first_alias];
+    let mut inputs = vec![PlanInput {
+        source: first.clone(),
+        operators: Vec::new(),
+    }];
+    let mut ops: Vec<Box<dyn JoinOperator>> = Vec::new();
+    let mut last_key_hint = String::new();
+    let mut synthetic = false;
+    for join in &query.joins {
+        let right = catalog
+            .source(&join.right.name)
+            .map_err(|_| Error::plan(format!("{} does not exist.", join.right.name)))?
+            .clone();
+        let ra = join
+            .right
+            .alias
+            .clone()
+            .unwrap_or_else(|| right.name.clone());
+        if left.names.contains(&right.name) {
+            return Err(Error::plan(format!(
+                "Can not join '{}' to '{}': self joins are not yet supported.",
+                left.names[0], right.name
+            )));
+        }
+        if aliases.contains(&ra) {
+            return Err(Error::plan(format!(
+                "Can not join '{}' to '{}': self joins require unique aliases for both sides",
+                left.names[0], right.name
+            )));
+        }
+        aliases.push(ra.clone());
+        let mut rs = source_scope(&right, &ra);
+        rs.custom_types = types.clone();
+        let step = plan_step(query, join, &left, &right, &rs)?;
+        // Key-to-key joins read matching partitions: the counts must agree.
+        if step.key_to_key && (left.kind == SourceKind::Stream || right.kind == SourceKind::Stream)
+        {
+            let count = |name: &str| {
+                catalog
+                    .find_source(name)
+                    .and_then(|s| partitions.get(&s.topic).copied())
+            };
+            if let (Some(l), Some(r)) = (count(&left.names[0]), count(&right.name)) {
+                if l != r {
+                    return Err(Error::plan(format!(
+                        "Can't join `{}` with `{}` since the number of partitions don't match. `{}` partitions = {l}; `{}` partitions = {r}. Please repartition either one so that the number of partitions match.",
+                        left.names[0], right.name, left.names[0], right.name
+                    )));
+                }
+            }
+        }
+        last_key_hint = step.key_hint;
+        synthetic = step.synthetic;
+        ops.push(step.op);
+        inputs.push(PlanInput {
+            source: right.clone(),
+            operators: Vec::new(),
+        });
+        let mut names = left.names.clone();
+        names.push(right.name.clone());
+        left = LeftSide {
+            scope: step.scope,
+            visible: step.visible,
+            kind: step.result,
+            key_group: step.key_group,
+            source: None,
+            names,
+        };
     }
-    let kafka: Vec<&str> = [&left, &right]
-        .iter()
-        .filter(|s| s.value_format.kind == crate::formats::FormatKind::Kafka)
-        .map(|s| s.name.as_str())
-        .collect();
+    let join: Box<dyn JoinOperator> = if ops.len() == 1 {
+        ops.pop().expect("one join")
+    } else {
+        Box::new(ChainJoinOperator { joins: ops })
+    };
+    Ok(JoinedInput {
+        inputs,
+        join,
+        scope: left.scope,
+        visible: left.visible,
+        key_group: left.key_group,
+        key_hint: last_key_hint,
+        synthetic_key: synthetic,
+        result: left.kind,
+        left: first,
+    })
+}
+
+/// Left-deep n-way joins: the result of each join is the left input of the
+/// next. Input 0 and 1 feed the first join; input `k` (k >= 2) is the right
+/// side of join `k - 1`.
+struct ChainJoinOperator {
+    joins: Vec<Box<dyn JoinOperator>>,
+}
+
+impl JoinOperator for ChainJoinOperator {
+    fn process(
+        &mut self,
+        side: usize,
+        rows: Vec<crate::runtime::Row>,
+        ctx: &mut crate::runtime::Context,
+    ) -> Result<Vec<crate::runtime::Row>> {
+        let (mut rows, next) = if side <= 1 {
+            (self.joins[0].process(side, rows, ctx)?, 1)
+        } else {
+            (self.joins[side - 1].process(1, rows, ctx)?, side)
+        };
+        for join in self.joins[next..].iter_mut() {
+            if rows.is_empty() {
+                break;
+            }
+            rows = join.process(0, rows, ctx)?;
+        }
+        Ok(rows)
+    }
+}
+
+/// One planned join of the chain.
+struct JoinStep {
+    op: Box<dyn JoinOperator>,
+    scope: Scope,
+    visible: usize,
+    key_group: Vec<usize>,
+    key_hint: String,
+    synthetic: bool,
+    result: SourceKind,
+    /// Both sides join on their keys (no repartitioning).
+    key_to_key: bool,
+}
+
+fn plan_step(
+    query: &Query,
+    join: &crate::sql::ast::Join,
+    left: &LeftSide,
+    right: &Source,
+    rs: &Scope,
+) -> Result<JoinStep> {
+    let ls = &left.scope;
+    let describe_left = match &left.source {
+        Some(s) => format!("{} [{}]", s.kind_name(), s.name),
+        None => format!(
+            "{} [{}]",
+            if left.kind == SourceKind::Table {
+                "TABLE"
+            } else {
+                "STREAM"
+            },
+            left.names.join(", ")
+        ),
+    };
+    let describe = |s: &Source| format!("{} [{}]", s.kind_name(), s.name);
+    let mut kafka: Vec<&str> = Vec::new();
+    if let Some(s) = &left.source {
+        if s.value_format.kind == crate::formats::FormatKind::Kafka {
+            kafka.push(&s.name);
+        }
+    }
+    if right.value_format.kind == crate::formats::FormatKind::Kafka {
+        kafka.push(&right.name);
+    }
     if !kafka.is_empty() {
         return Err(Error::plan(format!(
             "Source(s) {} are using the 'KAFKA' value format. This format does not yet support JOIN.",
             kafka.join(", ")
         )));
     }
-    match (left.window, right.window) {
+    let left_window = left.source.as_ref().and_then(|s| s.window);
+    match (left_window, right.window) {
         (Some(a), Some(b)) if (a == crate::catalog::WindowInfo::Session) != (b == crate::catalog::WindowInfo::Session) => {
             return Err(Error::plan(format!(
                 "Incompatible windowed sources. Left source: {} Right source: {} Session windowed sources can only be joined to other session windowed sources, and may still not result in expected behaviour as session bounds must be an exact match for a join to work",
@@ -94,40 +259,40 @@ pub fn plan_join(query: &Query, catalog: &Catalog) -> Result<JoinedInput> {
                 b.type_name()
             )))
         }
-        (Some(w), None) | (None, Some(w)) => {
-            let (windowed, other) = if left.window.is_some() { (&left, &right) } else { (&right, &left) };
+        (Some(w), None) => {
             return Err(Error::plan(format!(
                 "Can not join windowed source to non-windowed source. `{}` is {} windowed `{}` is not windowed",
-                windowed.name,
+                left.names[0],
                 w.type_name(),
-                other.name
-            )));
+                right.name
+            )))
+        }
+        (None, Some(w)) => {
+            return Err(Error::plan(format!(
+                "Can not join windowed source to non-windowed source. `{}` is {} windowed `{}` is not windowed",
+                right.name,
+                w.type_name(),
+                left.names[0]
+            )))
         }
         _ => {}
     }
-    if la == ra {
-        return Err(Error::plan(format!(
-            "Can not join '{}' to '{}': self joins require unique aliases for both sides",
-            left.name, right.name
-        )));
-    }
-    let describe = |s: &Source| format!("{} [{}]", s.kind_name(), s.name);
     match (left.kind, right.kind) {
         (SourceKind::Table, SourceKind::Stream) => {
             return Err(Error::plan(format!(
                 "Invalid join order: table-stream joins are not supported; only stream-table joins. Got {} {} JOIN {}.",
-                describe(&left),
+                describe_left,
                 kind_name(join.kind).to_ascii_uppercase(),
-                describe(&right)
+                describe(right)
             )))
         }
         (SourceKind::Stream, SourceKind::Table) if matches!(join.kind, JoinKind::Right | JoinKind::Full) => {
             return Err(Error::plan(format!(
                 "Invalid join type: {} join not supported for stream-table join. Got {} {} JOIN {}.",
                 kind_name(join.kind),
-                describe(&left),
+                describe_left,
                 if join.kind == JoinKind::Full { "FULL OUTER" } else { "RIGHT" },
-                describe(&right)
+                describe(right)
             )))
         }
         (SourceKind::Stream, SourceKind::Stream) if join.within.is_none() => {
@@ -142,11 +307,7 @@ pub fn plan_join(query: &Query, catalog: &Catalog) -> Result<JoinedInput> {
         }
         _ => {}
     }
-    let mut ls = source_scope(&left, &la);
-    let mut rs = source_scope(&right, &ra);
-    let types = catalog.type_list();
-    ls.custom_types = types.clone();
-    rs.custom_types = types.clone();
+    let _ = query;
     // ON: an equality between an expression of each side.
     let Expr::Binary {
         op: BinaryOp::Eq,
@@ -159,9 +320,9 @@ pub fn plan_join(query: &Query, catalog: &Catalog) -> Result<JoinedInput> {
             join.on
         )));
     };
-    let (lk_expr, rk_expr) = match (Compiled::compile(a, &ls), Compiled::compile(b, &rs)) {
+    let (lk_expr, rk_expr) = match (Compiled::compile(a, ls), Compiled::compile(b, rs)) {
         (Ok(_), Ok(_)) => (a.as_ref(), b.as_ref()),
-        _ => match (Compiled::compile(b, &ls), Compiled::compile(a, &rs)) {
+        _ => match (Compiled::compile(b, ls), Compiled::compile(a, rs)) {
             (Ok(_), Ok(_)) => (b.as_ref(), a.as_ref()),
             _ => {
                 return Err(Error::plan(format!(
@@ -171,16 +332,26 @@ pub fn plan_join(query: &Query, catalog: &Catalog) -> Result<JoinedInput> {
             }
         },
     };
-    let lk = Compiled::compile(lk_expr, &ls)?;
-    let rk = Compiled::compile(rk_expr, &rs)?;
-    for (s, k) in [(&left, &lk), (&right, &rk)] {
+    let lk = Compiled::compile(lk_expr, ls)?;
+    let rk = Compiled::compile(rk_expr, rs)?;
+    if let Some(s) = &left.source {
         if s.window.is_some()
-            && k.as_column().map(|i| s.schema.key_indexes() == vec![i]) != Some(true)
+            && lk.as_column().map(|i| s.schema.key_indexes() == vec![i]) != Some(true)
         {
             return Err(Error::plan(
                 "Implicit repartitioning of windowed sources is not supported. See https://github.com/confluentinc/ksql/issues/4385.",
             ));
         }
+    }
+    if right.window.is_some()
+        && rk
+            .as_column()
+            .map(|i| right.schema.key_indexes() == vec![i])
+            != Some(true)
+    {
+        return Err(Error::plan(
+            "Implicit repartitioning of windowed sources is not supported. See https://github.com/confluentinc/ksql/issues/4385.",
+        ));
     }
     if lk.ty != rk.ty {
         return Err(Error::plan(format!(
@@ -188,7 +359,7 @@ pub fn plan_join(query: &Query, catalog: &Catalog) -> Result<JoinedInput> {
             lk_expr, lk.ty, rk_expr, rk.ty
         )));
     }
-    let l_vis = left.schema.columns.len();
+    let l_vis = left.visible;
     let r_vis = right.schema.columns.len();
     let layout = JoinLayout {
         left: (l_vis, ls.columns.len()),
@@ -202,7 +373,15 @@ pub fn plan_join(query: &Query, catalog: &Catalog) -> Result<JoinedInput> {
         name: "ROWKEY".into(),
         ty: lk.ty.clone(),
     });
-    cols.extend(ls.columns[l_vis..].iter().cloned());
+    for c in &ls.columns[l_vis..] {
+        // An earlier join's ROWKEY is no longer addressable by name.
+        let name = if c.name == "ROWKEY" {
+            "$ROWKEY".to_string()
+        } else {
+            c.name.clone()
+        };
+        cols.push(ScopeColumn { name, ..c.clone() });
+    }
     for c in &rs.columns[r_vis..] {
         // The right side's pseudo-columns are not addressable by name.
         cols.push(ScopeColumn {
@@ -228,22 +407,26 @@ pub fn plan_join(query: &Query, catalog: &Catalog) -> Result<JoinedInput> {
             }
         }
     }
-    let synthetic_key = key_group.is_empty();
+    let synthetic = key_group.is_empty();
+    let key_to_key = lk.as_column().is_some_and(|i| left.key_group.contains(&i))
+        && rk
+            .as_column()
+            .is_some_and(|i| right.schema.key_indexes() == vec![i]);
     key_group.push(rowkey);
-    let table_key = |s: &Source, k: &Compiled, e: &Expr| -> Result<usize> {
-        let keys = s.schema.key_indexes();
+    let right_key = |k: &Compiled, e: &Expr| -> Result<usize> {
+        let keys = right.schema.key_indexes();
         match k.as_column() {
             Some(i) if keys == vec![i] => Ok(i),
             _ => Err(Error::plan(format!(
                 "Cannot repartition a TABLE source. If this is a join, make sure that the criteria uses the TABLE's key column {} instead of [{}]",
-                keys.iter().map(|i| s.schema.columns[*i].name.clone()).collect::<Vec<_>>().join(", "),
+                keys.iter().map(|i| right.schema.columns[*i].name.clone()).collect::<Vec<_>>().join(", "),
                 e
             ))),
         }
     };
     let (op, result): (Box<dyn JoinOperator>, SourceKind) = match (left.kind, right.kind) {
         (SourceKind::Stream, SourceKind::Table) => {
-            let tk = table_key(&right, &rk, rk_expr)?;
+            let tk = right_key(&rk, rk_expr)?;
             (
                 Box::new(StreamTableJoinOperator::new(
                     layout,
@@ -255,13 +438,15 @@ pub fn plan_join(query: &Query, catalog: &Catalog) -> Result<JoinedInput> {
             )
         }
         (SourceKind::Table, SourceKind::Table) => {
-            let lkey = table_key(&left, &lk, lk_expr).map_err(|_| {
-                Error::plan(format!(
-                    "Foreign-key joins (joining on {lk_expr}, which is not {}'s primary key) are not supported yet",
-                    left.name
-                ))
-            })?;
-            let rkey = table_key(&right, &rk, rk_expr)?;
+            let lkey = match lk.as_column() {
+                Some(i) if left.key_group.contains(&i) => i,
+                _ => {
+                    return Err(Error::plan(format!(
+                        "Foreign-key joins (joining on {lk_expr}, which is not the left table's primary key) are not supported yet"
+                    )))
+                }
+            };
+            let rkey = right_key(&rk, rk_expr)?;
             (
                 Box::new(TableTableJoinOperator::new(layout, lkey, rkey, join.kind)),
                 SourceKind::Table,
@@ -282,21 +467,15 @@ pub fn plan_join(query: &Query, catalog: &Catalog) -> Result<JoinedInput> {
         }
     };
     let mut scope = Scope::new(cols);
-    scope.custom_types = types;
-    // Tables are read as changes, streams as rows.
-    let input = |s: &Source| PlanInput {
-        source: s.clone(),
-        operators: Vec::new(),
-    };
-    Ok(JoinedInput {
-        inputs: vec![input(&left), input(&right)],
-        join: op,
+    scope.custom_types = ls.custom_types.clone();
+    Ok(JoinStep {
+        op,
         scope,
         visible: l_vis + r_vis,
         key_group,
         key_hint,
-        synthetic_key,
+        synthetic,
         result,
-        left,
+        key_to_key,
     })
 }

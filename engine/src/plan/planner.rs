@@ -58,6 +58,8 @@ pub struct PlanOptions {
     pub sink_name: Option<String>,
     /// The persistent query's id, naming its state changelog topics.
     pub query_id: Option<String>,
+    /// Partition counts of the topics, for joins' co-partitioning check.
+    pub partitions: BTreeMap<String, i32>,
 }
 
 /// Plans a query over one stream or table: filters, projections,
@@ -66,7 +68,7 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
     let mut joined = if query.joins.is_empty() {
         None
     } else {
-        Some(super::join::plan_join(query, catalog)?)
+        Some(super::join::plan_join(query, catalog, &options.partitions)?)
     };
     let source_owned = match &joined {
         Some(j) => j.left.clone(),
