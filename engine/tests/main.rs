@@ -203,3 +203,52 @@ fn variables_are_substituted() {
     .unwrap();
     assert_eq!(e.describe_source("S").unwrap().topic, "vt");
 }
+
+#[test]
+fn table_state_survives_restart_for_joins_and_table_aggregations() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let e = open(dir.path(), false);
+        e.execute(
+            "SET 'auto.offset.reset' = 'earliest';
+             CREATE TABLE users (id STRING PRIMARY KEY, region STRING) WITH (kafka_topic='users', value_format='JSON', partitions=1);
+             CREATE STREAM views (user_id STRING KEY, page STRING) WITH (kafka_topic='views', value_format='JSON', partitions=1);
+             CREATE STREAM enriched AS SELECT v.user_id, v.page, u.region FROM views v LEFT JOIN users u ON v.user_id = u.id;
+             CREATE TABLE per_region AS SELECT region, COUNT(*) AS n FROM users GROUP BY region;
+             INSERT INTO users (id, region) VALUES ('u1', 'eu');
+             INSERT INTO users (id, region) VALUES ('u2', 'eu');",
+        )
+        .unwrap();
+        e.run_until_idle().unwrap();
+    }
+    let e = open(dir.path(), false);
+    // The join still knows u1's region, and moving u2 retracts it from 'eu'.
+    e.execute(
+        "INSERT INTO views (user_id, page) VALUES ('u1', '/home');
+         INSERT INTO users (id, region) VALUES ('u2', 'us');",
+    )
+    .unwrap();
+    e.run_until_idle().unwrap();
+    assert_eq!(
+        topic_values(&e, "ENRICHED"),
+        vec![serde_json::json!({"PAGE": "/home", "REGION": "eu"})]
+    );
+    let counts = rows(
+        e.execute("SELECT region, n FROM per_region;")
+            .unwrap()
+            .pop()
+            .unwrap(),
+    );
+    let mut got: Vec<(String, String)> = counts
+        .iter()
+        .map(|r| (r[0].to_string(), r[1].to_string()))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("eu".to_string(), "1".to_string()),
+            ("us".to_string(), "1".to_string())
+        ]
+    );
+}

@@ -153,9 +153,11 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
     };
     let mut operators: Vec<Box<dyn Operator>> = Vec::new();
     let mut names = NameGenerator::new(query, &scope);
+    // Tables are read as changes that carry the row they replace; the
+    // materialization belongs to the input (it is rebuilt from the topic).
+    let mut input_operators: Vec<Box<dyn Operator>> = Vec::new();
     if table_input && joined.is_none() {
-        // Tables are read as changes that carry the row they replace.
-        operators.push(Box::new(MaterializeOperator::new(key_positions.clone())));
+        input_operators.push(Box::new(MaterializeOperator::new(key_positions.clone())));
     }
 
     if let Some(w) = &query.where_clause {
@@ -618,7 +620,7 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
         None => (
             vec![PlanInput {
                 source: source.clone(),
-                operators: Vec::new(),
+                operators: input_operators,
             }],
             None,
         ),

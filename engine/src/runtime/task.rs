@@ -143,18 +143,57 @@ impl Flow {
         Ok(())
     }
 
-    /// Reloads every stateful operator from its changelog.
+    /// Rebuilds state before a restarted query consumes input: operators
+    /// after the inputs reload their changelogs; the inputs' own state (a
+    /// table's current rows, a join's buffers) is rebuilt by replaying each
+    /// input topic up to the committed position, discarding the results
+    /// (a table's topic is its own changelog).
     pub fn restore(&mut self, log: &dyn Log) -> Result<()> {
-        for input in self.inputs.iter_mut() {
-            for op in input.pipeline.operators.iter_mut() {
-                op.restore(log)?;
-            }
-        }
-        if let Some(join) = self.join.as_mut() {
-            join.restore(log)?;
-        }
         for op in self.operators.iter_mut() {
             op.restore(log)?;
+        }
+        let stateful =
+            self.join.is_some() || self.inputs.iter().any(|i| !i.pipeline.operators.is_empty());
+        if !stateful {
+            return Ok(());
+        }
+        for side in 0..self.inputs.len() {
+            let input = &mut self.inputs[side];
+            let mut replay = SourceReader {
+                topic: input.reader.topic.clone(),
+                positions: input
+                    .reader
+                    .positions
+                    .iter()
+                    .map(|(p, _)| (*p, 0))
+                    .collect(),
+            };
+            let ends: Vec<i64> = input.reader.positions.iter().map(|(_, o)| *o).collect();
+            loop {
+                let mut records = Vec::new();
+                for ((p, pos), end) in replay.positions.iter_mut().zip(&ends) {
+                    if *pos >= *end {
+                        continue;
+                    }
+                    let batch = log.read(&replay.topic, *p, *pos, BATCH)?;
+                    let batch: Vec<StoredRecord> =
+                        batch.into_iter().filter(|r| r.offset < *end).collect();
+                    if let Some(last) = batch.last() {
+                        *pos = last.offset + 1;
+                    } else {
+                        *pos = *end;
+                    }
+                    records.extend(batch);
+                }
+                if records.is_empty() {
+                    break;
+                }
+                let mut ctx = Context::default();
+                let rows = input.pipeline.run(&records, &mut ctx)?;
+                if let Some(join) = self.join.as_mut() {
+                    join.process(side, rows, &mut ctx)?;
+                }
+            }
         }
         Ok(())
     }
