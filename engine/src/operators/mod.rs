@@ -4,6 +4,7 @@
 
 pub mod aggregate;
 pub mod filter;
+pub mod fk_join;
 pub mod flat_map;
 pub mod join_row;
 pub mod materialize;

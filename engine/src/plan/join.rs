@@ -6,6 +6,7 @@ use super::expr::{Compiled, Scope, ScopeColumn};
 use super::planner::{source_scope, PlanInput};
 use crate::catalog::{Catalog, Source};
 use crate::error::{Error, Result};
+use crate::operators::fk_join::FkJoinOperator;
 use crate::operators::join_row::JoinLayout;
 use crate::operators::stream_stream_join::StreamStreamJoinOperator;
 use crate::operators::stream_table_join::StreamTableJoinOperator;
@@ -27,6 +28,8 @@ pub struct JoinedInput {
     pub key_hint: String,
     /// True when the key is the synthesized ROWKEY only.
     pub synthetic_key: bool,
+    /// The key group is a multi-column key (all needed), not alternatives.
+    pub key_columns_all: bool,
     /// A stream unless both sides are tables.
     pub result: SourceKind,
     pub left: Source,
@@ -93,6 +96,7 @@ pub fn plan_join(
     let mut ops: Vec<Box<dyn JoinOperator>> = Vec::new();
     let mut last_key_hint = String::new();
     let mut synthetic = false;
+    let mut all_keys = false;
     for join in &query.joins {
         let right = catalog
             .source(&join.right.name)
@@ -138,6 +142,7 @@ pub fn plan_join(
         }
         last_key_hint = step.key_hint;
         synthetic = step.synthetic;
+        all_keys = step.foreign_key;
         ops.push(step.op);
         inputs.push(PlanInput {
             source: right.clone(),
@@ -167,6 +172,7 @@ pub fn plan_join(
         key_group: left.key_group,
         key_hint: last_key_hint,
         synthetic_key: synthetic,
+        key_columns_all: all_keys,
         result: left.kind,
         left: first,
     })
@@ -212,6 +218,9 @@ struct JoinStep {
     result: SourceKind,
     /// Both sides join on their keys (no repartitioning).
     key_to_key: bool,
+    /// A foreign-key join: the key group is the left key's columns, all
+    /// of which the result needs (not alternatives).
+    foreign_key: bool,
 }
 
 fn plan_step(
@@ -424,6 +433,7 @@ fn plan_step(
             ))),
         }
     };
+    let mut fk_keys: Option<Vec<usize>> = None;
     let (op, result): (Box<dyn JoinOperator>, SourceKind) = match (left.kind, right.kind) {
         (SourceKind::Stream, SourceKind::Table) => {
             let tk = right_key(&rk, rk_expr)?;
@@ -438,19 +448,62 @@ fn plan_step(
             )
         }
         (SourceKind::Table, SourceKind::Table) => {
-            let lkey = match lk.as_column() {
-                Some(i) if left.key_group.contains(&i) => i,
-                _ => {
-                    return Err(Error::plan(format!(
-                        "Foreign-key joins (joining on {lk_expr}, which is not the left table's primary key) are not supported yet"
-                    )))
-                }
-            };
             let rkey = right_key(&rk, rk_expr)?;
-            (
-                Box::new(TableTableJoinOperator::new(layout, lkey, rkey, join.kind)),
-                SourceKind::Table,
-            )
+            match lk.as_column() {
+                Some(i)
+                    if left.key_group.len() == 1 && left.key_group.contains(&i)
+                        || left.source.is_none() && left.key_group.contains(&i) =>
+                {
+                    (
+                        Box::new(TableTableJoinOperator::new(layout, i, rkey, join.kind)),
+                        SourceKind::Table,
+                    )
+                }
+                _ => {
+                    if left.source.is_none() {
+                        let qualified = |c: &Compiled, sc: &Scope, e: &Expr| match c.as_column() {
+                            Some(i) => format!(
+                                "{}.{}",
+                                sc.columns[i].qualifier.clone().unwrap_or_default(),
+                                sc.columns[i].name
+                            ),
+                            None => e.to_string(),
+                        };
+                        return Err(Error::plan(format!(
+                            "Invalid join condition: foreign-key table-table joins are not supported as part of n-way joins. Got {} = {}.",
+                            qualified(&lk, ls, lk_expr),
+                            qualified(&rk, rs, rk_expr)
+                        )));
+                    }
+                    // A foreign-key join: keyed by the left table's key.
+                    if matches!(join.kind, JoinKind::Right | JoinKind::Full) {
+                        return Err(Error::plan(format!(
+                            "Invalid join type: {} join not supported for foreign-key table-table join. Got {} {} JOIN {}.",
+                            kind_name(join.kind),
+                            describe_left,
+                            if join.kind == JoinKind::Full { "FULL OUTER" } else { "RIGHT" },
+                            describe(right)
+                        )));
+                    }
+                    let left_keys: Vec<usize> = left
+                        .key_group
+                        .iter()
+                        .copied()
+                        .filter(|i| *i < l_vis)
+                        .collect();
+                    fk_keys = Some(left_keys.clone());
+                    (
+                        Box::new(FkJoinOperator::new(
+                            layout,
+                            left_keys,
+                            lk,
+                            rkey,
+                            join.kind == JoinKind::Left,
+                        )),
+                        SourceKind::Table,
+                    )
+                }
+            }
         }
         _ => {
             let within = join.within.as_ref().expect("checked above");
@@ -468,14 +521,20 @@ fn plan_step(
     };
     let mut scope = Scope::new(cols);
     scope.custom_types = ls.custom_types.clone();
+    // A foreign-key join's result is keyed by every left key column.
+    let fk = fk_keys.is_some();
+    if let Some(keys) = fk_keys {
+        key_group = keys;
+    }
     Ok(JoinStep {
         op,
         scope,
         visible: l_vis + r_vis,
         key_group,
         key_hint,
-        synthetic,
+        synthetic: synthetic && !fk,
         result,
-        key_to_key,
+        key_to_key: key_to_key && !fk,
+        foreign_key: fk,
     })
 }

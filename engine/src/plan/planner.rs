@@ -128,7 +128,7 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
         scope = j.scope.clone();
         key_positions = j.key_group.clone();
         visible = j.visible;
-        key_alternatives = true;
+        key_alternatives = !j.key_columns_all;
         key_hint = Some((j.key_hint.clone(), j.synthetic_key));
     }
     let join_naming = joined.is_some();
