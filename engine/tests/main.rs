@@ -252,3 +252,214 @@ fn table_state_survives_restart_for_joins_and_table_aggregations() {
         ]
     );
 }
+
+/// Appends a JSON record with a key to a topic at a given time.
+fn put(e: &Engine, topic: &str, key: serde_json::Value, value: serde_json::Value, ts: i64) {
+    let (k, v) = e.encode_record_for_topic(topic, &key, &value).unwrap();
+    e.log()
+        .append(
+            topic,
+            None,
+            sluice_engine::log::Record {
+                key: k,
+                value: v,
+                timestamp: ts,
+                headers: vec![],
+            },
+        )
+        .unwrap();
+    e.run_until_idle().unwrap();
+}
+
+/// Every record of a topic as (key, value) JSON, in append order per partition.
+fn topic_records(e: &Engine, topic: &str) -> Vec<(serde_json::Value, serde_json::Value)> {
+    let log = e.log();
+    let info = log.describe_topic(topic).unwrap().expect("topic exists");
+    let mut out = Vec::new();
+    for p in 0..info.partitions {
+        for r in log.read(topic, p, 0, usize::MAX).unwrap() {
+            out.push(e.decode_record_for_topic(topic, &r.record).unwrap());
+        }
+    }
+    out
+}
+
+#[test]
+fn stream_stream_join_matches_within_the_window_and_drops_late_rows() {
+    use serde_json::json;
+    let e = memory();
+    e.execute(
+        "SET 'auto.offset.reset' = 'earliest';
+         CREATE STREAM coffee (customer STRING KEY, item STRING, price DOUBLE) WITH (kafka_topic='coffee', value_format='JSON', partitions=1);
+         CREATE STREAM tech (customer STRING KEY, item STRING, price DOUBLE) WITH (kafka_topic='tech', value_format='JSON', partitions=1);
+         CREATE STREAM both_bought AS SELECT c.customer, c.item AS coffee, t.item AS tech, c.price + t.price AS total
+           FROM coffee c JOIN tech t WITHIN 20 MINUTES GRACE PERIOD 1 MINUTE ON c.customer = t.customer;
+         CREATE STREAM left_bought AS SELECT c.customer, c.item AS coffee, t.item AS tech
+           FROM coffee c LEFT JOIN tech t WITHIN 20 MINUTES ON c.customer = t.customer;",
+    )
+    .unwrap();
+    let min = 60_000;
+    put(
+        &e,
+        "coffee",
+        json!("ann"),
+        json!({"ITEM": "latte", "PRICE": 4.0}),
+        0,
+    );
+    put(
+        &e,
+        "tech",
+        json!("ann"),
+        json!({"ITEM": "cable", "PRICE": 10.0}),
+        5 * min,
+    );
+    // Outside the window for ann's coffee: no match.
+    put(
+        &e,
+        "tech",
+        json!("ann"),
+        json!({"ITEM": "phone", "PRICE": 500.0}),
+        30 * min,
+    );
+    // Far ahead, then a record older than window + grace: dropped.
+    put(
+        &e,
+        "coffee",
+        json!("bob"),
+        json!({"ITEM": "mocha", "PRICE": 5.0}),
+        120 * min,
+    );
+    put(
+        &e,
+        "tech",
+        json!("bob"),
+        json!({"ITEM": "mouse", "PRICE": 20.0}),
+        60 * min,
+    );
+    assert_eq!(
+        topic_records(&e, "BOTH_BOUGHT"),
+        vec![(
+            json!("ann"),
+            json!({"COFFEE": "latte", "TECH": "cable", "TOTAL": 14.0})
+        )]
+    );
+    // The left join emits unmatched coffees at once, then the match.
+    assert_eq!(
+        topic_records(&e, "LEFT_BOUGHT"),
+        vec![
+            (json!("ann"), json!({"COFFEE": "latte", "TECH": null})),
+            (json!("ann"), json!({"COFFEE": "latte", "TECH": "cable"})),
+            (json!("bob"), json!({"COFFEE": "mocha", "TECH": null})),
+        ]
+    );
+}
+
+#[test]
+fn stream_table_join_uses_the_latest_row_and_tombstones_remove_it() {
+    use serde_json::json;
+    let e = memory();
+    e.execute(
+        "SET 'auto.offset.reset' = 'earliest';
+         CREATE TABLE users (id STRING PRIMARY KEY, region STRING) WITH (kafka_topic='users', value_format='JSON', partitions=1);
+         CREATE STREAM views (user_id STRING KEY, page STRING) WITH (kafka_topic='views', value_format='JSON', partitions=1);
+         CREATE STREAM inner_views AS SELECT v.user_id, v.page, u.region FROM views v JOIN users u ON v.user_id = u.id;
+         CREATE STREAM left_views AS SELECT v.user_id, v.page, u.region FROM views v LEFT JOIN users u ON v.user_id = u.id;",
+    )
+    .unwrap();
+    put(&e, "users", json!("u1"), json!({"REGION": "eu"}), 1);
+    put(&e, "views", json!("u1"), json!({"PAGE": "/a"}), 2);
+    put(&e, "users", json!("u1"), json!({"REGION": "us"}), 3); // no output by itself
+    put(&e, "views", json!("u1"), json!({"PAGE": "/b"}), 4);
+    put(&e, "users", json!("u1"), json!(null), 5); // tombstone
+    put(&e, "views", json!("u1"), json!({"PAGE": "/c"}), 6);
+    assert_eq!(
+        topic_records(&e, "INNER_VIEWS"),
+        vec![
+            (json!("u1"), json!({"PAGE": "/a", "REGION": "eu"})),
+            (json!("u1"), json!({"PAGE": "/b", "REGION": "us"})),
+        ]
+    );
+    assert_eq!(
+        topic_records(&e, "LEFT_VIEWS").last().cloned(),
+        Some((json!("u1"), json!({"PAGE": "/c", "REGION": null})))
+    );
+}
+
+#[test]
+fn table_table_and_foreign_key_joins_follow_updates_and_deletes() {
+    use serde_json::json;
+    let e = memory();
+    e.execute(
+        "SET 'auto.offset.reset' = 'earliest';
+         CREATE TABLE customers (id INT PRIMARY KEY, name STRING) WITH (kafka_topic='customers', value_format='JSON', partitions=1);
+         CREATE TABLE accounts (id INT PRIMARY KEY, balance INT) WITH (kafka_topic='accounts', value_format='JSON', partitions=1);
+         CREATE TABLE orders (id INT PRIMARY KEY, customer_id INT, amount INT) WITH (kafka_topic='orders', value_format='JSON', partitions=1);
+         CREATE TABLE customer_accounts AS SELECT c.id, c.name, a.balance FROM customers c JOIN accounts a ON c.id = a.id;
+         CREATE TABLE order_view AS SELECT o.id, c.name, o.amount FROM orders o JOIN customers c ON o.customer_id = c.id;",
+    )
+    .unwrap();
+    put(&e, "customers", json!(1), json!({"NAME": "ann"}), 1);
+    put(&e, "accounts", json!(1), json!({"BALANCE": 10}), 2);
+    put(
+        &e,
+        "orders",
+        json!(100),
+        json!({"CUSTOMER_ID": 1, "AMOUNT": 5}),
+        3,
+    );
+    put(
+        &e,
+        "orders",
+        json!(101),
+        json!({"CUSTOMER_ID": 2, "AMOUNT": 7}),
+        4,
+    ); // no customer 2 yet
+    put(&e, "customers", json!(2), json!({"NAME": "bob"}), 5);
+    put(
+        &e,
+        "orders",
+        json!(100),
+        json!({"CUSTOMER_ID": 2, "AMOUNT": 5}),
+        6,
+    ); // foreign key changes
+    put(&e, "accounts", json!(1), json!(null), 7); // delete: the joined row goes
+    assert_eq!(
+        topic_records(&e, "CUSTOMER_ACCOUNTS"),
+        vec![
+            (json!(1), json!({"NAME": "ann", "BALANCE": 10})),
+            (json!(1), json!(null)),
+        ]
+    );
+    assert_eq!(
+        topic_records(&e, "ORDER_VIEW"),
+        vec![
+            (json!(100), json!({"NAME": "ann", "AMOUNT": 5})),
+            (json!(101), json!({"NAME": "bob", "AMOUNT": 7})),
+            (json!(100), json!({"NAME": "bob", "AMOUNT": 5})),
+        ]
+    );
+}
+
+#[test]
+fn stream_stream_join_loses_no_match_across_a_restart() {
+    use serde_json::json;
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let e = open(dir.path(), false);
+        e.execute(
+            "SET 'auto.offset.reset' = 'earliest';
+             CREATE STREAM l (k STRING KEY, v INT) WITH (kafka_topic='l', value_format='JSON', partitions=1);
+             CREATE STREAM r (k STRING KEY, w INT) WITH (kafka_topic='r', value_format='JSON', partitions=1);
+             CREATE STREAM j AS SELECT l.k, l.v, r.w FROM l JOIN r WITHIN 1 MINUTE ON l.k = r.k;",
+        )
+        .unwrap();
+        put(&e, "l", json!("a"), json!({"V": 1}), 1_000);
+    }
+    // The left row was consumed before the restart; its match arrives after.
+    let e = open(dir.path(), false);
+    put(&e, "r", json!("a"), json!({"W": 2}), 2_000);
+    assert_eq!(
+        topic_records(&e, "J"),
+        vec![(json!("a"), json!({"V": 1, "W": 2}))]
+    );
+}
