@@ -841,12 +841,22 @@ impl EngineInner {
         // State first: operators reload their stores from their changelogs.
         flow.restore(self.log.as_ref())?;
         self.consume_query_id();
+        // Record caching (ksqlDB's default, 10 MB): a table's changes are
+        // coalesced per key; `cache.max.bytes.buffering = 0` turns it off.
+        let caching = self
+            .property("cache.max.bytes.buffering")
+            .or_else(|| self.property("ksql.streams.cache.max.bytes.buffering"))
+            .map(|v| v.trim() != "0")
+            .unwrap_or(true);
+        let coalesce =
+            (caching && sink.kind == SourceKind::Table).then(|| sink.schema.key_indexes());
         let task = PersistentTask {
             query_id: id.to_string(),
             group,
             flow,
             sink: encoder,
             errors: 0,
+            coalesce,
         };
         let task = Arc::new(Mutex::new(task));
         let stop = Arc::new(AtomicBool::new(false));

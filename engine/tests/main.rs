@@ -463,3 +463,44 @@ fn stream_stream_join_loses_no_match_across_a_restart() {
         vec![(json!("a"), json!({"V": 1, "W": 2}))]
     );
 }
+
+#[test]
+fn record_caching_coalesces_a_tables_changes_unless_turned_off() {
+    use serde_json::json;
+    for (cache, expected) in [
+        ("10000000", vec![json!({"N": 3})]),
+        ("0", vec![json!({"N": 1}), json!({"N": 2}), json!({"N": 3})]),
+    ] {
+        let e = memory();
+        e.execute(&format!(
+            "SET 'auto.offset.reset' = 'earliest';
+             SET 'cache.max.bytes.buffering' = '{cache}';
+             CREATE STREAM clicks (user_id STRING KEY, page STRING) WITH (kafka_topic='clicks', value_format='JSON', partitions=1);
+             CREATE TABLE counts AS SELECT user_id, COUNT(*) AS n FROM clicks GROUP BY user_id;"
+        ))
+        .unwrap();
+        for page in ["/a", "/b", "/c"] {
+            let (k, v) = e
+                .encode_record_for_topic("clicks", &json!("u1"), &json!({"PAGE": page}))
+                .unwrap();
+            e.log()
+                .append(
+                    "clicks",
+                    None,
+                    sluice_engine::log::Record {
+                        key: k,
+                        value: v,
+                        timestamp: 1,
+                        headers: vec![],
+                    },
+                )
+                .unwrap();
+        }
+        e.run_until_idle().unwrap();
+        let values: Vec<serde_json::Value> = topic_records(&e, "COUNTS")
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect();
+        assert_eq!(values, expected, "cache.max.bytes.buffering = {cache}");
+    }
+}

@@ -188,6 +188,8 @@ impl<'a> CaseRun<'a> {
         let mut properties = BTreeMap::new();
         // ksqlDB's test drivers read every topic from its beginning.
         properties.insert("auto.offset.reset".to_string(), "earliest".to_string());
+        // ... with record caching off, so every change is emitted.
+        properties.insert("cache.max.bytes.buffering".to_string(), "0".to_string());
         for (k, v) in &case.properties {
             properties.insert(k.clone(), v.clone());
         }

@@ -236,6 +236,10 @@ pub struct PersistentTask {
     pub sink: SinkEncoder,
     /// Records skipped because they could not be processed.
     pub errors: u64,
+    /// For a table sink with record caching on: the key columns by which
+    /// the changes of one step are coalesced (only the last change of each
+    /// key is written, as ksqlDB's cache does until its commit interval).
+    pub coalesce: Option<Vec<usize>>,
 }
 
 impl PersistentTask {
@@ -243,9 +247,12 @@ impl PersistentTask {
     /// records were consumed.
     pub fn poll(&mut self, log: &dyn Log) -> Result<usize> {
         let mut ctx = Context::default();
-        let (read, rows) = self.flow.step(log, &mut ctx)?;
+        let (read, mut rows) = self.flow.step(log, &mut ctx)?;
         if read == 0 {
             return Ok(0);
+        }
+        if let Some(keys) = &self.coalesce {
+            rows = coalesce(rows, keys);
         }
         for row in &rows {
             match self.sink.encode(row) {
@@ -315,4 +322,31 @@ impl TransientTask {
     pub fn finished(&self) -> bool {
         self.limit.is_some_and(|l| self.emitted >= l)
     }
+}
+
+/// Keeps only the last change of each key (and window), in the order of
+/// those last changes.
+fn coalesce(rows: Vec<Row>, keys: &[usize]) -> Vec<Row> {
+    if rows.len() < 2 {
+        return rows;
+    }
+    let ids: Vec<Vec<u8>> = rows
+        .iter()
+        .map(|r| {
+            let mut id = crate::operators::materialize::key_bytes(keys, &r.values);
+            if let Some(w) = r.window {
+                id.extend_from_slice(&w.start.to_be_bytes());
+            }
+            id
+        })
+        .collect();
+    let mut last = std::collections::HashMap::new();
+    for (i, id) in ids.iter().enumerate() {
+        last.insert(id.clone(), i);
+    }
+    rows.into_iter()
+        .enumerate()
+        .filter(|(i, _)| last.get(&ids[*i]) == Some(i))
+        .map(|(_, r)| r)
+        .collect()
 }
