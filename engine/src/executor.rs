@@ -1028,7 +1028,19 @@ impl EngineInner {
 
     fn select(&self, q: &Query) -> Result<StatementResult> {
         let push = q.emit.is_some();
-        if !push && !q.joins.is_empty() {
+        // Beyond ksqlDB: a pull query may join materialized tables; joins
+        // involving streams still need EMIT CHANGES.
+        let all_tables = {
+            let st = self.state.lock();
+            std::iter::once(&q.from.name)
+                .chain(q.joins.iter().map(|j| &j.right.name))
+                .all(|n| {
+                    st.catalog
+                        .find_source(n)
+                        .is_some_and(|s| s.kind == SourceKind::Table)
+                })
+        };
+        if !push && !q.joins.is_empty() && !all_tables {
             return Err(Error::plan("Pull queries don't support JOIN clauses. See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query."));
         }
         let options = self.plan_options(None, true, None);

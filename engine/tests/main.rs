@@ -504,3 +504,69 @@ fn record_caching_coalesces_a_tables_changes_unless_turned_off() {
         assert_eq!(values, expected, "cache.max.bytes.buffering = {cache}");
     }
 }
+
+#[test]
+fn pull_queries_look_up_scan_window_group_and_join() {
+    use serde_json::json;
+    use sluice_engine::types::Value;
+    let e = memory();
+    e.execute(
+        "SET 'auto.offset.reset' = 'earliest';
+         CREATE STREAM trades (symbol STRING KEY, price DOUBLE, shares INT) WITH (kafka_topic='trades', value_format='JSON', partitions=1);
+         CREATE TABLE volume AS SELECT symbol, COUNT(*) AS n, SUM(shares) AS shares FROM trades GROUP BY symbol;
+         CREATE TABLE volume_10s AS SELECT symbol, COUNT(*) AS n FROM trades WINDOW TUMBLING (SIZE 10 SECONDS) GROUP BY symbol;
+         CREATE SOURCE TABLE sectors (symbol STRING PRIMARY KEY, sector STRING) WITH (kafka_topic='sectors', value_format='JSON', partitions=1);",
+    )
+    .unwrap();
+    for (sym, shares, ts) in [
+        ("ACME", 10, 1_000),
+        ("ACME", 5, 2_000),
+        ("INIT", 7, 3_000),
+        ("ACME", 1, 12_000),
+    ] {
+        put(
+            &e,
+            "trades",
+            json!(sym),
+            json!({"PRICE": 1.0, "SHARES": shares}),
+            ts,
+        );
+    }
+    put(&e, "sectors", json!("ACME"), json!({"SECTOR": "tools"}), 1);
+    put(&e, "sectors", json!("INIT"), json!({"SECTOR": "tools"}), 1);
+    let q = |sql: &str| -> Vec<Vec<Value>> {
+        let mut r = rows(e.execute(sql).unwrap().pop().unwrap());
+        r.sort_by(|a, b| a[0].total_cmp(&b[0]));
+        r
+    };
+    let s = |v: &str| Value::String(v.into());
+    // Key lookup.
+    assert_eq!(
+        q("SELECT * FROM volume WHERE symbol = 'ACME';"),
+        vec![vec![s("ACME"), Value::BigInt(3), Value::Int(16)]]
+    );
+    // Range and non-key predicates over a scan, with LIMIT.
+    assert_eq!(
+        q("SELECT symbol FROM volume WHERE shares < 10;"),
+        vec![vec![s("INIT")]]
+    );
+    assert_eq!(q("SELECT * FROM volume LIMIT 1;").len(), 1);
+    // Windowed lookup with bounds on the window start.
+    assert_eq!(
+        q("SELECT symbol, WINDOWSTART, n FROM volume_10s WHERE symbol = 'ACME' AND WINDOWSTART >= 10000;"),
+        vec![vec![s("ACME"), Value::BigInt(10_000), Value::BigInt(1)]]
+    );
+    // Beyond ksqlDB: GROUP BY and a join between materialized tables.
+    assert_eq!(
+        q("SELECT sector, SUM(shares) AS total FROM volume v JOIN sectors s ON v.symbol = s.symbol GROUP BY sector;"),
+        vec![vec![s("tools"), Value::Int(23)]]
+    );
+    // A plain table is not materialized: the error says what would work.
+    e.execute("CREATE TABLE raw (id STRING PRIMARY KEY, v INT) WITH (kafka_topic='raw', value_format='JSON', partitions=1);")
+        .unwrap();
+    let err = e.execute("SELECT * FROM raw;").unwrap_err().to_string();
+    assert!(
+        err.contains("CREATE TABLE QUERYABLE_RAW AS SELECT * FROM RAW"),
+        "{err}"
+    );
+}
