@@ -826,6 +826,7 @@ impl EngineInner {
         )?;
         // Commit the starting positions so a restart resumes exactly here.
         flow.commit(self.log.as_ref(), &group)?;
+        let plan_changelogs = plan.changelogs.clone();
         for topic in &plan.changelogs {
             if self.log.describe_topic(topic)?.is_none() {
                 self.log.create_topic(
@@ -857,6 +858,7 @@ impl EngineInner {
             sink: encoder,
             errors: 0,
             coalesce,
+            checkpoints: plan_changelogs,
         };
         let task = Arc::new(Mutex::new(task));
         let stop = Arc::new(AtomicBool::new(false));

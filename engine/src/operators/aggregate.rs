@@ -106,6 +106,8 @@ pub struct AggregateOperator {
     emit_final: bool,
     /// The window-close time up to which final rows were emitted.
     emitted_until: i64,
+    /// The input positions of the restored state's checkpoint.
+    checkpoint: Option<crate::runtime::checkpoint::Positions>,
 }
 
 impl AggregateOperator {
@@ -120,6 +122,7 @@ impl AggregateOperator {
             table_input,
             emit_final: false,
             emitted_until: i64::MIN,
+            checkpoint: None,
             key_types: keys.iter().map(|k| k.ty.clone()).collect(),
             keys,
             calls,
@@ -406,23 +409,11 @@ impl AggregateOperator {
         let Some(info) = log.describe_topic(&topic)? else {
             return Ok(());
         };
-        let mut latest: HashMap<Vec<u8>, Option<Vec<u8>>> = HashMap::new();
-        for p in 0..info.partitions {
-            let mut offset = 0;
-            loop {
-                let batch = log.read(&topic, p, offset, 10_000)?;
-                if batch.is_empty() {
-                    break;
-                }
-                for r in batch {
-                    offset = r.offset + 1;
-                    if let Some(k) = r.record.key {
-                        latest.insert(k, r.record.value);
-                    }
-                }
-            }
-        }
-        for (id, value) in latest {
+        let _ = info;
+        let restored = crate::runtime::checkpoint::read(log, &topic)?;
+        crate::runtime::checkpoint::repair(log, &topic, &restored)?;
+        self.checkpoint = restored.checkpoint.clone();
+        for (id, value) in restored.latest {
             let Some(bytes) = value else { continue };
             let text = std::str::from_utf8(&bytes).map_err(|e| Error::format(e.to_string()))?;
             let parsed: serde_json::Value = serde_json::from_str(text)?;
@@ -476,6 +467,10 @@ impl AggregateOperator {
 impl Operator for AggregateOperator {
     fn restore(&mut self, log: &dyn Log) -> Result<()> {
         self.restore_state(log)
+    }
+
+    fn checkpoint(&self) -> Option<crate::runtime::checkpoint::Positions> {
+        self.checkpoint.clone()
     }
 
     fn process(&mut self, rows: Vec<Row>, ctx: &mut Context) -> Result<Vec<Row>> {

@@ -1,6 +1,7 @@
 //! The runtime: rows, the operator contract, the processing log, and the
 //! tasks that run persistent and push queries over the Log.
 
+pub mod checkpoint;
 pub mod processing_log;
 pub mod task;
 
@@ -107,5 +108,11 @@ pub trait Operator: Send {
     /// consumes input (stateless operators have nothing to do).
     fn restore(&mut self, _log: &dyn crate::log::Log) -> Result<()> {
         Ok(())
+    }
+
+    /// The input positions the restored state reflects, when the
+    /// changelog held a checkpoint.
+    fn checkpoint(&self) -> Option<checkpoint::Positions> {
+        None
     }
 }

@@ -152,6 +152,20 @@ impl Flow {
         for op in self.operators.iter_mut() {
             op.restore(log)?;
         }
+        // Resume from the state's checkpoint rather than the (possibly
+        // later) committed offsets.
+        if let Some(positions) = self.operators.iter().find_map(|op| op.checkpoint()) {
+            for input in self.inputs.iter_mut() {
+                for (p, pos) in input.reader.positions.iter_mut() {
+                    if let Some((_, _, o)) = positions
+                        .iter()
+                        .find(|(t, q, _)| *t == input.reader.topic && q == p)
+                    {
+                        *pos = *o;
+                    }
+                }
+            }
+        }
         let stateful =
             self.join.is_some() || self.inputs.iter().any(|i| !i.pipeline.operators.is_empty());
         if !stateful {
@@ -198,6 +212,19 @@ impl Flow {
         Ok(())
     }
 
+    /// Every input's current positions.
+    pub fn positions(&self) -> super::checkpoint::Positions {
+        self.inputs
+            .iter()
+            .flat_map(|i| {
+                i.reader
+                    .positions
+                    .iter()
+                    .map(move |(p, o)| (i.reader.topic.clone(), *p, *o))
+            })
+            .collect()
+    }
+
     /// True when every input has read up to `ends` (per input, per
     /// partition).
     pub fn reached(&self, ends: &[Vec<i64>]) -> bool {
@@ -240,6 +267,8 @@ pub struct PersistentTask {
     /// the changes of one step are coalesced (only the last change of each
     /// key is written, as ksqlDB's cache does until its commit interval).
     pub coalesce: Option<Vec<usize>>,
+    /// State changelogs that receive a checkpoint after every step.
+    pub checkpoints: Vec<String>,
 }
 
 impl PersistentTask {
@@ -270,6 +299,15 @@ impl PersistentTask {
         // produced them are committed: a crash in between replays input,
         // never loses it.
         self.flow.commit(log, &self.group)?;
+        // The checkpoint comes after the commit, which handed every earlier
+        // append (input included) to the OS: it never names input or state
+        // that a crash could still take away.
+        if !self.checkpoints.is_empty() {
+            let positions = self.flow.positions();
+            for topic in &self.checkpoints {
+                log.append(topic, Some(0), super::checkpoint::record(&positions))?;
+            }
+        }
         Ok(read)
     }
 

@@ -1,0 +1,133 @@
+//! Checkpoints tie a query's state to its input positions. After each step
+//! a task appends, to every state changelog, a checkpoint record holding the
+//! input offsets the state now reflects. On restart an operator restores
+//! only the changelog prefix up to its last checkpoint and the task resumes
+//! from that checkpoint's offsets, so a crash between writing state and
+//! committing offsets can neither lose nor double-count input.
+
+use crate::error::{Error, Result};
+use crate::log::{Log, Record};
+use std::collections::{HashMap, HashSet};
+
+/// The changelog key of checkpoint records (no state key starts with 0).
+pub const CHECKPOINT_KEY: &[u8] = b"\x00checkpoint";
+
+/// Input positions: (topic, partition, next offset).
+pub type Positions = Vec<(String, i32, i64)>;
+
+/// A checkpoint record for `positions`.
+pub fn record(positions: &Positions) -> Record {
+    let json: Vec<serde_json::Value> = positions
+        .iter()
+        .map(|(t, p, o)| serde_json::json!([t, p, o]))
+        .collect();
+    Record {
+        key: Some(CHECKPOINT_KEY.to_vec()),
+        value: Some(serde_json::Value::Array(json).to_string().into_bytes()),
+        timestamp: 0,
+        headers: Vec::new(),
+    }
+}
+
+fn decode(bytes: &[u8]) -> Result<Positions> {
+    let parsed: serde_json::Value = serde_json::from_slice(bytes)?;
+    parsed
+        .as_array()
+        .ok_or_else(|| Error::format("bad checkpoint record"))?
+        .iter()
+        .map(|e| {
+            let t = e.get(0).and_then(|v| v.as_str());
+            let p = e.get(1).and_then(|v| v.as_i64());
+            let o = e.get(2).and_then(|v| v.as_i64());
+            match (t, p, o) {
+                (Some(t), Some(p), Some(o)) => Ok((t.to_string(), p as i32, o)),
+                _ => Err(Error::format("bad checkpoint entry")),
+            }
+        })
+        .collect()
+}
+
+/// A changelog read back for restoring.
+pub struct Restored {
+    /// The latest value of every key, up to the last checkpoint (all of the
+    /// changelog when it has no checkpoint).
+    pub latest: HashMap<Vec<u8>, Option<Vec<u8>>>,
+    /// The last checkpoint's positions.
+    pub checkpoint: Option<Positions>,
+    /// Keys written after the last checkpoint: changes of a step that never
+    /// completed, to be overwritten with their restored values.
+    pub stale: HashSet<Vec<u8>>,
+}
+
+/// Reads a (single-partition) changelog topic.
+pub fn read(log: &dyn Log, topic: &str) -> Result<Restored> {
+    let mut records = Vec::new();
+    if let Some(info) = log.describe_topic(topic)? {
+        for p in 0..info.partitions {
+            let mut offset = 0;
+            loop {
+                let batch = log.read(topic, p, offset, 10_000)?;
+                if batch.is_empty() {
+                    break;
+                }
+                for r in batch {
+                    offset = r.offset + 1;
+                    records.push(r.record);
+                }
+            }
+        }
+    }
+    let last = records
+        .iter()
+        .rposition(|r| r.key.as_deref() == Some(CHECKPOINT_KEY));
+    let (upto, checkpoint) = match last {
+        Some(i) => (
+            i,
+            Some(decode(records[i].value.as_deref().unwrap_or_default())?),
+        ),
+        None => (records.len(), None),
+    };
+    let mut latest = HashMap::new();
+    for r in &records[..upto] {
+        if let Some(k) = &r.key {
+            if k.as_slice() != CHECKPOINT_KEY {
+                latest.insert(k.clone(), r.value.clone());
+            }
+        }
+    }
+    let stale = records[upto..]
+        .iter()
+        .filter_map(|r| r.key.clone())
+        .filter(|k| k.as_slice() != CHECKPOINT_KEY)
+        .collect();
+    Ok(Restored {
+        latest,
+        checkpoint,
+        stale,
+    })
+}
+
+/// Overwrites the stale keys with their restored values (or deletes them)
+/// and repeats the checkpoint, so later restores see a consistent log.
+pub fn repair(log: &dyn Log, topic: &str, restored: &Restored) -> Result<()> {
+    if restored.stale.is_empty() {
+        return Ok(());
+    }
+    for key in &restored.stale {
+        let value = restored.latest.get(key).cloned().flatten();
+        log.append(
+            topic,
+            Some(0),
+            Record {
+                key: Some(key.clone()),
+                value,
+                timestamp: 0,
+                headers: Vec::new(),
+            },
+        )?;
+    }
+    if let Some(c) = &restored.checkpoint {
+        log.append(topic, Some(0), record(c))?;
+    }
+    Ok(())
+}
