@@ -1030,6 +1030,9 @@ impl EngineInner {
 
     fn select(&self, q: &Query) -> Result<StatementResult> {
         let push = q.emit.is_some();
+        if !q.order_by.is_empty() {
+            return self.ordered_pull(q);
+        }
         // Beyond ksqlDB: a pull query may join materialized tables; joins
         // involving streams still need EMIT CHANGES.
         let all_tables = {
@@ -1101,6 +1104,77 @@ impl EngineInner {
             }
         }
         Ok(StatementResult::Rows(RowSet { columns, rows }))
+    }
+
+    /// A pull query with ORDER BY (beyond ksqlDB): the rows of the query
+    /// without it, sorted by expressions over the result columns, then
+    /// limited.
+    fn ordered_pull(&self, q: &Query) -> Result<StatementResult> {
+        if q.emit.is_some() {
+            return Err(Error::plan(
+                "ORDER BY is only supported in pull queries: a push query's rows arrive as they happen.",
+            ));
+        }
+        let mut inner = q.clone();
+        inner.order_by.clear();
+        let limit = inner.limit.take();
+        let StatementResult::Rows(mut set) = self.select(&inner)? else {
+            return Err(Error::plan("ORDER BY needs a query that returns rows"));
+        };
+        let types = self.state.lock().catalog.type_list();
+        let scope = Scope {
+            columns: set
+                .columns
+                .iter()
+                .map(|(name, ty)| {
+                    Ok(crate::plan::expr::ScopeColumn {
+                        qualifier: None,
+                        name: name.clone(),
+                        ty: crate::sql::parser::parse_type(ty)?,
+                    })
+                })
+                .collect::<Result<_>>()?,
+            custom_types: types,
+        };
+        let keys: Vec<(Compiled, bool)> = q
+            .order_by
+            .iter()
+            .map(|(e, desc)| {
+                Compiled::compile(e, &scope)
+                    .map(|c| (c, *desc))
+                    .map_err(|err| {
+                        Error::plan(format!(
+                            "ORDER BY {e}: {err} (ORDER BY refers to the result's columns)"
+                        ))
+                    })
+            })
+            .collect::<Result<_>>()?;
+        let mut keyed: Vec<(Vec<Value>, Vec<Value>)> = set
+            .rows
+            .drain(..)
+            .map(|row| {
+                let mut errors = Vec::new();
+                let k = keys
+                    .iter()
+                    .map(|(c, _)| c.eval_row(&row, &mut errors))
+                    .collect();
+                (k, row)
+            })
+            .collect();
+        keyed.sort_by(|(a, _), (b, _)| {
+            for ((x, y), (_, desc)) in a.iter().zip(b).zip(&keys) {
+                let o = x.total_cmp(y);
+                if o != std::cmp::Ordering::Equal {
+                    return if *desc { o.reverse() } else { o };
+                }
+            }
+            std::cmp::Ordering::Equal
+        });
+        set.rows = keyed.into_iter().map(|(_, r)| r).collect();
+        if let Some(l) = limit {
+            set.rows.truncate(l as usize);
+        }
+        Ok(StatementResult::Rows(set))
     }
 
     /// Opens a query's inputs on the Log: each positioned at `group`'s

@@ -561,6 +561,21 @@ fn pull_queries_look_up_scan_window_group_and_join() {
         q("SELECT sector, SUM(shares) AS total FROM volume v JOIN sectors s ON v.symbol = s.symbol GROUP BY sector;"),
         vec![vec![s("tools"), Value::Int(23)]]
     );
+    // Beyond ksqlDB: ORDER BY (with LIMIT) over the result's columns.
+    let ordered = rows(
+        e.execute("SELECT symbol, shares FROM volume ORDER BY shares DESC LIMIT 1;")
+            .unwrap()
+            .pop()
+            .unwrap(),
+    );
+    assert_eq!(ordered, vec![vec![s("ACME"), Value::Int(16)]]);
+    let ordered = rows(
+        e.execute("SELECT symbol FROM volume ORDER BY symbol DESC;")
+            .unwrap()
+            .pop()
+            .unwrap(),
+    );
+    assert_eq!(ordered, vec![vec![s("INIT")], vec![s("ACME")]]);
     // A plain table is not materialized: the error says what would work.
     e.execute("CREATE TABLE raw (id STRING PRIMARY KEY, v INT) WITH (kafka_topic='raw', value_format='JSON', partitions=1);")
         .unwrap();

@@ -65,6 +65,11 @@ pub struct PlanOptions {
 /// Plans a query over one stream or table: filters, projections,
 /// re-keying and aggregations.
 pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Result<QueryPlan> {
+    if !query.order_by.is_empty() {
+        return Err(Error::plan(
+            "ORDER BY is only supported in pull queries: a continuous query's results have no final order.",
+        ));
+    }
     let mut joined = if query.joins.is_empty() {
         None
     } else {

@@ -262,6 +262,9 @@ pub struct Query {
     pub partition_by: Vec<Expr>,
     pub having: Option<Expr>,
     pub emit: Option<Emit>,
+    /// ORDER BY (pull queries only, beyond ksqlDB): expressions and whether
+    /// each sorts descending.
+    pub order_by: Vec<(Expr, bool)>,
     pub limit: Option<u64>,
 }
 

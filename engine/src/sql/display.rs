@@ -538,6 +538,13 @@ impl Display for Query {
         if let Some(e) = &self.emit {
             write!(f, " EMIT {e}")?;
         }
+        for (i, (e, desc)) in self.order_by.iter().enumerate() {
+            f.write_str(if i == 0 { " ORDER BY " } else { ", " })?;
+            write!(f, "{e}")?;
+            if *desc {
+                f.write_str(" DESC")?;
+            }
+        }
         if let Some(l) = &self.limit {
             write!(f, " LIMIT {l}")?;
         }

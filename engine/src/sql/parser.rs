@@ -139,6 +139,7 @@ const CLAUSE_WORDS: &[&str] = &[
     "PARTITION",
     "HAVING",
     "EMIT",
+    "ORDER",
     "LIMIT",
     "JOIN",
     "INNER",
@@ -936,6 +937,7 @@ impl Parser {
             partition_by: Vec::new(),
             having: None,
             emit: None,
+            order_by: Vec::new(),
             limit: None,
         };
         if self.eat_keyword("WINDOW") {
@@ -972,6 +974,23 @@ impl Parser {
                 return self.error_here("CHANGES or FINAL after EMIT");
             });
         }
+        if self.at_keyword("ORDER") {
+            self.i += 1;
+            self.expect_keyword("BY")?;
+            loop {
+                let e = self.expr()?;
+                let desc = if self.eat_keyword("DESC") {
+                    true
+                } else {
+                    self.eat_keyword("ASC");
+                    false
+                };
+                q.order_by.push((e, desc));
+                if !self.eat_symbol(",") {
+                    break;
+                }
+            }
+        }
         if self.eat_keyword("LIMIT") {
             q.limit = Some(self.unsigned("a row count after LIMIT")?);
         }
@@ -1001,6 +1020,7 @@ impl Parser {
             (before_emit && q.partition_by.is_empty(), "PARTITION BY"),
             (before_emit && q.having.is_none(), "HAVING"),
             (before_emit, "EMIT"),
+            (open && q.order_by.is_empty(), "ORDER BY"),
             (open, "LIMIT"),
             (true, "';'"),
         ];
@@ -2198,9 +2218,9 @@ mod tests {
                 "line 1:31: expected WITHIN or ON, found '='",
             ),
             (
-                "SELECT * FROM s WHERE a = 1 ORDER BY a",
-                "line 1:29: expected one of GROUP BY, PARTITION BY, HAVING, EMIT, LIMIT, ';', \
-                 found 'ORDER'",
+                "SELECT * FROM s WHERE a = 1 FETCH 5",
+                "line 1:29: expected one of GROUP BY, PARTITION BY, HAVING, EMIT, ORDER BY, LIMIT, ';', \
+                 found 'FETCH'",
             ),
             ("", "line 1:1: expected a statement, found end of input"),
         ] {
