@@ -1110,9 +1110,19 @@ impl EngineInner {
     /// without it, sorted by expressions over the result columns, then
     /// limited.
     fn ordered_pull(&self, q: &Query) -> Result<StatementResult> {
-        if q.emit.is_some() {
+        let over_tables = {
+            let st = self.state.lock();
+            std::iter::once(&q.from.name)
+                .chain(q.joins.iter().map(|j| &j.right.name))
+                .all(|n| {
+                    st.catalog
+                        .find_source(n)
+                        .is_some_and(|s| s.kind == SourceKind::Table)
+                })
+        };
+        if q.emit.is_some() || !over_tables {
             return Err(Error::plan(
-                "ORDER BY is only supported in pull queries: a push query's rows arrive as they happen.",
+                "ORDER BY is only supported in pull queries over tables: a stream's rows, and a push query's, arrive in the order they happen.",
             ));
         }
         let mut inner = q.clone();
