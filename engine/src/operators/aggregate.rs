@@ -108,6 +108,9 @@ pub struct AggregateOperator {
     emitted_until: i64,
     /// The input positions of the restored state's checkpoint.
     checkpoint: Option<crate::runtime::checkpoint::Positions>,
+    /// How long closed windows stay in the store (RETENTION), past their
+    /// end; by default the window's size plus its grace period.
+    retention: Option<i64>,
 }
 
 impl AggregateOperator {
@@ -123,6 +126,7 @@ impl AggregateOperator {
             emit_final: false,
             emitted_until: i64::MIN,
             checkpoint: None,
+            retention: None,
             key_types: keys.iter().map(|k| k.ty.clone()).collect(),
             keys,
             calls,
@@ -131,6 +135,57 @@ impl AggregateOperator {
             sessions: HashMap::new(),
             stream_time: i64::MIN,
             changelog,
+        }
+    }
+
+    /// Sets the RETENTION of windows.
+    pub fn with_retention(mut self, retention: Option<i64>) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// Drops windows that ended longer ago than the retention, writing
+    /// their deletion to the changelog. (A row for them would be late.)
+    fn expire(&mut self, ctx: &mut Context) {
+        let Some(assigner) = self.window else { return };
+        let keep = match assigner {
+            WindowAssigner::Tumbling { size, grace }
+            | WindowAssigner::Hopping { size, grace, .. } => {
+                self.retention.unwrap_or(size + grace).max(grace)
+            }
+            WindowAssigner::Session { gap, grace } => {
+                self.retention.unwrap_or(gap + grace).max(gap + grace)
+            }
+        };
+        let horizon = self.stream_time.saturating_sub(keep);
+        let expired = |g: &Group| g.window.is_some_and(|w| w.end < horizon);
+        let mut gone: Vec<Vec<u8>> = self
+            .groups
+            .iter()
+            .filter(|(_, g)| expired(g))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in &gone {
+            self.groups.remove(id);
+        }
+        for list in self.sessions.values_mut() {
+            list.retain(|g| {
+                if expired(g) {
+                    let mut out = String::new();
+                    write_json(&mut out, &Value::Array(g.key.clone()));
+                    if let Some(w) = g.window {
+                        out.push_str(&format!("@{}", w.start));
+                    }
+                    gone.push(out.into_bytes());
+                    false
+                } else {
+                    true
+                }
+            });
+        }
+        self.sessions.retain(|_, l| !l.is_empty());
+        for id in gone {
+            self.log_change(&id, None, ctx);
         }
     }
 
@@ -527,6 +582,59 @@ impl Operator for AggregateOperator {
                 self.emit_closed(&mut out);
             }
         }
+        self.expire(ctx);
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::functions::aggregate::AggregateRegistry;
+
+    fn row(key: &str, ts: i64) -> Row {
+        Row {
+            values: vec![Value::String(key.into())],
+            ts,
+            ..Row::default()
+        }
+    }
+
+    #[test]
+    fn windows_leave_the_store_after_retention() {
+        let count = AggregateRegistry::global()
+            .resolve("COUNT", &[], &[])
+            .unwrap();
+        let mut op = AggregateOperator::new(
+            vec![Compiled::column(0, SqlType::String)],
+            vec![AggregateCall {
+                args: vec![],
+                function: count,
+            }],
+            Some(WindowAssigner::Tumbling { size: 10, grace: 0 }),
+            Some("changelog".into()),
+            false,
+        )
+        .with_retention(Some(20));
+        let mut ctx = Context::default();
+        op.process(vec![row("a", 1), row("b", 5)], &mut ctx)
+            .unwrap();
+        assert_eq!(op.groups.len(), 2);
+        // Window [0, 10) ends 30 before stream time 40: past its retention.
+        let out = op.process(vec![row("a", 40)], &mut ctx).unwrap();
+        assert_eq!(out.len(), 1);
+        assert_eq!(op.groups.len(), 1);
+        // Both expired windows were deleted in the changelog too.
+        assert_eq!(
+            ctx.changelog
+                .iter()
+                .filter(|(_, r)| r.value.is_none())
+                .count(),
+            2
+        );
+        // A row for the expired window is late and dropped.
+        let out = op.process(vec![row("a", 2)], &mut ctx).unwrap();
+        assert!(out.is_empty());
+        assert_eq!(ctx.late_records, 1);
     }
 }

@@ -1096,6 +1096,13 @@ fn plan_aggregation(
     if emit_final {
         operator = operator.emit_final();
     }
+    let explicit_retention = match &query.window {
+        Some(WindowSpec::Tumbling { retention, .. })
+        | Some(WindowSpec::Hopping { retention, .. })
+        | Some(WindowSpec::Session { retention, .. }) => retention.map(|r| r.millis()),
+        None => None,
+    };
+    operator = operator.with_retention(explicit_retention);
     Ok(Aggregation {
         operator,
         changelog,
