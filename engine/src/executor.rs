@@ -57,6 +57,9 @@ pub struct EngineInner {
     background: bool,
     /// True while the metastore is being replayed.
     replaying: AtomicBool,
+    /// Materialized views answering pull queries, by the statement that
+    /// created the table.
+    views: Mutex<std::collections::HashMap<String, crate::runtime::view::TableView>>,
 }
 
 impl Drop for EngineInner {
@@ -101,6 +104,7 @@ impl EngineInner {
             queries: Mutex::new(Vec::new()),
             background: config.background,
             replaying: AtomicBool::new(false),
+            views: Mutex::new(Default::default()),
         });
         inner.execute_one(
             &processing_log::create_statement(),
@@ -1239,12 +1243,45 @@ impl EngineInner {
         let key_idx = schema.key_indexes();
         let mut latest: BTreeMap<Vec<u8>, Option<Vec<Value>>> = BTreeMap::new();
         let mut order: Vec<Vec<u8>> = Vec::new();
+        // One table: answer from its materialized view (a key lookup reads
+        // only that key's rows). Joins run over the topics.
+        let from_view = task.flow.inputs.len() == 1 && source.kind == SourceKind::Table;
+        let mut batches: Vec<Vec<crate::runtime::Row>> = Vec::new();
+        if from_view {
+            let mut views = self.views.lock();
+            let view_key = format!("{}\u{0}{}", source.name, source.sql);
+            if !views.contains_key(&view_key) {
+                let view = crate::runtime::view::TableView::open(self.log.as_ref(), source)?;
+                views.insert(view_key.clone(), view);
+            }
+            let view = views.get_mut(&view_key).expect("inserted above");
+            view.catch_up(self.log.as_ref())?;
+            let candidates = match key_lookup(q, source) {
+                Some(key) => view.lookup(&key),
+                None => view.scan(),
+            };
+            let mut ctx = crate::runtime::Context::default();
+            let mut rows = candidates;
+            for op in task.flow.operators.iter_mut() {
+                if rows.is_empty() {
+                    break;
+                }
+                rows = op.process(rows, &mut ctx)?;
+            }
+            batches.push(rows);
+        }
         loop {
+            if from_view {
+                break;
+            }
             let mut ctx = crate::runtime::Context::default();
             let (read, out) = task.flow.step(self.log.as_ref(), &mut ctx)?;
             if read == 0 {
                 break;
             }
+            batches.push(out);
+        }
+        for out in batches {
             for row in out {
                 let mut id = crate::operators::materialize::key_bytes(&key_idx, &row.values);
                 if let Some(w) = row.window {
@@ -1609,6 +1646,8 @@ impl EngineInner {
             self.state.lock().catalog.remove_query(q);
         }
         self.state.lock().catalog.remove_source(name);
+        let prefix = format!("{name}\u{0}");
+        self.views.lock().retain(|k, _| !k.starts_with(&prefix));
         if delete_topic && self.log.describe_topic(&src.topic)?.is_some() {
             self.log.delete_topic(&src.topic)?;
         }
@@ -2069,4 +2108,53 @@ fn window_from(props: &Properties) -> Result<Option<crate::catalog::WindowInfo>>
             "Invalid value for WINDOW_TYPE property: '{other}'. Expected one of SESSION, HOPPING, TUMBLING"
         ))),
     }
+}
+
+/// The key a pull query looks up, when its WHERE clause pins the table's
+/// single key column to a literal (`key = 'x' [AND ...]`): the fast path.
+fn key_lookup(q: &Query, source: &Source) -> Option<Value> {
+    let keys: Vec<&Column> = source.schema.keys().collect();
+    let [key] = keys.as_slice() else { return None };
+    let mut conjuncts = Vec::new();
+    let mut stack = vec![q.where_clause.as_ref()?];
+    while let Some(e) = stack.pop() {
+        match e {
+            Expr::Binary {
+                op: BinaryOp::And,
+                left,
+                right,
+            } => {
+                stack.push(left);
+                stack.push(right);
+            }
+            other => conjuncts.push(other),
+        }
+    }
+    for c in conjuncts {
+        let Expr::Binary {
+            op: BinaryOp::Eq,
+            left,
+            right,
+        } = c
+        else {
+            continue;
+        };
+        let (col, lit) = match (left.as_ref(), right.as_ref()) {
+            (Expr::Column { name, .. }, Expr::Literal(l))
+            | (Expr::Literal(l), Expr::Column { name, .. }) => (name, l),
+            _ => continue,
+        };
+        if *col != key.name {
+            continue;
+        }
+        let value = match (lit, &key.ty) {
+            (Literal::String(s), SqlType::String) => Value::String(s.clone()),
+            (Literal::Integer(i), SqlType::Int) => Value::Int(i32::try_from(*i).ok()?),
+            (Literal::Integer(i), SqlType::BigInt) => Value::BigInt(*i),
+            (Literal::Bool(b), SqlType::Boolean) => Value::Bool(*b),
+            _ => return None,
+        };
+        return Some(value);
+    }
+    None
 }

@@ -227,7 +227,18 @@ impl AggregateOperator {
         for list in self.sessions.values() {
             ready.extend(list.iter().filter(|g| in_range(g)).cloned());
         }
-        ready.sort_by_key(|g| g.window.map(|w| (w.start, w.end)).unwrap_or_default());
+        ready.sort_by(|a, b| {
+            let wa = a.window.map(|w| (w.start, w.end)).unwrap_or_default();
+            let wb = b.window.map(|w| (w.start, w.end)).unwrap_or_default();
+            wa.cmp(&wb).then_with(|| {
+                a.key
+                    .iter()
+                    .zip(&b.key)
+                    .map(|(x, y)| x.total_cmp(y))
+                    .find(|o| o.is_ne())
+                    .unwrap_or(std::cmp::Ordering::Equal)
+            })
+        });
         for g in &ready {
             out.push(self.output(g));
         }

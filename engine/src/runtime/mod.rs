@@ -4,6 +4,7 @@
 pub mod checkpoint;
 pub mod processing_log;
 pub mod task;
+pub mod view;
 
 use crate::error::Result;
 use crate::types::Value;
