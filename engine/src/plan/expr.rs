@@ -47,8 +47,15 @@ impl Scope {
                     }
             })
             .collect();
+        // After a join, an unqualified pseudo-column means the first
+        // (left-most) source's.
+        let pseudo = matches!(
+            name,
+            "ROWTIME" | "ROWPARTITION" | "ROWOFFSET" | "WINDOWSTART" | "WINDOWEND"
+        );
         match matches.as_slice() {
             [i] => Ok((*i, self.columns[*i].ty.clone())),
+            [i, ..] if pseudo && qualifier.is_none() => Ok((*i, self.columns[*i].ty.clone())),
             [] => Err(Error::plan(match qualifier {
                 Some(q) => format!("Column '{q}.{name}' cannot be resolved."),
                 None => format!("Column '{name}' cannot be resolved."),

@@ -391,14 +391,9 @@ fn plan_step(
         };
         cols.push(ScopeColumn { name, ..c.clone() });
     }
-    for c in &rs.columns[r_vis..] {
-        // The right side's pseudo-columns are not addressable by name.
-        cols.push(ScopeColumn {
-            qualifier: c.qualifier.clone(),
-            name: format!("${}", c.name),
-            ty: c.ty.clone(),
-        });
-    }
+    // The right side's pseudo-columns are addressable qualified
+    // (`R.ROWTIME`); unqualified they mean the left-most source's.
+    cols.extend(rs.columns[r_vis..].iter().cloned());
     let rowkey = layout.rowkey();
     // The result's key: the join column of a side (a plain column), or the
     // synthesized ROWKEY (always for FULL OUTER joins).
@@ -406,7 +401,13 @@ fn plan_step(
     let mut key_hint = "ROWKEY".to_string();
     if join.kind != JoinKind::Full {
         if let Some(i) = lk.as_column().filter(|i| *i < l_vis) {
-            key_group.push(i);
+            // Joining on the previous join's key keeps all its columns as
+            // alternatives for the key.
+            if left.source.is_none() && left.key_group.contains(&i) {
+                key_group.extend(left.key_group.iter().copied().filter(|k| *k < l_vis));
+            } else {
+                key_group.push(i);
+            }
             key_hint = lk_expr.to_string();
         }
         if let Some(i) = rk.as_column().filter(|i| *i < r_vis) {

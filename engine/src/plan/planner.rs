@@ -173,10 +173,14 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
                 w, predicate.ty
             )));
         }
-        operators.push(Box::new(if table_input {
-            FilterOperator::for_table(predicate)
-        } else {
-            FilterOperator::new(predicate)
+        operators.push(Box::new(match (&joined, table_input) {
+            // A table join's rows carry no previous value: remember which
+            // keys passed, so one that stops matching is deleted.
+            (Some(j), true) => {
+                FilterOperator::having(predicate, j.key_group.last().copied().into_iter().collect())
+            }
+            (None, true) => FilterOperator::for_table(predicate),
+            _ => FilterOperator::new(predicate),
         }));
     }
 
@@ -503,6 +507,13 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
                         },
                         aliases.join(" and ")
                     )));
+                }
+                // The key's value is the join key itself (ROWKEY, the last
+                // of the group): a side's column is NULL in an outer result
+                // without that side.
+                if let Some(&rowkey) = key_positions.last() {
+                    let ty = items[i].expr.ty.clone();
+                    items[i].expr = Compiled::column(rowkey, ty);
                 }
                 out_keys.push(i)
             }
