@@ -488,8 +488,18 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
     let mut out_keys: Vec<usize> = Vec::new(); // indexes into items
     let mut missing = Vec::new();
     if key_alternatives {
-        // A join's key: the first item holding it; other copies are values.
-        match (0..items.len()).find(|i| items[*i].key.is_some()) {
+        // A join's key: the item holding the preferred key column (the left
+        // side's join column, then the right's, then ROWKEY); other copies
+        // are values.
+        let rank = |i: usize| {
+            items[i]
+                .key
+                .and_then(|k| key_positions.iter().position(|p| *p == k))
+        };
+        let chosen = (0..items.len())
+            .filter(|i| rank(*i).is_some())
+            .min_by_key(|i| (rank(*i), *i));
+        match chosen {
             Some(i) => {
                 let same: Vec<usize> = (0..items.len())
                     .filter(|j| items[*j].key == items[i].key)
