@@ -861,8 +861,20 @@ impl EngineInner {
             flow,
             sink: encoder,
             errors: 0,
+            // Results wait for the commit interval only where they can be
+            // coalesced, and only while queries run in the background
+            // (a caller driving queries expects results when idle).
+            commit_interval: (coalesce.is_some() && self.background).then(|| {
+                Duration::from_millis(
+                    self.property("commit.interval.ms")
+                        .or_else(|| self.property("ksql.streams.commit.interval.ms"))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(2_000),
+                )
+            }),
             coalesce,
             checkpoints: plan_changelogs,
+            pending: Default::default(),
         };
         let task = Arc::new(Mutex::new(task));
         let stop = Arc::new(AtomicBool::new(false));
@@ -1849,6 +1861,13 @@ fn run_loop(
                 eprintln!("sluice: query failed, retrying: {e}");
                 std::thread::sleep(Duration::from_millis(500));
             }
+        }
+    }
+    // Stopping: write what waits for the commit interval.
+    let mut t = task.lock();
+    if t.has_pending() {
+        if let Err(e) = t.flush(log.as_ref()) {
+            eprintln!("sluice: could not write a stopping query's last results: {e}");
         }
     }
 }

@@ -269,30 +269,82 @@ pub struct PersistentTask {
     pub coalesce: Option<Vec<usize>>,
     /// State changelogs that receive a checkpoint after every step.
     pub checkpoints: Vec<String>,
+    /// How long results may wait to be coalesced (`commit.interval.ms`);
+    /// None writes after every step.
+    pub commit_interval: Option<std::time::Duration>,
+    /// What was computed but not yet written.
+    pub pending: Pending,
+}
+
+/// Results and state changes waiting for the commit interval.
+#[derive(Debug)]
+pub struct Pending {
+    rows: Vec<Row>,
+    changelog: Vec<(String, crate::log::Record)>,
+    dirty: bool,
+    since: std::time::Instant,
+}
+
+impl Default for Pending {
+    fn default() -> Self {
+        Pending {
+            rows: Vec::new(),
+            changelog: Vec::new(),
+            dirty: false,
+            since: std::time::Instant::now(),
+        }
+    }
 }
 
 impl PersistentTask {
     /// Processes whatever input is available now; returns how many input
-    /// records were consumed.
+    /// records were consumed. Results, state changes and offsets are written
+    /// together when the commit interval has passed (at once without one).
     pub fn poll(&mut self, log: &dyn Log) -> Result<usize> {
         let mut ctx = Context::default();
-        let (read, mut rows) = self.flow.step(log, &mut ctx)?;
-        if read == 0 {
-            return Ok(0);
+        let (read, rows) = self.flow.step(log, &mut ctx)?;
+        self.report(log, &ctx.errors)?;
+        if read > 0 {
+            self.pending.rows.extend(rows);
+            self.pending.changelog.append(&mut ctx.changelog);
+            self.pending.dirty = true;
         }
+        let due = self
+            .commit_interval
+            .is_none_or(|i| self.pending.since.elapsed() >= i);
+        if self.pending.dirty && due {
+            self.flush(log)?;
+        }
+        Ok(read)
+    }
+
+    /// True when results or state changes wait to be written.
+    pub fn has_pending(&self) -> bool {
+        self.pending.dirty
+    }
+
+    /// Writes what is pending: results (coalesced per key for a table with
+    /// caching on), state changes, then the input offsets, then the
+    /// checkpoint.
+    pub fn flush(&mut self, log: &dyn Log) -> Result<()> {
+        let mut rows = std::mem::take(&mut self.pending.rows);
+        let changelog = std::mem::take(&mut self.pending.changelog);
+        self.pending.dirty = false;
+        self.pending.since = std::time::Instant::now();
         if let Some(keys) = &self.coalesce {
             rows = coalesce(rows, keys);
         }
+        let mut errors = Vec::new();
         for row in &rows {
             match self.sink.encode(row) {
                 Ok(rec) => {
                     log.append(self.sink.topic(), None, rec)?;
                 }
-                Err(e) => ctx.errors.push(e),
+                Err(e) => errors.push(e),
             }
         }
-        self.report(log, &ctx.errors)?;
-        for (topic, record) in ctx.changelog.drain(..) {
+        self.report(log, &errors)?;
+        for (topic, record) in changelog {
             log.append(&topic, Some(0), record)?;
         }
         // Results and state changes are appended before the offsets that
@@ -308,7 +360,7 @@ impl PersistentTask {
                 log.append(topic, Some(0), super::checkpoint::record(&positions))?;
             }
         }
-        Ok(read)
+        Ok(())
     }
 
     fn report(&mut self, log: &dyn Log, errors: &[ProcessingError]) -> Result<()> {
