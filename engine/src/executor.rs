@@ -1039,6 +1039,8 @@ impl EngineInner {
                 Error::format(format!("Failed to insert values into '{target}'. {e:?}"))
             })?;
         self.log.append(&source.topic, None, record)?;
+        // An acknowledged INSERT survives a crash of this process.
+        self.log.hand_off(&source.topic)?;
         Ok(StatementResult::Message(String::new()))
     }
 

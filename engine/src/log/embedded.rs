@@ -463,6 +463,14 @@ impl Log for EmbeddedLog {
         self.seq.load(Ordering::SeqCst)
     }
 
+    fn hand_off(&self, topic: &str) -> Result<()> {
+        let t = self.topic(topic)?;
+        for p in &t.partitions {
+            p.write_out()?;
+        }
+        Ok(())
+    }
+
     fn flush(&self) -> Result<()> {
         let topics: Vec<Arc<Topic>> = self.topics.read().values().cloned().collect();
         for topic in topics {

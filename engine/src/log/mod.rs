@@ -103,4 +103,11 @@ pub trait Log: Send + Sync {
     fn wait_for_append(&self, seen: u64, timeout: Duration) -> u64;
     /// Makes every appended record and commit durable (fsync).
     fn flush(&self) -> Result<()>;
+
+    /// Makes the records appended to `topic` survive a crash of this
+    /// process (handed to the operating system; `flush` also survives power
+    /// loss). Logs without process-local buffers have nothing to do.
+    fn hand_off(&self, _topic: &str) -> Result<()> {
+        Ok(())
+    }
 }
