@@ -351,6 +351,11 @@ impl EngineInner {
         }
         if let Some(w) = prop_str(props, "WRAP_SINGLE_VALUE") {
             value_spec.wrap_single = w.eq_ignore_ascii_case("true");
+            if value_spec.wrap_single && value_spec.kind == FormatKind::Kafka {
+                return Err(Error::plan(
+                    "Format 'KAFKA' does not support 'WRAP_SINGLE_VALUE' set to 'true'.",
+                ));
+            }
             if !value_spec.wrap_single
                 && matches!(
                     value_spec.kind,
@@ -505,6 +510,19 @@ impl EngineInner {
                 "Tables require a PRIMARY KEY. Please define the PRIMARY KEY.",
             ));
         }
+        if prop_str(&c.properties, "WRAP_SINGLE_VALUE").is_some()
+            && !value_format.wrap_single
+            && columns
+                .iter()
+                .filter(|c| c.kind == ColumnKind::Value)
+                .count()
+                != 1
+        {
+            return Err(Error::plan(
+                "'WRAP_SINGLE_VALUE' is only valid for single-field value schemas",
+            ));
+        }
+        check_map_keys(&columns, &key_format, &value_format)?;
         // Keys first, as ksqlDB lays out schemas.
         let mut schema_cols: Vec<Column> = columns.iter().filter(|c| c.is_key()).cloned().collect();
         schema_cols.extend(columns.into_iter().filter(|c| !c.is_key()));
@@ -737,6 +755,7 @@ impl EngineInner {
                 "'WRAP_SINGLE_VALUE' is only valid for single-field value schemas",
             ));
         }
+        check_map_keys(&sink.schema.columns, &sink.key_format, &sink.value_format)?;
         let encoder = SinkEncoder::try_new(&sink)?;
         match self.log.describe_topic(&topic)? {
             Some(info)
@@ -2178,4 +2197,23 @@ fn key_lookup(q: &Query, source: &Source) -> Option<Value> {
         return Some(value);
     }
     None
+}
+
+/// JSON (and JSON_SR) can only write maps keyed by strings.
+fn check_map_keys(columns: &[Column], key: &FormatSpec, value: &FormatSpec) -> Result<()> {
+    fn bad(t: &SqlType) -> bool {
+        match t {
+            SqlType::Map(k, v) => **k != SqlType::String || bad(v),
+            SqlType::Array(e) => bad(e),
+            SqlType::Struct(f) => f.iter().any(|(_, t)| bad(t)),
+            _ => false,
+        }
+    }
+    for c in columns {
+        let format = if c.is_key() { key } else { value };
+        if matches!(format.kind, FormatKind::Json | FormatKind::JsonSr) && bad(&c.ty) {
+            return Err(Error::plan("JSON only supports MAP types with STRING keys"));
+        }
+    }
+    Ok(())
 }

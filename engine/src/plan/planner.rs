@@ -547,7 +547,14 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
             .collect();
         match holders.as_slice() {
             [] => missing.push(scope.columns[k].name.clone()),
-            [i] => out_keys.push(*i),
+            [i] => {
+                // The key column's value is the key itself (a repeated
+                // PARTITION BY expression is evaluated once, before the
+                // re-key, and survives a tombstone).
+                let ty = items[*i].expr.ty.clone();
+                items[*i].expr = Compiled::column(k, ty);
+                out_keys.push(*i)
+            }
             many => {
                 return Err(Error::plan(format!(
                     "The projection contains a key column (`{}`) more than once, aliased as: {}.",
@@ -1058,9 +1065,14 @@ fn plan_aggregation(
     };
     // (ksqlDB does not expose window bounds after a join.)
     if window.is_some() && query.joins.is_empty() {
+        let alias = query
+            .from
+            .alias
+            .clone()
+            .unwrap_or_else(|| query.from.name.clone());
         for name in ["WINDOWSTART", "WINDOWEND"] {
             cols.push(ScopeColumn {
-                qualifier: None,
+                qualifier: Some(alias.clone()),
                 name: name.to_string(),
                 ty: SqlType::BigInt,
             });
