@@ -360,7 +360,7 @@ impl Compiled {
                 let v = e.eval_in(env)?;
                 let l = lo.eval_in(env)?;
                 let h = hi.eval_in(env)?;
-                match (v.sql_cmp(&l), v.sql_cmp(&h)) {
+                match (coerce_for_compare(&v, &l), coerce_for_compare(&v, &h)) {
                     _ if v.is_null() || l.is_null() || h.is_null() => Value::Null,
                     (Some(a), Some(b)) => {
                         let inside = a != Ordering::Less && b != Ordering::Greater;
