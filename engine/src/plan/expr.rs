@@ -564,11 +564,13 @@ fn eval_lambda(
                 let nk = key_body.eval_in(env)?;
                 let nv = value_body.eval_in(env)?;
                 env.lambda.truncate(base);
-                if let Some(slot) = out.iter_mut().find(|(x, _)| x.sql_eq(&nk)) {
-                    slot.1 = nv;
-                } else {
-                    out.push((nk, nv));
+                if out.iter().any(|(x, _)| x.sql_eq(&nk)) {
+                    // Two entries mapping to one key fail the whole call.
+                    return Err(Error::eval(format!(
+                        "TRANSFORM produced the key {nk} more than once"
+                    )));
                 }
+                out.push((nk, nv));
             }
             Value::Map(out)
         }
