@@ -1471,8 +1471,8 @@ impl EngineInner {
                     .all()
                     .map(|f| vec![s(f.name), s("SCALAR"), s(f.category)])
                     .collect();
-                for n in crate::plan::aggregate_names() {
-                    rows.push(vec![s(n), s("AGGREGATE"), s("AGGREGATE")]);
+                for f in crate::functions::aggregate::AggregateRegistry::global().all() {
+                    rows.push(vec![s(f.name), s("AGGREGATE"), s("AGGREGATE")]);
                 }
                 for n in crate::plan::table_function_names() {
                     rows.push(vec![s(n), s("TABLE"), s("TABLE")]);
@@ -1563,9 +1563,14 @@ impl EngineInner {
         let (kind, category, description) =
             match crate::functions::FunctionRegistry::global().get(&upper) {
                 Some(f) => ("SCALAR", f.category, f.description),
-                None if crate::plan::aggregate_names().contains(&upper.as_str()) => {
-                    ("AGGREGATE", "AGGREGATE", "An aggregate function")
-                }
+                None if crate::plan::is_aggregate(&upper) => (
+                    "AGGREGATE",
+                    "AGGREGATE",
+                    crate::functions::aggregate::AggregateRegistry::global()
+                        .get(&upper)
+                        .map(|f| f.description)
+                        .unwrap_or("An aggregate function"),
+                ),
                 None if crate::plan::table_function_names().contains(&upper.as_str()) => (
                     "TABLE",
                     "TABLE",

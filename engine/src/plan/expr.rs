@@ -1482,7 +1482,7 @@ impl<'a> ExprCompiler<'a> {
             .resolve(&upper, &types)
             .map_err(|e| {
                 if FunctionRegistry::global().get(&upper).is_none()
-                    && crate::plan::aggregate_names().contains(&upper.as_str())
+                    && crate::plan::is_aggregate(&upper)
                 {
                     Error::plan(format!("Aggregate function '{upper}' is not allowed here"))
                 } else {

@@ -6,29 +6,12 @@ pub mod join;
 pub mod planner;
 pub mod rewrite;
 
-/// Names of ksqlDB's aggregate functions (planned by the aggregation
-/// operators, not as scalar functions).
-pub fn aggregate_names() -> &'static [&'static str] {
-    &[
-        "COUNT",
-        "COUNT_DISTINCT",
-        "SUM",
-        "AVG",
-        "MIN",
-        "MAX",
-        "TOPK",
-        "TOPKDISTINCT",
-        "COLLECT_LIST",
-        "COLLECT_SET",
-        "HISTOGRAM",
-        "EARLIEST_BY_OFFSET",
-        "LATEST_BY_OFFSET",
-        "STDDEV_SAMP",
-        "STDDEV_SAMPLE",
-        "CORRELATION",
-        "ATTR",
-        "SUM_LIST",
-    ]
+/// True when `name` is an aggregate function (planned by the aggregation
+/// operator, not as a scalar function).
+pub fn is_aggregate(name: &str) -> bool {
+    crate::functions::aggregate::AggregateRegistry::global()
+        .get(name)
+        .is_some()
 }
 
 /// Names of ksqlDB's table functions.

@@ -18,6 +18,25 @@ use crate::sql::ast::{Expr, Query, SelectItem, SourceKind};
 use crate::types::{Column, ColumnKind, Schema, SqlType};
 use std::collections::BTreeMap;
 
+/// Replaces table-function calls in `expr` with references to the column
+/// `f(name, args)` returns (None leaves the call as it is).
+fn rewrite_table_functions(
+    expr: &Expr,
+    f: &mut dyn FnMut(&str, &[Expr]) -> Option<String>,
+) -> Expr {
+    super::rewrite::transform(expr, &mut |e| match e {
+        Expr::Function { name, args, .. }
+            if super::table_function_names().contains(&name.to_ascii_uppercase().as_str()) =>
+        {
+            f(&name.to_ascii_uppercase(), args).map(|col| Expr::Column {
+                qualifier: None,
+                name: col,
+            })
+        }
+        _ => None,
+    })
+}
+
 /// One input of a query: a source and the operators applied to its rows
 /// before they are joined with the other inputs.
 pub struct PlanInput {
@@ -190,7 +209,7 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
     for item in select.iter_mut() {
         if let SelectItem::Expr { expr, .. } = item {
             let mut tf_err = None;
-            *expr = rewrite_table_functions(expr, &mut |name, args| {
+            *expr = rewrite_table_functions(expr, &mut |name: &str, args: &[Expr]| {
                 let r = (|| {
                     if args.len() != 1 {
                         return Err(Error::plan(format!(
@@ -777,60 +796,6 @@ impl NameGenerator {
                 return name;
             }
         }
-    }
-}
-
-/// Replaces table-function calls in `expr` with references to the column
-/// `f(name, args)` returns (None leaves the call as it is).
-fn rewrite_table_functions(
-    expr: &Expr,
-    f: &mut dyn FnMut(&str, &[Expr]) -> Option<String>,
-) -> Expr {
-    match expr {
-        Expr::Function { name, args, .. }
-            if super::table_function_names().contains(&name.to_ascii_uppercase().as_str()) =>
-        {
-            match f(&name.to_ascii_uppercase(), args) {
-                Some(col) => Expr::Column {
-                    qualifier: None,
-                    name: col,
-                },
-                None => expr.clone(),
-            }
-        }
-        Expr::Function {
-            name,
-            args,
-            star,
-            distinct,
-        } => Expr::Function {
-            name: name.clone(),
-            args: args.iter().map(|a| rewrite_table_functions(a, f)).collect(),
-            star: *star,
-            distinct: *distinct,
-        },
-        Expr::Binary { op, left, right } => Expr::Binary {
-            op: *op,
-            left: Box::new(rewrite_table_functions(left, f)),
-            right: Box::new(rewrite_table_functions(right, f)),
-        },
-        Expr::Unary { op, expr } => Expr::Unary {
-            op: *op,
-            expr: Box::new(rewrite_table_functions(expr, f)),
-        },
-        Expr::Cast { expr, ty } => Expr::Cast {
-            expr: Box::new(rewrite_table_functions(expr, f)),
-            ty: ty.clone(),
-        },
-        Expr::Deref { expr, field } => Expr::Deref {
-            expr: Box::new(rewrite_table_functions(expr, f)),
-            field: field.clone(),
-        },
-        Expr::Subscript { expr, index } => Expr::Subscript {
-            expr: Box::new(rewrite_table_functions(expr, f)),
-            index: Box::new(rewrite_table_functions(index, f)),
-        },
-        other => other.clone(),
     }
 }
 
