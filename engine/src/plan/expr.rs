@@ -829,8 +829,8 @@ fn decimal_result(op: ArithOp, (p1, s1): (u8, u8), (p2, s2): (u8, u8)) -> SqlTyp
 fn numeric_result(op: ArithOp, a: &SqlType, b: &SqlType) -> Option<SqlType> {
     use SqlType::*;
     Some(match (a, b) {
-        (Null, Null) => Int,
-        (Null, t) | (t, Null) if t.is_numeric() => t.clone(),
+        // ksqlDB rejects arithmetic on an untyped NULL.
+        (Null, _) | (_, Null) => return None,
         (Int, Int) => Int,
         (Int | BigInt, Int | BigInt) => BigInt,
         (Double, t) | (t, Double) if t.is_numeric() => Double,
@@ -1656,6 +1656,21 @@ fn op_name(op: BinaryOp) -> &'static str {
 }
 
 fn arith_error(op: BinaryOp, a: &Compiled, b: &Compiled, l: &Expr, r: &Expr) -> Error {
+    if a.ty == SqlType::Null || b.ty == SqlType::Null {
+        let name = |t: &SqlType| {
+            if *t == SqlType::Null {
+                "null".to_string()
+            } else {
+                t.to_string()
+            }
+        };
+        return Error::plan(format!(
+            "Error processing expression: ({l} {} {r}). Arithmetic on types {} and {} are not supported.",
+            op_symbol(op),
+            name(&a.ty),
+            name(&b.ty)
+        ));
+    }
     Error::plan(format!(
         "Error processing expression: ({l} {} {r}). Unsupported arithmetic types. {} {}",
         op_symbol(op),

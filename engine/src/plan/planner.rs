@@ -626,29 +626,29 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
             return Err(Error::plan("The projection contains no value columns."));
         }
     }
+    // A sink lays out keys first; a query's rows keep the SELECT order.
+    let order: Vec<usize> = if options.transient {
+        (0..items.len()).collect()
+    } else {
+        out_keys
+            .iter()
+            .copied()
+            .chain((0..items.len()).filter(|i| !out_keys.contains(i)))
+            .collect()
+    };
     let mut columns = Vec::new();
     let mut exprs = Vec::new();
     let mut tomb_keys = Vec::new();
-    for &i in &out_keys {
+    for i in order {
         let it = &items[i];
-        reject_map_key(&it.name, &it.expr.ty)?;
-        columns.push(Column::new(
-            it.name.clone(),
-            it.expr.ty.clone(),
-            ColumnKind::Key,
-        ));
-        tomb_keys.push(exprs.len());
-        exprs.push(it.expr.clone());
-    }
-    for (i, it) in items.iter().enumerate() {
-        if out_keys.contains(&i) {
-            continue;
-        }
-        columns.push(Column::new(
-            it.name.clone(),
-            it.expr.ty.clone(),
-            ColumnKind::Value,
-        ));
+        let kind = if out_keys.contains(&i) {
+            reject_map_key(&it.name, &it.expr.ty)?;
+            tomb_keys.push(exprs.len());
+            ColumnKind::Key
+        } else {
+            ColumnKind::Value
+        };
+        columns.push(Column::new(it.name.clone(), it.expr.ty.clone(), kind));
         exprs.push(it.expr.clone());
     }
     let mut seen = BTreeMap::new();
@@ -837,7 +837,8 @@ fn plan_aggregation(
 ) -> Result<Aggregation> {
     use crate::functions::aggregate::AggregateRegistry;
     use crate::sql::ast::WindowSpec;
-    if query.group_by.is_empty() {
+    // A push query may aggregate a whole stream into one group.
+    if query.group_by.is_empty() && !options.transient {
         return Err(Error::plan(
             "Aggregate functions need a GROUP BY clause: add GROUP BY with the columns to group on.",
         ));
