@@ -1,0 +1,72 @@
+//! sluice-bench: Sluice's benchmark harness. A deterministic Nexmark event
+//! generator and two ksqlDB-style workloads (`events`), the benchmark
+//! queries in Sluice SQL with reference answers computed in plain Rust
+//! (`workloads`), and a runner that drives an embedded engine and measures
+//! throughput, CPU, latency and memory (`runner`, `procstat`).
+//!
+//! Correctness comes first: [`check`] runs workloads on a small input and
+//! compares what Sluice wrote to the output topic with the reference, so a
+//! fast wrong answer never passes.
+
+pub mod events;
+pub mod procstat;
+pub mod rng;
+pub mod runner;
+pub mod workloads;
+
+pub use runner::{run, RunOptions, RunReport};
+pub use workloads::Workload;
+
+/// Input records of a `--check` run when `--events` is not given.
+pub const CHECK_EVENTS: u64 = 20_000;
+
+/// Runs `workload` on `events` input records with correctness checking;
+/// the error says what differs.
+pub fn check(workload: Workload, options: &RunOptions) -> anyhow::Result<RunReport> {
+    let mut options = options.clone();
+    options.check = true;
+    let report = run(workload, &options)?;
+    match &report.check {
+        Some(Err(e)) => Err(anyhow::anyhow!("{e}")),
+        _ => Ok(report),
+    }
+}
+
+/// Prints reports as a readable table.
+pub fn table(reports: &[RunReport]) -> String {
+    let mut out = format!(
+        "{:<8} {:>9} {:>8} {:>8} {:>10} {:>11} {:>9} {:>9} {:>8} {:>10} {:>7}\n",
+        "workload",
+        "events",
+        "wall_s",
+        "cpu_s",
+        "ev/s",
+        "ev/cpu_s",
+        "p50_ms",
+        "p99_ms",
+        "rss_mb",
+        "state_rec",
+        "check"
+    );
+    for r in reports {
+        out += &format!(
+            "{:<8} {:>9} {:>8.2} {:>8.2} {:>10.0} {:>11.0} {:>9.2} {:>9.2} {:>8.1} {:>10} {:>7}\n",
+            r.workload,
+            r.events,
+            r.wall_s,
+            r.cpu_s,
+            r.events_per_s(),
+            r.events_per_cpu_s(),
+            r.p50_ms,
+            r.p99_ms,
+            r.peak_rss_mb,
+            r.internal_records,
+            match &r.check {
+                None => "-",
+                Some(Ok(())) => "pass",
+                Some(Err(_)) => "FAIL",
+            }
+        );
+    }
+    out
+}
