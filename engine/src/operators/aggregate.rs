@@ -111,6 +111,8 @@ pub struct AggregateOperator {
     /// How long closed windows stay in the store (RETENTION), past their
     /// end; by default the window's size plus its grace period.
     retention: Option<i64>,
+    /// Stream time at which the store is next scanned for expired windows.
+    next_expiry: i64,
 }
 
 impl AggregateOperator {
@@ -127,6 +129,7 @@ impl AggregateOperator {
             emitted_until: i64::MIN,
             checkpoint: None,
             retention: None,
+            next_expiry: i64::MIN,
             key_types: keys.iter().map(|k| k.ty.clone()).collect(),
             keys,
             calls,
@@ -157,6 +160,12 @@ impl AggregateOperator {
                 self.retention.unwrap_or(gap + grace).max(gap + grace)
             }
         };
+        // Scanning the store is amortized: only after stream time moved a
+        // quarter of the retention (at least a second) since the last scan.
+        if self.stream_time < self.next_expiry {
+            return;
+        }
+        self.next_expiry = self.stream_time.saturating_add((keep / 4).max(1));
         let horizon = self.stream_time.saturating_sub(keep);
         let expired = |g: &Group| g.window.is_some_and(|w| w.end < horizon);
         let mut gone: Vec<Vec<u8>> = self

@@ -26,6 +26,8 @@ pub struct StreamStreamJoinOperator {
     grace: i64,
     buffers: [Buffer; 2],
     stream_time: i64,
+    /// Stream time at which the buffers are next scanned for old rows.
+    next_expiry: i64,
 }
 
 impl StreamStreamJoinOperator {
@@ -44,6 +46,7 @@ impl StreamStreamJoinOperator {
             grace,
             buffers: [HashMap::new(), HashMap::new()],
             stream_time: i64::MIN,
+            next_expiry: i64::MIN,
         }
     }
 
@@ -53,9 +56,14 @@ impl StreamStreamJoinOperator {
     }
 
     fn expire(&mut self) {
-        let horizon = self
-            .stream_time
-            .saturating_sub(self.before.max(self.after) + self.grace);
+        // Amortized: scan only after stream time moved a quarter of the
+        // buffer span since the last scan.
+        let span = self.before.max(self.after) + self.grace;
+        if self.stream_time < self.next_expiry {
+            return;
+        }
+        self.next_expiry = self.stream_time.saturating_add((span / 4).max(1));
+        let horizon = self.stream_time.saturating_sub(span);
         for buffer in self.buffers.iter_mut() {
             buffer.retain(|_, rows| {
                 rows.retain(|(ts, _)| *ts >= horizon);
