@@ -161,7 +161,7 @@ impl AggregateOperator {
             }
         };
         // Scanning the store is amortized: only after stream time moved a
-        // quarter of the retention (at least a second) since the last scan.
+        // quarter of the retention since the last scan.
         if self.stream_time < self.next_expiry {
             return;
         }
