@@ -1872,6 +1872,7 @@ fn run_loop(
     paused: Arc<AtomicBool>,
     log: Arc<dyn Log>,
 ) {
+    let mut last_error: Option<String> = None;
     while !stop.load(Ordering::SeqCst) {
         if paused.load(Ordering::SeqCst) {
             std::thread::sleep(Duration::from_millis(50));
@@ -1879,12 +1880,19 @@ fn run_loop(
         }
         let seen = log.append_seq();
         match task.lock().poll(log.as_ref()) {
-            Ok(0) => {
-                log.wait_for_append(seen, Duration::from_millis(200));
+            Ok(read) => {
+                last_error = None;
+                if read == 0 {
+                    log.wait_for_append(seen, Duration::from_millis(200));
+                }
             }
-            Ok(_) => {}
             Err(e) => {
-                eprintln!("sluice: query failed, retrying: {e}");
+                // Said once per distinct failure; the query retries.
+                let msg = e.to_string();
+                if last_error.as_deref() != Some(msg.as_str()) {
+                    eprintln!("sluice: query failed, retrying: {msg}");
+                    last_error = Some(msg);
+                }
                 std::thread::sleep(Duration::from_millis(500));
             }
         }
