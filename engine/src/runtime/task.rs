@@ -344,7 +344,9 @@ impl PersistentTask {
             }
         }
         self.report(log, &errors)?;
-        for (topic, record) in changelog {
+        // A changelog is last-write-wins per key: only each key's last
+        // change of this flush is written.
+        for (topic, record) in latest_per_key(changelog) {
             log.append(&topic, Some(0), record)?;
         }
         // Results and state changes are appended before the offsets that
@@ -437,6 +439,25 @@ fn coalesce(rows: Vec<Row>, keys: &[usize]) -> Vec<Row> {
     rows.into_iter()
         .enumerate()
         .filter(|(i, _)| last.get(&ids[*i]) == Some(i))
+        .map(|(_, r)| r)
+        .collect()
+}
+
+/// Keeps the last record of each (topic, key), in the order of those last
+/// records.
+fn latest_per_key(records: Vec<(String, crate::log::Record)>) -> Vec<(String, crate::log::Record)> {
+    if records.len() < 2 {
+        return records;
+    }
+    let mut last = std::collections::HashMap::new();
+    for (i, (topic, r)) in records.iter().enumerate() {
+        last.insert((topic.as_str(), r.key.as_deref()), i);
+    }
+    let keep: std::collections::HashSet<usize> = last.into_values().collect();
+    records
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| keep.contains(i))
         .map(|(_, r)| r)
         .collect()
 }
