@@ -39,10 +39,20 @@ impl SinkEncoder {
     /// The record for a row, or a processing-log entry when it cannot be
     /// serialized.
     pub fn encode(&self, row: &Row) -> std::result::Result<Record, ProcessingError> {
-        let pick = |idx: &[usize]| -> Vec<Value> {
-            idx.iter()
-                .map(|i| row.values.get(*i).cloned().unwrap_or(Value::Null))
-                .collect()
+        // Keys and values are contiguous in a sink's rows (keys first), so
+        // they are passed to the codecs as slices, without copies.
+        let pick = |idx: &[usize]| -> std::borrow::Cow<'_, [Value]> {
+            match (idx.first(), idx.last()) {
+                (Some(&a), Some(&b)) if b + 1 - a == idx.len() && b < row.values.len() => {
+                    std::borrow::Cow::Borrowed(&row.values[a..=b])
+                }
+                (None, _) => std::borrow::Cow::Borrowed(&[]),
+                _ => std::borrow::Cow::Owned(
+                    idx.iter()
+                        .map(|i| row.values.get(*i).cloned().unwrap_or(Value::Null))
+                        .collect(),
+                ),
+            }
         };
         let keys = pick(&self.key_idx);
         // A single null key is an absent key; a multi-column key is always

@@ -160,16 +160,18 @@ impl SourceDecoder {
             Err(e) => return Err(deser_error("value", e, &r.value)),
         };
         let tombstone = values.is_none();
+        // Decoded values move into the row (each slot is read once).
+        let (mut keys, mut values) = (keys, values);
         let mut row = Vec::with_capacity(self.slots.len() + 3);
         for slot in &self.slots {
             row.push(match slot {
                 Slot::Key(i) => keys
-                    .as_ref()
-                    .and_then(|k| k.get(*i).cloned())
+                    .as_mut()
+                    .and_then(|k| k.get_mut(*i).map(std::mem::take))
                     .unwrap_or(Value::Null),
                 Slot::Value(i) => values
-                    .as_ref()
-                    .and_then(|v| v.get(*i).cloned())
+                    .as_mut()
+                    .and_then(|v| v.get_mut(*i).map(std::mem::take))
                     .unwrap_or(Value::Null),
                 Slot::Headers => Value::Array(
                     r.headers
