@@ -17,11 +17,22 @@ pub struct ProjectOperator {
     key_positions: Vec<usize>,
     /// PARTITION BY: the output has a new key, never an absent one.
     rekey: bool,
+    /// When every expression is a distinct bare column: the input positions,
+    /// so rows are rearranged by moving values instead of evaluating.
+    moves: Option<Vec<usize>>,
+}
+
+/// The input positions of a projection made only of distinct columns.
+fn plain_moves(exprs: &[Compiled]) -> Option<Vec<usize>> {
+    let cols: Vec<usize> = exprs.iter().map(|e| e.as_column()).collect::<Option<_>>()?;
+    let mut seen = std::collections::HashSet::new();
+    cols.iter().all(|c| seen.insert(*c)).then_some(cols)
 }
 
 impl ProjectOperator {
     pub fn new(exprs: Vec<Compiled>, key_positions: Vec<usize>) -> Self {
         ProjectOperator {
+            moves: plain_moves(&exprs),
             exprs,
             key_positions,
             rekey: false,
@@ -31,6 +42,7 @@ impl ProjectOperator {
     /// A projection that computes a new key (PARTITION BY).
     pub fn rekey(exprs: Vec<Compiled>, key_positions: Vec<usize>) -> Self {
         ProjectOperator {
+            moves: plain_moves(&exprs),
             exprs,
             key_positions,
             rekey: true,
@@ -63,7 +75,24 @@ impl ProjectOperator {
 impl Operator for ProjectOperator {
     fn process(&mut self, rows: Vec<Row>, ctx: &mut Context) -> Result<Vec<Row>> {
         let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
+        for mut row in rows {
+            if let (Some(moves), false, None) = (&self.moves, row.tombstone, &row.old) {
+                let values = moves
+                    .iter()
+                    .map(|i| {
+                        row.values
+                            .get_mut(*i)
+                            .map(std::mem::take)
+                            .unwrap_or_default()
+                    })
+                    .collect();
+                out.push(Row {
+                    values,
+                    null_key: row.null_key && !self.rekey,
+                    ..row
+                });
+                continue;
+            }
             let values = self.project(&row.values, row.tombstone, &row, ctx);
             let old = row
                 .old
