@@ -113,6 +113,9 @@ pub struct AggregateOperator {
     retention: Option<i64>,
     /// Stream time at which the store is next scanned for expired windows.
     next_expiry: i64,
+    /// Groups changed in the current batch, in order of first change.
+    dirty: Vec<Vec<u8>>,
+    dirty_set: std::collections::HashSet<Vec<u8>>,
 }
 
 impl AggregateOperator {
@@ -130,6 +133,8 @@ impl AggregateOperator {
             checkpoint: None,
             retention: None,
             next_expiry: i64::MIN,
+            dirty: Vec::new(),
+            dirty_set: Default::default(),
             key_types: keys.iter().map(|k| k.ty.clone()).collect(),
             keys,
             calls,
@@ -400,12 +405,27 @@ impl AggregateOperator {
             return Err(Error::eval(format!("Exception caught in process: {e}")));
         }
         group.ts = group.ts.max(ts);
-        let snapshot = group.clone();
-        self.log_change(&id, Some(&snapshot), ctx);
-        if !self.emit_final {
-            out.push(self.output(&snapshot));
+        // The changelog gets the group's state once per batch (see
+        // `log_dirty`), not once per update.
+        if self.dirty_set.insert(id.clone()) {
+            self.dirty.push(id.clone());
         }
+        if !self.emit_final {
+            let group = self.groups.get(&id).expect("updated above");
+            out.push(self.output(group));
+        }
+        let _ = &ctx;
         Ok(())
+    }
+
+    /// Writes the current state of every group changed in this batch.
+    fn log_dirty(&mut self, ctx: &mut Context) {
+        let dirty = std::mem::take(&mut self.dirty);
+        self.dirty_set.clear();
+        for id in dirty {
+            let group = self.groups.get(&id).cloned();
+            self.log_change(&id, group.as_ref(), ctx);
+        }
     }
 
     fn apply_session(
@@ -602,6 +622,7 @@ impl Operator for AggregateOperator {
                 self.emit_closed(&mut out);
             }
         }
+        self.log_dirty(ctx);
         self.expire(ctx);
         Ok(out)
     }
