@@ -23,6 +23,19 @@ use crate::runtime::{Context, Operator, Row, Window};
 use crate::types::{SqlType, Value};
 use std::collections::HashMap;
 
+/// Writes values as a JSON array (as `write_json` of an ARRAY would),
+/// without building the array.
+fn write_json_list(out: &mut String, values: &[Value]) {
+    out.push('[');
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_json(out, v);
+    }
+    out.push(']');
+}
+
 /// How rows are assigned to windows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WindowAssigner {
@@ -336,13 +349,17 @@ impl AggregateOperator {
     fn log_change(&self, id: &[u8], g: Option<&Group>, ctx: &mut Context) {
         let Some(topic) = &self.changelog else { return };
         let value = g.map(|g| {
-            let mut out = String::from("[");
-            write_json(&mut out, &Value::Array(g.key.clone()));
+            use std::fmt::Write as _;
+            let mut out = String::with_capacity(64);
+            out.push('[');
+            write_json_list(&mut out, &g.key);
             out.push(',');
-            write_json(&mut out, &Value::Array(g.states.clone()));
-            out.push_str(&format!(",{},", g.ts));
+            write_json_list(&mut out, &g.states);
+            let _ = write!(out, ",{},", g.ts);
             match g.window {
-                Some(w) => out.push_str(&format!("[{},{}]", w.start, w.end)),
+                Some(w) => {
+                    let _ = write!(out, "[{},{}]", w.start, w.end);
+                }
                 None => out.push_str("null"),
             }
             out.push(']');
@@ -360,10 +377,11 @@ impl AggregateOperator {
     }
 
     fn id(&self, key: &[Value], window: Option<Window>) -> Vec<u8> {
-        let mut out = String::new();
-        write_json(&mut out, &Value::Array(key.to_vec()));
+        use std::fmt::Write as _;
+        let mut out = String::with_capacity(32);
+        write_json_list(&mut out, key);
         if let Some(w) = window {
-            out.push_str(&format!("@{}", w.start));
+            let _ = write!(out, "@{}", w.start);
         }
         out.into_bytes()
     }

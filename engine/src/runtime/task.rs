@@ -346,7 +346,14 @@ impl PersistentTask {
         self.report(log, &errors)?;
         // A changelog is last-write-wins per key: only each key's last
         // change of this flush is written.
-        for (topic, record) in latest_per_key(changelog) {
+        // (One step's changes are already one per key: only a flush that
+        // gathered several steps needs the pass.)
+        let changelog = if self.commit_interval.is_some() {
+            latest_per_key(changelog)
+        } else {
+            changelog
+        };
+        for (topic, record) in changelog {
             log.append(&topic, Some(0), record)?;
         }
         // Results and state changes are appended before the offsets that
