@@ -1072,17 +1072,7 @@ impl EngineInner {
         }
         // Beyond ksqlDB: a pull query may join materialized tables; joins
         // involving streams still need EMIT CHANGES.
-        let all_tables = {
-            let st = self.state.lock();
-            std::iter::once(&q.from.name)
-                .chain(q.joins.iter().map(|j| &j.right.name))
-                .all(|n| {
-                    st.catalog
-                        .find_source(n)
-                        .is_some_and(|s| s.kind == SourceKind::Table)
-                })
-        };
-        if !push && !q.joins.is_empty() && !all_tables {
+        if !push && !q.joins.is_empty() && !self.reads_only_tables(q) {
             return Err(Error::plan("Pull queries don't support JOIN clauses. See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query."));
         }
         let options = self.plan_options(None, true, None);
@@ -1143,21 +1133,23 @@ impl EngineInner {
         Ok(StatementResult::Rows(RowSet { columns, rows }))
     }
 
+    /// True when every source the query reads is a table.
+    fn reads_only_tables(&self, q: &Query) -> bool {
+        let st = self.state.lock();
+        std::iter::once(&q.from.name)
+            .chain(q.joins.iter().map(|j| &j.right.name))
+            .all(|n| {
+                st.catalog
+                    .find_source(n)
+                    .is_some_and(|s| s.kind == SourceKind::Table)
+            })
+    }
+
     /// A pull query with ORDER BY (beyond ksqlDB): the rows of the query
     /// without it, sorted by expressions over the result columns, then
     /// limited.
     fn ordered_pull(&self, q: &Query) -> Result<StatementResult> {
-        let over_tables = {
-            let st = self.state.lock();
-            std::iter::once(&q.from.name)
-                .chain(q.joins.iter().map(|j| &j.right.name))
-                .all(|n| {
-                    st.catalog
-                        .find_source(n)
-                        .is_some_and(|s| s.kind == SourceKind::Table)
-                })
-        };
-        if q.emit.is_some() || !over_tables {
+        if q.emit.is_some() || !self.reads_only_tables(q) {
             return Err(Error::plan(
                 "ORDER BY is only supported in pull queries over tables: a stream's rows, and a push query's, arrive in the order they happen.",
             ));

@@ -36,6 +36,18 @@ fn write_json_list(out: &mut String, values: &[Value]) {
     out.push(']');
 }
 
+/// The store (and changelog) key of a group: its key values as JSON, and
+/// the window start.
+fn group_id(key: &[Value], window: Option<Window>) -> Vec<u8> {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(32);
+    write_json_list(&mut out, key);
+    if let Some(w) = window {
+        let _ = write!(out, "@{}", w.start);
+    }
+    out.into_bytes()
+}
+
 /// How rows are assigned to windows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WindowAssigner {
@@ -198,12 +210,7 @@ impl AggregateOperator {
         for list in self.sessions.values_mut() {
             list.retain(|g| {
                 if expired(g) {
-                    let mut out = String::new();
-                    write_json(&mut out, &Value::Array(g.key.clone()));
-                    if let Some(w) = g.window {
-                        out.push_str(&format!("@{}", w.start));
-                    }
-                    gone.push(out.into_bytes());
+                    gone.push(group_id(&g.key, g.window));
                     false
                 } else {
                     true
@@ -377,13 +384,7 @@ impl AggregateOperator {
     }
 
     fn id(&self, key: &[Value], window: Option<Window>) -> Vec<u8> {
-        use std::fmt::Write as _;
-        let mut out = String::with_capacity(32);
-        write_json_list(&mut out, key);
-        if let Some(w) = window {
-            let _ = write!(out, "@{}", w.start);
-        }
-        out.into_bytes()
+        group_id(key, window)
     }
 
     /// Folds (or retracts) one row's arguments into a time window or plain

@@ -1423,9 +1423,7 @@ impl<'a> ExprCompiler<'a> {
                 if a.ty == SqlType::Null && b.ty == SqlType::Null {
                     return Err(Error::plan(format!(
                         "Comparison with NULL not supported: {} {} {}",
-                        left,
-                        op_symbol(op),
-                        right
+                        left, op, right
                     )));
                 }
                 check_comparable(&a, &b, op, left, right)?;
@@ -1624,25 +1622,6 @@ fn magic_timestamp(column: &Expr, column_c: &Compiled, other: Compiled) -> Resul
     }
 }
 
-fn op_symbol(op: BinaryOp) -> &'static str {
-    match op {
-        BinaryOp::Add => "+",
-        BinaryOp::Sub => "-",
-        BinaryOp::Mul => "*",
-        BinaryOp::Div => "/",
-        BinaryOp::Mod => "%",
-        BinaryOp::Concat => "||",
-        BinaryOp::Eq => "=",
-        BinaryOp::NotEq => "<>",
-        BinaryOp::Lt => "<",
-        BinaryOp::LtEq => "<=",
-        BinaryOp::Gt => ">",
-        BinaryOp::GtEq => ">=",
-        BinaryOp::And => "AND",
-        BinaryOp::Or => "OR",
-    }
-}
-
 fn op_name(op: BinaryOp) -> &'static str {
     match op {
         BinaryOp::Eq => "EQUAL",
@@ -1666,16 +1645,14 @@ fn arith_error(op: BinaryOp, a: &Compiled, b: &Compiled, l: &Expr, r: &Expr) -> 
         };
         return Error::plan(format!(
             "Error processing expression: ({l} {} {r}). Arithmetic on types {} and {} are not supported.",
-            op_symbol(op),
+            op,
             name(&a.ty),
             name(&b.ty)
         ));
     }
     Error::plan(format!(
         "Error processing expression: ({l} {} {r}). Unsupported arithmetic types. {} {}",
-        op_symbol(op),
-        a.ty,
-        b.ty
+        op, a.ty, b.ty
     ))
 }
 
