@@ -174,6 +174,7 @@ fn open_engine(
         data_dir: dir.as_ref().map(|d| d.path().to_path_buf()),
         background: false,
         properties,
+        ..Default::default()
     })?;
     engine
         .execute(&workload.sql(&options.gen))

@@ -13,18 +13,30 @@ use std::sync::Arc;
 use std::time::Duration;
 
 const USAGE: &str = "\
-usage: sluice [--data-dir DIR] [-f FILE] [-e SQL]
+usage: sluice [--data-dir DIR | --bootstrap-servers HOST:PORT] [--config-file FILE]
+              [--service-id ID] [-f FILE | -e SQL | --queries-file FILE]
 
-  --data-dir DIR   where topics, queries and state live (default: $SLUICE_DATA_DIR or ./sluice-data)
-  -f, --file FILE  run the statements in FILE, then exit
-  -e, --execute SQL  run SQL, then exit
-  -h, --help       show this help
+  --data-dir DIR          where topics, queries and state live on the embedded log
+                          (default: $SLUICE_DATA_DIR or ./sluice-data)
+  --bootstrap-servers H:P run over this Kafka cluster instead of the embedded log
+  --config-file FILE      properties file: bootstrap.servers, ksql.* settings, and
+                          Kafka client settings passed through (security.protocol, sasl.*, ssl.*, ...)
+  --service-id ID         ksql.service.id: processes with the same id share streams, tables
+                          and queries (and, on Kafka, the queries' partitions)
+  -f, --file FILE         run the statements in FILE, then exit
+  -e, --execute SQL       run SQL, then exit
+  --queries-file FILE     headless: run the statements in FILE, then keep the persistent
+                          queries running without a terminal until SIGINT/SIGTERM
+  -h, --help              show this help
 ";
 
 struct Args {
     data_dir: PathBuf,
     file: Option<PathBuf>,
     execute: Option<String>,
+    queries_file: Option<PathBuf>,
+    /// Settings in the order given: the config file's, then the flags'.
+    settings: Vec<(String, String)>,
 }
 
 fn parse_args() -> Result<Args> {
@@ -34,6 +46,8 @@ fn parse_args() -> Result<Args> {
             .unwrap_or_else(|| PathBuf::from("sluice-data")),
         file: None,
         execute: None,
+        queries_file: None,
+        settings: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -43,6 +57,26 @@ fn parse_args() -> Result<Args> {
             }
             "-f" | "--file" => args.file = Some(it.next().context("-f needs a file")?.into()),
             "-e" | "--execute" => args.execute = Some(it.next().context("-e needs SQL")?),
+            "--queries-file" => {
+                args.queries_file = Some(it.next().context("--queries-file needs a file")?.into())
+            }
+            "--bootstrap-servers" => {
+                let servers = it.next().context("--bootstrap-servers needs HOST:PORT")?;
+                args.settings.push(("bootstrap.servers".into(), servers));
+            }
+            "--service-id" => {
+                let id = it.next().context("--service-id needs an id")?;
+                args.settings.push(("ksql.service.id".into(), id));
+            }
+            "--config-file" => {
+                let path = PathBuf::from(it.next().context("--config-file needs a file")?);
+                let props = sluice_engine::read_properties_file(&path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                // A file's settings come before any flag's.
+                let flags = std::mem::take(&mut args.settings);
+                args.settings.extend(props);
+                args.settings.extend(flags);
+            }
             "-h" | "--help" => {
                 print!("{USAGE}");
                 std::process::exit(0);
@@ -62,12 +96,23 @@ fn main() {
 
 fn run() -> Result<()> {
     let args = parse_args()?;
-    let engine = Engine::open(EngineConfig {
+    let mut config = EngineConfig {
         data_dir: Some(args.data_dir.clone()),
         background: true,
-        properties: Default::default(),
-    })
-    .with_context(|| format!("opening data directory {}", args.data_dir.display()))?;
+        ..Default::default()
+    };
+    config.apply_settings(args.settings.clone());
+    let engine = match &config.kafka {
+        Some(kafka) => {
+            let servers = kafka.bootstrap_servers.clone();
+            Engine::open(config).with_context(|| format!("starting on Kafka at {servers}"))?
+        }
+        None => Engine::open(config)
+            .with_context(|| format!("opening data directory {}", args.data_dir.display()))?,
+    };
+    if let Some(file) = &args.queries_file {
+        return headless(&engine, file);
+    }
     let interrupted = Arc::new(AtomicBool::new(false));
     let at_prompt = Arc::new(AtomicBool::new(false));
     {
@@ -99,6 +144,27 @@ fn run() -> Result<()> {
         return shell.run_script(&sql);
     }
     shell.interactive()
+}
+
+/// Headless mode, as ksqlDB's `queries.file`: runs the file's statements,
+/// then keeps the persistent queries running until SIGINT or SIGTERM.
+fn headless(engine: &Engine, file: &std::path::Path) -> Result<()> {
+    let sql =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    for result in engine.execute(&sql).map_err(|e| anyhow::anyhow!("{e}"))? {
+        if let StatementResult::Message(m) = result {
+            eprintln!("sluice: {m}");
+        }
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
+        .context("installing the signal handler")?;
+    eprintln!("sluice: running headless; stop with SIGINT or SIGTERM");
+    while !stop.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok(())
 }
 
 const PROMPT: &str = "sluice> ";

@@ -52,6 +52,11 @@ struct State {
 /// Shared state behind the [`crate::Engine`] facade.
 pub struct EngineInner {
     pub(crate) log: Arc<dyn Log>,
+    /// `ksql.service.id`: processes with the same one share the command
+    /// topic, and so the streams, tables and queries.
+    service_id: String,
+    /// The service's command topic.
+    command_topic: String,
     state: Mutex<State>,
     queries: Mutex<Vec<RunningQuery>>,
     background: bool,
@@ -91,10 +96,18 @@ fn prop_int(props: &Properties, name: &str) -> Result<Option<i64>> {
 
 impl EngineInner {
     pub fn open(config: EngineConfig, log: Arc<dyn Log>) -> Result<Arc<EngineInner>> {
-        Metastore::init(log.as_ref())?;
+        let service_id = config
+            .properties
+            .get("ksql.service.id")
+            .cloned()
+            .unwrap_or_else(|| "default_".to_string());
+        let command_topic = crate::catalog::metastore::command_topic(&service_id);
+        Metastore::init(log.as_ref(), &command_topic)?;
         processing_log::init(log.as_ref())?;
         let inner = Arc::new(EngineInner {
             log,
+            service_id,
+            command_topic,
             state: Mutex::new(State {
                 catalog: Catalog::default(),
                 properties: config.properties.clone(),
@@ -111,7 +124,7 @@ impl EngineInner {
             Pos { line: 1, col: 1 },
             false,
         )?;
-        let commands = Metastore::read_all(inner.log.as_ref())?;
+        let commands = Metastore::read_all(inner.log.as_ref(), &inner.command_topic)?;
         inner.replaying.store(true, Ordering::SeqCst);
         for cmd in commands {
             let saved =
@@ -192,6 +205,7 @@ impl EngineInner {
             let properties = self.state.lock().properties.clone();
             Metastore::append(
                 self.log.as_ref(),
+                &self.command_topic,
                 &Command {
                     statement: trimmed,
                     properties,
@@ -634,6 +648,7 @@ impl EngineInner {
             transient,
             sink_name,
             query_id,
+            service_id: self.service_id.clone(),
             partitions: self
                 .log
                 .list_topics()
@@ -834,7 +849,7 @@ impl EngineInner {
         sink: Source,
         encoder: SinkEncoder,
     ) -> Result<()> {
-        let group = format!("_confluent-ksql-default_query_{id}");
+        let group = format!("_confluent-ksql-{}query_{id}", self.service_id);
         let earliest = self
             .property("auto.offset.reset")
             .map(|v| v.eq_ignore_ascii_case("earliest"))

@@ -35,6 +35,71 @@ pub struct EngineConfig {
     pub background: bool,
     /// Initial engine properties (`ksql.*`, `auto.offset.reset`, ...).
     pub properties: BTreeMap<String, String>,
+    /// Run over this Kafka cluster instead of the embedded log (then
+    /// `data_dir` is not used).
+    pub kafka: Option<log::KafkaConfig>,
+}
+
+/// Properties that configure the engine itself rather than Kafka's clients
+/// (besides every `ksql.*` one).
+const ENGINE_PROPERTIES: &[&str] = &[
+    "auto.offset.reset",
+    "cache.max.bytes.buffering",
+    "commit.interval.ms",
+    "processing.guarantee",
+    "num.stream.threads",
+    "listeners",
+];
+
+impl EngineConfig {
+    /// Applies settings as a ksqlDB server's properties file holds them:
+    /// `bootstrap.servers` runs the engine over that Kafka cluster; `ksql.*`
+    /// and the engine's stream properties become engine properties; every
+    /// other setting passes through unchanged to the Kafka clients
+    /// (`security.protocol`, `sasl.*`, `ssl.*`, `client.id`, ...). Give
+    /// every setting in one call: client settings need the cluster.
+    pub fn apply_settings(&mut self, settings: impl IntoIterator<Item = (String, String)>) {
+        let mut client = BTreeMap::new();
+        for (k, v) in settings {
+            if k == "bootstrap.servers" {
+                let kafka = self.kafka.get_or_insert_with(|| log::KafkaConfig::new(&v));
+                kafka.bootstrap_servers = v;
+            } else if k.starts_with("ksql.") || ENGINE_PROPERTIES.contains(&k.as_str()) {
+                self.properties.insert(k, v);
+            } else {
+                client.insert(k, v);
+            }
+        }
+        // Without a cluster there is no client to configure.
+        if let Some(kafka) = self.kafka.as_mut() {
+            kafka.settings.extend(client);
+        }
+    }
+}
+
+/// Reads a Java-style properties file: `key=value` (or `key: value`) lines,
+/// `#` and `!` comments.
+pub fn read_properties_file(path: &std::path::Path) -> Result<BTreeMap<String, String>> {
+    let text = std::fs::read_to_string(path)?;
+    let mut out = BTreeMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
+            continue;
+        }
+        let Some(at) = line.find(['=', ':']) else {
+            return Err(Error::plan(format!(
+                "{}: line {}: expected key=value, found '{line}'",
+                path.display(),
+                i + 1
+            )));
+        };
+        out.insert(
+            line[..at].trim().to_string(),
+            line[at + 1..].trim().to_string(),
+        );
+    }
+    Ok(out)
 }
 
 /// The result of one statement.
@@ -120,9 +185,10 @@ impl Engine {
     /// Opens an engine over its data directory (or in memory), replaying the
     /// metastore so earlier streams, tables and queries are back.
     pub fn open(config: EngineConfig) -> Result<Engine> {
-        let log: Arc<dyn log::Log> = match &config.data_dir {
-            Some(dir) => Arc::new(log::EmbeddedLog::open(dir)?),
-            None => Arc::new(log::EmbeddedLog::in_memory()),
+        let log: Arc<dyn log::Log> = match (&config.kafka, &config.data_dir) {
+            (Some(kafka), _) => Arc::new(log::KafkaLog::connect(kafka.clone())?),
+            (None, Some(dir)) => Arc::new(log::EmbeddedLog::open(dir)?),
+            (None, None) => Arc::new(log::EmbeddedLog::in_memory()),
         };
         Engine::with_log(config, log)
     }

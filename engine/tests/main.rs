@@ -9,6 +9,7 @@ fn open(dir: &std::path::Path, background: bool) -> Engine {
         data_dir: Some(dir.to_path_buf()),
         background,
         properties: Default::default(),
+        ..Default::default()
     })
     .expect("engine opens")
 }

@@ -17,6 +17,7 @@ pub use runner::{run_case, Outcome};
 
 use case::FileContents;
 use serde_json::json;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 /// The outcome of one case, with where it came from.
@@ -112,12 +113,29 @@ pub fn run_paths(paths: &[PathBuf], filter: Option<&str>) -> Report {
 pub fn run_paths_with(
     paths: &[PathBuf],
     filter: Option<&str>,
+    on_case: impl FnMut(&CaseResult),
+) -> Report {
+    run_paths_selected(paths, filter, None, None, on_case)
+}
+
+/// [`run_paths_with`], running only the cases whose `file/name` is in
+/// `only` (when given), against the Kafka cluster at `kafka` (when given).
+pub fn run_paths_selected(
+    paths: &[PathBuf],
+    filter: Option<&str>,
+    only: Option<&HashSet<String>>,
+    kafka: Option<&str>,
     mut on_case: impl FnMut(&CaseResult),
 ) -> Report {
     let mut report = Report::default();
+    let selection = Selection {
+        filter,
+        only,
+        kafka,
+    };
     for path in paths {
         match case::discover(path) {
-            Ok(files) => run_files_into(&files, filter, &mut on_case, &mut report),
+            Ok(files) => run_files_into(&files, &selection, &mut on_case, &mut report),
             Err(e) => {
                 let result = CaseResult {
                     file: path.display().to_string(),
@@ -139,17 +157,48 @@ pub fn run_files(
     mut on_case: impl FnMut(&CaseResult),
 ) -> Report {
     let mut report = Report::default();
-    run_files_into(files, filter, &mut on_case, &mut report);
+    let selection = Selection {
+        filter,
+        only: None,
+        kafka: None,
+    };
+    run_files_into(files, &selection, &mut on_case, &mut report);
     report
+}
+
+/// Which cases to run: those whose `file/name` contains `filter` and, when
+/// `only` is given, is in it.
+struct Selection<'a> {
+    filter: Option<&'a str>,
+    only: Option<&'a HashSet<String>>,
+    /// Bootstrap servers of the cluster to run on instead of the embedded
+    /// log.
+    kafka: Option<&'a str>,
+}
+
+/// Reads a list of case ids (`file/name`), one per line; blank lines and
+/// lines starting with `#` are ignored.
+pub fn read_case_list(path: &Path) -> Result<HashSet<String>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    Ok(text
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect())
 }
 
 fn run_files_into(
     files: &[CaseFileRef],
-    filter: Option<&str>,
+    selection: &Selection<'_>,
     on_case: &mut impl FnMut(&CaseResult),
     report: &mut Report,
 ) {
-    let wanted = |id: &str| filter.is_none_or(|f| id.contains(f));
+    let wanted = |id: &str| {
+        selection.filter.is_none_or(|f| id.contains(f))
+            && selection.only.is_none_or(|o| o.contains(id))
+    };
     for file in files {
         let mut emit = |name: String, outcome: Outcome| {
             let result = CaseResult {
@@ -171,7 +220,10 @@ fn run_files_into(
                         continue;
                     }
                     let outcome = match &entry.case {
-                        Ok(c) => run_case(c),
+                        Ok(c) => match selection.kafka {
+                            Some(servers) => runner::run_case_on_kafka(c, servers),
+                            None => run_case(c),
+                        },
                         Err(e) => Outcome::Fail(format!("cannot read the case: {e}")),
                     };
                     emit(entry.name, outcome);

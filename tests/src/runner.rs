@@ -54,24 +54,49 @@ impl Outcome {
 /// How long one case may run before it is failed.
 pub const DEFAULT_BUDGET: Duration = Duration::from_secs(10);
 
+/// How long a case may take on a real cluster, which adds network round
+/// trips.
+const KAFKA_BUDGET: Duration = Duration::from_secs(90);
+
+/// The Kafka settings for a new case, with a prefix no other case uses.
+fn kafka_config(servers: &str) -> sluice_engine::log::KafkaConfig {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let mut config = sluice_engine::log::KafkaConfig::new(servers);
+    config.topic_prefix = format!("qtt{:x}{n}.", nanos % 0xffff_ffff);
+    config
+}
+
 /// Runs a case in a fresh engine on its own thread, failing it on a panic
 /// or when it takes longer than [`DEFAULT_BUDGET`].
 pub fn run_case(case: &Case) -> Outcome {
-    run_case_with_budget(case, DEFAULT_BUDGET)
+    run_case_with_budget(case, DEFAULT_BUDGET, None)
+}
+
+/// [`run_case`] against the Kafka cluster at `bootstrap_servers` instead
+/// of an in-memory embedded log; the case gets its own topic and group
+/// prefix, so cases never see each other's records.
+pub fn run_case_on_kafka(case: &Case, bootstrap_servers: &str) -> Outcome {
+    run_case_with_budget(case, KAFKA_BUDGET, Some(bootstrap_servers))
 }
 
 /// [`run_case`] with a chosen time budget. A case that runs out of time is
 /// failed and its thread left behind (threads cannot be stopped).
-pub fn run_case_with_budget(case: &Case, budget: Duration) -> Outcome {
+pub fn run_case_with_budget(case: &Case, budget: Duration, kafka: Option<&str>) -> Outcome {
     if !case.enabled {
         return Outcome::Skip("disabled in the case file (enabled: false)".into());
     }
     let (tx, rx) = mpsc::channel();
     let owned = case.clone();
+    let kafka = kafka.map(kafka_config);
     let spawned = std::thread::Builder::new()
         .name("qtt-case".into())
         .spawn(move || {
-            let outcome = panics::catch(|| execute_case(&owned));
+            let outcome = panics::catch(|| execute_case_on(&owned, kafka));
             // The receiver is gone only when the case already timed out.
             let _ = tx.send(outcome);
         });
@@ -102,7 +127,11 @@ enum At {
 
 /// Runs a case on the calling thread, without panic or time protection.
 pub fn execute_case(case: &Case) -> Outcome {
-    match CaseRun::start(case).and_then(|mut run| run.run()) {
+    execute_case_on(case, None)
+}
+
+fn execute_case_on(case: &Case, kafka: Option<sluice_engine::log::KafkaConfig>) -> Outcome {
+    match CaseRun::start(case, kafka).and_then(|mut run| run.run()) {
         Ok(()) => Outcome::Pass,
         Err(Stop::Failed(at, message)) => judge_error(case, at, &message),
         Err(Stop::Mismatch(reason)) => Outcome::Fail(clip(&reason, 600)),
@@ -184,7 +213,7 @@ struct CaseRun<'a> {
 }
 
 impl<'a> CaseRun<'a> {
-    fn start(case: &'a Case) -> Result<Self, Stop> {
+    fn start(case: &'a Case, kafka: Option<sluice_engine::log::KafkaConfig>) -> Result<Self, Stop> {
         let mut properties = BTreeMap::new();
         // ksqlDB's test drivers read every topic from its beginning.
         properties.insert("auto.offset.reset".to_string(), "earliest".to_string());
@@ -197,6 +226,7 @@ impl<'a> CaseRun<'a> {
             data_dir: None,
             background: false,
             properties: properties.clone(),
+            kafka,
         })
         .map_err(|e| mismatch(format!("the engine did not open: {e}")))?;
         for (k, v) in &properties {

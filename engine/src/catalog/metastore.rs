@@ -9,8 +9,11 @@ use crate::log::{Log, Record, TopicConfig};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// The topic holding the statements.
-pub const COMMAND_TOPIC: &str = "_confluent-ksql-default__command_topic";
+/// The topic holding a service's statements (ksqlDB's name for it): every
+/// process started with the same `ksql.service.id` shares it.
+pub fn command_topic(service_id: &str) -> String {
+    format!("_confluent-ksql-{service_id}_command_topic")
+}
 
 /// One accepted statement, with the session properties it ran under.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -25,10 +28,10 @@ pub struct Metastore;
 
 impl Metastore {
     /// Makes sure the command topic exists.
-    pub fn init(log: &dyn Log) -> Result<()> {
-        if log.describe_topic(COMMAND_TOPIC)?.is_none() {
+    pub fn init(log: &dyn Log, topic: &str) -> Result<()> {
+        if log.describe_topic(topic)?.is_none() {
             log.create_topic(
-                COMMAND_TOPIC,
+                topic,
                 &TopicConfig {
                     partitions: 1,
                     replicas: 1,
@@ -40,11 +43,11 @@ impl Metastore {
     }
 
     /// Every command so far, in order.
-    pub fn read_all(log: &dyn Log) -> Result<Vec<Command>> {
+    pub fn read_all(log: &dyn Log, topic: &str) -> Result<Vec<Command>> {
         let mut out = Vec::new();
         let mut offset = 0;
         loop {
-            let batch = log.read(COMMAND_TOPIC, 0, offset, 1000)?;
+            let batch = log.read(topic, 0, offset, 1000)?;
             if batch.is_empty() {
                 break;
             }
@@ -59,10 +62,10 @@ impl Metastore {
     }
 
     /// Durably appends a command.
-    pub fn append(log: &dyn Log, command: &Command) -> Result<()> {
+    pub fn append(log: &dyn Log, topic: &str, command: &Command) -> Result<()> {
         let value = serde_json::to_vec(command)?;
         log.append(
-            COMMAND_TOPIC,
+            topic,
             Some(0),
             Record {
                 key: None,

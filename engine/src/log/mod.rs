@@ -1,11 +1,13 @@
 //! The Log: Kafka-shaped topics of partitioned, offset-addressed records.
-//! One trait, implemented by the file-backed embedded log (the default) and,
-//! later, by Kafka itself. Everything above this module sees only the trait.
+//! One trait, implemented by the file-backed embedded log (the default) and
+//! by Kafka itself. Everything above this module sees only the trait.
 
 pub mod embedded;
+pub mod kafka;
 mod partitioner;
 
 pub use embedded::EmbeddedLog;
+pub use kafka::{KafkaConfig, KafkaLog};
 pub use partitioner::{murmur2, partition_for_key};
 
 use crate::error::Result;
@@ -78,7 +80,9 @@ pub trait Log: Send + Sync {
     fn delete_topic(&self, name: &str) -> Result<()>;
     /// Appends a record to a partition; with `partition` None, a keyed
     /// record goes to `partition_for_key(key)` and an unkeyed one to
-    /// partition 0. Returns the partition and offset written.
+    /// partition 0. Returns the partition, and the offset written when the
+    /// log knows it at once (-1 when the write is acknowledged later, as
+    /// with Kafka: `hand_off` waits for that).
     fn append(&self, topic: &str, partition: Option<i32>, record: Record) -> Result<(i32, i64)>;
     /// Up to `max` records of one partition starting at `offset` (an offset
     /// past the end returns nothing).
@@ -93,6 +97,14 @@ pub trait Log: Send + Sync {
     fn end_offset(&self, topic: &str, partition: i32) -> Result<i64>;
     /// Records a consumer group's next offset to read for a partition.
     fn commit(&self, group: &str, topic: &str, partition: i32, offset: i64) -> Result<()>;
+    /// Records several next offsets of a group at once: (topic, partition,
+    /// offset).
+    fn commit_offsets(&self, group: &str, offsets: &[(String, i32, i64)]) -> Result<()> {
+        for (topic, partition, offset) in offsets {
+            self.commit(group, topic, *partition, *offset)?;
+        }
+        Ok(())
+    }
     /// The offset a group committed for a partition, if any.
     fn committed(&self, group: &str, topic: &str, partition: i32) -> Result<Option<i64>>;
     /// A counter that grows on every append anywhere in the log; pair it with

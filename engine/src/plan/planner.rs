@@ -77,6 +77,8 @@ pub struct PlanOptions {
     pub sink_name: Option<String>,
     /// The persistent query's id, naming its state changelog topics.
     pub query_id: Option<String>,
+    /// `ksql.service.id`, the first part of internal topic names.
+    pub service_id: String,
     /// Partition counts of the topics, for joins' co-partitioning check.
     pub partitions: BTreeMap<String, i32>,
 }
@@ -1083,7 +1085,10 @@ fn plan_aggregation(
         )));
     }
     let changelog = options.query_id.as_ref().map(|id| {
-        format!("_confluent-ksql-default_query_{id}-Aggregate-Aggregate-Materialize-changelog")
+        format!(
+            "_confluent-ksql-{}query_{id}-Aggregate-Aggregate-Materialize-changelog",
+            options.service_id
+        )
     });
     let mut operator = AggregateOperator::new(
         key_compiled,

@@ -56,14 +56,6 @@ impl SourceReader {
         }
         Ok(out)
     }
-
-    /// Commits the current positions for `group`.
-    pub fn commit(&self, log: &dyn Log, group: &str) -> Result<()> {
-        for (p, pos) in &self.positions {
-            log.commit(group, &self.topic, *p, *pos)?;
-        }
-        Ok(())
-    }
 }
 
 /// Decoding plus the operator chain of one query.
@@ -137,10 +129,7 @@ impl Flow {
 
     /// Commits every input's position for `group`.
     pub fn commit(&self, log: &dyn Log, group: &str) -> Result<()> {
-        for input in &self.inputs {
-            input.reader.commit(log, group)?;
-        }
-        Ok(())
+        log.commit_offsets(group, &self.positions())
     }
 
     /// Rebuilds state before a restarted query consumes input: operators

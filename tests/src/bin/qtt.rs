@@ -1,17 +1,22 @@
-//! `qtt [--json REPORT] [--filter SUBSTRING] PATH...`: runs ksqlDB QTT/RQTT
-//! case files (or folders of them, recursed) against Sluice, one fresh
-//! engine per case, printing `PASS|FAIL|SKIP <file>/<case>` per case and a
+//! `qtt [--json REPORT] [--filter SUBSTRING] [--cases LIST]
+//! [--bootstrap-servers HOST:PORT] PATH...`: runs ksqlDB QTT/RQTT case files
+//! (or folders of them, recursed) against Sluice, one fresh engine per case
+//! (on the embedded log, or on a Kafka cluster with a topic prefix per
+//! case), printing `PASS|FAIL|SKIP <file>/<case>` per case and a
 //! final `N passed, M failed[, K skipped]` line. Exits 0 whenever it ran.
 
 use anyhow::{bail, Context, Result};
 use std::io::Write;
 use std::path::PathBuf;
 
-const USAGE: &str = "usage: qtt [--json REPORT] [--filter SUBSTRING] PATH...";
+const USAGE: &str = "usage: qtt [--json REPORT] [--filter SUBSTRING] [--cases LIST] [--bootstrap-servers HOST:PORT] PATH...
+  --cases LIST  run only the cases named in LIST (one `file/case name` per line, # comments)";
 
 struct Args {
     json: Option<PathBuf>,
     filter: Option<String>,
+    cases: Option<PathBuf>,
+    bootstrap_servers: Option<String>,
     paths: Vec<PathBuf>,
 }
 
@@ -19,6 +24,8 @@ fn parse_args() -> Result<Args> {
     let mut args = Args {
         json: None,
         filter: None,
+        cases: None,
+        bootstrap_servers: None,
         paths: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
@@ -26,12 +33,20 @@ fn parse_args() -> Result<Args> {
         match arg.as_str() {
             "--json" => args.json = Some(it.next().context("--json needs a file")?.into()),
             "--filter" => args.filter = Some(it.next().context("--filter needs a text")?),
+            "--cases" => args.cases = Some(it.next().context("--cases needs a file")?.into()),
+            "--bootstrap-servers" => {
+                args.bootstrap_servers =
+                    Some(it.next().context("--bootstrap-servers needs HOST:PORT")?)
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
             }
             s if s.starts_with("--json=") => args.json = Some(s["--json=".len()..].into()),
             s if s.starts_with("--filter=") => args.filter = Some(s["--filter=".len()..].into()),
+            s if s.starts_with("--bootstrap-servers=") => {
+                args.bootstrap_servers = Some(s["--bootstrap-servers=".len()..].into())
+            }
             s if s.starts_with("--") => bail!("unknown option {s}"),
             _ => args.paths.push(arg.into()),
         }
@@ -58,12 +73,22 @@ fn main() {
 
 fn run(args: &Args) -> Result<()> {
     let stdout = std::io::stdout();
-    let report = sluice_tests::run_paths_with(&args.paths, args.filter.as_deref(), |result| {
-        let mut out = stdout.lock();
-        // A closed pipe (e.g. `| head`) must not stop the run.
-        let _ = writeln!(out, "{}", result.line());
-        let _ = out.flush();
-    });
+    let only = match &args.cases {
+        Some(path) => Some(sluice_tests::read_case_list(path).map_err(anyhow::Error::msg)?),
+        None => None,
+    };
+    let report = sluice_tests::run_paths_selected(
+        &args.paths,
+        args.filter.as_deref(),
+        only.as_ref(),
+        args.bootstrap_servers.as_deref(),
+        |result| {
+            let mut out = stdout.lock();
+            // A closed pipe (e.g. `| head`) must not stop the run.
+            let _ = writeln!(out, "{}", result.line());
+            let _ = out.flush();
+        },
+    );
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&report.to_json())?;
         std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
