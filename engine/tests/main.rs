@@ -356,6 +356,70 @@ fn stream_stream_join_matches_within_the_window_and_drops_late_rows() {
 }
 
 #[test]
+fn outer_stream_stream_join_with_grace_holds_unmatched_rows_until_the_window_closes() {
+    use serde_json::json;
+    let e = memory();
+    e.execute(
+        "SET 'auto.offset.reset' = 'earliest';
+         CREATE STREAM l (k STRING KEY, v INT) WITH (kafka_topic='l', value_format='JSON', partitions=1);
+         CREATE STREAM r (k STRING KEY, w INT) WITH (kafka_topic='r', value_format='JSON', partitions=1);
+         CREATE STREAM lj AS SELECT l.k, l.v, r.w
+           FROM l LEFT JOIN r WITHIN 1 MINUTE GRACE PERIOD 30 SECONDS ON l.k = r.k;
+         CREATE STREAM fj AS SELECT ROWKEY AS k, l.v, r.w
+           FROM l FULL OUTER JOIN r WITHIN 1 MINUTE GRACE PERIOD 30 SECONDS ON l.k = r.k;",
+    )
+    .unwrap();
+    let s = 1_000;
+    let timed = |topic: &str| -> Vec<(serde_json::Value, serde_json::Value, i64)> {
+        let log = e.log();
+        log.read(topic, 0, 0, usize::MAX)
+            .unwrap()
+            .into_iter()
+            .map(|r| {
+                let (k, v) = e.decode_record_for_topic(topic, &r.record).unwrap();
+                (k, v, r.record.timestamp)
+            })
+            .collect()
+    };
+    // Matched later within the window: never padded with NULLs.
+    put(&e, "l", json!("a"), json!({"V": 1}), 0);
+    put(&e, "r", json!("a"), json!({"W": 2}), 30 * s);
+    // Unmatched: held while their windows are open.
+    put(&e, "l", json!("b"), json!({"V": 3}), 10 * s);
+    put(&e, "r", json!("x"), json!({"W": 4}), 40 * s);
+    assert_eq!(timed("LJ").len(), 1);
+    assert_eq!(timed("FJ").len(), 1);
+    // Matched just before b's window plus grace closes (10s + 1m + 30s).
+    put(&e, "l", json!("e"), json!({"V": 5}), 50 * s);
+    put(&e, "r", json!("e"), json!({"W": 6}), 100 * s);
+    // Stream time passes the windows of b and x: their padded results come
+    // first, oldest first, with their own times.
+    put(&e, "r", json!("z"), json!({"W": 7}), 200 * s);
+    // A row whose window closed before it arrived is padded at once.
+    put(&e, "l", json!("d"), json!({"V": 8}), 20 * s);
+    assert_eq!(
+        timed("LJ"),
+        vec![
+            (json!("a"), json!({"V": 1, "W": 2}), 30 * s),
+            (json!("e"), json!({"V": 5, "W": 6}), 100 * s),
+            (json!("b"), json!({"V": 3, "W": null}), 10 * s),
+            (json!("d"), json!({"V": 8, "W": null}), 20 * s),
+        ]
+    );
+    // The full join holds both sides; z's window is still open.
+    assert_eq!(
+        timed("FJ"),
+        vec![
+            (json!("a"), json!({"V": 1, "W": 2}), 30 * s),
+            (json!("e"), json!({"V": 5, "W": 6}), 100 * s),
+            (json!("b"), json!({"V": 3, "W": null}), 10 * s),
+            (json!("x"), json!({"V": null, "W": 4}), 40 * s),
+            (json!("d"), json!({"V": 8, "W": null}), 20 * s),
+        ]
+    );
+}
+
+#[test]
 fn stream_table_join_uses_the_latest_row_and_tombstones_remove_it() {
     use serde_json::json;
     let e = memory();

@@ -509,12 +509,19 @@ fn plan_step(
         _ => {
             let within = join.within.as_ref().expect("checked above");
             let grace = within.grace.map(|g| g.millis()).unwrap_or(DEFAULT_GRACE_MS);
+            // Windowed sources meet only within the same window.
+            let window = left_window.filter(|_| right.window.is_some());
             (
                 Box::new(StreamStreamJoinOperator::new(
                     layout,
                     [lk, rk],
                     join.kind,
                     (within.before.millis(), within.after.millis(), grace),
+                    // An explicit grace period holds unmatched outer rows
+                    // until their window closes (Kafka Streams' KIP-633
+                    // joins); without one they are emitted at once.
+                    within.grace.is_some(),
+                    window,
                 )),
                 SourceKind::Stream,
             )
