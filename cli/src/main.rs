@@ -102,6 +102,10 @@ fn run() -> Result<()> {
         ..Default::default()
     };
     config.apply_settings(args.settings.clone());
+    // One-shot scripts on a shared Kafka service only record their
+    // queries: the service's long-running processes share and run them
+    // (joining their consumer groups just to leave again would stall them).
+    config.record_only = config.kafka.is_some() && (args.execute.is_some() || args.file.is_some());
     let engine = match &config.kafka {
         Some(kafka) => {
             let servers = kafka.bootstrap_servers.clone();

@@ -11,7 +11,9 @@ use crate::operators::{SinkEncoder, SourceDecoder};
 use crate::plan::expr::{cast_value, Compiled, Scope};
 use crate::plan::planner::{plan_query, PlanOptions};
 use crate::runtime::processing_log;
-use crate::runtime::task::{Flow, Input, PersistentTask, Pipeline, SourceReader, TransientTask};
+use crate::runtime::task::{
+    Flow, Input, Membership, PersistentTask, Pipeline, SourceReader, TransientTask,
+};
 use crate::sql::ast::*;
 use crate::sql::parser::{parse_statement, split_statements};
 use crate::types::{Column, ColumnKind, Schema, SqlType, Value};
@@ -60,6 +62,8 @@ pub struct EngineInner {
     state: Mutex<State>,
     queries: Mutex<Vec<RunningQuery>>,
     background: bool,
+    /// Persistent queries are recorded, not run, in this process.
+    record_only: bool,
     /// True while the metastore is being replayed.
     replaying: AtomicBool,
     /// Materialized views answering pull queries, by the statement that
@@ -116,6 +120,7 @@ impl EngineInner {
             }),
             queries: Mutex::new(Vec::new()),
             background: config.background,
+            record_only: config.record_only,
             replaying: AtomicBool::new(false),
             views: Mutex::new(Default::default()),
         });
@@ -568,8 +573,10 @@ impl EngineInner {
                 if let Some(p) = partitions {
                     if p as i32 != info.partitions && !self.replaying.load(Ordering::SeqCst) {
                         return Err(Error::plan(format!(
-                            "A Kafka topic with the name '{topic}' already exists, with different partition/replica configuration than required. KSQL expects {p} partitions (topic has {}), 1 replication factor (topic has 1).",
-                            info.partitions
+                            "A Kafka topic with the name '{topic}' already exists, with different partition/replica configuration than required. KSQL expects {p} partitions (topic has {}), {} replication factor (topic has {}).",
+                            info.partitions,
+                            replicas.unwrap_or(info.replicas as i64),
+                            info.replicas
                         )));
                     }
                 }
@@ -855,6 +862,13 @@ impl EngineInner {
             .map(|v| v.eq_ignore_ascii_case("earliest"))
             .unwrap_or(false);
         let plan = plan;
+        let stateful = plan.join.is_some()
+            || !plan.changelogs.is_empty()
+            || sink.kind == SourceKind::Table
+            || plan
+                .inputs
+                .iter()
+                .any(|i| i.source.kind == SourceKind::Table);
         let mut flow = self.flow(
             plan.inputs,
             plan.join,
@@ -862,8 +876,29 @@ impl EngineInner {
             Some(&group),
             earliest,
         )?;
-        // Commit the starting positions so a restart resumes exactly here.
-        flow.commit(self.log.as_ref(), &group)?;
+        // Commit the starting positions so a restart resumes exactly here
+        // (a query that ran before, maybe in another process of the
+        // service, has its own).
+        let mut uncommitted = false;
+        for input in &flow.inputs {
+            for (p, _) in &input.reader.positions {
+                uncommitted |= self
+                    .log
+                    .committed(&group, &input.reader.topic, *p)?
+                    .is_none();
+            }
+        }
+        if uncommitted {
+            flow.commit(self.log.as_ref(), &group)?;
+        }
+        // Processes of one service share a query's partitions through its
+        // consumer group (on Kafka; queries run in the background).
+        let topics: Vec<String> = flow.inputs.iter().map(|i| i.reader.topic.clone()).collect();
+        let member = if self.background && !self.record_only {
+            self.log.join_group(&group, &topics)?
+        } else {
+            None
+        };
         let plan_changelogs = plan.changelogs.clone();
         for topic in &plan.changelogs {
             if self.log.describe_topic(topic)?.is_none() {
@@ -877,8 +912,22 @@ impl EngineInner {
                 )?;
             }
         }
-        // State first: operators reload their stores from their changelogs.
-        flow.restore(self.log.as_ref())?;
+        let group_member = match member {
+            // The group says what to read, and the state is restored when
+            // this process takes the query on.
+            Some(member) => {
+                for input in flow.inputs.iter_mut() {
+                    input.reader.positions.clear();
+                }
+                Some(Membership::new(member, stateful, earliest))
+            }
+            None => {
+                // State first: operators reload their stores from their
+                // changelogs.
+                flow.restore(self.log.as_ref())?;
+                None
+            }
+        };
         self.consume_query_id();
         // Record caching (ksqlDB's default, 10 MB): a table's changes are
         // coalesced per key; `cache.max.bytes.buffering = 0` turns it off.
@@ -909,11 +958,12 @@ impl EngineInner {
             coalesce,
             checkpoints: plan_changelogs,
             pending: Default::default(),
+            group_member,
         };
         let task = Arc::new(Mutex::new(task));
         let stop = Arc::new(AtomicBool::new(false));
         let paused = Arc::new(AtomicBool::new(false));
-        let thread = if self.background {
+        let thread = if self.background && !self.record_only {
             let (t, s, p, log) = (task.clone(), stop.clone(), paused.clone(), self.log.clone());
             let name = id.to_string();
             Some(

@@ -33,6 +33,10 @@ pub struct EngineConfig {
     /// false, nothing runs until the caller calls [`Engine::run_until_idle`]
     /// (deterministic tests).
     pub background: bool,
+    /// Record persistent queries without running them here: a one-shot
+    /// client of a shared service (on Kafka, the service's long-running
+    /// processes run them).
+    pub record_only: bool,
     /// Initial engine properties (`ksql.*`, `auto.offset.reset`, ...).
     pub properties: BTreeMap<String, String>,
     /// Run over this Kafka cluster instead of the embedded log (then

@@ -197,7 +197,7 @@ fn run_files_into(
 ) {
     let wanted = |id: &str| {
         selection.filter.is_none_or(|f| id.contains(f))
-            && selection.only.is_none_or(|o| o.contains(id))
+            && selection.only.is_none_or(|o| o.contains(id.trim_end()))
     };
     for file in files {
         let mut emit = |name: String, outcome: Outcome| {

@@ -227,6 +227,7 @@ impl<'a> CaseRun<'a> {
             background: false,
             properties: properties.clone(),
             kafka,
+            ..Default::default()
         })
         .map_err(|e| mismatch(format!("the engine did not open: {e}")))?;
         for (k, v) in &properties {

@@ -1,5 +1,6 @@
 //! The crate's one integration-test binary: our own end-to-end cases in
-//! `tests/cases/`, and the ratchet over ksqlDB's conformance cases.
+//! `tests/cases/`, the ratchet over ksqlDB's conformance cases, and a
+//! sample of those cases run against a real Kafka broker.
 
 use std::path::{Path, PathBuf};
 
@@ -130,6 +131,45 @@ mod conformance {
             "{} cases listed in passing.txt no longer pass:\n{}",
             regressed.len(),
             regressed.join("\n")
+        );
+    }
+}
+
+/// The cases in `tests/conformance/kafka-sample.txt`, run against the real
+/// Kafka broker that `scripts/test.sh` starts (`SLUICE_TEST_BOOTSTRAP`):
+/// each must pass there as it does on the embedded log.
+mod kafka_conformance {
+    use super::manifest_dir;
+    use sluice_tests::{read_case_list, run_paths_selected, shared_cases_dir};
+
+    #[test]
+    fn sample_passes_on_kafka() {
+        let Some(root) = shared_cases_dir() else {
+            println!("note: ../shared/qtt is not there; the Kafka sample is skipped");
+            return;
+        };
+        let bootstrap = std::env::var("SLUICE_TEST_BOOTSTRAP").expect(
+            "SLUICE_TEST_BOOTSTRAP names no Kafka broker: run scripts/test.sh, which starts one",
+        );
+        let sample = read_case_list(&manifest_dir().join("conformance/kafka-sample.txt"))
+            .expect("read the sample");
+        let report = run_paths_selected(&[root], None, Some(&sample), Some(&bootstrap), |_| {});
+        println!("kafka sample: {}", report.summary());
+        let bad: Vec<String> = report
+            .cases
+            .iter()
+            .filter(|c| c.outcome.label() != "PASS")
+            .map(|c| c.line())
+            .collect();
+        assert!(
+            bad.is_empty(),
+            "cases failing on Kafka:\n{}",
+            bad.join("\n")
+        );
+        assert_eq!(
+            report.cases.len(),
+            sample.len(),
+            "every sampled case must exist and run"
         );
     }
 }

@@ -29,12 +29,85 @@ pub fn data_dir() -> tempfile::TempDir {
         .expect("creating a temporary data directory")
 }
 
+/// The Kafka broker `scripts/test.sh` started for the tests.
+pub fn kafka_bootstrap() -> String {
+    std::env::var("SLUICE_TEST_BOOTSTRAP").expect(
+        "SLUICE_TEST_BOOTSTRAP names no Kafka broker: run scripts/test.sh, which starts one",
+    )
+}
+
+/// Where a test's `sluice` processes keep their streams, tables and
+/// queries: a fresh data directory, or a Kafka cluster under a service id
+/// (and topic names) no other test uses.
+pub enum Target {
+    Dir(tempfile::TempDir),
+    Kafka { bootstrap: String, service: String },
+}
+
+impl Target {
+    pub fn embedded() -> Target {
+        Target::Dir(data_dir())
+    }
+
+    pub fn kafka() -> Target {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        Target::Kafka {
+            bootstrap: kafka_bootstrap(),
+            service: format!("t{}x{nanos:x}x{n}_", std::process::id()),
+        }
+    }
+
+    /// The command-line arguments that select it.
+    pub fn args(&self) -> Vec<String> {
+        match self {
+            Target::Dir(dir) => vec!["--data-dir".into(), dir.path().display().to_string()],
+            Target::Kafka { bootstrap, service } => vec![
+                "--bootstrap-servers".into(),
+                bootstrap.clone(),
+                "--service-id".into(),
+                service.clone(),
+            ],
+        }
+    }
+
+    /// A prefix that keeps this target's topic names apart from other
+    /// tests' on a shared cluster (empty for a data directory).
+    pub fn topic_prefix(&self) -> &str {
+        match self {
+            Target::Dir(_) => "",
+            Target::Kafka { service, .. } => service,
+        }
+    }
+
+    /// Somewhere to put files for the test.
+    pub fn scratch(&self) -> std::path::PathBuf {
+        match self {
+            Target::Dir(dir) => dir.path().to_path_buf(),
+            Target::Kafka { service, .. } => {
+                let dir = std::env::temp_dir().join(format!("sluice-cli-test-{service}"));
+                std::fs::create_dir_all(&dir).expect("creating a scratch directory");
+                dir
+            }
+        }
+    }
+}
+
 /// Runs `sluice --data-dir DIR ARGS...` with no stdin, killing it (and
 /// failing the test) if it runs longer than [`PROCESS_TIMEOUT`].
 pub fn sluice(dir: &Path, args: &[&str]) -> Output {
+    let base = ["--data-dir".to_string(), dir.display().to_string()];
+    sluice_on(&base, args)
+}
+
+/// Runs `sluice TARGET-ARGS... ARGS...` like [`sluice`].
+pub fn sluice_on(target: &[String], args: &[&str]) -> Output {
     let mut child = Command::new(SLUICE)
-        .arg("--data-dir")
-        .arg(dir)
+        .args(target)
         .args(args)
         .env_remove("SLUICE_DATA_DIR")
         .stdin(Stdio::null())

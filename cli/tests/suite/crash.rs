@@ -1,6 +1,7 @@
 //! Crash safety of persistent aggregations: the shell is killed with
 //! SIGKILL while rows stream in and its queries fold them, restarted over
-//! the same data directory, and killed again; in the end each aggregate
+//! the same data directory (or the same Kafka cluster and service id), and
+//! killed again; in the end each aggregate
 //! (a plain `GROUP BY` and a tumbling-window one) must equal the aggregate
 //! of exactly the records the input topic holds: no input lost, none
 //! counted twice.
@@ -18,22 +19,17 @@
 
 #![cfg(unix)]
 
-use super::common::{data_dir, tables, Table, SLUICE};
+use super::common::{tables, Table, Target, SLUICE};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::process::ExitStatusExt;
-use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// Input records in a run.
-const RECORDS: usize = 20_000;
 /// Distinct keys.
 const KEYS: usize = 50;
-/// Records per chunk; every shell gets one chunk.
-const CHUNK: usize = 2_500;
 /// Tumbling window size of `TW`, in milliseconds.
 const WINDOW_MS: i64 = 10_000;
 /// A progress marker is sent after this many inserts.
@@ -44,15 +40,24 @@ const STEP_TIMEOUT: Duration = Duration::from_secs(20);
 const POLL: Duration = Duration::from_millis(100);
 /// Mismatched results unchanged for this long are final.
 const SETTLED: Duration = Duration::from_secs(2);
+/// On Kafka, the last shell first waits for the killed ones to leave the
+/// queries' consumer groups (a session timeout) before it takes over.
+const SETTLED_ON_KAFKA: Duration = Duration::from_secs(20);
 
-const SETUP: &str = "
+/// The streams and tables; topic names start with `prefix`.
+fn setup(prefix: &str) -> String {
+    format!(
+        "
 SET 'auto.offset.reset'='earliest';
+SET 'ksql.output.topic.name.prefix'='{prefix}';
 CREATE STREAM s (k STRING KEY, seq BIGINT, v BIGINT, ts BIGINT)
-  WITH (kafka_topic='s', value_format='JSON', partitions=2, timestamp='ts');
+  WITH (kafka_topic='{prefix}s', value_format='JSON', partitions=2, timestamp='ts');
 CREATE TABLE t AS SELECT k, COUNT(*) AS n, SUM(v) AS total FROM s GROUP BY k;
 CREATE TABLE tw AS SELECT k, COUNT(*) AS n, SUM(v) AS total
   FROM s WINDOW TUMBLING (SIZE 10 SECONDS) GROUP BY k;
-";
+"
+    )
+}
 
 /// One input record: key, sequence number, value, timestamp.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,8 +95,8 @@ fn marker(name: &str) -> (String, String) {
     )
 }
 
-/// A `sluice --data-dir DIR` shell reading statements from a pipe. Dropping
-/// it kills the process (SIGKILL) and reaps it.
+/// A `sluice` shell (over a data directory or Kafka) reading statements
+/// from a pipe. Dropping it kills the process (SIGKILL) and reaps it.
 struct Shell {
     child: Child,
     /// The pipe to the shell's stdin, while no writer thread holds it.
@@ -105,10 +110,9 @@ struct Shell {
 }
 
 impl Shell {
-    fn start(dir: &Path) -> Shell {
+    fn start(target: &Target) -> Shell {
         let mut child = Command::new(SLUICE)
-            .arg("--data-dir")
-            .arg(dir)
+            .args(target.args())
             .env_remove("SLUICE_DATA_DIR")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -323,28 +327,28 @@ fn diff<K: Ord + std::fmt::Debug>(
     out
 }
 
-/// Runs the whole input through shells on one data directory. Chunk `c`
+/// Runs `records` inputs through shells on one target, `chunk` per shell.
+/// Chunk `c`
 /// goes to shell `c`; for each `(chunk, inserts)` in `kills`, that shell is
 /// killed with SIGKILL as soon as it has run `inserts` of its chunk's
 /// inserts (while its queries are still at work and the rest of the chunk
 /// is in flight). The last shell gets the last chunk and stays up; then the
 /// tables must settle on exactly the aggregates of what the input topic
 /// holds.
-fn run(kills: &[(usize, usize)]) {
-    let dir = data_dir();
-    let setup = dir.path().join("setup.sql");
-    std::fs::write(&setup, SETUP).expect("writing setup.sql");
-    let out = super::common::sluice(dir.path(), &["-f", setup.to_str().unwrap()]);
+fn run(target: Target, records: usize, chunk: usize, kills: &[(usize, usize)]) {
+    let setup = target.scratch().join("setup.sql");
+    std::fs::write(&setup, self::setup(target.topic_prefix())).expect("writing setup.sql");
+    let out = super::common::sluice_on(&target.args(), &["-f", setup.to_str().unwrap()]);
     assert!(out.success, "setup failed:\n{}\n{}", out.stdout, out.stderr);
 
-    let chunks = RECORDS / CHUNK;
+    let (records_sent, chunks) = (records, records / chunk);
     let mut shell = None;
     for c in 0..chunks {
-        let mut current = Shell::start(dir.path());
+        let mut current = Shell::start(&target);
         let mut text = String::new();
-        for i in c * CHUNK..(c + 1) * CHUNK {
+        for i in c * chunk..(c + 1) * chunk {
             text.push_str(&insert(&input(i)));
-            let done = i + 1 - c * CHUNK;
+            let done = i + 1 - c * chunk;
             if done.is_multiple_of(MARK_EVERY) {
                 text.push_str(&marker(&format!("c{c}_{done}")).0);
             }
@@ -353,14 +357,14 @@ fn run(kills: &[(usize, usize)]) {
         match kills.iter().find(|(chunk, _)| *chunk == c) {
             Some(&(_, at)) => {
                 assert!(
-                    at.is_multiple_of(MARK_EVERY) && at < CHUNK,
+                    at.is_multiple_of(MARK_EVERY) && at < chunk,
                     "bad kill point {at}"
                 );
                 current.until(&marker(&format!("c{c}_{at}")).1);
                 current.crash();
             }
             None => {
-                current.until(&marker(&format!("c{c}_{CHUNK}")).1);
+                current.until(&marker(&format!("c{c}_{chunk}")).1);
                 shell = Some(current);
             }
         }
@@ -378,25 +382,29 @@ fn run(kills: &[(usize, usize)]) {
     );
     // Everything the last shell inserted is there, and some of what the
     // killed ones inserted survived (else the kills proved nothing).
-    let last = (chunks - 1) * CHUNK;
+    let last = (chunks - 1) * chunk;
     assert_eq!(
         records.iter().filter(|r| r.seq as usize >= last).count(),
-        CHUNK,
+        chunk,
         "inserts of the shell that was not killed are missing"
     );
     assert!(
-        records.len() > CHUNK,
+        records.len() > chunk,
         "no input of the killed shells survived: {} records",
         records.len()
     );
     if kills.is_empty() {
-        assert_eq!(records.len(), RECORDS);
+        assert_eq!(records.len(), records_sent);
     }
     let (want_plain, want_windowed) = expected(&records);
 
     // Poll until both tables match; mismatched results that stop changing
     // (or a deadline) fail the test.
-    let deadline = Instant::now() + STEP_TIMEOUT;
+    let settled = match target {
+        Target::Dir(_) => SETTLED,
+        Target::Kafka { .. } => SETTLED_ON_KAFKA,
+    };
+    let deadline = Instant::now() + STEP_TIMEOUT + settled;
     let mut previous = None;
     let mut unchanged_since = Instant::now();
     for poll in 0.. {
@@ -407,7 +415,7 @@ fn run(kills: &[(usize, usize)]) {
         if previous.as_ref() != Some(&now) {
             unchanged_since = Instant::now();
         }
-        if unchanged_since.elapsed() >= SETTLED || Instant::now() >= deadline {
+        if unchanged_since.elapsed() >= settled || Instant::now() >= deadline {
             let counted: i64 = now.0.values().map(|(n, _)| n).sum();
             panic!(
                 "after {} kills, {} input records were counted {counted} times \
@@ -425,18 +433,35 @@ fn run(kills: &[(usize, usize)]) {
 
 #[test]
 fn uninterrupted_run_counts_every_record_once() {
-    run(&[]);
+    run(Target::embedded(), 20_000, 2_500, &[]);
 }
 
 #[test]
 fn sigkill_mid_stream_loses_and_double_counts_nothing() {
-    run(&[
-        (0, 1_300),
-        (1, 2_200),
-        (2, 600),
-        (3, 1_900),
-        (4, 1_000),
-        (5, 2_400),
-        (6, 1_500),
-    ]);
+    run(
+        Target::embedded(),
+        20_000,
+        2_500,
+        &[
+            (0, 1_300),
+            (1, 2_200),
+            (2, 600),
+            (3, 1_900),
+            (4, 1_000),
+            (5, 2_400),
+            (6, 1_500),
+        ],
+    );
+}
+
+/// The same on a real Kafka broker: state restored from the changelog
+/// topics, offsets from the consumer groups.
+#[test]
+fn sigkill_mid_stream_on_kafka_loses_and_double_counts_nothing() {
+    run(
+        Target::kafka(),
+        4_000,
+        500,
+        &[(0, 300), (2, 100), (3, 400), (5, 200)],
+    );
 }

@@ -3,5 +3,6 @@
 mod common;
 mod crash;
 mod examples;
+mod kafka;
 mod restart;
 mod shell;

@@ -15,18 +15,21 @@
 //! Every name is prefixed with `topic_prefix` (topics, groups), which keeps
 //! several engines (tests, conformance cases) apart on one cluster.
 
-use super::{partition_for_key, Header, Log, Record, StoredRecord, TopicConfig, TopicInfo};
+use super::{
+    partition_for_key, GroupMember, Header, Log, Record, StoredRecord, TopicConfig, TopicInfo,
+};
 use crate::error::{Error, Result};
 use parking_lot::{Condvar, Mutex};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header as KHeader, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -118,6 +121,9 @@ pub struct KafkaLog {
     readers: Mutex<HashMap<(String, i32), Vec<PartitionReader>>>,
     /// One committing client per (full) group id.
     groups: Mutex<HashMap<String, Arc<BaseConsumer>>>,
+    /// Groups this process joined as a member, by full group id: their
+    /// commits must come from the member.
+    members: Arc<Mutex<HashMap<String, Arc<BaseConsumer<MemberContext>>>>>,
     /// Known topics (full names).
     topics: Mutex<HashMap<String, TopicInfo>>,
     seq: Mutex<u64>,
@@ -164,6 +170,7 @@ impl KafkaLog {
             meta,
             readers: Mutex::new(HashMap::new()),
             groups: Mutex::new(HashMap::new()),
+            members: Arc::new(Mutex::new(HashMap::new())),
             topics: Mutex::new(HashMap::new()),
             seq: Mutex::new(0),
             appended: Condvar::new(),
@@ -360,7 +367,13 @@ impl KafkaConfig {
     /// A client configuration carrying the connection and pass-through
     /// settings.
     fn client(&self) -> ClientConfig {
-        let mut c = ClientConfig::new();
+        self.client_over(ClientConfig::new())
+    }
+
+    /// `defaults` with the connection and pass-through settings on top
+    /// (so users can override the defaults).
+    fn client_over(&self, defaults: ClientConfig) -> ClientConfig {
+        let mut c = defaults;
         c.set("bootstrap.servers", &self.bootstrap_servers);
         c.set(
             "socket.timeout.ms",
@@ -620,15 +633,17 @@ impl Log for KafkaLog {
         // Results first: offsets are committed only after everything written
         // before them is acknowledged.
         self.await_acks()?;
-        let client = self.group_client(group)?;
         let mut tpl = TopicPartitionList::new();
         for (topic, p, o) in offsets {
             tpl.add_partition_offset(&self.full(topic), *p, Offset::Offset(*o))
                 .map_err(|e| kafka_err("bad offset", e))?;
         }
-        client
-            .commit(&tpl, CommitMode::Sync)
-            .map_err(|e| kafka_err(&format!("cannot commit offsets of group {group}"), e))
+        let member = self.members.lock().get(&self.full(group)).cloned();
+        let committed = match member {
+            Some(member) => member.commit(&tpl, CommitMode::Sync),
+            None => self.group_client(group)?.commit(&tpl, CommitMode::Sync),
+        };
+        committed.map_err(|e| kafka_err(&format!("cannot commit offsets of group {group}"), e))
     }
 
     fn committed(&self, group: &str, topic: &str, partition: i32) -> Result<Option<i64>> {
@@ -663,8 +678,112 @@ impl Log for KafkaLog {
         self.await_acks()
     }
 
+    fn join_group(&self, group: &str, topics: &[String]) -> Result<Option<Box<dyn GroupMember>>> {
+        let full = self.full(group);
+        let mut config = ClientConfig::new();
+        // Sticky, so partitions stay where they are while their owner
+        // lives; short sessions, so a dead owner's partitions move soon.
+        config
+            .set("partition.assignment.strategy", "cooperative-sticky")
+            .set("session.timeout.ms", "6000")
+            .set("heartbeat.interval.ms", "500")
+            // Also bounds how long a rebalance waits for members that
+            // left in the middle of joining.
+            .set("max.poll.interval.ms", "30000");
+        let mut config = self.config.client_over(config);
+        config
+            .set("group.id", &full)
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false");
+        let consumer: BaseConsumer<MemberContext> = config
+            .create_with_context(MemberContext::default())
+            .map_err(|e| kafka_err("cannot create a Kafka consumer", e))?;
+        let names: Vec<String> = topics.iter().map(|t| self.full(t)).collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        consumer
+            .subscribe(&refs)
+            .map_err(|e| kafka_err(&format!("cannot join group {group}"), e))?;
+        let consumer = Arc::new(consumer);
+        self.members.lock().insert(full.clone(), consumer.clone());
+        Ok(Some(Box::new(KafkaMember {
+            consumer,
+            group: full,
+            prefix: self.config.topic_prefix.clone(),
+            members: self.members.clone(),
+            owned: Vec::new(),
+        })))
+    }
+
     fn hand_off(&self, _topic: &str) -> Result<()> {
         self.await_acks()
+    }
+}
+
+/// A group member's context: notes when the member has joined.
+#[derive(Default)]
+struct MemberContext {
+    joined: AtomicBool,
+}
+
+impl ClientContext for MemberContext {}
+
+impl ConsumerContext for MemberContext {
+    fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Assign(_) = rebalance {
+            self.joined.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+/// A member of a consumer group. It only takes part in the protocol: its
+/// partitions are paused, since the task reads them with its own readers.
+struct KafkaMember {
+    consumer: Arc<BaseConsumer<MemberContext>>,
+    group: String,
+    prefix: String,
+    members: Arc<Mutex<HashMap<String, Arc<BaseConsumer<MemberContext>>>>>,
+    owned: Vec<(String, i32)>,
+}
+
+impl GroupMember for KafkaMember {
+    fn poll(&mut self) -> Result<Option<Vec<(String, i32)>>> {
+        // Records fetched before a pause took effect are not wanted here.
+        while let Some(r) = self.consumer.poll(Duration::ZERO) {
+            if let Err(e) = r {
+                if !matches!(e, KafkaError::PartitionEOF(_)) {
+                    return Err(kafka_err(&format!("group {}", self.group), e));
+                }
+            }
+        }
+        if !self.consumer.context().joined.load(Ordering::SeqCst) {
+            return Ok(None);
+        }
+        let assignment = self
+            .consumer
+            .assignment()
+            .map_err(|e| kafka_err(&format!("group {}", self.group), e))?;
+        let mut owned: Vec<(String, i32)> = assignment
+            .elements()
+            .iter()
+            .filter_map(|e| {
+                let topic = e.topic().strip_prefix(self.prefix.as_str())?;
+                Some((topic.to_string(), e.partition()))
+            })
+            .collect();
+        owned.sort();
+        if owned != self.owned {
+            let _ = self.consumer.pause(&assignment);
+            self.owned = owned.clone();
+        }
+        Ok(Some(owned))
+    }
+}
+
+impl Drop for KafkaMember {
+    fn drop(&mut self) {
+        // Leaving promptly lets the others take the partitions over now.
+        self.members.lock().remove(&self.group);
+        self.consumer.unsubscribe();
     }
 }
 

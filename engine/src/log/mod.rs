@@ -8,6 +8,7 @@ mod partitioner;
 
 pub use embedded::EmbeddedLog;
 pub use kafka::{KafkaConfig, KafkaLog};
+
 pub use partitioner::{murmur2, partition_for_key};
 
 use crate::error::Result;
@@ -67,6 +68,15 @@ pub struct TopicInfo {
     pub compact: bool,
 }
 
+/// A member of a consumer group: the log divides the partitions of the
+/// group's topics among the members of all processes that joined it.
+pub trait GroupMember: Send {
+    /// Serves the group's protocol (joining, heartbeats, rebalances) and
+    /// returns the (topic, partition)s this member owns now, sorted; None
+    /// until it has joined.
+    fn poll(&mut self) -> Result<Option<Vec<(String, i32)>>>;
+}
+
 /// Kafka-shaped storage for topics. Implementations are shared between
 /// threads; every method may be called concurrently.
 pub trait Log: Send + Sync {
@@ -115,6 +125,13 @@ pub trait Log: Send + Sync {
     fn wait_for_append(&self, seen: u64, timeout: Duration) -> u64;
     /// Makes every appended record and commit durable (fsync).
     fn flush(&self) -> Result<()>;
+
+    /// Joins `group` as a member consuming `topics`; the group's commits
+    /// from this process then go through the member. None where one
+    /// process owns every partition (the embedded log).
+    fn join_group(&self, _group: &str, _topics: &[String]) -> Result<Option<Box<dyn GroupMember>>> {
+        Ok(None)
+    }
 
     /// Makes the records appended to `topic` survive a crash of this
     /// process (handed to the operating system; `flush` also survives power

@@ -5,7 +5,7 @@
 
 use super::{processing_log, Context, JoinOperator, Operator, ProcessingError, Row};
 use crate::error::Result;
-use crate::log::{Log, StoredRecord};
+use crate::log::{GroupMember, Log, StoredRecord};
 use crate::operators::{SinkEncoder, SourceDecoder};
 
 /// How many records a task reads from one partition per step.
@@ -263,6 +263,40 @@ pub struct PersistentTask {
     pub commit_interval: Option<std::time::Duration>,
     /// What was computed but not yet written.
     pub pending: Pending,
+    /// Where several processes share the query (Kafka): its membership of
+    /// the query's consumer group, and what it owns.
+    pub group_member: Option<Membership>,
+}
+
+/// A persistent query's share of the work when several processes run it.
+///
+/// A stateless query reads exactly the partitions the group gives this
+/// process. A stateful one runs whole on the process that owns partition 0
+/// of its first input; that process restores the state from the changelogs
+/// when it takes the query over (a split of stateful queries by partition
+/// needs partitioned changelogs and repartition topics).
+pub struct Membership {
+    pub member: Box<dyn GroupMember>,
+    /// Whether the query keeps state.
+    pub stateful: bool,
+    /// Read partitions without committed offsets from their start.
+    pub earliest: bool,
+    /// What the group gave this process last.
+    owned: Option<Vec<(String, i32)>>,
+    /// A stateful query that ran here and moved away: its state is stale.
+    lost: bool,
+}
+
+impl Membership {
+    pub fn new(member: Box<dyn GroupMember>, stateful: bool, earliest: bool) -> Self {
+        Membership {
+            member,
+            stateful,
+            earliest,
+            owned: None,
+            lost: false,
+        }
+    }
 }
 
 /// Results and state changes waiting for the commit interval.
@@ -290,6 +324,9 @@ impl PersistentTask {
     /// records were consumed. Results, state changes and offsets are written
     /// together when the commit interval has passed (at once without one).
     pub fn poll(&mut self, log: &dyn Log) -> Result<usize> {
+        if !self.follow_group(log)? {
+            return Ok(0);
+        }
         let mut ctx = Context::default();
         let (read, rows) = self.flow.step(log, &mut ctx)?;
         self.report(log, &ctx.errors)?;
@@ -305,6 +342,94 @@ impl PersistentTask {
             self.flush(log)?;
         }
         Ok(read)
+    }
+
+    /// Follows the consumer group (when the query is shared): takes up the
+    /// partitions it gives this process and lets go of those it takes
+    /// away. Returns whether this process has work in the query now.
+    fn follow_group(&mut self, log: &dyn Log) -> Result<bool> {
+        let Some(m) = self.group_member.as_mut() else {
+            return Ok(true);
+        };
+        let Some(owned) = m.member.poll()? else {
+            return Ok(false);
+        };
+        if m.owned.as_ref() == Some(&owned) {
+            return Ok(self.active());
+        }
+        let before = m.owned.replace(owned.clone());
+        let (stateful, earliest) = (m.stateful, m.earliest);
+        let was_active = before.is_some() && self.active();
+        if was_active && self.pending.dirty {
+            // Results computed from partitions that may have moved: write
+            // them (the commit may be refused; the new owner then redoes
+            // that input, at least once).
+            if let Err(e) = self.flush(log) {
+                eprintln!("sluice: query {}: {e}", self.query_id);
+            }
+        }
+        self.pending = Pending::default();
+        let first = self.flow.inputs.first().map(|i| i.reader.topic.clone());
+        if stateful {
+            let owner = first.is_some_and(|t| owned.contains(&(t, 0)));
+            let m = self.group_member.as_mut().expect("checked above");
+            match (was_active, owner) {
+                (true, true) | (false, false) => {}
+                (true, false) => {
+                    m.lost = true;
+                    eprintln!(
+                        "sluice: query {} moved to another process of the service",
+                        self.query_id
+                    );
+                    for input in self.flow.inputs.iter_mut() {
+                        input.reader.positions.clear();
+                    }
+                }
+                (false, true) if m.lost => {
+                    eprintln!(
+                        "sluice: query {} came back to this process, whose copy of its state is stale: restart the process to run it here again",
+                        self.query_id
+                    );
+                }
+                (false, true) => {
+                    // Taking the query over: every partition, from the
+                    // committed offsets, with the state restored.
+                    for input in self.flow.inputs.iter_mut() {
+                        let all = SourceReader::open(
+                            log,
+                            &input.reader.topic,
+                            Some(&self.group),
+                            earliest,
+                        )?;
+                        input.reader.positions = all.positions;
+                    }
+                    self.flow.restore(log)?;
+                    eprintln!("sluice: query {} runs on this process", self.query_id);
+                }
+            }
+        } else {
+            for input in self.flow.inputs.iter_mut() {
+                let all =
+                    SourceReader::open(log, &input.reader.topic, Some(&self.group), earliest)?;
+                input.reader.positions = all
+                    .positions
+                    .into_iter()
+                    .filter(|(p, _)| owned.contains(&(input.reader.topic.clone(), *p)))
+                    .collect();
+            }
+        }
+        Ok(self.active())
+    }
+
+    /// True when this process reads any partition of the query.
+    fn active(&self) -> bool {
+        let lost = self.group_member.as_ref().is_some_and(|m| m.lost);
+        !lost
+            && self
+                .flow
+                .inputs
+                .iter()
+                .any(|i| !i.reader.positions.is_empty())
     }
 
     /// True when results or state changes wait to be written.
