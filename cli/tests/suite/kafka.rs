@@ -186,3 +186,122 @@ fn a_missing_topic_and_a_partition_mismatch_are_explained() {
         out.stderr
     );
 }
+
+/// A headless process whose stderr goes to a file.
+fn headless(target: &Target, name: &str) -> (Headless, std::path::PathBuf) {
+    let dir = target.scratch();
+    let queries = dir.join("none.sql");
+    std::fs::write(
+        &queries,
+        "-- the service's queries come from its command topic\n",
+    )
+    .unwrap();
+    let log = dir.join(format!("{name}.log"));
+    let mut args = target.args();
+    args.extend(["--queries-file".into(), queries.display().to_string()]);
+    let child = Command::new(SLUICE)
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("starting headless sluice");
+    (Headless(child), log)
+}
+
+fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> Option<String>) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let state = done();
+        match state {
+            None => return,
+            Some(s) if Instant::now() >= deadline => panic!("{what}: not within {timeout:?}: {s}"),
+            Some(_) => std::thread::sleep(Duration::from_millis(500)),
+        }
+    }
+}
+
+/// Per-key counts, read with a pull query.
+fn counts(target: &Target) -> std::collections::BTreeMap<String, i64> {
+    let out = sluice_on(&target.args(), &["-e", "SELECT k, n FROM counts;"]);
+    super::common::tables(&out.stdout)
+        .first()
+        .map(|t| {
+            t.rows
+                .iter()
+                .map(|r| (r[0].clone(), r[1].parse().unwrap_or(-1)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn insert_batch(target: &Target, from: usize, to: usize) {
+    let sql: String = (from..to)
+        .map(|i| format!("INSERT INTO s (k, v) VALUES ('k{}', {i});\n", i % 6))
+        .collect();
+    let out = sluice_on(&target.args(), &["-e", &sql]);
+    assert!(out.success, "inserts failed: {}", out.stderr);
+}
+
+#[test]
+fn two_processes_share_queries_and_one_takes_over_when_the_other_dies() {
+    let target = Target::kafka();
+    let p = target.topic_prefix();
+    let setup = format!(
+        "SET 'auto.offset.reset'='earliest';
+SET 'ksql.output.topic.name.prefix'='{p}';
+CREATE STREAM s (k STRING KEY, v INT) WITH (kafka_topic='{p}s', value_format='JSON', partitions=2);
+CREATE STREAM copy AS SELECT * FROM s;
+CREATE TABLE counts AS SELECT k, COUNT(*) AS n FROM s GROUP BY k;"
+    );
+    let out = sluice_on(&target.args(), &["-e", &setup]);
+    assert!(out.success, "setup failed: {}", out.stderr);
+    let (a, a_log) = headless(&target, "a");
+    let (b, b_log) = headless(&target, "b");
+    let read = |path: &std::path::Path| std::fs::read_to_string(path).unwrap_or_default();
+    // The stateless query is split: each process reads one partition.
+    wait_for(
+        "the copy query split over both processes",
+        Duration::from_secs(60),
+        || {
+            let (la, lb) = (read(&a_log), read(&b_log));
+            let split = |l: &str| {
+                l.lines()
+                    .rev()
+                    .find(|x| x.contains("query CSAS_COPY_0 reads partitions"))
+                    .is_some_and(|x| x.matches(&format!("{p}s/")).count() == 1)
+            };
+            (!(split(&la) && split(&lb))).then(|| format!("a:\n{la}\nb:\n{lb}"))
+        },
+    );
+    insert_batch(&target, 0, 60);
+    let expect = |n: usize| -> std::collections::BTreeMap<String, i64> {
+        let mut m = std::collections::BTreeMap::new();
+        for i in 0..n {
+            *m.entry(format!("k{}", i % 6)).or_insert(0) += 1;
+        }
+        m
+    };
+    wait_for("counts of the first 60", Duration::from_secs(60), || {
+        let now = counts(&target);
+        (now != expect(60)).then(|| format!("{now:?}"))
+    });
+    // Kill the process that runs the stateful query; the other takes it
+    // over from the changelog and the committed offsets.
+    let runs_counts = |l: &str| l.contains("query CTAS_COUNTS_1 runs on this process");
+    let (owner, survivor_log) = if runs_counts(&read(&a_log)) {
+        (a, b_log.clone())
+    } else {
+        assert!(runs_counts(&read(&b_log)), "no process runs the counts");
+        (b, a_log.clone())
+    };
+    let mut owner = owner;
+    owner.0.kill().expect("SIGKILL");
+    let _ = owner.0.wait();
+    insert_batch(&target, 60, 120);
+    wait_for("counts after the takeover", Duration::from_secs(90), || {
+        let now = counts(&target);
+        (now != expect(120)).then(|| format!("{now:?}\n{}", read(&survivor_log)))
+    });
+    assert!(runs_counts(&read(&survivor_log)));
+}

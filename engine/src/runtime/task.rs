@@ -417,6 +417,12 @@ impl PersistentTask {
                     .filter(|(p, _)| owned.contains(&(input.reader.topic.clone(), *p)))
                     .collect();
             }
+            let here: Vec<String> = owned.iter().map(|(t, p)| format!("{t}/{p}")).collect();
+            eprintln!(
+                "sluice: query {} reads partitions [{}] on this process",
+                self.query_id,
+                here.join(", ")
+            );
         }
         Ok(self.active())
     }
