@@ -85,33 +85,26 @@ CREATE STREAM big WITH (kafka_topic='{p}big', key_format='KAFKA', value_format='
         ),
     )
     .unwrap();
-    let mut args = target.args();
-    args.extend(["--queries-file".into(), queries.display().to_string()]);
-    let headless = Headless(
-        Command::new(SLUICE)
-            .args(&args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting headless sluice"),
-    );
+    let (mut headless, log) = headless_with(&target, "orders", &queries);
     // The headless process has created the streams once the catalog shows
     // them to another process of the same service.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let out = sluice_on(&target.args(), &["-e", "SHOW STREAMS;"]);
-        if out.stdout.contains("BIG") {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the headless process never created BIG:\n{}\n{}",
-            out.stdout,
-            out.stderr
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_for(
+        "the headless process creating BIG",
+        Duration::from_secs(60),
+        || {
+            let out = sluice_on(&target.args(), &["-e", "SHOW STREAMS;"]);
+            if out.stdout.contains("BIG") {
+                return None;
+            }
+            let exited = headless.0.try_wait().ok().flatten();
+            Some(format!(
+                "exited: {exited:?}\n{}\n{}\n--- headless stderr:\n{}",
+                out.stdout,
+                out.stderr,
+                std::fs::read_to_string(&log).unwrap_or_default()
+            ))
+        },
+    );
     let out = sluice_on(
         &target.args(),
         &[
@@ -189,14 +182,22 @@ fn a_missing_topic_and_a_partition_mismatch_are_explained() {
 
 /// A headless process whose stderr goes to a file.
 fn headless(target: &Target, name: &str) -> (Headless, std::path::PathBuf) {
-    let dir = target.scratch();
-    let queries = dir.join("none.sql");
+    let queries = target.scratch().join("none.sql");
     std::fs::write(
         &queries,
         "-- the service's queries come from its command topic\n",
     )
     .unwrap();
-    let log = dir.join(format!("{name}.log"));
+    headless_with(target, name, &queries)
+}
+
+/// A headless process running `queries`, its stderr going to a file.
+fn headless_with(
+    target: &Target,
+    name: &str,
+    queries: &std::path::Path,
+) -> (Headless, std::path::PathBuf) {
+    let log = target.scratch().join(format!("{name}.log"));
     let mut args = target.args();
     args.extend(["--queries-file".into(), queries.display().to_string()]);
     let child = Command::new(SLUICE)
