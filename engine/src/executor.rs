@@ -902,14 +902,21 @@ impl EngineInner {
         let plan_changelogs = plan.changelogs.clone();
         for topic in &plan.changelogs {
             if self.log.describe_topic(topic)?.is_none() {
-                self.log.create_topic(
+                let created = self.log.create_topic(
                     topic,
                     &TopicConfig {
                         partitions: 1,
                         replicas: 1,
                         compact: true,
                     },
-                )?;
+                );
+                // Another process of the service may have created it
+                // meanwhile.
+                if let Err(e) = created {
+                    if self.log.describe_topic(topic)?.is_none() {
+                        return Err(e);
+                    }
+                }
             }
         }
         let group_member = match member {

@@ -30,14 +30,20 @@ impl Metastore {
     /// Makes sure the command topic exists.
     pub fn init(log: &dyn Log, topic: &str) -> Result<()> {
         if log.describe_topic(topic)?.is_none() {
-            log.create_topic(
+            let created = log.create_topic(
                 topic,
                 &TopicConfig {
                     partitions: 1,
                     replicas: 1,
                     compact: false,
                 },
-            )?;
+            );
+            // Another process of the service may have created it meanwhile.
+            if let Err(e) = created {
+                if log.describe_topic(topic)?.is_none() {
+                    return Err(e);
+                }
+            }
         }
         Ok(())
     }
