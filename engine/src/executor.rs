@@ -901,23 +901,15 @@ impl EngineInner {
         };
         let plan_changelogs = plan.changelogs.clone();
         for topic in &plan.changelogs {
-            if self.log.describe_topic(topic)?.is_none() {
-                let created = self.log.create_topic(
-                    topic,
-                    &TopicConfig {
-                        partitions: 1,
-                        replicas: 1,
-                        compact: true,
-                    },
-                );
-                // Another process of the service may have created it
-                // meanwhile.
-                if let Err(e) = created {
-                    if self.log.describe_topic(topic)?.is_none() {
-                        return Err(e);
-                    }
-                }
-            }
+            crate::log::ensure_topic(
+                self.log.as_ref(),
+                topic,
+                &TopicConfig {
+                    partitions: 1,
+                    replicas: 1,
+                    compact: true,
+                },
+            )?;
         }
         let group_member = match member {
             // The group says what to read, and the state is restored when

@@ -29,23 +29,15 @@ pub struct Metastore;
 impl Metastore {
     /// Makes sure the command topic exists.
     pub fn init(log: &dyn Log, topic: &str) -> Result<()> {
-        if log.describe_topic(topic)?.is_none() {
-            let created = log.create_topic(
-                topic,
-                &TopicConfig {
-                    partitions: 1,
-                    replicas: 1,
-                    compact: false,
-                },
-            );
-            // Another process of the service may have created it meanwhile.
-            if let Err(e) = created {
-                if log.describe_topic(topic)?.is_none() {
-                    return Err(e);
-                }
-            }
-        }
-        Ok(())
+        crate::log::ensure_topic(
+            log,
+            topic,
+            &TopicConfig {
+                partitions: 1,
+                replicas: 1,
+                compact: false,
+            },
+        )
     }
 
     /// Every command so far, in order.

@@ -68,6 +68,18 @@ pub struct TopicInfo {
     pub compact: bool,
 }
 
+/// Creates a topic unless it exists. Another process sharing the log may
+/// create it at the same moment; that is not an error.
+pub fn ensure_topic(log: &dyn Log, name: &str, config: &TopicConfig) -> Result<()> {
+    if log.describe_topic(name)?.is_some() {
+        return Ok(());
+    }
+    match log.create_topic(name, config) {
+        Err(e) if log.describe_topic(name)?.is_none() => Err(e),
+        _ => Ok(()),
+    }
+}
+
 /// A member of a consumer group: the log divides the partitions of the
 /// group's topics among the members of all processes that joined it.
 pub trait GroupMember: Send {

@@ -28,14 +28,7 @@ pub fn create_statement() -> String {
 
 /// Makes sure the topic exists.
 pub fn init(log: &dyn Log) -> Result<()> {
-    if log.describe_topic(TOPIC)?.is_none() {
-        // Another process may have created it meanwhile.
-        if let Err(e) = log.create_topic(TOPIC, &TopicConfig::default()) {
-            if log.describe_topic(TOPIC)?.is_none() {
-                return Err(e);
-            }
-        }
-    }
+    crate::log::ensure_topic(log, TOPIC, &TopicConfig::default())?;
     Ok(())
 }
 
