@@ -11,8 +11,9 @@ use crate::operators::{SinkEncoder, SourceDecoder};
 use crate::plan::expr::{cast_value, Compiled, Scope};
 use crate::plan::planner::{plan_query, PlanOptions};
 use crate::runtime::processing_log;
+use crate::runtime::repartition::Repartition;
 use crate::runtime::task::{
-    Flow, Input, Membership, PersistentTask, Pipeline, SourceReader, TransientTask,
+    Decoder, Flow, Input, Membership, PersistentTask, Pipeline, SourceReader, TransientTask,
 };
 use crate::sql::ast::*;
 use crate::sql::parser::{parse_statement, split_statements};
@@ -880,12 +881,9 @@ impl EngineInner {
         // (a query that ran before, maybe in another process of the
         // service, has its own).
         let mut uncommitted = false;
-        for input in &flow.inputs {
-            for (p, _) in &input.reader.positions {
-                uncommitted |= self
-                    .log
-                    .committed(&group, &input.reader.topic, *p)?
-                    .is_none();
+        for reader in flow.readers() {
+            for (p, _) in &reader.positions {
+                uncommitted |= self.log.committed(&group, &reader.topic, *p)?.is_none();
             }
         }
         if uncommitted {
@@ -893,7 +891,11 @@ impl EngineInner {
         }
         // Processes of one service share a query's partitions through its
         // consumer group (on Kafka; queries run in the background).
-        let topics: Vec<String> = flow.inputs.iter().map(|i| i.reader.topic.clone()).collect();
+        let topics: Vec<String> = flow
+            .inputs
+            .iter()
+            .map(|i| i.source_topic().to_string())
+            .collect();
         let member = if self.background && !self.record_only {
             self.log.join_group(&group, &topics)?
         } else {
@@ -915,8 +917,8 @@ impl EngineInner {
             // The group says what to read, and the state is restored when
             // this process takes the query on.
             Some(member) => {
-                for input in flow.inputs.iter_mut() {
-                    input.reader.positions.clear();
+                for reader in flow.readers_mut() {
+                    reader.positions.clear();
                 }
                 Some(Membership::new(member, stateful, earliest))
             }
@@ -1291,18 +1293,56 @@ impl EngineInner {
         earliest: bool,
     ) -> Result<Flow> {
         let mut opened = Vec::with_capacity(inputs.len());
+        let log = self.log.as_ref();
         for input in inputs {
-            opened.push(Input {
-                reader: SourceReader::open(
-                    self.log.as_ref(),
-                    &input.source.topic,
-                    group,
-                    earliest,
-                )?,
-                pipeline: Pipeline {
-                    decoder: SourceDecoder::try_new(&input.source)?,
-                    operators: input.operators,
+            let source_reader = SourceReader::open(log, &input.source.topic, group, earliest)?;
+            let source_decoder = SourceDecoder::try_new(&input.source)?;
+            opened.push(match input.repartition {
+                None => Input {
+                    reader: source_reader,
+                    pipeline: Pipeline {
+                        decoder: Decoder::Source(source_decoder),
+                        operators: input.operators,
+                    },
+                    repartition: None,
                 },
+                Some(spec) => {
+                    crate::log::ensure_topic(
+                        log,
+                        &spec.topic,
+                        &TopicConfig {
+                            partitions: spec.partitions,
+                            replicas: 1,
+                            compact: false,
+                        },
+                    )?;
+                    let key_column = [Column::new("ROWKEY", spec.key.ty.clone(), ColumnKind::Key)];
+                    // A key type the join's key format cannot hold (only
+                    // when both sides are re-keyed) is written as JSON.
+                    let key_codec = crate::formats::codec(&spec.key_format, &key_column, true)
+                        .or_else(|_| {
+                            crate::formats::codec(
+                                &FormatSpec::new(FormatKind::Json),
+                                &key_column,
+                                true,
+                            )
+                        })?;
+                    Input {
+                        // Everything in the internal topic is this query's.
+                        reader: SourceReader::open(log, &spec.topic, group, true)?,
+                        pipeline: Pipeline {
+                            decoder: Decoder::Repartitioned(spec.topic.clone()),
+                            operators: input.operators,
+                        },
+                        repartition: Some(Repartition {
+                            reader: source_reader,
+                            decoder: source_decoder,
+                            key: spec.key,
+                            key_codec,
+                            topic: spec.topic,
+                        }),
+                    }
+                }
             });
         }
         Ok(Flow {
@@ -1767,10 +1807,22 @@ impl EngineInner {
     fn terminate(&self, target: &QueryTarget) -> Result<StatementResult> {
         for id in self.query_ids(target)? {
             self.stop_query(&id);
-            let mut st = self.state.lock();
-            st.catalog.remove_query(&id);
+            self.state.lock().catalog.remove_query(&id);
+            self.delete_internal_topics(&id)?;
         }
         Ok(StatementResult::Message("Query terminated.".into()))
+    }
+
+    /// Deletes a terminated query's internal topics (state changelogs and
+    /// repartition topics), as ksqlDB cleans up after a query.
+    fn delete_internal_topics(&self, id: &str) -> Result<()> {
+        let prefix = format!("_confluent-ksql-{}query_{id}-", self.service_id);
+        for topic in self.log.list_topics()? {
+            if topic.name.starts_with(&prefix) {
+                self.log.delete_topic(&topic.name)?;
+            }
+        }
+        Ok(())
     }
 
     fn pause(&self, target: &QueryTarget, pause: bool) -> Result<StatementResult> {

@@ -650,3 +650,104 @@ fn pull_queries_look_up_scan_window_group_and_join() {
         "{err}"
     );
 }
+
+#[test]
+fn a_stream_joined_on_a_value_column_is_repartitioned_by_the_join_key() {
+    use serde_json::json;
+    let dir = tempfile::tempdir().unwrap();
+    let group = "_confluent-ksql-default_query_CSAS_ENRICHED_0";
+    let internal = "_confluent-ksql-default_query_CSAS_ENRICHED_0-Join-repartition";
+    let click = |e: &Engine, i: i64| {
+        put(
+            e,
+            "clicks",
+            json!(format!("/page/{i}")),
+            json!({"USER_ID": i % 8}),
+            1_000 + i,
+        )
+    };
+    {
+        let e = open(dir.path(), false);
+        e.execute(
+            "SET 'auto.offset.reset' = 'earliest';
+             CREATE TABLE users (id INT PRIMARY KEY, name STRING)
+               WITH (kafka_topic='users', key_format='KAFKA', value_format='JSON', partitions=4);
+             CREATE STREAM clicks (page STRING KEY, user_id INT)
+               WITH (kafka_topic='clicks', value_format='JSON', partitions=3);
+             CREATE STREAM enriched AS SELECT c.user_id, c.page, u.name
+               FROM clicks c JOIN users u ON c.user_id = u.id;",
+        )
+        .unwrap();
+        for id in 0..8 {
+            put(
+                &e,
+                "users",
+                json!(id),
+                json!({"NAME": format!("user{id}")}),
+                0,
+            );
+        }
+        for i in 0..20 {
+            click(&e, i);
+        }
+    }
+    // A crash that lost every commit: the query's positions go back to the
+    // start of the clicks and of the internal topic, which keeps all 20.
+    let e = open(dir.path(), false);
+    let info = e
+        .log()
+        .describe_topic(internal)
+        .unwrap()
+        .expect("repartition topic");
+    assert_eq!(info.partitions, 4, "partitioned like the table");
+    let mut rewind: Vec<(String, i32, i64)> =
+        (0..3).map(|p| ("clicks".to_string(), p, 0)).collect();
+    rewind.extend((0..4).map(|p| (internal.to_string(), p, 0)));
+    e.log().commit_offsets(group, &rewind).unwrap();
+    drop(e);
+    let e = open(dir.path(), false);
+    for i in 20..30 {
+        click(&e, i);
+    }
+    let log = e.log();
+    // Every click reached the internal topic once, keyed by its user id in
+    // the table's key format, on the partition holding that user.
+    let user_partition = |key: &[u8]| {
+        (0..4)
+            .find(|p| {
+                log.read("users", *p, 0, usize::MAX)
+                    .unwrap()
+                    .iter()
+                    .any(|r| r.record.key.as_deref() == Some(key))
+            })
+            .expect("user exists")
+    };
+    let mut internal_count = 0;
+    for p in 0..4 {
+        for r in log.read(internal, p, 0, usize::MAX).unwrap() {
+            let key = r.record.key.clone().expect("keyed");
+            assert_eq!(key.len(), 4, "KAFKA INT key");
+            assert_eq!(user_partition(&key), p);
+            internal_count += 1;
+        }
+    }
+    assert_eq!(internal_count, 30, "no click written twice, none lost");
+    // Every click joined: those whose commit was lost at least once.
+    let out = topic_records(&e, "ENRICHED");
+    for i in 0..30i64 {
+        let n = out
+            .iter()
+            .filter(|(k, v)| {
+                *k == json!(i % 8)
+                    && *v == json!({"PAGE": format!("/page/{i}"), "NAME": format!("user{}", i % 8)})
+            })
+            .count();
+        assert!(
+            if i < 20 { (1..=2).contains(&n) } else { n == 1 },
+            "click {i} joined {n} times: {out:?}"
+        );
+    }
+    // Terminating the query removes its internal topic.
+    e.execute("TERMINATE CSAS_ENRICHED_0;").unwrap();
+    assert!(e.log().describe_topic(internal).unwrap().is_none());
+}

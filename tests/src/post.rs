@@ -30,7 +30,20 @@ pub fn check(engine: &Engine, log: &dyn Log, post: &PostChecks) -> Result<(), St
         let info = log
             .describe_topic(&topic.name)
             .map_err(|e| format!("post: log: {e}"))?
-            .ok_or_else(|| format!("post: topic {} does not exist", topic.name))?;
+            .ok_or_else(|| {
+                let internal: Vec<String> = log
+                    .list_topics()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|t| t.name)
+                    .filter(|n| n.starts_with("_confluent-ksql-") && !n.ends_with("_command_topic"))
+                    .collect();
+                format!(
+                    "post: topic {} does not exist (internal topics: [{}])",
+                    topic.name,
+                    internal.join(", ")
+                )
+            })?;
         if let Some(p) = topic.partitions {
             if p != info.partitions {
                 return Err(format!(

@@ -219,6 +219,11 @@ impl<'a> CaseRun<'a> {
         properties.insert("auto.offset.reset".to_string(), "earliest".to_string());
         // ... with record caching off, so every change is emitted.
         properties.insert("cache.max.bytes.buffering".to_string(), "0".to_string());
+        // ... under the service id its cases name internal topics by.
+        properties.insert(
+            "ksql.service.id".to_string(),
+            "some.ksql.service.id".to_string(),
+        );
         for (k, v) in &case.properties {
             properties.insert(k.clone(), v.clone());
         }

@@ -3,7 +3,7 @@
 //! ROWKEY, then each side's pseudo-columns) and builds the join operator.
 
 use super::expr::{Compiled, Scope, ScopeColumn};
-use super::planner::{source_scope, PlanInput};
+use super::planner::{source_scope, PlanInput, PlanOptions, RepartitionSpec};
 use crate::catalog::{Catalog, Source};
 use crate::error::{Error, Result};
 use crate::operators::fk_join::FkJoinOperator;
@@ -63,11 +63,8 @@ struct LeftSide {
 
 /// Plans `FROM a JOIN b ON ... [JOIN c ON ...]`: joins evaluated left to
 /// right, each on the result of the ones before.
-pub fn plan_join(
-    query: &Query,
-    catalog: &Catalog,
-    partitions: &std::collections::BTreeMap<String, i32>,
-) -> Result<JoinedInput> {
+pub fn plan_join(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Result<JoinedInput> {
+    let partitions = &options.partitions;
     let first = catalog
         .source(&query.from.name)
         .map_err(|_| Error::plan(format!("{} does not exist.", query.from.name)))?
@@ -92,12 +89,18 @@ pub fn plan_join(
     let mut inputs = vec![PlanInput {
         source: first.clone(),
         operators: Vec::new(),
+        repartition: None,
     }];
     let mut ops: Vec<Box<dyn JoinOperator>> = Vec::new();
     let mut last_key_hint = String::new();
     let mut synthetic = false;
     let mut all_keys = false;
-    for join in &query.joins {
+    let count = |name: &str| {
+        catalog
+            .find_source(name)
+            .and_then(|s| partitions.get(&s.topic).copied())
+    };
+    for (index, join) in query.joins.iter().enumerate() {
         let right = catalog
             .source(&join.right.name)
             .map_err(|_| Error::plan(format!("{} does not exist.", join.right.name)))?
@@ -126,11 +129,6 @@ pub fn plan_join(
         // Key-to-key joins read matching partitions: the counts must agree.
         if step.key_to_key && (left.kind == SourceKind::Stream || right.kind == SourceKind::Stream)
         {
-            let count = |name: &str| {
-                catalog
-                    .find_source(name)
-                    .and_then(|s| partitions.get(&s.topic).copied())
-            };
             if let (Some(l), Some(r)) = (count(&left.names[0]), count(&right.name)) {
                 if l != r {
                     return Err(Error::plan(format!(
@@ -144,9 +142,52 @@ pub fn plan_join(
         synthetic = step.synthetic;
         all_keys = step.foreign_key;
         ops.push(step.op);
+        // Stream sides joined on something other than their key are
+        // re-keyed through internal topics (persistent queries only, as
+        // those have ids to name them by). The new key is serialized in
+        // the format of the side that keeps its key, and the topic has its
+        // partition count, so the rows land where that side's keys do.
+        let mut right_repartition = None;
+        if let Some(id) = &options.query_id {
+            // ksqlDB names the steps of an n-way join from the last one
+            // back: the first of three joins is `L_L_Join`.
+            let step_name = format!("{}Join", "L_".repeat(query.joins.len() - 1 - index));
+            let topic = |suffix: &str| {
+                format!(
+                    "_confluent-ksql-{}query_{id}-{step_name}{suffix}-repartition",
+                    options.service_id
+                )
+            };
+            let left_source = left.source.as_ref();
+            let left_format = left_source.unwrap_or(&first).key_format.clone();
+            let left_count = count(&left.names[0]).unwrap_or(1);
+            let right_count = count(&right.name).unwrap_or(1);
+            let table_right = right.kind == SourceKind::Table;
+            if let Some(key) = step.left_rekey {
+                let (key_format, partitions) = match &step.right_rekey {
+                    None => (right.key_format.clone(), right_count),
+                    Some(_) => (left_format.clone(), left_count.max(right_count)),
+                };
+                inputs[0].repartition = Some(RepartitionSpec {
+                    topic: topic(if table_right { "" } else { "-left" }),
+                    partitions,
+                    key,
+                    key_format,
+                });
+            }
+            if let Some(key) = step.right_rekey {
+                right_repartition = Some(RepartitionSpec {
+                    topic: topic("-right"),
+                    partitions: left_count.max(right_count),
+                    key,
+                    key_format: left_format,
+                });
+            }
+        }
         inputs.push(PlanInput {
             source: right.clone(),
             operators: Vec::new(),
+            repartition: right_repartition,
         });
         let mut names = left.names.clone();
         names.push(right.name.clone());
@@ -221,6 +262,11 @@ struct JoinStep {
     /// A foreign-key join: the key group is the left key's columns, all
     /// of which the result needs (not alternatives).
     foreign_key: bool,
+    /// The left side is a stream source joined on something other than
+    /// its key: its new key.
+    left_rekey: Option<Compiled>,
+    /// The same for the right side.
+    right_rekey: Option<Compiled>,
 }
 
 fn plan_step(
@@ -343,6 +389,30 @@ fn plan_step(
     };
     let lk = Compiled::compile(lk_expr, ls)?;
     let rk = Compiled::compile(rk_expr, rs)?;
+    let is_key = |k: &Compiled, s: &Source| {
+        k.as_column()
+            .is_some_and(|i| s.schema.key_indexes() == vec![i])
+    };
+    let mut left_rekey = left
+        .source
+        .as_ref()
+        .filter(|s| s.kind == SourceKind::Stream && !is_key(&lk, s))
+        .map(|_| lk.clone());
+    let mut right_rekey =
+        (right.kind == SourceKind::Stream && !is_key(&rk, right)).then(|| rk.clone());
+    // Keys joined key-to-key but serialized in different formats land on
+    // different partitions: the stream side (the right one of two streams)
+    // is re-keyed into the other side's format.
+    if let Some(s) = &left.source {
+        let mismatch = s.key_format.kind != right.key_format.kind
+            && left_rekey.is_none()
+            && right_rekey.is_none();
+        match (s.kind, right.kind) {
+            (SourceKind::Stream, SourceKind::Table) if mismatch => left_rekey = Some(lk.clone()),
+            (SourceKind::Stream, SourceKind::Stream) if mismatch => right_rekey = Some(rk.clone()),
+            _ => {}
+        }
+    }
     if let Some(s) = &left.source {
         if s.window.is_some()
             && lk.as_column().map(|i| s.schema.key_indexes() == vec![i]) != Some(true)
@@ -544,5 +614,7 @@ fn plan_step(
         result,
         key_to_key: key_to_key && !fk,
         foreign_key: fk,
+        left_rekey,
+        right_rekey,
     })
 }

@@ -42,6 +42,21 @@ fn rewrite_table_functions(
 pub struct PlanInput {
     pub source: Source,
     pub operators: Vec<Box<dyn Operator>>,
+    /// Set when the input is re-keyed through an internal topic.
+    pub repartition: Option<RepartitionSpec>,
+}
+
+/// Re-keying an input through an internal topic (a stream joined on
+/// something other than its key; see `runtime::repartition`).
+pub struct RepartitionSpec {
+    /// `_confluent-ksql-<service id>query_<query id>-<step>-repartition`.
+    pub topic: String,
+    pub partitions: i32,
+    /// The new key, over the source's row.
+    pub key: super::expr::Compiled,
+    /// How the key is serialized: the join's key format, so that the
+    /// records land where the other side's keys do.
+    pub key_format: crate::formats::FormatSpec,
 }
 
 /// A planned query: where it reads, what it runs, what it produces.
@@ -94,7 +109,7 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
     let mut joined = if query.joins.is_empty() {
         None
     } else {
-        Some(super::join::plan_join(query, catalog, &options.partitions)?)
+        Some(super::join::plan_join(query, catalog, options)?)
     };
     let source_owned = match &joined {
         Some(j) => j.left.clone(),
@@ -675,6 +690,7 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
             vec![PlanInput {
                 source: source.clone(),
                 operators: input_operators,
+                repartition: None,
             }],
             None,
         ),

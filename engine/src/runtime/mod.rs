@@ -3,6 +3,7 @@
 
 pub mod checkpoint;
 pub mod processing_log;
+pub mod repartition;
 pub mod task;
 pub mod view;
 

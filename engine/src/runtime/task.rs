@@ -3,6 +3,7 @@
 //! topic for persistent queries (committing source offsets only after the
 //! results are appended), or to the caller for push queries.
 
+use super::repartition::{decode_row, Repartition};
 use super::{processing_log, Context, JoinOperator, Operator, ProcessingError, Row};
 use crate::error::Result;
 use crate::log::{GroupMember, Log, StoredRecord};
@@ -58,9 +59,26 @@ impl SourceReader {
     }
 }
 
+/// How an input's records become rows.
+pub enum Decoder {
+    /// A source topic, in the source's formats.
+    Source(SourceDecoder),
+    /// An internal repartition topic (named), holding whole rows.
+    Repartitioned(String),
+}
+
+impl Decoder {
+    pub fn decode(&self, rec: &StoredRecord) -> std::result::Result<Row, ProcessingError> {
+        match self {
+            Decoder::Source(d) => d.decode(rec),
+            Decoder::Repartitioned(topic) => decode_row(rec, topic),
+        }
+    }
+}
+
 /// Decoding plus the operator chain of one query.
 pub struct Pipeline {
-    pub decoder: SourceDecoder,
+    pub decoder: Decoder,
     pub operators: Vec<Box<dyn Operator>>,
 }
 
@@ -89,6 +107,20 @@ impl Pipeline {
 pub struct Input {
     pub reader: SourceReader,
     pub pipeline: Pipeline,
+    /// For an input re-keyed through an internal topic (which `reader`
+    /// reads): the stage that fills that topic from the source.
+    pub repartition: Option<Repartition>,
+}
+
+impl Input {
+    /// The topic the query consumes from outside: the source, also when
+    /// it is read through a repartition topic.
+    pub fn source_topic(&self) -> &str {
+        match &self.repartition {
+            Some(r) => &r.reader.topic,
+            None => &self.reader.topic,
+        }
+    }
 }
 
 /// What a query computes: its inputs, the join between them (when there
@@ -105,6 +137,11 @@ impl Flow {
     pub fn step(&mut self, log: &dyn Log, ctx: &mut Context) -> Result<(usize, Vec<Row>)> {
         let mut read = 0;
         let mut out = Vec::new();
+        for input in self.inputs.iter_mut() {
+            if let Some(stage) = input.repartition.as_mut() {
+                read += stage.step(log, ctx)?;
+            }
+        }
         for side in 0..self.inputs.len() {
             let input = &mut self.inputs[side];
             let records = input.reader.read(log)?;
@@ -127,6 +164,28 @@ impl Flow {
         Ok((read, out))
     }
 
+    /// Every topic reader of the query: repartition stages' sources, then
+    /// each input's own.
+    pub fn readers(&self) -> impl Iterator<Item = &SourceReader> {
+        self.inputs.iter().flat_map(|i| {
+            i.repartition
+                .as_ref()
+                .map(|r| &r.reader)
+                .into_iter()
+                .chain(std::iter::once(&i.reader))
+        })
+    }
+
+    pub fn readers_mut(&mut self) -> impl Iterator<Item = &mut SourceReader> {
+        self.inputs.iter_mut().flat_map(|i| {
+            i.repartition
+                .as_mut()
+                .map(|r| &mut r.reader)
+                .into_iter()
+                .chain(std::iter::once(&mut i.reader))
+        })
+    }
+
     /// Commits every input's position for `group`.
     pub fn commit(&self, log: &dyn Log, group: &str) -> Result<()> {
         log.commit_offsets(group, &self.positions())
@@ -144,15 +203,22 @@ impl Flow {
         // Resume from the state's checkpoint rather than the (possibly
         // later) committed offsets.
         if let Some(positions) = self.operators.iter().find_map(|op| op.checkpoint()) {
-            for input in self.inputs.iter_mut() {
-                for (p, pos) in input.reader.positions.iter_mut() {
+            for reader in self.readers_mut() {
+                for (p, pos) in reader.positions.iter_mut() {
                     if let Some((_, _, o)) = positions
                         .iter()
-                        .find(|(t, q, _)| *t == input.reader.topic && q == p)
+                        .find(|(t, q, _)| *t == reader.topic && q == p)
                     {
                         *pos = *o;
                     }
                 }
+            }
+        }
+        // A repartition stage goes on after what already reached its
+        // internal topic.
+        for input in self.inputs.iter_mut() {
+            if let Some(stage) = input.repartition.as_mut() {
+                stage.resume(log, &input.reader.positions)?;
             }
         }
         let stateful =
@@ -201,15 +267,13 @@ impl Flow {
         Ok(())
     }
 
-    /// Every input's current positions.
+    /// Every reader's current positions.
     pub fn positions(&self) -> super::checkpoint::Positions {
-        self.inputs
-            .iter()
-            .flat_map(|i| {
-                i.reader
-                    .positions
+        self.readers()
+            .flat_map(|r| {
+                r.positions
                     .iter()
-                    .map(move |(p, o)| (i.reader.topic.clone(), *p, *o))
+                    .map(move |(p, o)| (r.topic.clone(), *p, *o))
             })
             .collect()
     }
@@ -369,7 +433,11 @@ impl PersistentTask {
             }
         }
         self.pending = Pending::default();
-        let first = self.flow.inputs.first().map(|i| i.reader.topic.clone());
+        let first = self
+            .flow
+            .inputs
+            .first()
+            .map(|i| i.source_topic().to_string());
         if stateful {
             let owner = first.is_some_and(|t| owned.contains(&(t, 0)));
             let m = self.group_member.as_mut().expect("checked above");
@@ -381,8 +449,8 @@ impl PersistentTask {
                         "sluice: query {} moved to another process of the service",
                         self.query_id
                     );
-                    for input in self.flow.inputs.iter_mut() {
-                        input.reader.positions.clear();
+                    for reader in self.flow.readers_mut() {
+                        reader.positions.clear();
                     }
                 }
                 (false, true) if m.lost => {
@@ -394,14 +462,10 @@ impl PersistentTask {
                 (false, true) => {
                     // Taking the query over: every partition, from the
                     // committed offsets, with the state restored.
-                    for input in self.flow.inputs.iter_mut() {
-                        let all = SourceReader::open(
-                            log,
-                            &input.reader.topic,
-                            Some(&self.group),
-                            earliest,
-                        )?;
-                        input.reader.positions = all.positions;
+                    let group = self.group.clone();
+                    for reader in self.flow.readers_mut() {
+                        let all = SourceReader::open(log, &reader.topic, Some(&group), earliest)?;
+                        reader.positions = all.positions;
                     }
                     self.flow.restore(log)?;
                     eprintln!("sluice: query {} runs on this process", self.query_id);
