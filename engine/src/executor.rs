@@ -67,6 +67,16 @@ pub struct EngineInner {
     record_only: bool,
     /// True while the metastore is being replayed.
     replaying: AtomicBool,
+    /// Following the command topic for statements other processes of the
+    /// service run (Kafka, with queries running here).
+    follow_commands: bool,
+    /// The Log is a Kafka cluster.
+    kafka: bool,
+    /// This process's id in the commands it records.
+    instance: String,
+    /// The next command-topic offset to apply; held while a statement
+    /// that changes the catalog runs, so commands apply one at a time.
+    applied: Mutex<i64>,
     /// Materialized views answering pull queries, by the statement that
     /// created the table.
     views: Mutex<std::collections::HashMap<String, crate::runtime::view::TableView>>,
@@ -123,6 +133,10 @@ impl EngineInner {
             background: config.background,
             record_only: config.record_only,
             replaying: AtomicBool::new(false),
+            follow_commands: config.kafka.is_some() && config.background && !config.record_only,
+            kafka: config.kafka.is_some(),
+            instance: crate::catalog::metastore::instance_id(),
+            applied: Mutex::new(0),
             views: Mutex::new(Default::default()),
         });
         inner.execute_one(
@@ -130,22 +144,51 @@ impl EngineInner {
             Pos { line: 1, col: 1 },
             false,
         )?;
-        let commands = Metastore::read_all(inner.log.as_ref(), &inner.command_topic)?;
-        inner.replaying.store(true, Ordering::SeqCst);
-        for cmd in commands {
+        {
+            let mut applied = inner.applied.lock();
+            inner.apply_commands(&mut applied, true)?;
+        }
+        if inner.follow_commands {
+            follow_commands(&inner);
+        }
+        Ok(inner)
+    }
+
+    /// Applies the command topic's commands from `*applied` on (skipping
+    /// this process's own unless `all`) and advances `*applied` past them.
+    fn apply_commands(&self, applied: &mut i64, all: bool) -> Result<()> {
+        let commands = Metastore::read_from(self.log.as_ref(), &self.command_topic, *applied)?;
+        if commands.is_empty() {
+            return Ok(());
+        }
+        self.replaying.store(true, Ordering::SeqCst);
+        for (offset, cmd) in commands {
+            *applied = offset + 1;
+            if !all && cmd.origin.as_deref() == Some(self.instance.as_str()) {
+                continue;
+            }
             let saved =
-                std::mem::replace(&mut inner.state.lock().properties, cmd.properties.clone());
-            let r = inner.execute_one(&cmd.statement, Pos { line: 1, col: 1 }, false);
-            inner.state.lock().properties = saved;
-            if let Err(e) = r {
-                eprintln!(
+                std::mem::replace(&mut self.state.lock().properties, cmd.properties.clone());
+            let r = self.execute_one(&cmd.statement, Pos { line: 1, col: 1 }, false);
+            self.state.lock().properties = saved;
+            match r {
+                Err(e) if all => eprintln!(
                     "sluice: skipping stored statement that no longer runs: {e}: {}",
                     cmd.statement
-                );
+                ),
+                Err(e) => eprintln!(
+                    "sluice: a statement another process of the service ran fails here: {e}: {}",
+                    cmd.statement
+                ),
+                Ok(_) if !all => eprintln!(
+                    "sluice: applied a statement from another process of the service: {}",
+                    cmd.statement
+                ),
+                Ok(_) => {}
             }
         }
-        inner.replaying.store(false, Ordering::SeqCst);
-        Ok(inner)
+        self.replaying.store(false, Ordering::SeqCst);
+        Ok(())
     }
 
     pub fn set_property(&self, name: &str, value: &str) {
@@ -206,18 +249,26 @@ impl EngineInner {
         let text = self.substitute(text)?;
         let stmt = parse_statement(&text, pos)?;
         let trimmed = text.trim().trim_end_matches(';').trim().to_string() + ";";
-        let result = self.run_statement(&stmt, &trimmed)?;
-        if record && !self.replaying.load(Ordering::SeqCst) && changes_catalog(&stmt) {
-            let properties = self.state.lock().properties.clone();
-            Metastore::append(
-                self.log.as_ref(),
-                &self.command_topic,
-                &Command {
-                    statement: trimmed,
-                    properties,
-                },
-            )?;
+        if !record || !changes_catalog(&stmt) {
+            return self.run_statement(&stmt, &trimmed);
         }
+        // A statement that changes the catalog runs after every command
+        // other processes recorded before it, then is recorded itself.
+        let mut applied = self.applied.lock();
+        if self.follow_commands {
+            self.apply_commands(&mut applied, false)?;
+        }
+        let result = self.run_statement(&stmt, &trimmed)?;
+        let properties = self.state.lock().properties.clone();
+        Metastore::append(
+            self.log.as_ref(),
+            &self.command_topic,
+            &Command {
+                statement: trimmed,
+                properties,
+                origin: Some(self.instance.clone()),
+            },
+        )?;
         Ok(result)
     }
 
@@ -1808,7 +1859,12 @@ impl EngineInner {
         for id in self.query_ids(target)? {
             self.stop_query(&id);
             self.state.lock().catalog.remove_query(&id);
-            self.delete_internal_topics(&id)?;
+            // On Kafka other processes of the service may still read them
+            // until they apply the TERMINATE, and a consumer of a deleted
+            // topic can crash (librdkafka with the test broker): they stay.
+            if !self.kafka {
+                self.delete_internal_topics(&id)?;
+            }
         }
         Ok(StatementResult::Message("Query terminated.".into()))
     }
@@ -2337,4 +2393,27 @@ fn check_map_keys(columns: &[Column], key: &FormatSpec, value: &FormatSpec) -> R
         }
     }
     Ok(())
+}
+
+/// How often a process looks for statements other processes recorded.
+const FOLLOW_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Starts the thread that applies the statements other processes of the
+/// service record (new streams, tables and queries, TERMINATE, ...), as
+/// ksqlDB's servers follow their command topic. It ends with the engine.
+fn follow_commands(inner: &Arc<EngineInner>) {
+    let weak = Arc::downgrade(inner);
+    let spawned = std::thread::Builder::new()
+        .name("command-follower".into())
+        .spawn(move || loop {
+            std::thread::sleep(FOLLOW_INTERVAL);
+            let Some(inner) = weak.upgrade() else { return };
+            let mut applied = inner.applied.lock();
+            if let Err(e) = inner.apply_commands(&mut applied, false) {
+                eprintln!("sluice: reading the command topic: {e}");
+            }
+        });
+    if let Err(e) = spawned {
+        eprintln!("sluice: cannot follow the command topic: {e}");
+    }
 }

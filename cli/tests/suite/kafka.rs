@@ -255,11 +255,18 @@ CREATE STREAM s (k STRING KEY, v INT) WITH (kafka_topic='{p}s', value_format='JS
 CREATE STREAM copy AS SELECT * FROM s;
 CREATE TABLE counts AS SELECT k, COUNT(*) AS n FROM s GROUP BY k;"
     );
-    let out = sluice_on(&target.args(), &["-e", &setup]);
-    assert!(out.success, "setup failed: {}", out.stderr);
+    // The processes start first: the statements reach them through the
+    // command topic while they run.
     let (a, a_log) = headless(&target, "a");
     let (b, b_log) = headless(&target, "b");
     let read = |path: &std::path::Path| std::fs::read_to_string(path).unwrap_or_default();
+    wait_for("both processes running", Duration::from_secs(60), || {
+        let (la, lb) = (read(&a_log), read(&b_log));
+        let up = |l: &str| l.contains("running headless");
+        (!(up(&la) && up(&lb))).then(|| format!("a:\n{la}\nb:\n{lb}"))
+    });
+    let out = sluice_on(&target.args(), &["-e", &setup]);
+    assert!(out.success, "setup failed: {}", out.stderr);
     // The stateless query is split: each process reads one partition.
     wait_for(
         "the copy query split over both processes",
@@ -305,4 +312,31 @@ CREATE TABLE counts AS SELECT k, COUNT(*) AS n FROM s GROUP BY k;"
         (now != expect(120)).then(|| format!("{now:?}\n{}", read(&survivor_log)))
     });
     assert!(runs_counts(&read(&survivor_log)));
+    // TERMINATE reaches the running process too: the counts stop moving
+    // while the copy goes on.
+    let out = sluice_on(&target.args(), &["-e", "TERMINATE CTAS_COUNTS_1;"]);
+    assert!(out.success, "terminate failed: {}", out.stderr);
+    wait_for(
+        "the survivor applying TERMINATE",
+        Duration::from_secs(30),
+        || {
+            let l = read(&survivor_log);
+            (!l.contains("another process of the service: TERMINATE CTAS_COUNTS_1;")).then_some(l)
+        },
+    );
+    insert_batch(&target, 120, 150);
+    wait_for("the copy of all 150 rows", Duration::from_secs(60), || {
+        let out = sluice_on(
+            &target.args(),
+            &[
+                "-e",
+                "SET 'auto.offset.reset'='earliest'; SELECT * FROM copy;",
+            ],
+        );
+        let n = super::common::tables(&out.stdout)
+            .first()
+            .map_or(0, |t| t.rows.len());
+        (n != 150).then(|| format!("{n} rows: {}", out.stderr))
+    });
+    assert_eq!(counts(&target), expect(120), "counts after TERMINATE");
 }

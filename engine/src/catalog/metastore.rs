@@ -21,6 +21,19 @@ pub struct Command {
     pub statement: String,
     #[serde(default)]
     pub properties: BTreeMap<String, String>,
+    /// The process that ran it first (see `instance_id`): processes
+    /// following the topic skip their own commands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+}
+
+/// An id for this process, unique among the processes of a service.
+pub fn instance_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{}-{nanos}", std::process::id())
 }
 
 /// Appends and replays commands.
@@ -40,10 +53,10 @@ impl Metastore {
         )
     }
 
-    /// Every command so far, in order.
-    pub fn read_all(log: &dyn Log, topic: &str) -> Result<Vec<Command>> {
+    /// Every command from offset `from` on, in order, with its offset.
+    pub fn read_from(log: &dyn Log, topic: &str, from: i64) -> Result<Vec<(i64, Command)>> {
         let mut out = Vec::new();
-        let mut offset = 0;
+        let mut offset = from;
         loop {
             let batch = log.read(topic, 0, offset, 1000)?;
             if batch.is_empty() {
@@ -52,7 +65,7 @@ impl Metastore {
             for r in batch {
                 offset = r.offset + 1;
                 if let Some(v) = r.record.value {
-                    out.push(serde_json::from_slice(&v)?);
+                    out.push((r.offset, serde_json::from_slice(&v)?));
                 }
             }
         }

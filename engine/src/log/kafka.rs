@@ -469,6 +469,10 @@ impl Log for KafkaLog {
             return Err(Error::log(format!("Topic {name} does not exist")));
         }
         self.await_acks()?;
+        // Consumers still assigned to a deleted topic can crash in
+        // librdkafka on the metadata that follows (seen with Tansu): let
+        // this process's readers go first.
+        self.readers.lock().retain(|(t, _), _| *t != full);
         let opts = AdminOptions::new().operation_timeout(Some(self.timeout()));
         let results = futures_executor::block_on(self.admin.delete_topics(&[&full], &opts))
             .map_err(|e| kafka_err(&format!("cannot delete topic {name}"), e))?;
@@ -478,7 +482,6 @@ impl Log for KafkaLog {
             }
         }
         self.topics.lock().remove(&full);
-        self.readers.lock().retain(|(t, _), _| *t != full);
         self.acks.lock().ends.retain(|(t, _), _| *t != full);
         self.await_metadata(&full, false)
     }
