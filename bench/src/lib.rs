@@ -10,6 +10,7 @@
 
 pub mod events;
 pub mod procstat;
+pub mod pull;
 pub mod report;
 pub mod rng;
 pub mod runner;
