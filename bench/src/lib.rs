@@ -11,6 +11,7 @@
 pub mod events;
 pub mod procstat;
 pub mod pull;
+pub mod push;
 pub mod report;
 pub mod rng;
 pub mod runner;
