@@ -15,6 +15,7 @@ pub mod push;
 pub mod report;
 pub mod rng;
 pub mod runner;
+pub mod startup;
 pub mod workloads;
 
 pub use runner::{run, RunOptions, RunReport};
