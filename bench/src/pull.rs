@@ -213,6 +213,15 @@ pub fn run(options: &PullOptions) -> Result<ServeReport> {
     engine.run_until_idle()?;
     let load_s = load_start.elapsed().as_secs_f64();
     let rss_loaded_mb = procstat::rss_mb()?;
+    // Records the embedded log holds in memory, by topic.
+    let mut topics = serde_json::Map::new();
+    for t in log.list_topics()? {
+        let mut n = 0;
+        for p in 0..t.partitions {
+            n += log.end_offset(&t.name, p)?;
+        }
+        topics.insert(t.name.clone(), json!(n));
+    }
     let expected = reference(options);
 
     // The first lookup opens the view and catches it up with the table.
@@ -290,6 +299,7 @@ pub fn run(options: &PullOptions) -> Result<ServeReport> {
     extra.insert("view_build_s".into(), json!(round(view_build_s, 3)));
     extra.insert("rss_loaded_mb".into(), json!(round(rss_loaded_mb, 1)));
     extra.insert("rss_view_mb".into(), json!(round(rss_view_mb, 1)));
+    extra.insert("topic_records".into(), serde_json::Value::Object(topics));
     extra.insert("in_memory".into(), json!(options.in_memory));
     Ok(report)
 }
