@@ -2,7 +2,10 @@
 //! generator and two ksqlDB-style workloads (`events`), the benchmark
 //! queries in Sluice SQL with reference answers computed in plain Rust
 //! (`workloads`), and a runner that drives an embedded engine and measures
-//! throughput, CPU, latency and memory (`runner`, `procstat`).
+//! throughput, CPU, latency and memory (`runner`, `procstat`). Serving
+//! benchmarks measure what a client sees instead: key-lookup pull queries
+//! (`pull`), push-query delivery latency (`push`) and the shell's start-up
+//! (`startup`), reported by `report`.
 //!
 //! Correctness comes first: [`check`] runs workloads on a small input and
 //! compares what Sluice wrote to the output topic with the reference, so a
@@ -10,12 +13,68 @@
 
 pub mod events;
 pub mod procstat;
+pub mod pull;
+pub mod push;
+pub mod report;
 pub mod rng;
 pub mod runner;
+pub mod startup;
 pub mod workloads;
 
 pub use runner::{run, RunOptions, RunReport};
 pub use workloads::Workload;
+
+/// One benchmark of the suite: a throughput workload or a serving one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bench {
+    /// Events through persistent queries ([`runner`]).
+    Flow(Workload),
+    /// Key-lookup pull queries ([`pull`]).
+    Pull,
+    /// Push-query delivery latency ([`push`]).
+    Push,
+    /// The shell's (and later the server's) start-up ([`startup`]).
+    Startup,
+}
+
+impl Bench {
+    /// Every benchmark, in suite order.
+    pub fn all() -> Vec<Bench> {
+        Workload::ALL
+            .iter()
+            .map(|w| Bench::Flow(*w))
+            .chain([Bench::Pull, Bench::Push, Bench::Startup])
+            .collect()
+    }
+
+    /// The name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Bench::Flow(w) => w.name(),
+            Bench::Pull => "pull",
+            Bench::Push => "push",
+            Bench::Startup => "startup",
+        }
+    }
+
+    /// The benchmark of a name.
+    pub fn parse(name: &str) -> Option<Bench> {
+        [Bench::Pull, Bench::Push, Bench::Startup]
+            .into_iter()
+            .find(|b| b.name().eq_ignore_ascii_case(name))
+            .or_else(|| Workload::parse(name).map(Bench::Flow))
+    }
+
+    /// One line on what it measures.
+    pub fn about(self) -> &'static str {
+        match self {
+            Bench::Flow(w) => w.about(),
+            Bench::Pull => "pull queries: random key lookups on a 1M-key CTAS table",
+            Bench::Push => "push queries: 100 subscribers to a stream fed 10k events/s",
+            Bench::Startup => "start-up time to ready and idle memory of the sluice shell",
+        }
+    }
+}
 
 /// Input records of a `--check` run when `--events` is not given.
 pub const CHECK_EVENTS: u64 = 20_000;

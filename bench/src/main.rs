@@ -3,25 +3,37 @@
 //!
 //! ```text
 //! sluice-bench --query q5 --events 1000000   one workload
+//! sluice-bench --query pull --queries 50000  key-lookup pull queries
+//! sluice-bench --query push --seconds 5      push-query delivery latency
+//! sluice-bench --query startup               the shell's start-up (needs it built)
 //! sluice-bench --all                         the suite (each workload in its own process)
 //! sluice-bench --check                       every workload on a small input, checked
 //! options: --events N  --seed S  --batch N  --ms-per-event N  --in-memory  --json FILE
+//!          --keys N --queries N (pull)  --seconds S --rate N --subscribers N (push)
+//!          --runs N (startup)
 //! ```
 
 use anyhow::{anyhow, bail, Context, Result};
 use sluice_bench::events::GenConfig;
-use sluice_bench::{runner, Workload};
+use sluice_bench::report::{self, ServeReport};
+use sluice_bench::{pull, push, runner, startup, Bench, Workload};
 use std::io::Write;
 
 /// Event-time spacing of the second, sparse `--check` pass.
 const SPARSE_MS: i64 = 97;
 
+/// Pull-benchmark keys and lookups of a `--check` run.
+const CHECK_PULL: u64 = 20_000;
+/// Push-benchmark seconds of a `--check` run.
+const CHECK_PUSH_SECONDS: f64 = 1.0;
+
 const USAGE: &str = "usage: sluice-bench (--query NAME | --all | --check) [--events N] [--seed S] \
 [--batch N] [--ms-per-event N] [--in-memory] [--json FILE]
-workloads: q0 q1 q2 q3 q4 q5 q7 q8 enrich count";
+  [--keys N] [--queries N] [--seconds S] [--rate N] [--subscribers N] [--runs N]
+workloads: q0 q1 q2 q3 q4 q5 q7 q8 enrich count pull push startup";
 
 struct Args {
-    queries: Vec<Workload>,
+    benches: Vec<Bench>,
     all: bool,
     check: bool,
     events: Option<u64>,
@@ -30,13 +42,22 @@ struct Args {
     ms_per_event: Option<i64>,
     in_memory: bool,
     json: Option<String>,
+    /// Pull: keys in the table, lookups.
+    keys: Option<u64>,
+    queries: Option<u64>,
+    /// Push: seconds of feeding, events per second, subscribers.
+    seconds: Option<f64>,
+    rate: Option<u64>,
+    subscribers: Option<usize>,
+    /// Startup: starts measured.
+    runs: Option<usize>,
     /// Internal: print only the JSON line (a child process of `--all`).
     child: bool,
 }
 
 fn parse_args() -> Result<Args> {
     let mut args = Args {
-        queries: Vec::new(),
+        benches: Vec::new(),
         all: false,
         check: false,
         events: None,
@@ -45,6 +66,12 @@ fn parse_args() -> Result<Args> {
         ms_per_event: None,
         in_memory: false,
         json: None,
+        keys: None,
+        queries: None,
+        seconds: None,
+        rate: None,
+        subscribers: None,
+        runs: None,
         child: false,
     };
     let mut it = std::env::args().skip(1);
@@ -53,9 +80,9 @@ fn parse_args() -> Result<Args> {
         match a.as_str() {
             "--query" | "-q" => {
                 for name in value("--query")?.split(',') {
-                    let w = Workload::parse(name)
+                    let b = Bench::parse(name)
                         .ok_or_else(|| anyhow!("unknown workload {name}\n{USAGE}"))?;
-                    args.queries.push(w);
+                    args.benches.push(b);
                 }
             }
             "--all" => args.all = true,
@@ -69,6 +96,14 @@ fn parse_args() -> Result<Args> {
             }
             "--in-memory" => args.in_memory = true,
             "--json" => args.json = Some(value("--json")?),
+            "--keys" => args.keys = Some(value("--keys")?.parse().context("--keys")?),
+            "--queries" => args.queries = Some(value("--queries")?.parse().context("--queries")?),
+            "--seconds" => args.seconds = Some(value("--seconds")?.parse().context("--seconds")?),
+            "--rate" => args.rate = Some(value("--rate")?.parse().context("--rate")?),
+            "--subscribers" => {
+                args.subscribers = Some(value("--subscribers")?.parse().context("--subscribers")?)
+            }
+            "--runs" => args.runs = Some(value("--runs")?.parse().context("--runs")?),
             "--child" => args.child = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -80,10 +115,16 @@ fn parse_args() -> Result<Args> {
     if args.ms_per_event.is_some_and(|ms| ms < 1) {
         bail!("--ms-per-event must be at least 1");
     }
-    if args.queries.is_empty() && (args.all || args.check) {
-        args.queries = Workload::ALL.to_vec();
+    if args.benches.is_empty() && args.all {
+        args.benches = Bench::all();
     }
-    if args.queries.is_empty() {
+    if args.benches.is_empty() && args.check {
+        // The start-up benchmark checks nothing beyond "it answers" and
+        // needs the shell built: not part of the correctness run.
+        args.benches = Bench::all();
+        args.benches.retain(|b| *b != Bench::Startup);
+    }
+    if args.benches.is_empty() {
         bail!("{USAGE}");
     }
     Ok(args)
@@ -107,17 +148,107 @@ fn options(args: &Args, w: Workload, ms_per_event: i64) -> runner::RunOptions {
     }
 }
 
-/// Runs one workload in a child process (so that its peak memory and CPU
-/// are its own) and returns its report.
-fn run_child(args: &Args, w: Workload, ms_per_event: i64) -> Result<runner::RunReport> {
-    let o = options(args, w, ms_per_event);
+/// The pull benchmark's options.
+fn pull_options(args: &Args) -> pull::PullOptions {
+    let (keys, queries) = if args.check {
+        (CHECK_PULL, CHECK_PULL)
+    } else {
+        (pull::DEFAULT_KEYS, pull::DEFAULT_QUERIES)
+    };
+    let mut o = pull::PullOptions::new(
+        args.keys.unwrap_or(keys),
+        args.queries.unwrap_or(queries),
+        args.seed,
+    );
+    o.in_memory = args.in_memory;
+    o
+}
+
+/// The push benchmark's options.
+fn push_options(args: &Args) -> push::PushOptions {
+    push::PushOptions {
+        subscribers: args.subscribers.unwrap_or(push::DEFAULT_SUBSCRIBERS),
+        rate: args.rate.unwrap_or(push::DEFAULT_RATE),
+        seconds: args.seconds.unwrap_or(if args.check {
+            CHECK_PUSH_SECONDS
+        } else {
+            push::DEFAULT_SECONDS
+        }),
+        in_memory: args.in_memory,
+    }
+}
+
+/// One benchmark's reports: a throughput run or serving figures.
+enum Report {
+    Flow(runner::RunReport),
+    Serve(ServeReport),
+}
+
+impl Report {
+    fn to_json(&self) -> serde_json::Value {
+        match self {
+            Report::Flow(r) => r.to_json(),
+            Report::Serve(r) => r.to_json(),
+        }
+    }
+
+    fn check(&self) -> Option<&std::result::Result<(), String>> {
+        match self {
+            Report::Flow(r) => r.check.as_ref(),
+            Report::Serve(r) => r.check.as_ref(),
+        }
+    }
+}
+
+/// Runs a benchmark here, in this process.
+fn run_here(args: &Args, b: Bench, ms_per_event: i64) -> Result<Vec<Report>> {
+    Ok(match b {
+        Bench::Flow(w) => vec![Report::Flow(runner::run(
+            w,
+            &options(args, w, ms_per_event),
+        )?)],
+        Bench::Pull => vec![Report::Serve(pull::run(&pull_options(args))?)],
+        Bench::Push => vec![Report::Serve(push::run(&push_options(args))?)],
+        Bench::Startup => vec![
+            Report::Serve(startup::run_shell(
+                args.runs.unwrap_or(startup::DEFAULT_RUNS),
+            )?),
+            Report::Serve(startup::run_server()),
+        ],
+    })
+}
+
+/// Runs one benchmark in a child process (so that its peak memory and CPU
+/// are its own) and returns its reports.
+fn run_child(args: &Args, b: Bench, ms_per_event: i64) -> Result<Vec<Report>> {
     let exe = std::env::current_exe()?;
     let mut cmd = std::process::Command::new(exe);
-    cmd.args(["--child", "--query", w.name()])
-        .args(["--events", &o.events.to_string()])
+    cmd.args(["--child", "--query", b.name()])
         .args(["--seed", &args.seed.to_string()])
         .args(["--batch", &args.batch.to_string()])
         .args(["--ms-per-event", &ms_per_event.to_string()]);
+    match b {
+        Bench::Flow(w) => {
+            let o = options(args, w, ms_per_event);
+            cmd.args(["--events", &o.events.to_string()]);
+        }
+        Bench::Pull => {
+            let o = pull_options(args);
+            cmd.args(["--keys", &o.keys.to_string()])
+                .args(["--queries", &o.queries.to_string()]);
+        }
+        Bench::Push => {
+            let o = push_options(args);
+            cmd.args(["--seconds", &o.seconds.to_string()])
+                .args(["--rate", &o.rate.to_string()])
+                .args(["--subscribers", &o.subscribers.to_string()]);
+        }
+        Bench::Startup => {
+            if let Some(runs) = args.runs {
+                cmd.args(["--runs", &runs.to_string()]);
+            }
+        }
+    }
     if args.in_memory {
         cmd.arg("--in-memory");
     }
@@ -127,17 +258,23 @@ fn run_child(args: &Args, w: Workload, ms_per_event: i64) -> Result<runner::RunR
     let out = cmd
         .stderr(std::process::Stdio::inherit())
         .output()
-        .with_context(|| format!("running {}", w.name()))?;
+        .with_context(|| format!("running {}", b.name()))?;
     if !out.status.success() {
-        bail!("{} failed ({})", w.name(), out.status);
+        bail!("{} failed ({})", b.name(), out.status);
     }
     let text = String::from_utf8_lossy(&out.stdout);
-    let line = text
-        .lines()
-        .rev()
-        .find(|l| l.starts_with('{'))
-        .ok_or_else(|| anyhow!("{} printed no report", w.name()))?;
-    runner::report_from_json(&serde_json::from_str(line)?)
+    let mut reports = Vec::new();
+    for line in text.lines().filter(|l| l.starts_with('{')) {
+        let v: serde_json::Value = serde_json::from_str(line)?;
+        reports.push(match b {
+            Bench::Flow(_) => Report::Flow(runner::report_from_json(&v)?),
+            _ => Report::Serve(ServeReport::from_json(&v)?),
+        });
+    }
+    if reports.is_empty() {
+        bail!("{} printed no report", b.name());
+    }
+    Ok(reports)
 }
 
 fn main() -> Result<()> {
@@ -153,31 +290,54 @@ fn main() -> Result<()> {
         None if args.check => vec![1, SPARSE_MS],
         None => vec![1],
     };
-    let runs = spacings
-        .iter()
-        .flat_map(|&ms| args.queries.iter().map(move |&w| (w, ms)));
-    for (w, ms) in runs {
-        let mut report = if args.all && !args.child {
-            eprintln!("running {} ({})", w.name(), w.about());
-            run_child(&args, w, ms)?
+    // Serving benchmarks do not depend on event-time spacing: they run once.
+    let runs = spacings.iter().enumerate().flat_map(|(i, &ms)| {
+        args.benches
+            .iter()
+            .filter(move |b| i == 0 || matches!(b, Bench::Flow(_)))
+            .map(move |&b| (b, ms))
+    });
+    for (b, ms) in runs {
+        let batch = if args.all && !args.child {
+            eprintln!("running {} ({})", b.name(), b.about());
+            run_child(&args, b, ms)?
         } else {
-            runner::run(w, &options(&args, w, ms))?
+            run_here(&args, b, ms)?
         };
-        if args.ms_per_event.is_none() && ms != 1 {
-            report.workload = format!("{}/{ms}ms", report.workload);
+        for mut report in batch {
+            if let Report::Flow(r) = &mut report {
+                if args.ms_per_event.is_none() && ms != 1 {
+                    r.workload = format!("{}/{ms}ms", r.workload);
+                }
+            }
+            let line = report.to_json().to_string();
+            println!("{line}");
+            std::io::stdout().flush()?;
+            if let Some(Err(e)) = report.check() {
+                eprintln!("{}: CHECK FAILED: {e}", b.name());
+                failed = true;
+            }
+            json_lines.push(line);
+            reports.push(report);
         }
-        let line = report.to_json().to_string();
-        println!("{line}");
-        std::io::stdout().flush()?;
-        if let Some(Err(e)) = &report.check {
-            eprintln!("{}: CHECK FAILED: {e}", w.name());
-            failed = true;
-        }
-        json_lines.push(line);
-        reports.push(report);
     }
     if !args.child {
-        print!("{}", sluice_bench::table(&reports));
+        let (mut flows, mut serves) = (Vec::new(), Vec::new());
+        for r in reports {
+            match r {
+                Report::Flow(r) => flows.push(r),
+                Report::Serve(r) => serves.push(r),
+            }
+        }
+        if !flows.is_empty() {
+            print!("{}", sluice_bench::table(&flows));
+        }
+        if !serves.is_empty() {
+            if !flows.is_empty() {
+                println!();
+            }
+            print!("{}", report::table(&serves));
+        }
     }
     if let Some(path) = &args.json {
         std::fs::write(path, json_lines.join("\n") + "\n")

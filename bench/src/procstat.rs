@@ -1,5 +1,6 @@
 //! Process measurements read from Linux's `/proc`: CPU time (of the whole
-//! process or of the calling thread) and resident memory. No libc needed.
+//! process or of the calling thread) and resident memory (of this process
+//! or another one). No libc needed.
 
 use anyhow::{anyhow, Context, Result};
 
@@ -39,11 +40,16 @@ pub fn thread_cpu_s() -> Result<f64> {
 
 /// A `kB` figure of `/proc/self/status` (`VmHWM`, `VmRSS`), in MiB.
 fn status_mb(name: &str) -> Result<f64> {
-    let text = std::fs::read_to_string("/proc/self/status")?;
+    status_file_mb("/proc/self/status", name)
+}
+
+/// A `kB` figure of a `status` file, in MiB.
+fn status_file_mb(path: &str, name: &str) -> Result<f64> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
     let line = text
         .lines()
         .find(|l| l.starts_with(name) && l[name.len()..].starts_with(':'))
-        .ok_or_else(|| anyhow!("no {name} in /proc/self/status"))?;
+        .ok_or_else(|| anyhow!("no {name} in {path}"))?;
     let kb: f64 = line[name.len() + 1..]
         .trim()
         .trim_end_matches("kB")
@@ -63,6 +69,11 @@ pub fn rss_mb() -> Result<f64> {
     status_mb("VmRSS")
 }
 
+/// The current resident set size (VmRSS) of another process, in MiB.
+pub fn pid_rss_mb(pid: u32) -> Result<f64> {
+    status_file_mb(&format!("/proc/{pid}/status"), "VmRSS")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,5 +85,6 @@ mod tests {
         assert!(process_cpu_s().unwrap() >= 0.0);
         assert!(thread_cpu_s().unwrap() >= 0.0);
         assert!(peak_rss_mb().unwrap() >= rss_mb().unwrap() * 0.5);
+        assert!(pid_rss_mb(std::process::id()).unwrap() > 0.0);
     }
 }
