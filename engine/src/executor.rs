@@ -54,6 +54,9 @@ struct State {
 
 /// Shared state behind the [`crate::Engine`] facade.
 pub struct EngineInner {
+    /// Itself, for threads that outlive a call (a query planning itself
+    /// afresh).
+    me: std::sync::Weak<EngineInner>,
     pub(crate) log: Arc<dyn Log>,
     /// `ksql.service.id`: processes with the same one share the command
     /// topic, and so the streams, tables and queries.
@@ -119,7 +122,8 @@ impl EngineInner {
         let command_topic = crate::catalog::metastore::command_topic(&service_id);
         Metastore::init(log.as_ref(), &command_topic)?;
         processing_log::init(log.as_ref())?;
-        let inner = Arc::new(EngineInner {
+        let inner = Arc::new_cyclic(|me| EngineInner {
+            me: me.clone(),
             log,
             service_id,
             command_topic,
@@ -864,7 +868,23 @@ impl EngineInner {
                 self.state.lock().catalog.remove_query(&old);
             }
         }
-        self.start_query(&id, text, plan, sink.clone(), encoder)?;
+        let replan: Replan =
+            {
+                let (query, options, timestamp) =
+                    (c.query.clone(), options.clone(), sink.timestamp.clone());
+                Box::new(move |inner: &EngineInner| {
+                    let mut plan = plan_query(&query, &inner.state.lock().catalog, &options)?;
+                    if let Some(spec) = &timestamp {
+                        if let Some((i, _)) = plan.schema.find(&spec.column) {
+                            plan.operators.push(Box::new(
+                                crate::operators::TimestampOperator::new(i, spec.format.clone()),
+                            ));
+                        }
+                    }
+                    Ok(plan)
+                })
+            };
+        self.start_query(&id, text, plan, replan, sink.clone(), encoder)?;
         self.state.lock().catalog.add_source(sink);
         Ok(StatementResult::Message(format!(
             "Created query with ID {id}"
@@ -894,7 +914,13 @@ impl EngineInner {
             )));
         }
         let encoder = SinkEncoder::try_new(&sink)?;
-        self.start_query(&id, text, plan, sink, encoder)?;
+        let replan: Replan = {
+            let (query, options) = (query.clone(), options.clone());
+            Box::new(move |inner: &EngineInner| {
+                plan_query(&query, &inner.state.lock().catalog, &options)
+            })
+        };
+        self.start_query(&id, text, plan, replan, sink, encoder)?;
         Ok(StatementResult::Message(format!(
             "Created query with ID {id}"
         )))
@@ -905,6 +931,7 @@ impl EngineInner {
         id: &str,
         text: &str,
         plan: crate::plan::planner::QueryPlan,
+        replan: Replan,
         sink: Source,
         encoder: SinkEncoder,
     ) -> Result<()> {
@@ -980,6 +1007,57 @@ impl EngineInner {
                 None
             }
         };
+        let rebuild: crate::runtime::task::Rebuild = {
+            let (me, group) = (self.me.clone(), group.clone());
+            Box::new(move || {
+                let inner = me
+                    .upgrade()
+                    .ok_or_else(|| Error::log("the engine is shutting down"))?;
+                let plan = replan(&inner)?;
+                inner.flow(
+                    plan.inputs,
+                    plan.join,
+                    plan.operators,
+                    Some(&group),
+                    earliest,
+                )
+            })
+        };
+        // Exactly-once processing through transactions, where the log has
+        // them. A query running whole on one process writes as the query
+        // (a new owner fences the old); one split across processes writes
+        // as this process's share of it.
+        let guarantee = self
+            .property("processing.guarantee")
+            .or_else(|| self.property("ksql.streams.processing.guarantee"))
+            .unwrap_or_default();
+        // (A process that only records statements must not: opening the
+        // writer would fence the process running the query.)
+        let exactly_once: Option<crate::runtime::task::TxnFactory> = if guarantee
+            .starts_with("exactly_once")
+            && !self.kafka
+        {
+            eprintln!(
+                    "sluice: query {id} runs at least once: processing.guarantee={guarantee} needs Kafka transactions, which the embedded log does not have"
+                );
+            None
+        } else if guarantee.starts_with("exactly_once") && !self.record_only {
+            let txn_id = if stateful || group_member.is_none() {
+                format!("{group}-txn")
+            } else {
+                format!("{group}-txn-{}", self.instance)
+            };
+            let (log, group) = (self.log.clone(), group.clone());
+            Some(Box::new(move || {
+                log.transactional_writer(&txn_id, &group)?.ok_or_else(|| {
+                        Error::plan(
+                            "processing.guarantee exactly_once_v2 needs a Kafka cluster: the embedded log has no transactions",
+                        )
+                    })
+            }))
+        } else {
+            None
+        };
         self.consume_query_id();
         // Record caching (ksqlDB's default, 10 MB): a table's changes are
         // coalesced per key; `cache.max.bytes.buffering = 0` turns it off.
@@ -1011,6 +1089,9 @@ impl EngineInner {
             checkpoints: plan_changelogs,
             pending: Default::default(),
             group_member,
+            exactly_once,
+            txn: None,
+            rebuild: Some(rebuild),
         };
         let task = Arc::new(Mutex::new(task));
         let stop = Arc::new(AtomicBool::new(false));
@@ -1455,7 +1536,10 @@ impl EngineInner {
                 break;
             }
             let mut ctx = crate::runtime::Context::default();
-            let (read, out) = task.flow.step(self.log.as_ref(), &mut ctx)?;
+            let log = self.log.as_ref();
+            let (read, out) =
+                task.flow
+                    .step(log, &mut crate::runtime::task::Out::Log(log), &mut ctx)?;
             if read == 0 {
                 break;
             }
@@ -2394,6 +2478,9 @@ fn check_map_keys(columns: &[Column], key: &FormatSpec, value: &FormatSpec) -> R
     }
     Ok(())
 }
+
+/// Plans a persistent query again (see `PersistentTask::rebuild`).
+type Replan = Box<dyn Fn(&EngineInner) -> Result<crate::plan::planner::QueryPlan> + Send>;
 
 /// How often a process looks for statements other processes recorded.
 const FOLLOW_INTERVAL: Duration = Duration::from_millis(500);

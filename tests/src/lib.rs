@@ -115,16 +115,18 @@ pub fn run_paths_with(
     filter: Option<&str>,
     on_case: impl FnMut(&CaseResult),
 ) -> Report {
-    run_paths_selected(paths, filter, None, None, on_case)
+    run_paths_selected(paths, filter, None, None, &[], on_case)
 }
 
 /// [`run_paths_with`], running only the cases whose `file/name` is in
-/// `only` (when given), against the Kafka cluster at `kafka` (when given).
+/// `only` (when given), against the Kafka cluster at `kafka` (when given),
+/// with `properties` set for every case (its own come on top).
 pub fn run_paths_selected(
     paths: &[PathBuf],
     filter: Option<&str>,
     only: Option<&HashSet<String>>,
     kafka: Option<&str>,
+    properties: &[(String, String)],
     mut on_case: impl FnMut(&CaseResult),
 ) -> Report {
     let mut report = Report::default();
@@ -132,6 +134,7 @@ pub fn run_paths_selected(
         filter,
         only,
         kafka,
+        properties,
     };
     for path in paths {
         match case::discover(path) {
@@ -161,6 +164,7 @@ pub fn run_files(
         filter,
         only: None,
         kafka: None,
+        properties: &[],
     };
     run_files_into(files, &selection, &mut on_case, &mut report);
     report
@@ -174,6 +178,8 @@ struct Selection<'a> {
     /// Bootstrap servers of the cluster to run on instead of the embedded
     /// log.
     kafka: Option<&'a str>,
+    /// Properties set for every case before its own.
+    properties: &'a [(String, String)],
 }
 
 /// Reads a list of case ids (`file/name`), one per line; blank lines and
@@ -220,10 +226,16 @@ fn run_files_into(
                         continue;
                     }
                     let outcome = match &entry.case {
-                        Ok(c) => match selection.kafka {
-                            Some(servers) => runner::run_case_on_kafka(c, servers),
-                            None => run_case(c),
-                        },
+                        Ok(c) => {
+                            let mut c = c.clone();
+                            let mut properties = selection.properties.to_vec();
+                            properties.append(&mut c.properties);
+                            c.properties = properties;
+                            match selection.kafka {
+                                Some(servers) => runner::run_case_on_kafka(&c, servers),
+                                None => run_case(&c),
+                            }
+                        }
                         Err(e) => Outcome::Fail(format!("cannot read the case: {e}")),
                     };
                     emit(entry.name, outcome);

@@ -340,3 +340,142 @@ CREATE TABLE counts AS SELECT k, COUNT(*) AS n FROM s GROUP BY k;"
     });
     assert_eq!(counts(&target), expect(120), "counts after TERMINATE");
 }
+
+/// Every record value of a topic's `partitions` partitions, read as a
+/// `read_committed` consumer (the default) until `count` arrived or none
+/// came for a few seconds, printed as a JSON list of strings.
+const COMMITTED_VALUES: &str = r#"
+import json, sys, time
+from confluent_kafka import Consumer, TopicPartition
+servers, topic, partitions, count = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+c = Consumer({"bootstrap.servers": servers, "group.id": "python-values",
+              "enable.auto.commit": False, "isolation.level": "read_committed"})
+c.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+out, quiet = [], time.time() + 5
+while len(out) < count and time.time() < quiet:
+    m = c.poll(0.2)
+    if m is None or m.error():
+        continue
+    out.append(m.value().decode() if m.value() is not None else None)
+    quiet = time.time() + 5
+c.close()
+print(json.dumps(out))
+"#;
+
+fn committed_values(topic: &str, partitions: usize, count: usize) -> Vec<String> {
+    let path = std::env::var("SLUICE_TEST_PYTHONPATH").expect(
+        "SLUICE_TEST_PYTHONPATH names no confluent-kafka install: run scripts/test.sh, which installs it",
+    );
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            COMMITTED_VALUES,
+            &kafka_bootstrap(),
+            topic,
+            &partitions.to_string(),
+            &count.to_string(),
+        ])
+        .env("PYTHONPATH", path)
+        .output()
+        .expect("running python3");
+    assert!(
+        out.status.success(),
+        "the Python consumer failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("the consumer prints JSON")
+}
+
+fn signal(process: &Headless, sig: &str) {
+    let status = Command::new("kill")
+        .args([sig, &process.0.id().to_string()])
+        .status()
+        .expect("running kill");
+    assert!(status.success(), "kill {sig} failed");
+}
+
+/// Every `V` of the rows a topic holds (as a read_committed consumer sees
+/// them), with how often each was written.
+fn copies(topic: &str, partitions: usize, count: usize) -> std::collections::BTreeMap<i64, usize> {
+    let mut seen = std::collections::BTreeMap::new();
+    for v in committed_values(topic, partitions, count) {
+        let row: serde_json::Value = serde_json::from_str(&v).expect("JSON value");
+        *seen.entry(row["V"].as_i64().expect("V")).or_insert(0) += 1;
+    }
+    seen
+}
+
+/// With exactly_once_v2, a query whose owner is frozen (SIGSTOP) while
+/// another process takes it over, and then thawed (so two processes
+/// believe they run it for a while, and the group may hand it back),
+/// writes every result once: a writer that lost the query is fenced by
+/// the new owner's transactional writer, and a process the query comes
+/// back to starts over from the committed state.
+#[test]
+fn exactly_once_v2_survives_a_frozen_owner_without_loss_or_duplicates() {
+    let target = Target::kafka();
+    let p = target.topic_prefix().to_string();
+    let setup = format!(
+        "SET 'auto.offset.reset'='earliest';
+SET 'ksql.output.topic.name.prefix'='{p}';
+SET 'processing.guarantee'='exactly_once_v2';
+CREATE TABLE t (k STRING PRIMARY KEY, x INT) WITH (kafka_topic='{p}t', value_format='JSON', partitions=2);
+CREATE STREAM s (k STRING KEY, v INT) WITH (kafka_topic='{p}s', value_format='JSON', partitions=2);
+CREATE STREAM j AS SELECT s.k, s.v, t.x FROM s JOIN t ON s.k = t.k;
+{}",
+        (0..7)
+            .map(|i| format!("INSERT INTO t (k, x) VALUES ('k{i}', {i});\n"))
+            .collect::<String>()
+    );
+    let out = sluice_on(&target.args(), &["-e", &setup]);
+    assert!(out.success, "setup failed: {}", out.stderr);
+    let insert = |from: usize, to: usize| {
+        let sql: String = (from..to)
+            .map(|i| format!("INSERT INTO s (k, v) VALUES ('k{}', {i});\n", i % 7))
+            .collect();
+        let out = sluice_on(&target.args(), &["-e", &sql]);
+        assert!(out.success, "inserts failed: {}", out.stderr);
+    };
+    let read = |path: &std::path::Path| std::fs::read_to_string(path).unwrap_or_default();
+    let topic = format!("{p}J");
+    let runs_join = |l: &str| l.contains("query CSAS_J_0 runs on this process");
+    let (a, a_log) = headless(&target, "a");
+    wait_for("a running the join", Duration::from_secs(60), || {
+        (!runs_join(&read(&a_log))).then(|| read(&a_log))
+    });
+    insert(0, 100);
+    wait_for("the first 100 joined", Duration::from_secs(60), || {
+        let n = copies(&topic, 2, 100).len();
+        (n < 100).then(|| format!("{n} rows"))
+    });
+    // Freeze a; b takes the query over once a's session has expired.
+    signal(&a, "-STOP");
+    let (b, b_log) = headless(&target, "b");
+    wait_for("b taking the join over", Duration::from_secs(60), || {
+        (!runs_join(&read(&b_log))).then(|| read(&b_log))
+    });
+    insert(100, 200);
+    wait_for("200 joined", Duration::from_secs(60), || {
+        let n = copies(&topic, 2, 200).len();
+        (n < 200).then(|| format!("{n} rows"))
+    });
+    // Thawed, a still believes it runs the query, at positions before the
+    // last 100 rows: whatever it writes for them must never be committed.
+    signal(&a, "-CONT");
+    insert(200, 300);
+    wait_for("300 joined", Duration::from_secs(60), || {
+        let n = copies(&topic, 2, 300).len();
+        (n < 300).then(|| format!("{n} rows\na:\n{}\nb:\n{}", read(&a_log), read(&b_log)))
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    let seen = copies(&topic, 2, usize::MAX);
+    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        twice.is_empty(),
+        "rows written more than once: {twice:?}\na:\n{}\nb:\n{}",
+        read(&a_log),
+        read(&b_log)
+    );
+    assert_eq!(seen.len(), 300, "every row joined");
+    drop((a, b));
+}

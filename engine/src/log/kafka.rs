@@ -17,6 +17,7 @@
 
 use super::{
     partition_for_key, GroupMember, Header, Log, Record, StoredRecord, TopicConfig, TopicInfo,
+    TxnWriter,
 };
 use crate::error::{Error, Result};
 use parking_lot::{Condvar, Mutex};
@@ -719,6 +720,191 @@ impl Log for KafkaLog {
 
     fn hand_off(&self, _topic: &str) -> Result<()> {
         self.await_acks()
+    }
+
+    fn transactional_writer(&self, id: &str, group: &str) -> Result<Option<Box<dyn TxnWriter>>> {
+        let written = Arc::new(Mutex::new(Acks::default()));
+        let producer: BaseProducer<Delivery> = self
+            .config
+            .client()
+            .set("transactional.id", self.full(id))
+            .set("linger.ms", "1")
+            .set("message.max.bytes", "10000000")
+            .create_with_context(Delivery {
+                acks: written.clone(),
+            })
+            .map_err(|e| kafka_err("cannot create a transactional Kafka producer", e))?;
+        // Fences any earlier writer with this id (a process that lost the
+        // query but does not know it yet).
+        producer.init_transactions(self.timeout()).map_err(|e| {
+            kafka_err(
+                &format!("cannot start transactions as {id} (does the cluster support them?)"),
+                e,
+            )
+        })?;
+        Ok(Some(Box::new(KafkaTxnWriter {
+            producer,
+            written,
+            committed: self.acks.clone(),
+            open: false,
+            group: self.full(group),
+            fallback_group: self.group_client(group)?,
+            members: self.members.clone(),
+            prefix: self.config.topic_prefix.clone(),
+            partitions: HashMap::new(),
+            timeout: self.timeout(),
+        })))
+    }
+}
+
+/// A transactional producer: what it appends becomes readable (to
+/// `read_committed` consumers, which Sluice's readers are) only when it
+/// commits, together with the group's offsets (Kafka's exactly-once v2:
+/// the offsets carry the member's group generation, so a member that lost
+/// its partitions cannot commit for them).
+struct KafkaTxnWriter {
+    producer: BaseProducer<Delivery>,
+    /// What the open transaction wrote, as acknowledged.
+    written: Arc<Mutex<Acks>>,
+    /// The log's own acknowledgements: once committed, the transaction's
+    /// writes join them, so this process's readers wait for them to become
+    /// readable (the commit markers land a little after the commit).
+    committed: Arc<Mutex<Acks>>,
+    /// A transaction is open.
+    open: bool,
+    /// The full group id.
+    group: String,
+    /// The group's metadata when this process is not a member of it.
+    fallback_group: Arc<BaseConsumer>,
+    members: Arc<Mutex<HashMap<String, Arc<BaseConsumer<MemberContext>>>>>,
+    prefix: String,
+    /// Partition counts by full topic name.
+    partitions: HashMap<String, i32>,
+    timeout: Duration,
+}
+
+impl KafkaTxnWriter {
+    fn partition_count(&mut self, full: &str) -> Result<i32> {
+        if let Some(n) = self.partitions.get(full) {
+            return Ok(*n);
+        }
+        let md = self
+            .producer
+            .client()
+            .fetch_metadata(Some(full), self.timeout)
+            .map_err(|e| kafka_err(&format!("cannot describe topic {full}"), e))?;
+        let n = md
+            .topics()
+            .iter()
+            .find(|t| t.name() == full)
+            .map(|t| t.partitions().len() as i32)
+            .filter(|n| *n > 0)
+            .ok_or_else(|| Error::log(format!("Topic {full} does not exist")))?;
+        self.partitions.insert(full.to_string(), n);
+        Ok(n)
+    }
+
+    fn begin(&mut self) -> Result<()> {
+        if !self.open {
+            self.producer
+                .begin_transaction()
+                .map_err(|e| kafka_err("cannot begin a transaction", e))?;
+            self.open = true;
+        }
+        Ok(())
+    }
+}
+
+impl TxnWriter for KafkaTxnWriter {
+    fn append(&mut self, topic: &str, partition: Option<i32>, record: Record) -> Result<()> {
+        self.begin()?;
+        let full = format!("{}{topic}", self.prefix);
+        let partition = match (partition, &record.key) {
+            (Some(p), _) => p,
+            (None, Some(key)) => partition_for_key(key, self.partition_count(&full)?),
+            (None, None) => 0,
+        };
+        let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
+        for h in &record.headers {
+            headers = headers.insert(KHeader {
+                key: &h.key,
+                value: h.value.as_deref(),
+            });
+        }
+        let mut rec: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(&full)
+            .partition(partition)
+            .timestamp(record.timestamp)
+            .headers(headers);
+        if let Some(k) = record.key.as_deref() {
+            rec = rec.key(k);
+        }
+        if let Some(v) = record.value.as_deref() {
+            rec = rec.payload(v);
+        }
+        let deadline = Instant::now() + self.timeout;
+        loop {
+            match self.producer.send(rec) {
+                Ok(()) => break,
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back))
+                    if Instant::now() < deadline =>
+                {
+                    rec = back;
+                    self.producer.poll(Duration::from_millis(1));
+                }
+                Err((e, _)) => return Err(kafka_err(&format!("cannot write to {topic}"), e)),
+            }
+        }
+        self.producer.poll(Duration::ZERO);
+        Ok(())
+    }
+
+    fn commit(&mut self, offsets: &[(String, i32, i64)]) -> Result<()> {
+        self.begin()?;
+        let mut tpl = TopicPartitionList::new();
+        for (topic, p, o) in offsets {
+            tpl.add_partition_offset(&format!("{}{topic}", self.prefix), *p, Offset::Offset(*o))
+                .map_err(|e| kafka_err("bad offset", e))?;
+        }
+        let member = self.members.lock().get(&self.group).cloned();
+        let metadata = match member {
+            Some(m) => m.group_metadata(),
+            None => self.fallback_group.group_metadata(),
+        }
+        .ok_or_else(|| Error::log(format!("no metadata for group {}", self.group)))?;
+        self.producer
+            .send_offsets_to_transaction(&tpl, &metadata, self.timeout)
+            .map_err(|e| kafka_err("cannot add offsets to the transaction", e))?;
+        self.producer
+            .commit_transaction(self.timeout)
+            .map_err(|e| kafka_err("cannot commit the transaction", e))?;
+        self.open = false;
+        // Serve the acknowledgements, then hand them to the log.
+        let deadline = Instant::now() + self.timeout;
+        while self.producer.in_flight_count() > 0 && Instant::now() < deadline {
+            self.producer.poll(Duration::from_millis(1));
+        }
+        self.producer.poll(Duration::ZERO);
+        let written = std::mem::take(&mut *self.written.lock());
+        let mut committed = self.committed.lock();
+        for (tp, end) in written.ends {
+            let e = committed.ends.entry(tp).or_insert(0);
+            *e = (*e).max(end);
+        }
+        Ok(())
+    }
+
+    fn abort(&mut self) -> Result<()> {
+        if !self.open {
+            return Ok(());
+        }
+        self.open = false;
+        let aborted = self
+            .producer
+            .abort_transaction(self.timeout)
+            .map_err(|e| kafka_err("cannot abort the transaction", e));
+        self.producer.poll(Duration::ZERO);
+        *self.written.lock() = Acks::default();
+        aborted
     }
 }
 

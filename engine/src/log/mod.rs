@@ -89,6 +89,17 @@ pub trait GroupMember: Send {
     fn poll(&mut self) -> Result<Option<Vec<(String, i32)>>>;
 }
 
+/// Writes that commit atomically with a consumer group's offsets.
+pub trait TxnWriter: Send {
+    /// Appends a record to the open transaction (opening one if needed);
+    /// partitions are chosen as [`Log::append`] chooses them.
+    fn append(&mut self, topic: &str, partition: Option<i32>, record: Record) -> Result<()>;
+    /// Commits the open transaction with the group's next offsets.
+    fn commit(&mut self, offsets: &[(String, i32, i64)]) -> Result<()>;
+    /// Drops everything appended since the last commit.
+    fn abort(&mut self) -> Result<()>;
+}
+
 /// Kafka-shaped storage for topics. Implementations are shared between
 /// threads; every method may be called concurrently.
 pub trait Log: Send + Sync {
@@ -142,6 +153,15 @@ pub trait Log: Send + Sync {
     /// from this process then go through the member. None where one
     /// process owns every partition (the embedded log).
     fn join_group(&self, _group: &str, _topics: &[String]) -> Result<Option<Box<dyn GroupMember>>> {
+        Ok(None)
+    }
+
+    /// A writer whose appends, together with `group`'s offsets, become
+    /// visible all at once or not at all (Kafka transactions, for
+    /// `processing.guarantee = exactly_once_v2`). `id` names the writer
+    /// across restarts, so a new writer with the same id fences an old one.
+    /// None where the log has no transactions.
+    fn transactional_writer(&self, _id: &str, _group: &str) -> Result<Option<Box<dyn TxnWriter>>> {
         Ok(None)
     }
 

@@ -14,7 +14,7 @@
 //! restarted query resumes the first stage after the last record that made
 //! it to the internal topic instead of writing that input a second time.
 
-use super::task::SourceReader;
+use super::task::{Out, SourceReader};
 use super::{Context, ProcessingError, Row, Window};
 use crate::error::{Error, Result};
 use crate::formats::Codec;
@@ -41,7 +41,7 @@ impl Repartition {
     /// many source records were read. Unreadable records go to
     /// `ctx.errors`; a key that cannot be computed or serialized is written
     /// as no key (the join evaluates it again and reports it).
-    pub fn step(&mut self, log: &dyn Log, ctx: &mut Context) -> Result<usize> {
+    pub fn step(&mut self, log: &dyn Log, out: &mut Out<'_>, ctx: &mut Context) -> Result<usize> {
         let records = self.reader.read(log)?;
         for rec in &records {
             let row = match self.decoder.decode(rec) {
@@ -65,7 +65,7 @@ impl Repartition {
                     .map(|h| h.as_ref().clone())
                     .unwrap_or_default(),
             };
-            log.append(&self.topic, None, record)?;
+            out.append(&self.topic, None, record)?;
         }
         Ok(records.len())
     }

@@ -6,11 +6,28 @@
 use super::repartition::{decode_row, Repartition};
 use super::{processing_log, Context, JoinOperator, Operator, ProcessingError, Row};
 use crate::error::Result;
-use crate::log::{GroupMember, Log, StoredRecord};
+use crate::log::{GroupMember, Log, Record, StoredRecord, TxnWriter};
 use crate::operators::{SinkEncoder, SourceDecoder};
 
 /// How many records a task reads from one partition per step.
 const BATCH: usize = 500;
+
+/// Where a persistent query's writes go.
+pub enum Out<'a> {
+    /// Straight to the log.
+    Log(&'a dyn Log),
+    /// Into the query's open transaction (exactly-once processing).
+    Txn(&'a mut dyn TxnWriter),
+}
+
+impl Out<'_> {
+    pub fn append(&mut self, topic: &str, partition: Option<i32>, record: Record) -> Result<()> {
+        match self {
+            Out::Log(log) => log.append(topic, partition, record).map(|_| ()),
+            Out::Txn(txn) => txn.append(topic, partition, record),
+        }
+    }
+}
 
 /// Reads a topic's partitions from per-partition positions.
 pub struct SourceReader {
@@ -134,12 +151,18 @@ pub struct Flow {
 impl Flow {
     /// Reads what is available on every input (in input order), runs it
     /// through, and returns the number of records read and the results.
-    pub fn step(&mut self, log: &dyn Log, ctx: &mut Context) -> Result<(usize, Vec<Row>)> {
+    /// Repartition stages write to `writes`.
+    pub fn step(
+        &mut self,
+        log: &dyn Log,
+        writes: &mut Out<'_>,
+        ctx: &mut Context,
+    ) -> Result<(usize, Vec<Row>)> {
         let mut read = 0;
         let mut out = Vec::new();
         for input in self.inputs.iter_mut() {
             if let Some(stage) = input.repartition.as_mut() {
-                read += stage.step(log, ctx)?;
+                read += stage.step(log, writes, ctx)?;
             }
         }
         for side in 0..self.inputs.len() {
@@ -330,7 +353,26 @@ pub struct PersistentTask {
     /// Where several processes share the query (Kafka): its membership of
     /// the query's consumer group, and what it owns.
     pub group_member: Option<Membership>,
+    /// With `processing.guarantee = exactly_once_v2` on Kafka: opens the
+    /// transactional writer through which results, state changes and
+    /// input offsets commit together. It is opened when this process takes
+    /// the query's work on (opening it fences an earlier writer of the
+    /// same query, which may be a process that lost the query but does not
+    /// know yet), and dropped when the work moves away.
+    pub exactly_once: Option<TxnFactory>,
+    /// The open writer.
+    pub txn: Option<Box<dyn TxnWriter>>,
+    /// Plans the query afresh, its inputs at the group's committed
+    /// positions: how the query starts over from its committed state after
+    /// an aborted transaction, or when it comes back to this process.
+    pub rebuild: Option<Rebuild>,
 }
+
+/// Opens a query's flow anew (see [`PersistentTask::rebuild`]).
+pub type Rebuild = Box<dyn FnMut() -> Result<Flow> + Send>;
+
+/// Opens a query's transactional writer (see [`PersistentTask::exactly_once`]).
+pub type TxnFactory = Box<dyn FnMut() -> Result<Box<dyn TxnWriter>> + Send>;
 
 /// A persistent query's share of the work when several processes run it.
 ///
@@ -388,11 +430,65 @@ impl PersistentTask {
     /// records were consumed. Results, state changes and offsets are written
     /// together when the commit interval has passed (at once without one).
     pub fn poll(&mut self, log: &dyn Log) -> Result<usize> {
+        let polled = self.poll_once(log);
+        if polled.is_err() && self.exactly_once.is_some() {
+            // The transaction is gone: start over from what committed.
+            if let Err(e) = self.start_over(log) {
+                eprintln!("sluice: query {}: {e}", self.query_id);
+            }
+        }
+        polled
+    }
+
+    /// Drops everything not committed (the open transaction, pending
+    /// results, in-memory state) and opens the query afresh at its
+    /// committed positions and state.
+    fn start_over(&mut self, log: &dyn Log) -> Result<()> {
+        if let Some(mut txn) = self.txn.take() {
+            if let Err(e) = txn.abort() {
+                eprintln!("sluice: query {}: {e}", self.query_id);
+            }
+        }
+        self.pending = Pending::default();
+        let Some(rebuild) = self.rebuild.as_mut() else {
+            return Err(crate::Error::log(format!(
+                "query {} cannot start over",
+                self.query_id
+            )));
+        };
+        self.flow = rebuild()?;
+        match self.group_member.as_mut() {
+            // The group's next poll says what to read, and restores state.
+            Some(m) => {
+                for reader in self.flow.readers_mut() {
+                    reader.positions.clear();
+                }
+                m.owned = None;
+                m.lost = false;
+            }
+            None => self.flow.restore(log)?,
+        }
+        eprintln!(
+            "sluice: query {} started over from its committed state",
+            self.query_id
+        );
+        Ok(())
+    }
+
+    fn poll_once(&mut self, log: &dyn Log) -> Result<usize> {
         if !self.follow_group(log)? {
             return Ok(0);
         }
+        if self.txn.is_none() {
+            if let Some(open) = self.exactly_once.as_mut() {
+                self.txn = Some(open()?);
+            }
+        }
         let mut ctx = Context::default();
-        let (read, rows) = self.flow.step(log, &mut ctx)?;
+        let (read, rows) = match self.txn.as_mut() {
+            Some(txn) => self.flow.step(log, &mut Out::Txn(txn.as_mut()), &mut ctx)?,
+            None => self.flow.step(log, &mut Out::Log(log), &mut ctx)?,
+        };
         self.report(log, &ctx.errors)?;
         if read > 0 {
             self.pending.rows.extend(rows);
@@ -445,6 +541,7 @@ impl PersistentTask {
                 (true, true) | (false, false) => {}
                 (true, false) => {
                     m.lost = true;
+                    self.txn = None;
                     eprintln!(
                         "sluice: query {} moved to another process of the service",
                         self.query_id
@@ -454,10 +551,11 @@ impl PersistentTask {
                     }
                 }
                 (false, true) if m.lost => {
-                    eprintln!(
-                        "sluice: query {} came back to this process, whose copy of its state is stale: restart the process to run it here again",
-                        self.query_id
-                    );
+                    // The state here is stale: plan the query afresh and
+                    // take it over like a new owner.
+                    eprintln!("sluice: query {} came back to this process", self.query_id);
+                    self.start_over(log)?;
+                    return Ok(false);
                 }
                 (false, true) => {
                     // Taking the query over: every partition, from the
@@ -518,16 +616,6 @@ impl PersistentTask {
         if let Some(keys) = &self.coalesce {
             rows = coalesce(rows, keys);
         }
-        let mut errors = Vec::new();
-        for row in &rows {
-            match self.sink.encode(row) {
-                Ok(rec) => {
-                    log.append(self.sink.topic(), None, rec)?;
-                }
-                Err(e) => errors.push(e),
-            }
-        }
-        self.report(log, &errors)?;
         // A changelog is last-write-wins per key: only each key's last
         // change of this flush is written.
         // (One step's changes are already one per key: only a flush that
@@ -537,22 +625,44 @@ impl PersistentTask {
         } else {
             changelog
         };
-        for (topic, record) in changelog {
-            log.append(&topic, Some(0), record)?;
-        }
-        // Results and state changes are appended before the offsets that
-        // produced them are committed: a crash in between replays input,
-        // never loses it.
-        self.flow.commit(log, &self.group)?;
-        // The checkpoint comes after the commit, which handed every earlier
-        // append (input included) to the OS: it never names input or state
-        // that a crash could still take away.
-        if !self.checkpoints.is_empty() {
-            let positions = self.flow.positions();
-            for topic in &self.checkpoints {
-                log.append(topic, Some(0), super::checkpoint::record(&positions))?;
+        let mut errors = Vec::new();
+        let mut out = match self.txn.as_mut() {
+            Some(txn) => Out::Txn(txn.as_mut()),
+            None => Out::Log(log),
+        };
+        for row in &rows {
+            match self.sink.encode(row) {
+                Ok(rec) => out.append(self.sink.topic(), None, rec)?,
+                Err(e) => errors.push(e),
             }
         }
+        for (topic, record) in changelog {
+            out.append(&topic, Some(0), record)?;
+        }
+        let positions = self.flow.positions();
+        match out {
+            // Results, state changes, the checkpoint and the offsets that
+            // produced them commit together.
+            Out::Txn(txn) => {
+                for topic in &self.checkpoints {
+                    txn.append(topic, Some(0), super::checkpoint::record(&positions))?;
+                }
+                txn.commit(&positions)?;
+            }
+            Out::Log(_) => {
+                // Results and state changes are appended before the offsets
+                // that produced them are committed: a crash in between
+                // replays input, never loses it.
+                self.flow.commit(log, &self.group)?;
+                // The checkpoint comes after the commit, which handed every
+                // earlier append (input included) to the OS: it never names
+                // input or state that a crash could still take away.
+                for topic in &self.checkpoints {
+                    log.append(topic, Some(0), super::checkpoint::record(&positions))?;
+                }
+            }
+        }
+        self.report(log, &errors)?;
         Ok(())
     }
 
@@ -582,7 +692,7 @@ impl TransientTask {
             return Ok(None);
         }
         let mut ctx = Context::default();
-        let (_, rows) = self.flow.step(log, &mut ctx)?;
+        let (_, rows) = self.flow.step(log, &mut Out::Log(log), &mut ctx)?;
         for e in &ctx.errors {
             processing_log::write(log, &self.query_id, e)?;
         }

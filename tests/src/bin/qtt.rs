@@ -1,5 +1,5 @@
 //! `qtt [--json REPORT] [--filter SUBSTRING] [--cases LIST]
-//! [--bootstrap-servers HOST:PORT] PATH...`: runs ksqlDB QTT/RQTT case files
+//! [--bootstrap-servers HOST:PORT] [--set NAME=VALUE]... PATH...`: runs ksqlDB QTT/RQTT case files
 //! (or folders of them, recursed) against Sluice, one fresh engine per case
 //! (on the embedded log, or on a Kafka cluster with a topic prefix per
 //! case), printing `PASS|FAIL|SKIP <file>/<case>` per case and a
@@ -9,14 +9,16 @@ use anyhow::{bail, Context, Result};
 use std::io::Write;
 use std::path::PathBuf;
 
-const USAGE: &str = "usage: qtt [--json REPORT] [--filter SUBSTRING] [--cases LIST] [--bootstrap-servers HOST:PORT] PATH...
-  --cases LIST  run only the cases named in LIST (one `file/case name` per line, # comments)";
+const USAGE: &str = "usage: qtt [--json REPORT] [--filter SUBSTRING] [--cases LIST] [--bootstrap-servers HOST:PORT] [--set NAME=VALUE]... PATH...
+  --cases LIST      run only the cases named in LIST (one `file/case name` per line, # comments)
+  --set NAME=VALUE  a property for every case (e.g. processing.guarantee=exactly_once_v2)";
 
 struct Args {
     json: Option<PathBuf>,
     filter: Option<String>,
     cases: Option<PathBuf>,
     bootstrap_servers: Option<String>,
+    properties: Vec<(String, String)>,
     paths: Vec<PathBuf>,
 }
 
@@ -26,6 +28,7 @@ fn parse_args() -> Result<Args> {
         filter: None,
         cases: None,
         bootstrap_servers: None,
+        properties: Vec::new(),
         paths: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
@@ -37,6 +40,11 @@ fn parse_args() -> Result<Args> {
             "--bootstrap-servers" => {
                 args.bootstrap_servers =
                     Some(it.next().context("--bootstrap-servers needs HOST:PORT")?)
+            }
+            "--set" => {
+                let set = it.next().context("--set needs NAME=VALUE")?;
+                let (name, value) = set.split_once('=').context("--set needs NAME=VALUE")?;
+                args.properties.push((name.to_string(), value.to_string()));
             }
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -82,6 +90,7 @@ fn run(args: &Args) -> Result<()> {
         args.filter.as_deref(),
         only.as_ref(),
         args.bootstrap_servers.as_deref(),
+        &args.properties,
         |result| {
             let mut out = stdout.lock();
             // A closed pipe (e.g. `| head`) must not stop the run.
