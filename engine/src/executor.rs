@@ -13,7 +13,7 @@ use crate::plan::planner::{plan_query, PlanOptions};
 use crate::runtime::processing_log;
 use crate::runtime::repartition::Repartition;
 use crate::runtime::task::{
-    Decoder, Flow, Input, Membership, PersistentTask, Pipeline, SourceReader, TransientTask,
+    Decoder, Flow, Input, Membership, PersistentTask, Pipeline, SourceReader, TransientTask, Work,
 };
 use crate::sql::ast::*;
 use crate::sql::parser::{parse_statement, split_statements};
@@ -26,10 +26,13 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+/// A persistent query's work, shared with the thread that runs it.
+type SharedWork = Arc<Mutex<Box<dyn Work>>>;
+
 /// A persistent query that is running (or paused).
 struct RunningQuery {
     id: String,
-    task: Arc<Mutex<PersistentTask>>,
+    task: SharedWork,
     stop: Arc<AtomicBool>,
     paused: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
@@ -872,7 +875,7 @@ impl EngineInner {
             {
                 let (query, options, timestamp) =
                     (c.query.clone(), options.clone(), sink.timestamp.clone());
-                Box::new(move |inner: &EngineInner| {
+                Arc::new(move |inner: &EngineInner| {
                     let mut plan = plan_query(&query, &inner.state.lock().catalog, &options)?;
                     if let Some(spec) = &timestamp {
                         if let Some((i, _)) = plan.schema.find(&spec.column) {
@@ -916,7 +919,7 @@ impl EngineInner {
         let encoder = SinkEncoder::try_new(&sink)?;
         let replan: Replan = {
             let (query, options) = (query.clone(), options.clone());
-            Box::new(move |inner: &EngineInner| {
+            Arc::new(move |inner: &EngineInner| {
                 plan_query(&query, &inner.state.lock().catalog, &options)
             })
         };
@@ -968,12 +971,39 @@ impl EngineInner {
             flow.commit(self.log.as_ref(), &group)?;
         }
         // Processes of one service share a query's partitions through its
-        // consumer group (on Kafka; queries run in the background).
-        let topics: Vec<String> = flow
+        // consumer group (on Kafka; queries run in the background). A
+        // stateful query whose state never combines rows of different
+        // partitions, over inputs of one partition count, is split by
+        // partition; any other stateful query runs whole on one process.
+        let counts: Vec<usize> = flow.readers().map(|r| r.positions.len()).collect();
+        let partitions = counts.first().copied().unwrap_or(1);
+        // (Every process decides the same, including one that only records
+        // the statement and creates the changelogs.)
+        let splittable = stateful
+            && plan.partition_local
+            && self.kafka
+            && partitions > 1
+            && counts.iter().all(|n| *n == partitions);
+        let mut split = splittable && self.background && !self.record_only;
+        for topic in &plan.changelogs {
+            // A changelog made for the whole query has one partition.
+            if let Some(info) = self.log.describe_topic(topic)? {
+                split &= info.partitions as usize == partitions;
+            }
+        }
+        let anchor = flow
             .inputs
-            .iter()
+            .first()
             .map(|i| i.source_topic().to_string())
-            .collect();
+            .unwrap_or_default();
+        let topics: Vec<String> = if split {
+            vec![anchor.clone()]
+        } else {
+            flow.inputs
+                .iter()
+                .map(|i| i.source_topic().to_string())
+                .collect()
+        };
         let member = if self.background && !self.record_only {
             self.log.join_group(&group, &topics)?
         } else {
@@ -985,30 +1015,59 @@ impl EngineInner {
                 self.log.as_ref(),
                 topic,
                 &TopicConfig {
-                    partitions: 1,
+                    partitions: if splittable { partitions as i32 } else { 1 },
                     replicas: 1,
                     compact: true,
                 },
             )?;
         }
-        let group_member = match member {
-            // The group says what to read, and the state is restored when
-            // this process takes the query on.
-            Some(member) => {
-                for reader in flow.readers_mut() {
-                    reader.positions.clear();
-                }
-                Some(Membership::new(member, stateful, earliest))
-            }
-            None => {
-                // State first: operators reload their stores from their
-                // changelogs.
-                flow.restore(self.log.as_ref())?;
-                None
-            }
+        // Exactly-once processing through transactions, where the log has
+        // them. (A process that only records statements must not open a
+        // writer: that would fence the process running the query.)
+        let guarantee = self
+            .property("processing.guarantee")
+            .or_else(|| self.property("ksql.streams.processing.guarantee"))
+            .unwrap_or_default();
+        let exactly_once = guarantee.starts_with("exactly_once") && !self.record_only;
+        if exactly_once && !self.kafka {
+            eprintln!(
+                "sluice: query {id} runs at least once: processing.guarantee={guarantee} needs Kafka transactions, which the embedded log does not have"
+            );
+        }
+        let exactly_once = exactly_once && self.kafka;
+        let txn_factory = |txn_id: String| -> crate::runtime::task::TxnFactory {
+            let (log, group) = (self.log.clone(), group.clone());
+            Box::new(move || {
+                log.transactional_writer(&txn_id, &group)?.ok_or_else(|| {
+                    Error::log(
+                        "this log has no transactions for processing.guarantee exactly_once_v2",
+                    )
+                })
+            })
         };
-        let rebuild: crate::runtime::task::Rebuild = {
-            let (me, group) = (self.me.clone(), group.clone());
+        // Record caching (ksqlDB's default, 10 MB): a table's changes are
+        // coalesced per key; `cache.max.bytes.buffering = 0` turns it off.
+        let caching = self
+            .property("cache.max.bytes.buffering")
+            .or_else(|| self.property("ksql.streams.cache.max.bytes.buffering"))
+            .map(|v| v.trim() != "0")
+            .unwrap_or(true);
+        let coalesce =
+            (caching && sink.kind == SourceKind::Table).then(|| sink.schema.key_indexes());
+        // Results wait for the commit interval only where they can be
+        // coalesced, and only while queries run in the background (a caller
+        // driving queries expects results when idle).
+        let commit_interval = (coalesce.is_some() && self.background).then(|| {
+            Duration::from_millis(
+                self.property("commit.interval.ms")
+                    .or_else(|| self.property("ksql.streams.commit.interval.ms"))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(2_000),
+            )
+        });
+        // Plans the query afresh at the group's committed positions.
+        let rebuilder = || -> crate::runtime::task::Rebuild {
+            let (me, group, replan) = (self.me.clone(), group.clone(), replan.clone());
             Box::new(move || {
                 let inner = me
                     .upgrade()
@@ -1023,76 +1082,112 @@ impl EngineInner {
                 )
             })
         };
-        // Exactly-once processing through transactions, where the log has
-        // them. A query running whole on one process writes as the query
-        // (a new owner fences the old); one split across processes writes
-        // as this process's share of it.
-        let guarantee = self
-            .property("processing.guarantee")
-            .or_else(|| self.property("ksql.streams.processing.guarantee"))
-            .unwrap_or_default();
-        // (A process that only records statements must not: opening the
-        // writer would fence the process running the query.)
-        let exactly_once: Option<crate::runtime::task::TxnFactory> = if guarantee
-            .starts_with("exactly_once")
-            && !self.kafka
-        {
-            eprintln!(
-                    "sluice: query {id} runs at least once: processing.guarantee={guarantee} needs Kafka transactions, which the embedded log does not have"
-                );
-            None
-        } else if guarantee.starts_with("exactly_once") && !self.record_only {
-            let txn_id = if stateful || group_member.is_none() {
-                format!("{group}-txn")
-            } else {
-                format!("{group}-txn-{}", self.instance)
+        let new_task =
+            |flow: Flow,
+             encoder: SinkEncoder,
+             partition: i32,
+             group_member: Option<Membership>,
+             exactly_once: Option<crate::runtime::task::TxnFactory>,
+             rebuild: crate::runtime::task::Rebuild| PersistentTask {
+                query_id: id.to_string(),
+                group: group.clone(),
+                flow,
+                sink: encoder,
+                errors: 0,
+                commit_interval,
+                coalesce: coalesce.clone(),
+                checkpoints: plan_changelogs.clone(),
+                changelog_partition: partition,
+                pending: Default::default(),
+                group_member,
+                exactly_once,
+                txn: None,
+                rebuild: Some(rebuild),
             };
-            let (log, group) = (self.log.clone(), group.clone());
-            Some(Box::new(move || {
-                log.transactional_writer(&txn_id, &group)?.ok_or_else(|| {
-                        Error::plan(
-                            "processing.guarantee exactly_once_v2 needs a Kafka cluster: the embedded log has no transactions",
-                        )
+        let task: Box<dyn Work> = match member {
+            Some(member) if split => {
+                // One task per partition this process owns, each built
+                // (its state restored from its changelog partition) when
+                // the group hands the partition over.
+                drop(flow);
+                let (log, me, replan) = (self.log.clone(), self.me.clone(), replan.clone());
+                let (query_id, group, sink) = (id.to_string(), group.clone(), sink.clone());
+                let checkpoints = plan_changelogs.clone();
+                let make: crate::runtime::split::TaskFactory = Box::new(move |p| {
+                    let mut rebuild =
+                        partition_rebuild(me.clone(), replan.clone(), &group, earliest, p);
+                    let mut flow = rebuild()?;
+                    flow.restore(log.as_ref())?;
+                    let txn = {
+                        let (log, group) = (log.clone(), group.clone());
+                        move || -> Result<Box<dyn crate::log::TxnWriter>> {
+                            log.transactional_writer(&format!("{group}-txn-p{p}"), &group)?
+                                .ok_or_else(|| Error::log("this log has no transactions"))
+                        }
+                    };
+                    Ok(PersistentTask {
+                        query_id: query_id.clone(),
+                        group: group.clone(),
+                        flow,
+                        sink: SinkEncoder::try_new(&sink)?,
+                        errors: 0,
+                        commit_interval,
+                        coalesce: coalesce.clone(),
+                        checkpoints: checkpoints.clone(),
+                        changelog_partition: p,
+                        pending: Default::default(),
+                        group_member: None,
+                        exactly_once: exactly_once
+                            .then(|| Box::new(txn) as crate::runtime::task::TxnFactory),
+                        txn: None,
+                        rebuild: Some(rebuild),
                     })
-            }))
-        } else {
-            None
+                });
+                Box::new(crate::runtime::split::SplitQuery::new(
+                    id.to_string(),
+                    member,
+                    anchor,
+                    make,
+                ))
+            }
+            Some(member) => {
+                // The group says what to read, and the state is restored
+                // when this process takes the query on.
+                for reader in flow.readers_mut() {
+                    reader.positions.clear();
+                }
+                // A query running whole on one process writes as the query
+                // (a new owner fences the old); a stateless one split across
+                // processes writes as this process's share of it.
+                let txn_id = if stateful {
+                    format!("{group}-txn")
+                } else {
+                    format!("{group}-txn-{}", self.instance)
+                };
+                Box::new(new_task(
+                    flow,
+                    encoder,
+                    0,
+                    Some(Membership::new(member, stateful, earliest)),
+                    exactly_once.then(|| txn_factory(txn_id)),
+                    rebuilder(),
+                ))
+            }
+            None => {
+                // State first: operators reload their stores from their
+                // changelogs.
+                flow.restore(self.log.as_ref())?;
+                Box::new(new_task(
+                    flow,
+                    encoder,
+                    0,
+                    None,
+                    exactly_once.then(|| txn_factory(format!("{group}-txn"))),
+                    rebuilder(),
+                ))
+            }
         };
         self.consume_query_id();
-        // Record caching (ksqlDB's default, 10 MB): a table's changes are
-        // coalesced per key; `cache.max.bytes.buffering = 0` turns it off.
-        let caching = self
-            .property("cache.max.bytes.buffering")
-            .or_else(|| self.property("ksql.streams.cache.max.bytes.buffering"))
-            .map(|v| v.trim() != "0")
-            .unwrap_or(true);
-        let coalesce =
-            (caching && sink.kind == SourceKind::Table).then(|| sink.schema.key_indexes());
-        let task = PersistentTask {
-            query_id: id.to_string(),
-            group,
-            flow,
-            sink: encoder,
-            errors: 0,
-            // Results wait for the commit interval only where they can be
-            // coalesced, and only while queries run in the background
-            // (a caller driving queries expects results when idle).
-            commit_interval: (coalesce.is_some() && self.background).then(|| {
-                Duration::from_millis(
-                    self.property("commit.interval.ms")
-                        .or_else(|| self.property("ksql.streams.commit.interval.ms"))
-                        .and_then(|v| v.trim().parse().ok())
-                        .unwrap_or(2_000),
-                )
-            }),
-            coalesce,
-            checkpoints: plan_changelogs,
-            pending: Default::default(),
-            group_member,
-            exactly_once,
-            txn: None,
-            rebuild: Some(rebuild),
-        };
         let task = Arc::new(Mutex::new(task));
         let stop = Arc::new(AtomicBool::new(false));
         let paused = Arc::new(AtomicBool::new(false));
@@ -1141,7 +1236,7 @@ impl EngineInner {
     /// Drives every persistent query until none has input left.
     pub fn run_until_idle(&self) -> Result<()> {
         loop {
-            let tasks: Vec<(Arc<Mutex<PersistentTask>>, bool)> = self
+            let tasks: Vec<(SharedWork, bool)> = self
                 .queries
                 .lock()
                 .iter()
@@ -1472,6 +1567,7 @@ impl EngineInner {
                             key: spec.key,
                             key_codec,
                             topic: spec.topic,
+                            group: group.map(str::to_string),
                         }),
                     }
                 }
@@ -2114,12 +2210,7 @@ impl EngineInner {
     }
 }
 
-fn run_loop(
-    task: Arc<Mutex<PersistentTask>>,
-    stop: Arc<AtomicBool>,
-    paused: Arc<AtomicBool>,
-    log: Arc<dyn Log>,
-) {
+fn run_loop(task: SharedWork, stop: Arc<AtomicBool>, paused: Arc<AtomicBool>, log: Arc<dyn Log>) {
     let mut last_error: Option<String> = None;
     while !stop.load(Ordering::SeqCst) {
         if paused.load(Ordering::SeqCst) {
@@ -2479,8 +2570,35 @@ fn check_map_keys(columns: &[Column], key: &FormatSpec, value: &FormatSpec) -> R
     Ok(())
 }
 
+/// Plans partition `p`'s task of a split query afresh at the group's
+/// committed positions.
+fn partition_rebuild(
+    me: std::sync::Weak<EngineInner>,
+    replan: Replan,
+    group: &str,
+    earliest: bool,
+    p: i32,
+) -> crate::runtime::task::Rebuild {
+    let group = group.to_string();
+    Box::new(move || {
+        let inner = me
+            .upgrade()
+            .ok_or_else(|| Error::log("the engine is shutting down"))?;
+        let plan = replan(&inner)?;
+        let mut flow = inner.flow(
+            plan.inputs,
+            plan.join,
+            plan.operators,
+            Some(&group),
+            earliest,
+        )?;
+        flow.only_partition(p);
+        Ok(flow)
+    })
+}
+
 /// Plans a persistent query again (see `PersistentTask::rebuild`).
-type Replan = Box<dyn Fn(&EngineInner) -> Result<crate::plan::planner::QueryPlan> + Send>;
+type Replan = Arc<dyn Fn(&EngineInner) -> Result<crate::plan::planner::QueryPlan> + Send + Sync>;
 
 /// How often a process looks for statements other processes recorded.
 const FOLLOW_INTERVAL: Duration = Duration::from_millis(500);

@@ -245,7 +245,7 @@ fn insert_batch(target: &Target, from: usize, to: usize) {
 }
 
 #[test]
-fn two_processes_share_queries_and_one_takes_over_when_the_other_dies() {
+fn two_processes_share_queries_by_partition_and_one_takes_over_when_the_other_dies() {
     let target = Target::kafka();
     let p = target.topic_prefix();
     let setup = format!(
@@ -258,7 +258,7 @@ CREATE TABLE counts AS SELECT k, COUNT(*) AS n FROM s GROUP BY k;"
     // The processes start first: the statements reach them through the
     // command topic while they run.
     let (a, a_log) = headless(&target, "a");
-    let (b, b_log) = headless(&target, "b");
+    let (_b, b_log) = headless(&target, "b");
     let read = |path: &std::path::Path| std::fs::read_to_string(path).unwrap_or_default();
     wait_for("both processes running", Duration::from_secs(60), || {
         let (la, lb) = (read(&a_log), read(&b_log));
@@ -294,24 +294,38 @@ CREATE TABLE counts AS SELECT k, COUNT(*) AS n FROM s GROUP BY k;"
         let now = counts(&target);
         (now != expect(60)).then(|| format!("{now:?}"))
     });
-    // Kill the process that runs the stateful query; the other takes it
-    // over from the changelog and the committed offsets.
-    let runs_counts = |l: &str| l.contains("query CTAS_COUNTS_1 runs on this process");
-    let (owner, survivor_log) = if runs_counts(&read(&a_log)) {
-        (a, b_log.clone())
-    } else {
-        assert!(runs_counts(&read(&b_log)), "no process runs the counts");
-        (b, a_log.clone())
+    // The stateful query (grouped by the input's key) is split too: each
+    // process runs one partition's copy, its state in that partition of
+    // the changelog.
+    let counts_split = |l: &str| {
+        l.lines()
+            .rev()
+            .find(|x| x.contains("query CTAS_COUNTS_1 runs partitions"))
+            .map(|x| x.to_string())
     };
-    let mut owner = owner;
-    owner.0.kill().expect("SIGKILL");
-    let _ = owner.0.wait();
+    let (la, lb) = (read(&a_log), read(&b_log));
+    let one = |l: &str| counts_split(l).is_some_and(|x| x.contains("[0]") || x.contains("[1]"));
+    assert!(
+        one(&la) && one(&lb),
+        "counts not split:\na:\n{la}\nb:\n{lb}"
+    );
+    // Kill one process; the other takes its partition over, restoring that
+    // partition's state from the changelog, and resumes from the committed
+    // offsets.
+    let mut a = a;
+    a.0.kill().expect("SIGKILL");
+    let _ = a.0.wait();
+    let survivor_log = b_log.clone();
     insert_batch(&target, 60, 120);
     wait_for("counts after the takeover", Duration::from_secs(90), || {
         let now = counts(&target);
         (now != expect(120)).then(|| format!("{now:?}\n{}", read(&survivor_log)))
     });
-    assert!(runs_counts(&read(&survivor_log)));
+    assert!(
+        counts_split(&read(&survivor_log)).is_some_and(|x| x.contains("[0, 1]")),
+        "{}",
+        read(&survivor_log)
+    );
     // TERMINATE reaches the running process too: the counts stop moving
     // while the copy goes on.
     let out = sluice_on(&target.args(), &["-e", "TERMINATE CTAS_COUNTS_1;"]);
@@ -438,15 +452,21 @@ CREATE STREAM j AS SELECT s.k, s.v, t.x FROM s JOIN t ON s.k = t.k;
     };
     let read = |path: &std::path::Path| std::fs::read_to_string(path).unwrap_or_default();
     let topic = format!("{p}J");
-    let runs_join = |l: &str| l.contains("query CSAS_J_0 runs on this process");
+    // (The join is split by partition: one process alone runs both.)
+    let runs_join = |l: &str| {
+        l.lines()
+            .rev()
+            .find(|x| x.contains("query CSAS_J_0 runs partitions"))
+            .is_some_and(|x| x.contains("[0, 1]"))
+    };
     let (a, a_log) = headless(&target, "a");
     wait_for("a running the join", Duration::from_secs(60), || {
         (!runs_join(&read(&a_log))).then(|| read(&a_log))
     });
     insert(0, 100);
-    wait_for("the first 100 joined", Duration::from_secs(60), || {
+    wait_for("the first 100 joined", Duration::from_secs(90), || {
         let n = copies(&topic, 2, 100).len();
-        (n < 100).then(|| format!("{n} rows"))
+        (n < 100).then(|| format!("{n} rows\n{}", read(&a_log)))
     });
     // Freeze a; b takes the query over once a's session has expired.
     signal(&a, "-STOP");

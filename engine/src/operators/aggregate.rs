@@ -124,6 +124,9 @@ pub struct AggregateOperator {
     sessions: HashMap<Vec<u8>, Vec<Group>>,
     stream_time: i64,
     changelog: Option<String>,
+    /// The changelog partition this copy restores from (a query split by
+    /// partition); all of the changelog when None.
+    changelog_partition: Option<i32>,
     /// Input rows are table changes (retract the old, add the new).
     table_input: bool,
     /// EMIT FINAL: nothing is emitted until a window closes; then its final
@@ -168,6 +171,7 @@ impl AggregateOperator {
             sessions: HashMap::new(),
             stream_time: i64::MIN,
             changelog,
+            changelog_partition: None,
         }
     }
 
@@ -524,8 +528,9 @@ impl AggregateOperator {
             return Ok(());
         };
         let _ = info;
-        let restored = crate::runtime::checkpoint::read(log, &topic)?;
-        crate::runtime::checkpoint::repair(log, &topic, &restored)?;
+        let restored = crate::runtime::checkpoint::read(log, &topic, self.changelog_partition)?;
+        let partition = self.changelog_partition.unwrap_or(0);
+        crate::runtime::checkpoint::repair(log, &topic, partition, &restored)?;
         self.checkpoint = restored.checkpoint.clone();
         for (id, value) in restored.latest {
             let Some(bytes) = value else { continue };
@@ -581,6 +586,10 @@ impl AggregateOperator {
 impl Operator for AggregateOperator {
     fn restore(&mut self, log: &dyn Log) -> Result<()> {
         self.restore_state(log)
+    }
+
+    fn set_changelog_partition(&mut self, partition: i32) {
+        self.changelog_partition = Some(partition);
     }
 
     fn checkpoint(&self) -> Option<crate::runtime::checkpoint::Positions> {

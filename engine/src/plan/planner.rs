@@ -78,6 +78,9 @@ pub struct QueryPlan {
     pub window: Option<WindowInfo>,
     /// State changelog topics the operators write to.
     pub changelogs: Vec<String>,
+    /// Rows meet in the query's state only with rows of the same input
+    /// partition: it may run as one copy per partition.
+    pub partition_local: bool,
 }
 
 /// Options that change planning.
@@ -157,6 +160,31 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
         .unwrap_or_else(|| source.name.clone());
     let mut scope = source_scope(source, &qualifier);
     scope.custom_types = catalog.type_list();
+    // Whether every row the query's state combines comes from the same
+    // input partition, so the query can run one copy per partition: joins
+    // of co-partitioned (or re-keyed) inputs without a later aggregation,
+    // aggregations grouped by exactly their input's key, and queries over
+    // one table that keep its key.
+    let partition_local = match &joined {
+        Some(j) => !j.key_columns_all && !aggregating,
+        None if aggregating => {
+            let mut grouped: Option<Vec<usize>> = query
+                .group_by
+                .iter()
+                .map(|e| {
+                    Compiled::compile(e, &scope)
+                        .ok()
+                        .and_then(|c| c.as_column())
+                })
+                .collect();
+            if let Some(g) = grouped.as_mut() {
+                g.sort_unstable();
+                g.dedup();
+            }
+            grouped.is_some_and(|g| !g.is_empty() && g == source.schema.key_indexes())
+        }
+        None => true,
+    };
     // Columns that are keys in the current layout, by position.
     let mut key_positions: Vec<usize> = (0..source.schema.columns.len())
         .filter(|i| source.schema.columns[*i].is_key())
@@ -707,6 +735,7 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
         kind: result_kind,
         window: window_info,
         changelogs,
+        partition_local,
     })
 }
 

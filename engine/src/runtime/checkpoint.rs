@@ -59,11 +59,17 @@ pub struct Restored {
     pub stale: HashSet<Vec<u8>>,
 }
 
-/// Reads a (single-partition) changelog topic.
-pub fn read(log: &dyn Log, topic: &str) -> Result<Restored> {
+/// Reads a changelog topic: one partition of it (a query split by
+/// partition keeps each input partition's state and checkpoints in the
+/// same partition of its changelogs), or all of it.
+pub fn read(log: &dyn Log, topic: &str, partition: Option<i32>) -> Result<Restored> {
     let mut records = Vec::new();
     if let Some(info) = log.describe_topic(topic)? {
-        for p in 0..info.partitions {
+        let partitions = match partition {
+            Some(p) => p..p + 1,
+            None => 0..info.partitions,
+        };
+        for p in partitions {
             let mut offset = 0;
             loop {
                 let batch = log.read(topic, p, offset, 10_000)?;
@@ -109,7 +115,7 @@ pub fn read(log: &dyn Log, topic: &str) -> Result<Restored> {
 
 /// Overwrites the stale keys with their restored values (or deletes them)
 /// and repeats the checkpoint, so later restores see a consistent log.
-pub fn repair(log: &dyn Log, topic: &str, restored: &Restored) -> Result<()> {
+pub fn repair(log: &dyn Log, topic: &str, partition: i32, restored: &Restored) -> Result<()> {
     if restored.stale.is_empty() {
         return Ok(());
     }
@@ -117,7 +123,7 @@ pub fn repair(log: &dyn Log, topic: &str, restored: &Restored) -> Result<()> {
         let value = restored.latest.get(key).cloned().flatten();
         log.append(
             topic,
-            Some(0),
+            Some(partition),
             Record {
                 key: Some(key.clone()),
                 value,
@@ -127,7 +133,7 @@ pub fn repair(log: &dyn Log, topic: &str, restored: &Restored) -> Result<()> {
         )?;
     }
     if let Some(c) = &restored.checkpoint {
-        log.append(topic, Some(0), record(c))?;
+        log.append(topic, Some(partition), record(c))?;
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 pub mod checkpoint;
 pub mod processing_log;
 pub mod repartition;
+pub mod split;
 pub mod task;
 pub mod view;
 
@@ -111,6 +112,11 @@ pub trait Operator: Send {
     fn restore(&mut self, _log: &dyn crate::log::Log) -> Result<()> {
         Ok(())
     }
+
+    /// Which partition of its changelog this copy of the operator
+    /// restores from (a query split by partition runs one copy per input
+    /// partition, its state in the same partition of the changelog).
+    fn set_changelog_partition(&mut self, _partition: i32) {}
 
     /// The input positions the restored state reflects, when the
     /// changelog held a checkpoint.

@@ -34,6 +34,8 @@ pub struct Repartition {
     pub key_codec: Box<dyn Codec>,
     /// The internal topic.
     pub topic: String,
+    /// The query's consumer group.
+    pub group: Option<String>,
 }
 
 impl Repartition {
@@ -72,9 +74,25 @@ impl Repartition {
 
     /// Positions the first stage after the last source record each
     /// partition already has in the internal topic, reading that topic from
-    /// `from` (the query's positions in it) to its end.
+    /// `from` (the query's positions in it) to its end; partitions of it
+    /// this copy of the query does not read (a query split by partition
+    /// writes to every partition of the topic) from the group's commits.
     pub fn resume(&mut self, log: &dyn Log, from: &[(i32, i64)]) -> Result<()> {
-        for (p, start) in from {
+        let partitions = log
+            .describe_topic(&self.topic)?
+            .map_or(0, |info| info.partitions);
+        let mut starts = Vec::new();
+        for p in 0..partitions {
+            let start = match from.iter().find(|(q, _)| *q == p) {
+                Some((_, o)) => *o,
+                None => match &self.group {
+                    Some(g) => log.committed(g, &self.topic, p)?.unwrap_or(0),
+                    None => 0,
+                },
+            };
+            starts.push((p, start));
+        }
+        for (p, start) in &starts {
             let end = log.end_offset(&self.topic, *p)?;
             let mut at = *start;
             while at < end {

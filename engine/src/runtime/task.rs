@@ -209,6 +209,17 @@ impl Flow {
         })
     }
 
+    /// Keeps only partition `p` of every reader, and has the operators
+    /// keep their state in partition `p` of their changelogs.
+    pub fn only_partition(&mut self, p: i32) {
+        for reader in self.readers_mut() {
+            reader.positions.retain(|(q, _)| *q == p);
+        }
+        for op in self.operators.iter_mut() {
+            op.set_changelog_partition(p);
+        }
+    }
+
     /// Commits every input's position for `group`.
     pub fn commit(&self, log: &dyn Log, group: &str) -> Result<()> {
         log.commit_offsets(group, &self.positions())
@@ -345,6 +356,9 @@ pub struct PersistentTask {
     pub coalesce: Option<Vec<usize>>,
     /// State changelogs that receive a checkpoint after every step.
     pub checkpoints: Vec<String>,
+    /// The partition of the changelogs this task writes state changes and
+    /// checkpoints to (its input partition when the query is split).
+    pub changelog_partition: i32,
     /// How long results may wait to be coalesced (`commit.interval.ms`);
     /// None writes after every step.
     pub commit_interval: Option<std::time::Duration>,
@@ -636,8 +650,9 @@ impl PersistentTask {
                 Err(e) => errors.push(e),
             }
         }
+        let part = Some(self.changelog_partition);
         for (topic, record) in changelog {
-            out.append(&topic, Some(0), record)?;
+            out.append(&topic, part, record)?;
         }
         let positions = self.flow.positions();
         match out {
@@ -645,7 +660,7 @@ impl PersistentTask {
             // produced them commit together.
             Out::Txn(txn) => {
                 for topic in &self.checkpoints {
-                    txn.append(topic, Some(0), super::checkpoint::record(&positions))?;
+                    txn.append(topic, part, super::checkpoint::record(&positions))?;
                 }
                 txn.commit(&positions)?;
             }
@@ -658,7 +673,7 @@ impl PersistentTask {
                 // earlier append (input included) to the OS: it never names
                 // input or state that a crash could still take away.
                 for topic in &self.checkpoints {
-                    log.append(topic, Some(0), super::checkpoint::record(&positions))?;
+                    log.append(topic, part, super::checkpoint::record(&positions))?;
                 }
             }
         }
@@ -672,6 +687,32 @@ impl PersistentTask {
             processing_log::write(log, &self.query_id, e)?;
         }
         Ok(())
+    }
+}
+
+/// A persistent query's work in this process: the whole query, or its
+/// share of the partitions (see `runtime::split`).
+pub trait Work: Send {
+    /// Processes what is available now; returns how many input records
+    /// were consumed.
+    fn poll(&mut self, log: &dyn Log) -> Result<usize>;
+    /// True when results or state changes wait to be written.
+    fn has_pending(&self) -> bool;
+    /// Writes what is pending.
+    fn flush(&mut self, log: &dyn Log) -> Result<()>;
+}
+
+impl Work for PersistentTask {
+    fn poll(&mut self, log: &dyn Log) -> Result<usize> {
+        PersistentTask::poll(self, log)
+    }
+
+    fn has_pending(&self) -> bool {
+        PersistentTask::has_pending(self)
+    }
+
+    fn flush(&mut self, log: &dyn Log) -> Result<()> {
+        PersistentTask::flush(self, log)
     }
 }
 
