@@ -39,13 +39,79 @@ fn write_json_list(out: &mut String, values: &[Value]) {
 /// The store (and changelog) key of a group: its key values as JSON, and
 /// the window start.
 fn group_id(key: &[Value], window: Option<Window>) -> Vec<u8> {
-    use std::fmt::Write as _;
     let mut out = String::with_capacity(32);
     write_json_list(&mut out, key);
     if let Some(w) = window {
-        let _ = write!(out, "@{}", w.start);
+        out.push('@');
+        out.push_str(itoa::Buffer::new().format(w.start));
     }
     out.into_bytes()
+}
+
+/// The groups by id. foldhash is much cheaper than the default SipHash on
+/// these short byte strings and is seeded per map all the same.
+type GroupMap<V> = HashMap<Vec<u8>, V, foldhash::fast::RandomState>;
+
+fn initial_states(calls: &[AggregateCall]) -> Vec<Value> {
+    calls.iter().map(|c| c.function.initial.clone()).collect()
+}
+
+/// The result row of a group: its key, the aggregates' results, and the
+/// window bounds.
+fn output_row(calls: &[AggregateCall], g: &Group) -> Row {
+    let mut values = Vec::with_capacity(g.key.len() + calls.len() + 2);
+    values.extend_from_slice(&g.key);
+    for (c, s) in calls.iter().zip(&g.states) {
+        values.push((c.function.result)(s));
+    }
+    if let Some(w) = g.window {
+        values.push(Value::BigInt(w.start));
+        values.push(Value::BigInt(w.end));
+    }
+    Row {
+        values,
+        ts: g.ts,
+        window: g.window,
+        ..Row::default()
+    }
+}
+
+/// Adds the change of a group to the changelog (`topic`, if state is
+/// persisted): its state, or its deletion.
+fn log_change(topic: Option<&str>, id: &[u8], g: Option<&Group>, ctx: &mut Context) {
+    let Some(topic) = topic else { return };
+    let value = g.map(|g| {
+        let mut out = String::with_capacity(64);
+        out.push('[');
+        write_json_list(&mut out, &g.key);
+        out.push(',');
+        write_json_list(&mut out, &g.states);
+        let mut num = itoa::Buffer::new();
+        out.push(',');
+        out.push_str(num.format(g.ts));
+        out.push(',');
+        match g.window {
+            Some(w) => {
+                out.push('[');
+                out.push_str(num.format(w.start));
+                out.push(',');
+                out.push_str(num.format(w.end));
+                out.push(']');
+            }
+            None => out.push_str("null"),
+        }
+        out.push(']');
+        out.into_bytes()
+    });
+    ctx.changelog.push((
+        topic.to_string(),
+        Record {
+            key: Some(id.to_vec()),
+            value,
+            timestamp: g.map(|g| g.ts).unwrap_or(0),
+            headers: Vec::new(),
+        },
+    ));
 }
 
 /// How rows are assigned to windows.
@@ -110,6 +176,8 @@ struct Group {
     states: Vec<Value>,
     /// The largest timestamp of the rows folded in.
     ts: i64,
+    /// Changed in the current batch (its id is in `dirty`).
+    dirty: bool,
 }
 
 /// Groups rows and maintains their aggregates.
@@ -119,9 +187,9 @@ pub struct AggregateOperator {
     calls: Vec<AggregateCall>,
     window: Option<WindowAssigner>,
     /// Time windows and plain groups, by key (and window start).
-    groups: HashMap<Vec<u8>, Group>,
+    groups: GroupMap<Group>,
     /// Session windows by key, ordered by start.
-    sessions: HashMap<Vec<u8>, Vec<Group>>,
+    sessions: GroupMap<Vec<Group>>,
     stream_time: i64,
     changelog: Option<String>,
     /// Input rows are table changes (retract the old, add the new).
@@ -138,9 +206,9 @@ pub struct AggregateOperator {
     retention: Option<i64>,
     /// Stream time at which the store is next scanned for expired windows.
     next_expiry: i64,
-    /// Groups changed in the current batch, in order of first change.
+    /// Groups changed in the current batch, in order of first change
+    /// (each flagged `dirty`).
     dirty: Vec<Vec<u8>>,
-    dirty_set: std::collections::HashSet<Vec<u8>>,
 }
 
 impl AggregateOperator {
@@ -159,13 +227,12 @@ impl AggregateOperator {
             retention: None,
             next_expiry: i64::MIN,
             dirty: Vec::new(),
-            dirty_set: Default::default(),
             key_types: keys.iter().map(|k| k.ty.clone()).collect(),
             keys,
             calls,
             window,
-            groups: HashMap::new(),
-            sessions: HashMap::new(),
+            groups: GroupMap::default(),
+            sessions: GroupMap::default(),
             stream_time: i64::MIN,
             changelog,
         }
@@ -324,27 +391,11 @@ impl AggregateOperator {
     }
 
     fn initial(&self) -> Vec<Value> {
-        self.calls
-            .iter()
-            .map(|c| c.function.initial.clone())
-            .collect()
+        initial_states(&self.calls)
     }
 
     fn output(&self, g: &Group) -> Row {
-        let mut values = g.key.clone();
-        for (c, s) in self.calls.iter().zip(&g.states) {
-            values.push((c.function.result)(s));
-        }
-        if let Some(w) = g.window {
-            values.push(Value::BigInt(w.start));
-            values.push(Value::BigInt(w.end));
-        }
-        Row {
-            values,
-            ts: g.ts,
-            window: g.window,
-            ..Row::default()
-        }
+        output_row(&self.calls, g)
     }
 
     fn tombstone(&self, g: &Group) -> Row {
@@ -354,33 +405,7 @@ impl AggregateOperator {
     }
 
     fn log_change(&self, id: &[u8], g: Option<&Group>, ctx: &mut Context) {
-        let Some(topic) = &self.changelog else { return };
-        let value = g.map(|g| {
-            use std::fmt::Write as _;
-            let mut out = String::with_capacity(64);
-            out.push('[');
-            write_json_list(&mut out, &g.key);
-            out.push(',');
-            write_json_list(&mut out, &g.states);
-            let _ = write!(out, ",{},", g.ts);
-            match g.window {
-                Some(w) => {
-                    let _ = write!(out, "[{},{}]", w.start, w.end);
-                }
-                None => out.push_str("null"),
-            }
-            out.push(']');
-            out.into_bytes()
-        });
-        ctx.changelog.push((
-            topic.clone(),
-            Record {
-                key: Some(id.to_vec()),
-                value,
-                timestamp: g.map(|g| g.ts).unwrap_or(0),
-                headers: Vec::new(),
-            },
-        ));
+        log_change(self.changelog.as_deref(), id, g, ctx)
     }
 
     fn id(&self, key: &[Value], window: Option<Window>) -> Vec<u8> {
@@ -391,7 +416,7 @@ impl AggregateOperator {
     /// group and emits the result.
     fn apply(
         &mut self,
-        (key, window): (Vec<Value>, Option<Window>),
+        (key, window): (&[Value], Option<Window>),
         args: &[Vec<Value>],
         ts: i64,
         retract: bool,
@@ -399,15 +424,22 @@ impl AggregateOperator {
         out: &mut Vec<Row>,
     ) -> Result<()> {
         let mut failure = None;
-        let id = self.id(&key, window);
-        let initial = self.initial();
-        let group = self.groups.entry(id.clone()).or_insert_with(|| Group {
-            key,
-            window,
-            states: initial,
-            ts: i64::MIN,
-        });
-        for ((c, state), a) in self.calls.iter().zip(group.states.iter_mut()).zip(args) {
+        let id = self.id(key, window);
+        let calls = &self.calls;
+        // One hash lookup per row and window; the id is cloned only when
+        // the group is first changed in the batch.
+        let mut entry = match self.groups.entry(id) {
+            std::collections::hash_map::Entry::Occupied(o) => o,
+            std::collections::hash_map::Entry::Vacant(v) => v.insert_entry(Group {
+                key: key.to_vec(),
+                window,
+                states: initial_states(calls),
+                ts: i64::MIN,
+                dirty: false,
+            }),
+        };
+        let group = entry.get_mut();
+        for ((c, state), a) in calls.iter().zip(group.states.iter_mut()).zip(args) {
             if retract {
                 if let Some(r) = &c.function.retract {
                     r(state, a);
@@ -426,12 +458,13 @@ impl AggregateOperator {
         group.ts = group.ts.max(ts);
         // The changelog gets the group's state once per batch (see
         // `log_dirty`), not once per update.
-        if self.dirty_set.insert(id.clone()) {
-            self.dirty.push(id.clone());
-        }
+        let newly_dirty = !group.dirty;
+        group.dirty = true;
         if !self.emit_final {
-            let group = self.groups.get(&id).expect("updated above");
-            out.push(self.output(group));
+            out.push(output_row(calls, group));
+        }
+        if newly_dirty {
+            self.dirty.push(entry.key().clone());
         }
         let _ = &ctx;
         Ok(())
@@ -440,10 +473,12 @@ impl AggregateOperator {
     /// Writes the current state of every group changed in this batch.
     fn log_dirty(&mut self, ctx: &mut Context) {
         let dirty = std::mem::take(&mut self.dirty);
-        self.dirty_set.clear();
         for id in dirty {
-            let group = self.groups.get(&id).cloned();
-            self.log_change(&id, group.as_ref(), ctx);
+            let group = self.groups.get_mut(&id).map(|g| {
+                g.dirty = false;
+                &*g
+            });
+            log_change(self.changelog.as_deref(), &id, group, ctx);
         }
     }
 
@@ -472,6 +507,7 @@ impl AggregateOperator {
             window: Some(Window { start: ts, end: ts }),
             states: self.initial(),
             ts,
+            dirty: false,
         };
         for m in &merged {
             let w = m.window.expect("sessions have windows");
@@ -564,6 +600,7 @@ impl AggregateOperator {
                 window,
                 states,
                 ts,
+                dirty: false,
             };
             if matches!(self.window, Some(WindowAssigner::Session { .. })) {
                 let kid = self.id(&group.key, None);
@@ -606,7 +643,7 @@ impl Operator for AggregateOperator {
                     let args = self.eval_args(old, &row, ctx);
                     let same_group = new_key.as_ref() == Some(&key);
                     let mut emitted = Vec::new();
-                    self.apply((key, None), &args, row.ts, true, ctx, &mut emitted)?;
+                    self.apply((&key, None), &args, row.ts, true, ctx, &mut emitted)?;
                     if !same_group {
                         out.extend(emitted);
                     }
@@ -618,7 +655,7 @@ impl Operator for AggregateOperator {
             let args = self.eval_args(&row.values, &row, ctx);
             self.stream_time = self.stream_time.max(row.ts);
             match self.window {
-                None => self.apply((key, None), &args, row.ts, false, ctx, &mut out)?,
+                None => self.apply((&key, None), &args, row.ts, false, ctx, &mut out)?,
                 Some(WindowAssigner::Session { gap, grace }) => {
                     if row.ts + gap < self.stream_time.saturating_sub(grace) {
                         ctx.late_records += 1;
@@ -633,7 +670,7 @@ impl Operator for AggregateOperator {
                             ctx.late_records += 1;
                             continue;
                         }
-                        self.apply((key.clone(), Some(w)), &args, row.ts, false, ctx, &mut out)?;
+                        self.apply((&key, Some(w)), &args, row.ts, false, ctx, &mut out)?;
                     }
                 }
             }
