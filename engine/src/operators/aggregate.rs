@@ -21,7 +21,6 @@ use crate::log::{Log, Record};
 use crate::plan::expr::Compiled;
 use crate::runtime::{Context, Operator, Row, Window};
 use crate::types::{SqlType, Value};
-use std::collections::HashMap;
 
 /// Writes values as a JSON array (as `write_json` of an ARRAY would),
 /// without building the array.
@@ -40,17 +39,23 @@ fn write_json_list(out: &mut String, values: &[Value]) {
 /// the window start.
 fn group_id(key: &[Value], window: Option<Window>) -> Vec<u8> {
     let mut out = String::with_capacity(32);
-    write_json_list(&mut out, key);
+    write_group_id(&mut out, key, window);
+    out.into_bytes()
+}
+
+/// Appends the id of [`group_id`] to `out`.
+fn write_group_id(out: &mut String, key: &[Value], window: Option<Window>) {
+    write_json_list(out, key);
     if let Some(w) = window {
         out.push('@');
         out.push_str(itoa::Buffer::new().format(w.start));
     }
-    out.into_bytes()
 }
 
-/// The groups by id. foldhash is much cheaper than the default SipHash on
-/// these short byte strings and is seeded per map all the same.
-type GroupMap<V> = HashMap<Vec<u8>, V, foldhash::fast::RandomState>;
+/// The groups by id: hashbrown's map with its default hasher (foldhash,
+/// much cheaper than SipHash on these short byte strings and seeded per
+/// map all the same), whose `entry_ref` copies the id only for a new group.
+type GroupMap<V> = hashbrown::HashMap<Vec<u8>, V>;
 
 fn initial_states(calls: &[AggregateCall]) -> Vec<Value> {
     calls.iter().map(|c| c.function.initial.clone()).collect()
@@ -123,33 +128,38 @@ pub enum WindowAssigner {
 }
 
 impl WindowAssigner {
-    /// The time windows containing `ts` (not for sessions).
-    fn windows(&self, ts: i64) -> Vec<Window> {
-        match *self {
+    /// The time windows containing `ts` (not for sessions), in order of
+    /// start (hopping windows starting before 0 are left out).
+    fn windows(&self, ts: i64) -> impl Iterator<Item = Window> {
+        // Window starts from `first` to `last`, `step` apart.
+        let (first, last, step, size) = match *self {
             WindowAssigner::Tumbling { size, .. } => {
                 let start = ts - ts.rem_euclid(size);
-                vec![Window {
-                    start,
-                    end: start + size,
-                }]
+                (start, start, 1, size)
             }
             WindowAssigner::Hopping { size, advance, .. } => {
-                let mut out = Vec::new();
-                let mut start = ts - ts.rem_euclid(advance);
-                while start > ts - size {
-                    if start >= 0 {
-                        out.push(Window {
-                            start,
-                            end: start + size,
-                        });
-                    }
-                    start -= advance;
+                let last = ts - ts.rem_euclid(advance);
+                let mut first = last;
+                if last <= ts - size {
+                    // In a gap between windows (advance longer than size).
+                    first = last + 1;
                 }
-                out.reverse();
-                out
+                while first - advance > ts - size {
+                    first -= advance;
+                }
+                while first < 0 && first <= last {
+                    first += advance;
+                }
+                (first, last, advance, size)
             }
-            WindowAssigner::Session { .. } => Vec::new(),
-        }
+            WindowAssigner::Session { .. } => (1, 0, 1, 0),
+        };
+        (first..=last)
+            .step_by(usize::try_from(step).unwrap_or(1).max(1))
+            .map(move |start| Window {
+                start,
+                end: start + size,
+            })
     }
 
     fn grace(&self) -> i64 {
@@ -209,6 +219,8 @@ pub struct AggregateOperator {
     /// Groups changed in the current batch, in order of first change
     /// (each flagged `dirty`).
     dirty: Vec<Vec<u8>>,
+    /// Reused buffer for the id of the group being updated.
+    id_buf: String,
 }
 
 impl AggregateOperator {
@@ -227,6 +239,7 @@ impl AggregateOperator {
             retention: None,
             next_expiry: i64::MIN,
             dirty: Vec::new(),
+            id_buf: String::new(),
             key_types: keys.iter().map(|k| k.ty.clone()).collect(),
             keys,
             calls,
@@ -424,13 +437,15 @@ impl AggregateOperator {
         out: &mut Vec<Row>,
     ) -> Result<()> {
         let mut failure = None;
-        let id = self.id(key, window);
+        let mut id = std::mem::take(&mut self.id_buf);
+        id.clear();
+        write_group_id(&mut id, key, window);
         let calls = &self.calls;
-        // One hash lookup per row and window; the id is cloned only when
-        // the group is first changed in the batch.
-        let mut entry = match self.groups.entry(id) {
-            std::collections::hash_map::Entry::Occupied(o) => o,
-            std::collections::hash_map::Entry::Vacant(v) => v.insert_entry(Group {
+        // One hash lookup per row and window; the id is copied only for a
+        // new group and when the group is first changed in the batch.
+        let group = match self.groups.entry_ref(id.as_bytes()) {
+            hashbrown::hash_map::EntryRef::Occupied(o) => o.into_mut(),
+            hashbrown::hash_map::EntryRef::Vacant(v) => v.insert(Group {
                 key: key.to_vec(),
                 window,
                 states: initial_states(calls),
@@ -438,7 +453,6 @@ impl AggregateOperator {
                 dirty: false,
             }),
         };
-        let group = entry.get_mut();
         for ((c, state), a) in calls.iter().zip(group.states.iter_mut()).zip(args) {
             if retract {
                 if let Some(r) = &c.function.retract {
@@ -464,8 +478,9 @@ impl AggregateOperator {
             out.push(output_row(calls, group));
         }
         if newly_dirty {
-            self.dirty.push(entry.key().clone());
+            self.dirty.push(id.as_bytes().to_vec());
         }
+        self.id_buf = id;
         let _ = &ctx;
         Ok(())
     }
@@ -695,6 +710,44 @@ mod tests {
             ts,
             ..Row::default()
         }
+    }
+
+    #[test]
+    fn window_assignment() {
+        // The windows of a time, as the plain definition gives them.
+        let expected = |size: i64, advance: i64, ts: i64| -> Vec<Window> {
+            let mut out = Vec::new();
+            let mut start = ts - ts.rem_euclid(advance);
+            while start > ts - size {
+                if start >= 0 {
+                    out.push(Window {
+                        start,
+                        end: start + size,
+                    });
+                }
+                start -= advance;
+            }
+            out.reverse();
+            out
+        };
+        for (size, advance) in [(10, 2), (10, 3), (10, 10), (7, 5), (1, 1), (5, 7)] {
+            let hopping = WindowAssigner::Hopping {
+                size,
+                advance,
+                grace: 0,
+            };
+            for ts in 0..40 {
+                let got: Vec<Window> = hopping.windows(ts).collect();
+                assert_eq!(got, expected(size, advance, ts), "{size} {advance} {ts}");
+            }
+        }
+        let tumbling = WindowAssigner::Tumbling { size: 10, grace: 0 };
+        assert_eq!(
+            tumbling.windows(25).collect::<Vec<_>>(),
+            vec![Window { start: 20, end: 30 }]
+        );
+        let session = WindowAssigner::Session { gap: 5, grace: 0 };
+        assert_eq!(session.windows(25).count(), 0);
     }
 
     #[test]
