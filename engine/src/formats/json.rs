@@ -67,6 +67,9 @@ pub struct JsonCodec {
     /// column, the one named like its upper-cased self: exactly when the
     /// field name has no lower-case letter, else as an upper-cased match.
     upper_names: bool,
+    /// What precedes each column's value in a wrapped record: `{"NAME":`
+    /// for the first, `,"NAME":` for the others.
+    prefixes: Vec<String>,
 }
 
 impl JsonCodec {
@@ -85,9 +88,20 @@ impl JsonCodec {
         let upper_names = columns
             .iter()
             .all(|c| !changes_when_upper_cased(&c.name) && seen.insert(c.name.as_str()));
+        let prefixes = columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let mut p = String::from(if i == 0 { "{" } else { "," });
+                write_json_string(&mut p, &c.name);
+                p.push(':');
+                p
+            })
+            .collect();
         JsonCodec {
             unwrap: unwrap && columns.len() == 1,
             upper_names,
+            prefixes,
             columns,
             by_name,
         }
@@ -189,13 +203,8 @@ impl Codec for JsonCodec {
             if self.unwrap {
                 write_json(out, &values[0]);
             } else {
-                out.push('{');
-                for (i, (c, v)) in self.columns.iter().zip(values).enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    write_json_string(out, &c.name);
-                    out.push(':');
+                for (prefix, v) in self.prefixes.iter().zip(values) {
+                    out.push_str(prefix);
                     write_json(out, v);
                 }
                 out.push('}');
@@ -793,6 +802,36 @@ impl<'a> Reader<'a> {
         ))
     }
 
+    /// Reads a plain integer of at most 18 digits (no fraction, exponent or
+    /// leading zero) at the current position in one pass; None, reading
+    /// nothing, for anything else (which [`Reader::number`] then handles).
+    fn small_integer(&mut self) -> Option<i64> {
+        let b = self.bytes();
+        let neg = b.get(self.pos) == Some(&b'-');
+        let start = self.pos + usize::from(neg);
+        let mut p = start;
+        let mut acc: i64 = 0;
+        while let Some(&c) = b.get(p) {
+            if !c.is_ascii_digit() {
+                break;
+            }
+            if p - start == 18 {
+                return None;
+            }
+            acc = acc * 10 + i64::from(c - b'0');
+            p += 1;
+        }
+        let digits = p - start;
+        if digits == 0
+            || (digits > 1 && b[start] == b'0')
+            || matches!(b.get(p), Some(b'.' | b'e' | b'E'))
+        {
+            return None;
+        }
+        self.pos = p;
+        Some(if neg { -acc } else { acc })
+    }
+
     /// Reads a JSON number at the current position, returning its text.
     fn number(&mut self) -> Result<&'a str, JErr> {
         let b = self.bytes();
@@ -1151,7 +1190,10 @@ impl<'a> Reader<'a> {
         conv: impl Fn(i64) -> Result<Value, String>,
     ) -> Result<Value, JErr> {
         let v = match self.peek() {
-            Some(b'-' | b'0'..=b'9') => number_to_i64(self.number()?),
+            Some(b'-' | b'0'..=b'9') => match self.small_integer() {
+                Some(v) => v,
+                None => number_to_i64(self.number()?),
+            },
             Some(b'"') => {
                 let s = self.string()?;
                 let parsed = match ty {
@@ -1583,6 +1625,37 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn integers_read_in_one_pass_match_the_general_path() {
+        for text in [
+            "0",
+            "-0",
+            "7",
+            "-7",
+            "123456789012345678",
+            "-123456789012345678",
+            "1234567890123456789",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "99999999999999999999",
+            "1.5",
+            "-2.9",
+            "1e3",
+            "10E2",
+            "0.0",
+        ] {
+            let v = json_text_to_value(text, &SqlType::BigInt).unwrap();
+            assert_eq!(v, Value::BigInt(number_to_i64(text)), "{text}");
+        }
+        for bad in ["-", "1.", "1e"] {
+            assert!(json_text_to_value(bad, &SqlType::BigInt).is_err(), "{bad}");
+        }
+        // A leading zero ends the number (what follows is left unread).
+        let mut r = Reader::new("01");
+        assert_eq!(r.typed(&SqlType::BigInt).unwrap(), Value::BigInt(0));
+        assert_eq!(r.pos, 1);
     }
 
     #[test]
