@@ -62,6 +62,14 @@ pub struct JsonCodec {
     unwrap: bool,
     /// Exact column name -> index, when there are many columns.
     by_name: Option<HashMap<String, usize>>,
+    /// The column names are distinct and none changes when upper-cased
+    /// (unquoted identifiers). Then an ASCII field name feeds at most one
+    /// column, the one named like its upper-cased self: exactly when the
+    /// field name has no lower-case letter, else as an upper-cased match.
+    upper_names: bool,
+    /// What precedes each column's value in a wrapped record: `{"NAME":`
+    /// for the first, `,"NAME":` for the others.
+    prefixes: Vec<String>,
 }
 
 impl JsonCodec {
@@ -76,10 +84,47 @@ impl JsonCodec {
             }
             map
         });
+        let mut seen = std::collections::HashSet::new();
+        let upper_names = columns
+            .iter()
+            .all(|c| !changes_when_upper_cased(&c.name) && seen.insert(c.name.as_str()));
+        let prefixes = columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let mut p = String::from(if i == 0 { "{" } else { "," });
+                write_json_string(&mut p, &c.name);
+                p.push(':');
+                p
+            })
+            .collect();
         JsonCodec {
             unwrap: unwrap && columns.len() == 1,
+            upper_names,
+            prefixes,
             columns,
             by_name,
+        }
+    }
+
+    /// [`JsonCodec::lookup`], trying column `hint` first: fields usually
+    /// come in column order, so the column after the last one matched is
+    /// tried before a search.
+    fn lookup_from(&self, key: &str, hint: usize) -> (Option<usize>, Option<usize>) {
+        if !self.upper_names || !key.is_ascii() {
+            return self.lookup(key);
+        }
+        // With `upper_names`, `name == key.to_uppercase()` is the same as
+        // an ASCII case-insensitive comparison (see the field's docs).
+        let matches = |c: &Column| c.name.eq_ignore_ascii_case(key);
+        let found = match self.columns.get(hint) {
+            Some(c) if matches(c) => Some(hint),
+            _ => self.columns.iter().position(matches),
+        };
+        if key.bytes().any(|b| b.is_ascii_lowercase()) {
+            (None, found)
+        } else {
+            (found, None)
         }
     }
 
@@ -100,7 +145,7 @@ impl JsonCodec {
         }
     }
 
-    fn decode_wrapped(&self, r: &mut Reader<'_>) -> Result<Vec<Value>, JErr> {
+    fn decode_wrapped(&self, r: &mut Reader<'_>, capacity: usize) -> Result<Vec<Value>, JErr> {
         match r.peek() {
             Some(b'{') => {}
             Some(_) => {
@@ -116,10 +161,14 @@ impl JsonCodec {
         }
         r.pos += 1;
         r.depth += 1;
-        let mut fields = FieldSlots::new(self.columns.len());
+        let mut fields = FieldSlots::with_capacity(self.columns.len(), capacity);
         let mut first = true;
+        let mut hint = 0;
         while let Some(key) = r.obj_next(&mut first)? {
-            let (exact, upper) = self.lookup(&key);
+            let (exact, upper) = self.lookup_from(&key, hint);
+            if let Some(i) = exact.or(upper) {
+                hint = i + 1;
+            }
             fields.read(r, exact, upper, |i| {
                 (self.columns[i].name.as_str(), &self.columns[i].ty)
             })?;
@@ -141,28 +190,55 @@ impl Codec for JsonCodec {
         if self.columns.is_empty() {
             return Ok(None);
         }
-        let mut out = String::with_capacity(64);
-        if self.unwrap {
-            if values[0].is_null() {
-                return Ok(None);
-            }
-            write_json(&mut out, &values[0]);
-        } else {
-            out.push('{');
-            for (i, (c, v)) in self.columns.iter().zip(values).enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_json_string(&mut out, &c.name);
-                out.push(':');
-                write_json(&mut out, v);
-            }
-            out.push('}');
+        if self.unwrap && values[0].is_null() {
+            return Ok(None);
         }
-        Ok(Some(out.into_bytes()))
+        // The text is built in a reused per-thread buffer and copied out at
+        // its exact size: one allocation per record instead of a growing
+        // string (the record is kept by the log, so slack would stay too).
+        thread_local! {
+            static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+        }
+        let write = |out: &mut String| {
+            if self.unwrap {
+                write_json(out, &values[0]);
+            } else {
+                for (prefix, v) in self.prefixes.iter().zip(values) {
+                    out.push_str(prefix);
+                    write_json(out, v);
+                }
+                out.push('}');
+            }
+        };
+        let bytes = SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut out) => {
+                out.clear();
+                write(&mut out);
+                let bytes = out.as_bytes().to_vec();
+                if out.capacity() > 1 << 20 {
+                    // Do not keep a huge buffer after one huge record.
+                    *out = String::new();
+                }
+                bytes
+            }
+            Err(_) => {
+                let mut out = String::with_capacity(64);
+                write(&mut out);
+                out.into_bytes()
+            }
+        });
+        Ok(Some(bytes))
     }
 
     fn decode(&self, bytes: Option<&[u8]>) -> Result<Option<Vec<Value>>> {
+        self.decode_with_capacity(bytes, 0)
+    }
+
+    fn decode_with_capacity(
+        &self,
+        bytes: Option<&[u8]>,
+        capacity: usize,
+    ) -> Result<Option<Vec<Value>>> {
         let Some(bytes) = bytes else {
             return Ok(None);
         };
@@ -183,11 +259,20 @@ impl Codec for JsonCodec {
                 "No content to map due to end-of-input".to_string(),
             )),
             Some(b'n') => r.literal("null").map(|_| None),
-            Some(_) if self.unwrap => r
-                .typed(&self.columns[0].ty)
-                .map_err(|e| e.at("$"))
-                .map(|v| if v.is_null() { None } else { Some(vec![v]) }),
-            Some(_) => self.decode_wrapped(&mut r).map(Some),
+            Some(_) if self.unwrap => {
+                r.typed(&self.columns[0].ty)
+                    .map_err(|e| e.at("$"))
+                    .map(|v| {
+                        if v.is_null() {
+                            None
+                        } else {
+                            let mut out = Vec::with_capacity(capacity.max(1));
+                            out.push(v);
+                            Some(out)
+                        }
+                    })
+            }
+            Some(_) => self.decode_wrapped(&mut r, capacity).map(Some),
         };
         result.map_err(JErr::into_error)
     }
@@ -262,12 +347,8 @@ pub fn write_json(out: &mut String, v: &Value) {
     match v {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Int(i) => {
-            let _ = write!(out, "{i}");
-        }
-        Value::BigInt(i) => {
-            let _ = write!(out, "{i}");
-        }
+        Value::Int(i) => out.push_str(itoa::Buffer::new().format(*i)),
+        Value::BigInt(i) => out.push_str(itoa::Buffer::new().format(*i)),
         Value::Double(d) => {
             if d.is_finite() {
                 // Debug keeps a fractional part or uses an exponent: always a
@@ -286,12 +367,8 @@ pub fn write_json(out: &mut String, v: &Value) {
             base64::engine::general_purpose::STANDARD.encode_string(b, out);
             out.push('"');
         }
-        Value::Date(d) => {
-            let _ = write!(out, "{d}");
-        }
-        Value::Time(t) | Value::Timestamp(t) => {
-            let _ = write!(out, "{t}");
-        }
+        Value::Date(d) => out.push_str(itoa::Buffer::new().format(*d)),
+        Value::Time(t) | Value::Timestamp(t) => out.push_str(itoa::Buffer::new().format(*t)),
         Value::Array(items) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {
@@ -333,8 +410,11 @@ pub fn write_json(out: &mut String, v: &Value) {
 /// backslashes and control characters.
 pub fn write_json_string(out: &mut String, s: &str) {
     out.push('"');
+    let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
+    let mut i = 0;
+    while let Some(at) = next_escape(bytes, i) {
+        let b = bytes[at];
         let esc = match b {
             b'"' => "\\\"",
             b'\\' => "\\\\",
@@ -343,19 +423,47 @@ pub fn write_json_string(out: &mut String, s: &str) {
             b'\t' => "\\t",
             0x08 => "\\b",
             0x0c => "\\f",
-            0..=0x1f => "",
-            _ => continue,
+            _ => "",
         };
-        out.push_str(&s[start..i]);
+        out.push_str(&s[start..at]);
         if esc.is_empty() {
             let _ = write!(out, "\\u{:04X}", b);
         } else {
             out.push_str(esc);
         }
-        start = i + 1;
+        start = at + 1;
+        i = at + 1;
     }
     out.push_str(&s[start..]);
     out.push('"');
+}
+
+/// The position of the first byte at or after `from` that a JSON string
+/// must escape (`"`, `\`, or below 0x20). Eight bytes are tested at a time.
+fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let needs = |b: u8| b < 0x20 || b == b'"' || b == b'\\';
+    let mut i = from;
+    while i + 8 <= bytes.len() {
+        let w = u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
+        // A byte of `x` is zero exactly when the high bit of its lane in
+        // `(x - ONES) & !x & HIGH` is set (no false positives below the
+        // first real match, which is all that is needed to find it).
+        let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+        let quote = zero(w ^ (ONES * b'"' as u64));
+        let backslash = zero(w ^ (ONES * b'\\' as u64));
+        // Bytes below 0x20: (b - 0x20) borrows into the high bit, for
+        // bytes whose own high bit is clear.
+        let control = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
+        if quote | backslash | control != 0 {
+            if let Some(p) = bytes[i..i + 8].iter().position(|&b| needs(b)) {
+                return Some(i + p);
+            }
+        }
+        i += 8;
+    }
+    bytes[i..].iter().position(|&b| needs(b)).map(|p| i + p)
 }
 
 fn non_finite_name(d: f64) -> &'static str {
@@ -452,17 +560,70 @@ impl JErr {
 /// one matched by upper-casing; among equals, the last one wins.
 struct FieldSlots {
     values: Vec<Value>,
-    /// 0: unset, 1: set from an upper-cased match, 2: set from an exact match.
-    ranks: Vec<u8>,
+    ranks: Ranks,
     /// Conversion failures still standing: (field index, error).
     errors: Vec<(usize, JErr)>,
 }
 
+/// The rank of every slot: 0 unset, 1 set from an upper-cased match, 2 set
+/// from an exact match. Up to 64 slots as two bit sets (no allocation).
+enum Ranks {
+    Bits { upper: u64, exact: u64 },
+    Bytes(Vec<u8>),
+}
+
+impl Ranks {
+    fn new(n: usize) -> Self {
+        if n <= 64 {
+            Ranks::Bits { upper: 0, exact: 0 }
+        } else {
+            Ranks::Bytes(vec![0; n])
+        }
+    }
+
+    fn get(&self, i: usize) -> u8 {
+        match self {
+            Ranks::Bits { upper, exact } => {
+                if exact >> i & 1 == 1 {
+                    2
+                } else {
+                    (upper >> i & 1) as u8
+                }
+            }
+            Ranks::Bytes(r) => r[i],
+        }
+    }
+
+    fn set(&mut self, i: usize, rank: u8) {
+        match self {
+            Ranks::Bits { upper, exact } => {
+                let bit = 1u64 << i;
+                *exact &= !bit;
+                *upper &= !bit;
+                match rank {
+                    2 => *exact |= bit,
+                    1 => *upper |= bit,
+                    _ => {}
+                }
+            }
+            Ranks::Bytes(r) => r[i] = rank,
+        }
+    }
+}
+
 impl FieldSlots {
     fn new(n: usize) -> Self {
+        FieldSlots::with_capacity(n, n)
+    }
+
+    /// Slots for `n` fields, whose value list has room for `capacity`
+    /// values (the caller may add more after them).
+    fn with_capacity(n: usize, capacity: usize) -> Self {
+        let mut values = Vec::with_capacity(capacity.max(n));
+        values.extend(std::iter::repeat_with(|| Value::Null).take(n));
         FieldSlots {
-            values: vec![Value::Null; n],
-            ranks: vec![0; n],
+            values,
+            ranks: Ranks::new(n),
             errors: Vec::new(),
         }
     }
@@ -482,22 +643,24 @@ impl FieldSlots {
         let mut consumed = false;
         for (slot, rank) in [(exact, 2u8), (upper, 1u8)] {
             let Some(i) = slot else { continue };
-            if self.ranks[i] > rank {
+            if self.ranks.get(i) > rank {
                 continue;
             }
             r.pos = start;
             match r.typed(field(i).1) {
                 Ok(v) => {
                     self.values[i] = v;
-                    self.ranks[i] = rank;
-                    self.errors.retain(|(j, _)| *j != i);
+                    self.ranks.set(i, rank);
+                    if !self.errors.is_empty() {
+                        self.errors.retain(|(j, _)| *j != i);
+                    }
                     consumed = true;
                 }
                 Err(e @ JErr::Syntax(_)) => return Err(e),
                 Err(e) => {
                     self.errors.retain(|(j, _)| *j != i);
                     self.errors.push((i, e));
-                    self.ranks[i] = rank;
+                    self.ranks.set(i, rank);
                     // Leave the reader after the value whatever happened.
                     r.pos = start;
                     r.depth = depth;
@@ -639,6 +802,36 @@ impl<'a> Reader<'a> {
         ))
     }
 
+    /// Reads a plain integer of at most 18 digits (no fraction, exponent or
+    /// leading zero) at the current position in one pass; None, reading
+    /// nothing, for anything else (which [`Reader::number`] then handles).
+    fn small_integer(&mut self) -> Option<i64> {
+        let b = self.bytes();
+        let neg = b.get(self.pos) == Some(&b'-');
+        let start = self.pos + usize::from(neg);
+        let mut p = start;
+        let mut acc: i64 = 0;
+        while let Some(&c) = b.get(p) {
+            if !c.is_ascii_digit() {
+                break;
+            }
+            if p - start == 18 {
+                return None;
+            }
+            acc = acc * 10 + i64::from(c - b'0');
+            p += 1;
+        }
+        let digits = p - start;
+        if digits == 0
+            || (digits > 1 && b[start] == b'0')
+            || matches!(b.get(p), Some(b'.' | b'e' | b'E'))
+        {
+            return None;
+        }
+        self.pos = p;
+        Some(if neg { -acc } else { acc })
+    }
+
     /// Reads a JSON number at the current position, returning its text.
     fn number(&mut self) -> Result<&'a str, JErr> {
         let b = self.bytes();
@@ -691,23 +884,22 @@ impl<'a> Reader<'a> {
         let b = self.bytes();
         self.pos += 1;
         let start = self.pos;
-        // Fast path: no escapes.
-        let mut p = start;
-        loop {
-            match b.get(p) {
-                None => return Err(self.eof()),
-                Some(b'"') => {
-                    self.pos = p + 1;
-                    return Ok(Cow::Borrowed(&self.s[start..p]));
-                }
-                Some(b'\\') => break,
-                Some(&c) if c < 0x20 => {
-                    self.pos = p;
-                    return Err(self.unexpected("no unescaped control character in a string"));
-                }
-                Some(_) => p += 1,
+        // Fast path: no escapes. The first quote, backslash or control
+        // character decides.
+        let p = next_escape(b, start).unwrap_or(b.len());
+        match b.get(p) {
+            None => return Err(self.eof()),
+            Some(b'"') => {
+                self.pos = p + 1;
+                return Ok(Cow::Borrowed(&self.s[start..p]));
+            }
+            Some(b'\\') => {}
+            Some(_) => {
+                self.pos = p;
+                return Err(self.unexpected("no unescaped control character in a string"));
             }
         }
+        let mut p = p;
         let mut out = String::with_capacity(p - start + 16);
         out.push_str(&self.s[start..p]);
         loop {
@@ -998,7 +1190,10 @@ impl<'a> Reader<'a> {
         conv: impl Fn(i64) -> Result<Value, String>,
     ) -> Result<Value, JErr> {
         let v = match self.peek() {
-            Some(b'-' | b'0'..=b'9') => number_to_i64(self.number()?),
+            Some(b'-' | b'0'..=b'9') => match self.small_integer() {
+                Some(v) => v,
+                None => number_to_i64(self.number()?),
+            },
             Some(b'"') => {
                 let s = self.string()?;
                 let parsed = match ty {
@@ -1392,6 +1587,111 @@ mod tests {
 
     fn dec(s: &str) -> Value {
         Value::Decimal(Decimal::parse(s).unwrap())
+    }
+
+    #[test]
+    fn string_escapes_at_every_position() {
+        // The escape scan looks at eight bytes at a time: put each special
+        // character at every offset around those boundaries.
+        let naive = |s: &str| {
+            let mut out = String::from("\"");
+            for c in s.chars() {
+                match c {
+                    '"' => out.push_str("\\\""),
+                    '\\' => out.push_str("\\\\"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    '\t' => out.push_str("\\t"),
+                    '\u{8}' => out.push_str("\\b"),
+                    '\u{c}' => out.push_str("\\f"),
+                    c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04X}", c as u32)),
+                    c => out.push(c),
+                }
+            }
+            out.push('"');
+            out
+        };
+        for special in ['"', '\\', '\n', '\u{1}', '\u{1f}', '\u{7f}', 'é', ' '] {
+            for len in 0..20 {
+                for at in 0..=len {
+                    let mut s: String = "abcdefghijklmnopqrstuvwxyz".chars().take(len).collect();
+                    s.insert(at, special);
+                    let mut out = String::new();
+                    write_json_string(&mut out, &s);
+                    assert_eq!(out, naive(&s), "{s:?}");
+                    // And it reads back.
+                    let back = json_text_to_value(&out, &SqlType::String).unwrap();
+                    assert_eq!(back, Value::String(s.clone()));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn integers_read_in_one_pass_match_the_general_path() {
+        for text in [
+            "0",
+            "-0",
+            "7",
+            "-7",
+            "123456789012345678",
+            "-123456789012345678",
+            "1234567890123456789",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "99999999999999999999",
+            "1.5",
+            "-2.9",
+            "1e3",
+            "10E2",
+            "0.0",
+        ] {
+            let v = json_text_to_value(text, &SqlType::BigInt).unwrap();
+            assert_eq!(v, Value::BigInt(number_to_i64(text)), "{text}");
+        }
+        for bad in ["-", "1.", "1e"] {
+            assert!(json_text_to_value(bad, &SqlType::BigInt).is_err(), "{bad}");
+        }
+        // A leading zero ends the number (what follows is left unread).
+        let mut r = Reader::new("01");
+        assert_eq!(r.typed(&SqlType::BigInt).unwrap(), Value::BigInt(0));
+        assert_eq!(r.pos, 1);
+    }
+
+    #[test]
+    fn hinted_field_lookup_matches_the_plain_one() {
+        let cols = |names: &[&str]| -> Vec<Column> {
+            names.iter().map(|n| col(n, SqlType::Int)).collect()
+        };
+        for names in [
+            &["A", "BB", "C_1", "DATE_TIME"][..],
+            &["A", "a", "Bb"][..],
+            &["X", "X"][..],
+        ] {
+            let codec = JsonCodec::new(cols(names), false);
+            for key in [
+                "a",
+                "A",
+                "bb",
+                "BB",
+                "Bb",
+                "c_1",
+                "C_1",
+                "date_time",
+                "x",
+                "X",
+                "zz",
+                "é",
+            ] {
+                for hint in 0..=names.len() {
+                    assert_eq!(
+                        codec.lookup_from(key, hint),
+                        codec.lookup(key),
+                        "{names:?} {key} {hint}"
+                    );
+                }
+            }
+        }
     }
 
     fn decode(c: &JsonCodec, s: &str) -> Result<Option<Vec<Value>>> {

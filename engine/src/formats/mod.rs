@@ -90,6 +90,16 @@ pub trait Codec: Send + Sync {
     /// give `Ok(None)`: a null key, or a tombstone. An unreadable payload is
     /// an `Error::Format` naming what was wrong.
     fn decode(&self, bytes: Option<&[u8]>) -> Result<Option<Vec<Value>>>;
+    /// [`Codec::decode`], with room in the returned list for at least
+    /// `capacity` values, so a caller can add more without reallocating.
+    fn decode_with_capacity(
+        &self,
+        bytes: Option<&[u8]>,
+        capacity: usize,
+    ) -> Result<Option<Vec<Value>>> {
+        let _ = capacity;
+        self.decode(bytes)
+    }
 }
 
 /// Builds the codec for `columns` in `spec`. `is_key` selects key rules

@@ -358,7 +358,11 @@ impl Log for EmbeddedLog {
     }
 
     fn append(&self, topic: &str, partition: Option<i32>, record: Record) -> Result<(i32, i64)> {
-        let t = self.topic(topic)?;
+        // The topic is used under the map's read lock rather than through a
+        // clone of its Arc (two atomic operations fewer per record). Lock
+        // order is topics, then partition, as in `commit`.
+        let topics = self.topics.read();
+        let t = topics.get(topic).ok_or_else(|| missing_topic(topic))?;
         let p = match partition {
             Some(p) => p,
             None => match &record.key {
@@ -367,6 +371,7 @@ impl Log for EmbeddedLog {
             },
         };
         let offset = t.partition(p)?.append(record)?;
+        drop(topics);
         self.bump();
         Ok((p, offset))
     }
@@ -383,7 +388,8 @@ impl Log for EmbeddedLog {
                 "cannot read {topic}/{partition} from negative offset {offset}"
             )));
         }
-        let t = self.topic(topic)?;
+        let topics = self.topics.read();
+        let t = topics.get(topic).ok_or_else(|| missing_topic(topic))?;
         let state = t.partition(partition)?.state.read();
         let len = state.records.len();
         let start = usize::try_from(offset).unwrap_or(usize::MAX).min(len);

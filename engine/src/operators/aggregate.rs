@@ -21,7 +21,6 @@ use crate::log::{Log, Record};
 use crate::plan::expr::Compiled;
 use crate::runtime::{Context, Operator, Row, Window};
 use crate::types::{SqlType, Value};
-use std::collections::HashMap;
 
 /// Writes values as a JSON array (as `write_json` of an ARRAY would),
 /// without building the array.
@@ -39,13 +38,85 @@ fn write_json_list(out: &mut String, values: &[Value]) {
 /// The store (and changelog) key of a group: its key values as JSON, and
 /// the window start.
 fn group_id(key: &[Value], window: Option<Window>) -> Vec<u8> {
-    use std::fmt::Write as _;
     let mut out = String::with_capacity(32);
-    write_json_list(&mut out, key);
-    if let Some(w) = window {
-        let _ = write!(out, "@{}", w.start);
-    }
+    write_group_id(&mut out, key, window);
     out.into_bytes()
+}
+
+/// Appends the id of [`group_id`] to `out`.
+fn write_group_id(out: &mut String, key: &[Value], window: Option<Window>) {
+    write_json_list(out, key);
+    if let Some(w) = window {
+        out.push('@');
+        out.push_str(itoa::Buffer::new().format(w.start));
+    }
+}
+
+/// The groups by id: hashbrown's map with its default hasher (foldhash,
+/// much cheaper than SipHash on these short byte strings and seeded per
+/// map all the same), whose `entry_ref` copies the id only for a new group.
+type GroupMap<V> = hashbrown::HashMap<Vec<u8>, V>;
+
+fn initial_states(calls: &[AggregateCall]) -> Vec<Value> {
+    calls.iter().map(|c| c.function.initial.clone()).collect()
+}
+
+/// The result row of a group: its key, the aggregates' results, and the
+/// window bounds.
+fn output_row(calls: &[AggregateCall], g: &Group) -> Row {
+    let mut values = Vec::with_capacity(g.key.len() + calls.len() + 2);
+    values.extend_from_slice(&g.key);
+    for (c, s) in calls.iter().zip(&g.states) {
+        values.push((c.function.result)(s));
+    }
+    if let Some(w) = g.window {
+        values.push(Value::BigInt(w.start));
+        values.push(Value::BigInt(w.end));
+    }
+    Row {
+        values,
+        ts: g.ts,
+        window: g.window,
+        ..Row::default()
+    }
+}
+
+/// Adds the change of a group to the changelog (`topic`, if state is
+/// persisted): its state, or its deletion.
+fn log_change(topic: Option<&str>, id: &[u8], g: Option<&Group>, ctx: &mut Context) {
+    let Some(topic) = topic else { return };
+    let value = g.map(|g| {
+        let mut out = String::with_capacity(64);
+        out.push('[');
+        write_json_list(&mut out, &g.key);
+        out.push(',');
+        write_json_list(&mut out, &g.states);
+        let mut num = itoa::Buffer::new();
+        out.push(',');
+        out.push_str(num.format(g.ts));
+        out.push(',');
+        match g.window {
+            Some(w) => {
+                out.push('[');
+                out.push_str(num.format(w.start));
+                out.push(',');
+                out.push_str(num.format(w.end));
+                out.push(']');
+            }
+            None => out.push_str("null"),
+        }
+        out.push(']');
+        out.into_bytes()
+    });
+    ctx.changelog.push((
+        topic.to_string(),
+        Record {
+            key: Some(id.to_vec()),
+            value,
+            timestamp: g.map(|g| g.ts).unwrap_or(0),
+            headers: Vec::new(),
+        },
+    ));
 }
 
 /// How rows are assigned to windows.
@@ -57,33 +128,38 @@ pub enum WindowAssigner {
 }
 
 impl WindowAssigner {
-    /// The time windows containing `ts` (not for sessions).
-    fn windows(&self, ts: i64) -> Vec<Window> {
-        match *self {
+    /// The time windows containing `ts` (not for sessions), in order of
+    /// start (hopping windows starting before 0 are left out).
+    fn windows(&self, ts: i64) -> impl Iterator<Item = Window> {
+        // Window starts from `first` to `last`, `step` apart.
+        let (first, last, step, size) = match *self {
             WindowAssigner::Tumbling { size, .. } => {
                 let start = ts - ts.rem_euclid(size);
-                vec![Window {
-                    start,
-                    end: start + size,
-                }]
+                (start, start, 1, size)
             }
             WindowAssigner::Hopping { size, advance, .. } => {
-                let mut out = Vec::new();
-                let mut start = ts - ts.rem_euclid(advance);
-                while start > ts - size {
-                    if start >= 0 {
-                        out.push(Window {
-                            start,
-                            end: start + size,
-                        });
-                    }
-                    start -= advance;
+                let last = ts - ts.rem_euclid(advance);
+                let mut first = last;
+                if last <= ts - size {
+                    // In a gap between windows (advance longer than size).
+                    first = last + 1;
                 }
-                out.reverse();
-                out
+                while first - advance > ts - size {
+                    first -= advance;
+                }
+                while first < 0 && first <= last {
+                    first += advance;
+                }
+                (first, last, advance, size)
             }
-            WindowAssigner::Session { .. } => Vec::new(),
-        }
+            WindowAssigner::Session { .. } => (1, 0, 1, 0),
+        };
+        (first..=last)
+            .step_by(usize::try_from(step).unwrap_or(1).max(1))
+            .map(move |start| Window {
+                start,
+                end: start + size,
+            })
     }
 
     fn grace(&self) -> i64 {
@@ -110,6 +186,8 @@ struct Group {
     states: Vec<Value>,
     /// The largest timestamp of the rows folded in.
     ts: i64,
+    /// Changed in the current batch (its id is in `dirty`).
+    dirty: bool,
 }
 
 /// Groups rows and maintains their aggregates.
@@ -119,9 +197,9 @@ pub struct AggregateOperator {
     calls: Vec<AggregateCall>,
     window: Option<WindowAssigner>,
     /// Time windows and plain groups, by key (and window start).
-    groups: HashMap<Vec<u8>, Group>,
+    groups: GroupMap<Group>,
     /// Session windows by key, ordered by start.
-    sessions: HashMap<Vec<u8>, Vec<Group>>,
+    sessions: GroupMap<Vec<Group>>,
     stream_time: i64,
     changelog: Option<String>,
     /// The changelog partition this copy restores from (a query split by
@@ -141,9 +219,11 @@ pub struct AggregateOperator {
     retention: Option<i64>,
     /// Stream time at which the store is next scanned for expired windows.
     next_expiry: i64,
-    /// Groups changed in the current batch, in order of first change.
+    /// Groups changed in the current batch, in order of first change
+    /// (each flagged `dirty`).
     dirty: Vec<Vec<u8>>,
-    dirty_set: std::collections::HashSet<Vec<u8>>,
+    /// Reused buffer for the id of the group being updated.
+    id_buf: String,
 }
 
 impl AggregateOperator {
@@ -162,13 +242,13 @@ impl AggregateOperator {
             retention: None,
             next_expiry: i64::MIN,
             dirty: Vec::new(),
-            dirty_set: Default::default(),
+            id_buf: String::new(),
             key_types: keys.iter().map(|k| k.ty.clone()).collect(),
             keys,
             calls,
             window,
-            groups: HashMap::new(),
-            sessions: HashMap::new(),
+            groups: GroupMap::default(),
+            sessions: GroupMap::default(),
             stream_time: i64::MIN,
             changelog,
             changelog_partition: None,
@@ -328,27 +408,11 @@ impl AggregateOperator {
     }
 
     fn initial(&self) -> Vec<Value> {
-        self.calls
-            .iter()
-            .map(|c| c.function.initial.clone())
-            .collect()
+        initial_states(&self.calls)
     }
 
     fn output(&self, g: &Group) -> Row {
-        let mut values = g.key.clone();
-        for (c, s) in self.calls.iter().zip(&g.states) {
-            values.push((c.function.result)(s));
-        }
-        if let Some(w) = g.window {
-            values.push(Value::BigInt(w.start));
-            values.push(Value::BigInt(w.end));
-        }
-        Row {
-            values,
-            ts: g.ts,
-            window: g.window,
-            ..Row::default()
-        }
+        output_row(&self.calls, g)
     }
 
     fn tombstone(&self, g: &Group) -> Row {
@@ -358,33 +422,7 @@ impl AggregateOperator {
     }
 
     fn log_change(&self, id: &[u8], g: Option<&Group>, ctx: &mut Context) {
-        let Some(topic) = &self.changelog else { return };
-        let value = g.map(|g| {
-            use std::fmt::Write as _;
-            let mut out = String::with_capacity(64);
-            out.push('[');
-            write_json_list(&mut out, &g.key);
-            out.push(',');
-            write_json_list(&mut out, &g.states);
-            let _ = write!(out, ",{},", g.ts);
-            match g.window {
-                Some(w) => {
-                    let _ = write!(out, "[{},{}]", w.start, w.end);
-                }
-                None => out.push_str("null"),
-            }
-            out.push(']');
-            out.into_bytes()
-        });
-        ctx.changelog.push((
-            topic.clone(),
-            Record {
-                key: Some(id.to_vec()),
-                value,
-                timestamp: g.map(|g| g.ts).unwrap_or(0),
-                headers: Vec::new(),
-            },
-        ));
+        log_change(self.changelog.as_deref(), id, g, ctx)
     }
 
     fn id(&self, key: &[Value], window: Option<Window>) -> Vec<u8> {
@@ -395,7 +433,7 @@ impl AggregateOperator {
     /// group and emits the result.
     fn apply(
         &mut self,
-        (key, window): (Vec<Value>, Option<Window>),
+        (key, window): (&[Value], Option<Window>),
         args: &[Vec<Value>],
         ts: i64,
         retract: bool,
@@ -403,15 +441,23 @@ impl AggregateOperator {
         out: &mut Vec<Row>,
     ) -> Result<()> {
         let mut failure = None;
-        let id = self.id(&key, window);
-        let initial = self.initial();
-        let group = self.groups.entry(id.clone()).or_insert_with(|| Group {
-            key,
-            window,
-            states: initial,
-            ts: i64::MIN,
-        });
-        for ((c, state), a) in self.calls.iter().zip(group.states.iter_mut()).zip(args) {
+        let mut id = std::mem::take(&mut self.id_buf);
+        id.clear();
+        write_group_id(&mut id, key, window);
+        let calls = &self.calls;
+        // One hash lookup per row and window; the id is copied only for a
+        // new group and when the group is first changed in the batch.
+        let group = match self.groups.entry_ref(id.as_bytes()) {
+            hashbrown::hash_map::EntryRef::Occupied(o) => o.into_mut(),
+            hashbrown::hash_map::EntryRef::Vacant(v) => v.insert(Group {
+                key: key.to_vec(),
+                window,
+                states: initial_states(calls),
+                ts: i64::MIN,
+                dirty: false,
+            }),
+        };
+        for ((c, state), a) in calls.iter().zip(group.states.iter_mut()).zip(args) {
             if retract {
                 if let Some(r) = &c.function.retract {
                     r(state, a);
@@ -430,13 +476,15 @@ impl AggregateOperator {
         group.ts = group.ts.max(ts);
         // The changelog gets the group's state once per batch (see
         // `log_dirty`), not once per update.
-        if self.dirty_set.insert(id.clone()) {
-            self.dirty.push(id.clone());
-        }
+        let newly_dirty = !group.dirty;
+        group.dirty = true;
         if !self.emit_final {
-            let group = self.groups.get(&id).expect("updated above");
-            out.push(self.output(group));
+            out.push(output_row(calls, group));
         }
+        if newly_dirty {
+            self.dirty.push(id.as_bytes().to_vec());
+        }
+        self.id_buf = id;
         let _ = &ctx;
         Ok(())
     }
@@ -444,10 +492,12 @@ impl AggregateOperator {
     /// Writes the current state of every group changed in this batch.
     fn log_dirty(&mut self, ctx: &mut Context) {
         let dirty = std::mem::take(&mut self.dirty);
-        self.dirty_set.clear();
         for id in dirty {
-            let group = self.groups.get(&id).cloned();
-            self.log_change(&id, group.as_ref(), ctx);
+            let group = self.groups.get_mut(&id).map(|g| {
+                g.dirty = false;
+                &*g
+            });
+            log_change(self.changelog.as_deref(), &id, group, ctx);
         }
     }
 
@@ -476,6 +526,7 @@ impl AggregateOperator {
             window: Some(Window { start: ts, end: ts }),
             states: self.initial(),
             ts,
+            dirty: false,
         };
         for m in &merged {
             let w = m.window.expect("sessions have windows");
@@ -569,6 +620,7 @@ impl AggregateOperator {
                 window,
                 states,
                 ts,
+                dirty: false,
             };
             if matches!(self.window, Some(WindowAssigner::Session { .. })) {
                 let kid = self.id(&group.key, None);
@@ -615,7 +667,7 @@ impl Operator for AggregateOperator {
                     let args = self.eval_args(old, &row, ctx);
                     let same_group = new_key.as_ref() == Some(&key);
                     let mut emitted = Vec::new();
-                    self.apply((key, None), &args, row.ts, true, ctx, &mut emitted)?;
+                    self.apply((&key, None), &args, row.ts, true, ctx, &mut emitted)?;
                     if !same_group {
                         out.extend(emitted);
                     }
@@ -627,7 +679,7 @@ impl Operator for AggregateOperator {
             let args = self.eval_args(&row.values, &row, ctx);
             self.stream_time = self.stream_time.max(row.ts);
             match self.window {
-                None => self.apply((key, None), &args, row.ts, false, ctx, &mut out)?,
+                None => self.apply((&key, None), &args, row.ts, false, ctx, &mut out)?,
                 Some(WindowAssigner::Session { gap, grace }) => {
                     if row.ts + gap < self.stream_time.saturating_sub(grace) {
                         ctx.late_records += 1;
@@ -642,7 +694,7 @@ impl Operator for AggregateOperator {
                             ctx.late_records += 1;
                             continue;
                         }
-                        self.apply((key.clone(), Some(w)), &args, row.ts, false, ctx, &mut out)?;
+                        self.apply((&key, Some(w)), &args, row.ts, false, ctx, &mut out)?;
                     }
                 }
             }
@@ -667,6 +719,44 @@ mod tests {
             ts,
             ..Row::default()
         }
+    }
+
+    #[test]
+    fn window_assignment() {
+        // The windows of a time, as the plain definition gives them.
+        let expected = |size: i64, advance: i64, ts: i64| -> Vec<Window> {
+            let mut out = Vec::new();
+            let mut start = ts - ts.rem_euclid(advance);
+            while start > ts - size {
+                if start >= 0 {
+                    out.push(Window {
+                        start,
+                        end: start + size,
+                    });
+                }
+                start -= advance;
+            }
+            out.reverse();
+            out
+        };
+        for (size, advance) in [(10, 2), (10, 3), (10, 10), (7, 5), (1, 1), (5, 7)] {
+            let hopping = WindowAssigner::Hopping {
+                size,
+                advance,
+                grace: 0,
+            };
+            for ts in 0..40 {
+                let got: Vec<Window> = hopping.windows(ts).collect();
+                assert_eq!(got, expected(size, advance, ts), "{size} {advance} {ts}");
+            }
+        }
+        let tumbling = WindowAssigner::Tumbling { size: 10, grace: 0 };
+        assert_eq!(
+            tumbling.windows(25).collect::<Vec<_>>(),
+            vec![Window { start: 20, end: 30 }]
+        );
+        let session = WindowAssigner::Session { gap: 5, grace: 0 };
+        assert_eq!(session.windows(25).count(), 0);
     }
 
     #[test]

@@ -62,15 +62,16 @@ impl FilterOperator {
 
 impl Operator for FilterOperator {
     fn process(&mut self, rows: Vec<Row>, ctx: &mut Context) -> Result<Vec<Row>> {
+        if !self.table {
+            // Kept rows stay in the input's own list (no list allocated).
+            return Ok(rows
+                .into_iter()
+                .filter(|row| !row.tombstone && self.test(&row.values, row, ctx))
+                .collect());
+        }
         let mut out = Vec::with_capacity(rows.len());
         for mut row in rows {
             let passes = !row.tombstone && self.test(&row.values, &row, ctx);
-            if !self.table {
-                if passes {
-                    out.push(row);
-                }
-                continue;
-            }
             if let Some((keys, present)) = self.having.as_mut() {
                 let mut id = key_bytes(keys, &row.values);
                 if let Some(w) = row.window {

@@ -44,7 +44,8 @@ impl MaterializeOperator {
 
 /// A canonical byte form of the key columns of a row, for hashing.
 pub fn key_bytes(positions: &[usize], values: &[Value]) -> Vec<u8> {
-    let mut out = String::new();
+    // Room for a short key and a window start appended by the caller.
+    let mut out = String::with_capacity(32);
     for p in positions {
         crate::formats::json::write_json(&mut out, values.get(*p).unwrap_or(&Value::Null));
         out.push('\u{1}');

@@ -20,6 +20,22 @@ pub struct ProjectOperator {
     /// When every expression is a distinct bare column: the input positions,
     /// so rows are rearranged by moving values instead of evaluating.
     moves: Option<Vec<usize>>,
+    /// Which expressions are bare columns that no other bare column
+    /// expression reads: their values are moved out of the input row (after
+    /// the other expressions are evaluated) instead of cloned.
+    movable: Vec<bool>,
+}
+
+/// See [`ProjectOperator::movable`].
+fn movable_columns(exprs: &[Compiled]) -> Vec<bool> {
+    let mut uses = std::collections::HashMap::new();
+    for c in exprs.iter().filter_map(Compiled::as_column) {
+        *uses.entry(c).or_insert(0usize) += 1;
+    }
+    exprs
+        .iter()
+        .map(|e| e.as_column().is_some_and(|c| uses[&c] == 1))
+        .collect()
 }
 
 /// The input positions of a projection made only of distinct columns.
@@ -33,6 +49,7 @@ impl ProjectOperator {
     pub fn new(exprs: Vec<Compiled>, key_positions: Vec<usize>) -> Self {
         ProjectOperator {
             moves: plain_moves(&exprs),
+            movable: movable_columns(&exprs),
             exprs,
             key_positions,
             rekey: false,
@@ -43,6 +60,7 @@ impl ProjectOperator {
     pub fn rekey(exprs: Vec<Compiled>, key_positions: Vec<usize>) -> Self {
         ProjectOperator {
             moves: plain_moves(&exprs),
+            movable: movable_columns(&exprs),
             exprs,
             key_positions,
             rekey: true,
@@ -74,10 +92,26 @@ impl ProjectOperator {
 
 impl Operator for ProjectOperator {
     fn process(&mut self, rows: Vec<Row>, ctx: &mut Context) -> Result<Vec<Row>> {
-        let mut out = Vec::with_capacity(rows.len());
-        for mut row in rows {
-            if let (Some(moves), false, None) = (&self.moves, row.tombstone, &row.old) {
-                let values = moves
+        // Mapping the rows' own list in place (same element type) saves
+        // allocating and freeing a list per batch.
+        Ok(rows
+            .into_iter()
+            .map(|row| self.project_row(row, ctx))
+            .collect())
+    }
+}
+
+impl ProjectOperator {
+    fn project_row(&self, mut row: Row, ctx: &mut Context) -> Row {
+        if let (Some(moves), false, None) = (&self.moves, row.tombstone, &row.old) {
+            let values = if moves.iter().enumerate().all(|(i, c)| i == *c) {
+                // The first columns, in order (SELECT * over a stream
+                // drops only the pseudo-columns): cut the row short.
+                let mut values = std::mem::take(&mut row.values);
+                values.resize(moves.len(), Value::Null);
+                values
+            } else {
+                moves
                     .iter()
                     .map(|i| {
                         row.values
@@ -85,26 +119,55 @@ impl Operator for ProjectOperator {
                             .map(std::mem::take)
                             .unwrap_or_default()
                     })
-                    .collect();
-                out.push(Row {
-                    values,
-                    null_key: row.null_key && !self.rekey,
-                    ..row
-                });
-                continue;
-            }
-            let values = self.project(&row.values, row.tombstone, &row, ctx);
-            let old = row
-                .old
-                .as_ref()
-                .map(|old| self.project(old, false, &row, ctx));
-            out.push(Row {
+                    .collect()
+            };
+            return Row {
                 values,
-                old,
                 null_key: row.null_key && !self.rekey,
                 ..row
-            });
+            };
         }
-        Ok(out)
+        if !row.tombstone && row.old.is_none() && self.movable.iter().any(|m| *m) {
+            // Computed expressions first (they read the whole input
+            // row, and report errors with it), then the bare columns
+            // are moved in.
+            let mut values = Vec::with_capacity(self.exprs.len());
+            for (e, movable) in self.exprs.iter().zip(&self.movable) {
+                if *movable {
+                    values.push(Value::Null);
+                    continue;
+                }
+                let mut errors = Vec::new();
+                values.push(e.eval_row(&row.values, &mut errors));
+                for err in errors {
+                    ctx.expression_error(format!("Error computing expression: {err}"), &row);
+                }
+            }
+            for ((e, movable), slot) in self.exprs.iter().zip(&self.movable).zip(&mut values) {
+                if let (true, Some(c)) = (*movable, e.as_column()) {
+                    *slot = row
+                        .values
+                        .get_mut(c)
+                        .map(std::mem::take)
+                        .unwrap_or_default();
+                }
+            }
+            return Row {
+                values,
+                null_key: row.null_key && !self.rekey,
+                ..row
+            };
+        }
+        let values = self.project(&row.values, row.tombstone, &row, ctx);
+        let old = row
+            .old
+            .as_ref()
+            .map(|old| self.project(old, false, &row, ctx));
+        Row {
+            values,
+            old,
+            null_key: row.null_key && !self.rekey,
+            ..row
+        }
     }
 }

@@ -35,6 +35,10 @@ pub struct SourceDecoder {
     timestamp: Option<(usize, Option<String>)>,
     /// Windowed keys carry their window after the key bytes.
     window: Option<WindowInfo>,
+    /// When the columns are the key columns in order and then the value
+    /// columns in order (no headers): how many keys. The row is then built
+    /// in the decoded values' list, without moving values one by one.
+    keys_then_values: Option<usize>,
 }
 
 /// Splits a windowed key into the key bytes and the window, as Kafka
@@ -80,7 +84,7 @@ impl SourceDecoder {
         let key_codec = codec(&source.key_format, &keys, true)?;
         let value_codec = codec(&source.value_format, &values, false)?;
         let (mut k, mut v) = (0, 0);
-        let slots = source
+        let slots: Vec<Slot> = source
             .schema
             .columns
             .iter()
@@ -108,7 +112,17 @@ impl SourceDecoder {
             }
             None => None,
         };
+        let keys_then_values = {
+            let n_keys = slots.iter().filter(|s| matches!(s, Slot::Key(_))).count();
+            let in_order = slots.iter().enumerate().all(|(i, s)| match s {
+                Slot::Key(k) => *k == i,
+                Slot::Value(v) => i >= n_keys && *v == i - n_keys,
+                _ => false,
+            });
+            in_order.then_some(n_keys)
+        };
         Ok(SourceDecoder {
+            keys_then_values,
             topic: source.topic.clone(),
             key_codec,
             value_codec,
@@ -155,15 +169,34 @@ impl SourceDecoder {
             Ok(k) => k,
             Err(e) => return Err(deser_error("key", e, &r.key)),
         };
-        let values = match self.value_codec.decode(r.value.as_deref()) {
+        // Room for the pseudo-columns (and the window bounds).
+        let capacity = self.slots.len() + 3 + if self.window.is_some() { 2 } else { 0 };
+        let values = match self
+            .value_codec
+            .decode_with_capacity(r.value.as_deref(), capacity)
+        {
             Ok(v) => v,
             Err(e) => return Err(deser_error("value", e, &r.value)),
         };
         let tombstone = values.is_none();
         // Decoded values move into the row (each slot is read once).
         let (mut keys, mut values) = (keys, values);
-        let mut row = Vec::with_capacity(self.slots.len() + 3);
-        for slot in &self.slots {
+        let mut row;
+        if let Some(n_keys) = self.keys_then_values {
+            // A missing column is NULL; extra decoded values are dropped.
+            row = values
+                .take()
+                .unwrap_or_else(|| Vec::with_capacity(capacity));
+            row.resize(self.slots.len() - n_keys, Value::Null);
+            if n_keys > 0 {
+                let mut keys = keys.take().unwrap_or_default();
+                keys.resize(n_keys, Value::Null);
+                row.splice(0..0, keys);
+            }
+        } else {
+            row = Vec::with_capacity(capacity);
+        }
+        for slot in self.slots.iter().skip(row.len()) {
             row.push(match slot {
                 Slot::Key(i) => keys
                     .as_mut()

@@ -222,24 +222,27 @@ impl Ord for Decimal {
 
 impl fmt::Display for Decimal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let neg = self.unscaled < 0;
-        let digits = self.unscaled.unsigned_abs().to_string();
+        // Written in pieces, without allocating: sign, integer part, point,
+        // leading zeros of the fraction, digits.
+        let mut buf = itoa::Buffer::new();
+        let digits = buf.format(self.unscaled.unsigned_abs());
         let scale = self.scale as usize;
-        let body = if scale == 0 {
-            digits
+        if self.unscaled < 0 {
+            f.write_str("-")?;
+        }
+        if scale == 0 {
+            f.write_str(digits)
         } else if digits.len() > scale {
-            format!(
-                "{}.{}",
-                &digits[..digits.len() - scale],
-                &digits[digits.len() - scale..]
-            )
+            let (int, frac) = digits.split_at(digits.len() - scale);
+            f.write_str(int)?;
+            f.write_str(".")?;
+            f.write_str(frac)
         } else {
-            format!("0.{}{}", "0".repeat(scale - digits.len()), digits)
-        };
-        if neg {
-            write!(f, "-{body}")
-        } else {
-            f.write_str(&body)
+            f.write_str("0.")?;
+            for _ in 0..scale - digits.len() {
+                f.write_str("0")?;
+            }
+            f.write_str(digits)
         }
     }
 }
