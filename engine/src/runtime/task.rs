@@ -774,14 +774,20 @@ fn coalesce(rows: Vec<Row>, keys: &[usize]) -> Vec<Row> {
             id
         })
         .collect();
-    let mut last = std::collections::HashMap::new();
+    // The ids are borrowed (no copies), and hashed with hashbrown's cheap
+    // default hasher: this runs over every change a table query emits.
+    let mut last: hashbrown::HashMap<&[u8], usize> = hashbrown::HashMap::with_capacity(ids.len());
     for (i, id) in ids.iter().enumerate() {
-        last.insert(id.clone(), i);
+        last.insert(id.as_slice(), i);
     }
-    rows.into_iter()
+    let keep: Vec<bool> = ids
+        .iter()
         .enumerate()
-        .filter(|(i, _)| last.get(&ids[*i]) == Some(i))
-        .map(|(_, r)| r)
+        .map(|(i, id)| last.get(id.as_slice()) == Some(&i))
+        .collect();
+    rows.into_iter()
+        .zip(keep)
+        .filter_map(|(r, k)| k.then_some(r))
         .collect()
 }
 
