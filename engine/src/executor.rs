@@ -715,6 +715,7 @@ impl EngineInner {
             sink_name,
             query_id,
             service_id: self.service_id.clone(),
+            repartition_groups: self.kafka && !transient,
             partitions: self
                 .log
                 .list_topics()
@@ -1543,14 +1544,20 @@ impl EngineInner {
                             compact: false,
                         },
                     )?;
-                    let key_column = [Column::new("ROWKEY", spec.key.ty.clone(), ColumnKind::Key)];
-                    // A key type the join's key format cannot hold (only
-                    // when both sides are re-keyed) is written as JSON.
-                    let key_codec = crate::formats::codec(&spec.key_format, &key_column, true)
+                    let key_columns: Vec<Column> = spec
+                        .key
+                        .iter()
+                        .enumerate()
+                        .map(|(i, k)| Column::new(format!("K{i}"), k.ty.clone(), ColumnKind::Key))
+                        .collect();
+                    // A key the format cannot hold (a join with both sides
+                    // re-keyed, a GROUP BY of several columns in KAFKA) is
+                    // written as JSON.
+                    let key_codec = crate::formats::codec(&spec.key_format, &key_columns, true)
                         .or_else(|_| {
                             crate::formats::codec(
                                 &FormatSpec::new(FormatKind::Json),
-                                &key_column,
+                                &key_columns,
                                 true,
                             )
                         })?;
@@ -1564,6 +1571,7 @@ impl EngineInner {
                         repartition: Some(Repartition {
                             reader: source_reader,
                             decoder: source_decoder,
+                            operators: spec.operators,
                             key: spec.key,
                             key_codec,
                             topic: spec.topic,

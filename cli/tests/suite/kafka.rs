@@ -224,7 +224,12 @@ fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> Option<Stri
 
 /// Per-key counts, read with a pull query.
 fn counts(target: &Target) -> std::collections::BTreeMap<String, i64> {
-    let out = sluice_on(&target.args(), &["-e", "SELECT k, n FROM counts;"]);
+    pulled(target, "SELECT k, n FROM counts;")
+}
+
+/// Rows of a two-column pull query: name -> count.
+fn pulled(target: &Target, sql: &str) -> std::collections::BTreeMap<String, i64> {
+    let out = sluice_on(&target.args(), &["-e", sql]);
     super::common::tables(&out.stdout)
         .first()
         .map(|t| {
@@ -253,7 +258,8 @@ fn two_processes_share_queries_by_partition_and_one_takes_over_when_the_other_di
 SET 'ksql.output.topic.name.prefix'='{p}';
 CREATE STREAM s (k STRING KEY, v INT) WITH (kafka_topic='{p}s', value_format='JSON', partitions=2);
 CREATE STREAM copy AS SELECT * FROM s;
-CREATE TABLE counts AS SELECT k, COUNT(*) AS n FROM s GROUP BY k;"
+CREATE TABLE counts AS SELECT k, COUNT(*) AS n FROM s GROUP BY k;
+CREATE TABLE buckets AS SELECT v % 4 AS bucket, COUNT(*) AS n FROM s GROUP BY v % 4;"
     );
     // The processes start first: the statements reach them through the
     // command topic while they run.
@@ -290,9 +296,19 @@ CREATE TABLE counts AS SELECT k, COUNT(*) AS n FROM s GROUP BY k;"
         }
         m
     };
+    // Grouped by something else than the key, rows are re-keyed through an
+    // internal topic first, and that query is split by partition too.
+    let buckets = |target: &Target| pulled(target, "SELECT bucket, n FROM buckets;");
+    let expect_buckets = |n: usize| -> std::collections::BTreeMap<String, i64> {
+        let mut m = std::collections::BTreeMap::new();
+        for i in 0..n {
+            *m.entry((i % 4).to_string()).or_insert(0) += 1;
+        }
+        m
+    };
     wait_for("counts of the first 60", Duration::from_secs(60), || {
-        let now = counts(&target);
-        (now != expect(60)).then(|| format!("{now:?}"))
+        let (now, b) = (counts(&target), buckets(&target));
+        (now != expect(60) || b != expect_buckets(60)).then(|| format!("{now:?} {b:?}"))
     });
     // The stateful query (grouped by the input's key) is split too: each
     // process runs one partition's copy, its state in that partition of
@@ -304,7 +320,10 @@ CREATE TABLE counts AS SELECT k, COUNT(*) AS n FROM s GROUP BY k;"
             .map(|x| x.to_string())
     };
     let (la, lb) = (read(&a_log), read(&b_log));
-    let one = |l: &str| counts_split(l).is_some_and(|x| x.contains("[0]") || x.contains("[1]"));
+    let one = |l: &str| {
+        counts_split(l).is_some_and(|x| x.contains("[0]") || x.contains("[1]"))
+            && l.contains("query CTAS_BUCKETS_2 runs partitions [")
+    };
     assert!(
         one(&la) && one(&lb),
         "counts not split:\na:\n{la}\nb:\n{lb}"
@@ -318,8 +337,9 @@ CREATE TABLE counts AS SELECT k, COUNT(*) AS n FROM s GROUP BY k;"
     let survivor_log = b_log.clone();
     insert_batch(&target, 60, 120);
     wait_for("counts after the takeover", Duration::from_secs(90), || {
-        let now = counts(&target);
-        (now != expect(120)).then(|| format!("{now:?}\n{}", read(&survivor_log)))
+        let (now, b) = (counts(&target), buckets(&target));
+        (now != expect(120) || b != expect_buckets(120))
+            .then(|| format!("{now:?} {b:?}\n{}", read(&survivor_log)))
     });
     assert!(
         counts_split(&read(&survivor_log)).is_some_and(|x| x.contains("[0, 1]")),

@@ -32,6 +32,9 @@ pub struct JoinedInput {
     pub key_columns_all: bool,
     /// A stream unless both sides are tables.
     pub result: SourceKind,
+    /// Rows only meet rows of the same input partition (no step re-keys
+    /// an earlier join's result in memory).
+    pub partition_local: bool,
     pub left: Source,
 }
 
@@ -93,6 +96,7 @@ pub fn plan_join(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Res
     }];
     let mut ops: Vec<Box<dyn JoinOperator>> = Vec::new();
     let mut last_key_hint = String::new();
+    let mut partition_local = true;
     let mut synthetic = false;
     let mut all_keys = false;
     let count = |name: &str| {
@@ -138,6 +142,7 @@ pub fn plan_join(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Res
                 }
             }
         }
+        partition_local &= !step.rekeys_in_memory;
         last_key_hint = step.key_hint;
         synthetic = step.synthetic;
         all_keys = step.foreign_key;
@@ -171,7 +176,8 @@ pub fn plan_join(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Res
                 inputs[0].repartition = Some(RepartitionSpec {
                     topic: topic(if table_right { "" } else { "-left" }),
                     partitions,
-                    key,
+                    operators: Vec::new(),
+                    key: vec![key],
                     key_format,
                 });
             }
@@ -179,7 +185,8 @@ pub fn plan_join(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Res
                 right_repartition = Some(RepartitionSpec {
                     topic: topic("-right"),
                     partitions: left_count.max(right_count),
-                    key,
+                    operators: Vec::new(),
+                    key: vec![key],
                     key_format: left_format,
                 });
             }
@@ -215,6 +222,7 @@ pub fn plan_join(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Res
         synthetic_key: synthetic,
         key_columns_all: all_keys,
         result: left.kind,
+        partition_local,
         left: first,
     })
 }
@@ -267,6 +275,10 @@ struct JoinStep {
     left_rekey: Option<Compiled>,
     /// The same for the right side.
     right_rekey: Option<Compiled>,
+    /// The left side is an earlier join's result joined on something other
+    /// than its key: it is re-keyed in memory, so rows of different input
+    /// partitions meet.
+    rekeys_in_memory: bool,
 }
 
 fn plan_step(
@@ -438,6 +450,8 @@ fn plan_step(
             lk_expr, lk.ty, rk_expr, rk.ty
         )));
     }
+    let rekeys_in_memory =
+        left.source.is_none() && lk.as_column().is_none_or(|i| !left.key_group.contains(&i));
     let l_vis = left.visible;
     let r_vis = right.schema.columns.len();
     let layout = JoinLayout {
@@ -616,5 +630,6 @@ fn plan_step(
         foreign_key: fk,
         left_rekey,
         right_rekey,
+        rekeys_in_memory,
     })
 }

@@ -52,8 +52,10 @@ pub struct RepartitionSpec {
     /// `_confluent-ksql-<service id>query_<query id>-<step>-repartition`.
     pub topic: String,
     pub partitions: i32,
-    /// The new key, over the source's row.
-    pub key: super::expr::Compiled,
+    /// Stateless steps applied before re-keying.
+    pub operators: Vec<Box<dyn Operator>>,
+    /// The new key's columns, over the rows those steps produce.
+    pub key: Vec<super::expr::Compiled>,
     /// How the key is serialized: the join's key format, so that the
     /// records land where the other side's keys do.
     pub key_format: crate::formats::FormatSpec,
@@ -99,6 +101,9 @@ pub struct PlanOptions {
     pub service_id: String,
     /// Partition counts of the topics, for joins' co-partitioning check.
     pub partitions: BTreeMap<String, i32>,
+    /// Re-key streams grouped by something other than their key through
+    /// an internal topic (where processes split queries by partition).
+    pub repartition_groups: bool,
 }
 
 /// Plans a query over one stream or table: filters, projections,
@@ -165,26 +170,47 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
     // of co-partitioned (or re-keyed) inputs without a later aggregation,
     // aggregations grouped by exactly their input's key, and queries over
     // one table that keep its key.
-    let partition_local = match &joined {
-        Some(j) => !j.key_columns_all && !aggregating,
-        None if aggregating => {
-            let mut grouped: Option<Vec<usize>> = query
-                .group_by
-                .iter()
-                .map(|e| {
-                    Compiled::compile(e, &scope)
-                        .ok()
-                        .and_then(|c| c.as_column())
-                })
-                .collect();
-            if let Some(g) = grouped.as_mut() {
-                g.sort_unstable();
-                g.dedup();
-            }
-            grouped.is_some_and(|g| !g.is_empty() && g == source.schema.key_indexes())
+    let grouped_by_key = {
+        let mut grouped: Option<Vec<usize>> = query
+            .group_by
+            .iter()
+            .map(|e| {
+                Compiled::compile(e, &scope)
+                    .ok()
+                    .and_then(|c| c.as_column())
+            })
+            .collect();
+        if let Some(g) = grouped.as_mut() {
+            g.sort_unstable();
+            g.dedup();
         }
+        grouped.is_some_and(|g| !g.is_empty() && g == source.schema.key_indexes())
+    };
+    let mut partition_local = match &joined {
+        Some(j) => j.partition_local && !j.key_columns_all && !aggregating,
+        None if aggregating => grouped_by_key,
         None => true,
     };
+    // A stream grouped by something other than its key is re-keyed by the
+    // grouping through an internal topic where that lets the work split by
+    // partition (on Kafka), as ksqlDB does.
+    let group_repartition = match &options.query_id {
+        Some(id)
+            if options.repartition_groups
+                && aggregating
+                && !grouped_by_key
+                && joined.is_none()
+                && !table_input
+                && source.window.is_none() =>
+        {
+            Some(format!(
+                "_confluent-ksql-{}query_{id}-Aggregate-GroupBy-repartition",
+                options.service_id
+            ))
+        }
+        _ => None,
+    };
+    let mut group_repartition_spec = None;
     // Columns that are keys in the current layout, by position.
     let mut key_positions: Vec<usize> = (0..source.schema.columns.len())
         .filter(|i| source.schema.columns[*i].is_key())
@@ -386,6 +412,22 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
     let mut changelogs = Vec::new();
     if aggregating {
         let delimited = source.value_format.kind == crate::formats::FormatKind::Delimited;
+        if let Some(topic) = &group_repartition {
+            // The steps before the aggregation run before the re-keying.
+            let key = query
+                .group_by
+                .iter()
+                .map(|e| Compiled::compile(e, &scope))
+                .collect::<Result<Vec<_>>>()?;
+            group_repartition_spec = Some(RepartitionSpec {
+                topic: topic.clone(),
+                partitions: options.partitions.get(&source.topic).copied().unwrap_or(1),
+                operators: std::mem::take(&mut operators),
+                key,
+                key_format: source.key_format.clone(),
+            });
+            partition_local = true;
+        }
         let agg = plan_aggregation(
             query,
             &select,
@@ -718,7 +760,7 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
             vec![PlanInput {
                 source: source.clone(),
                 operators: input_operators,
-                repartition: None,
+                repartition: group_repartition_spec,
             }],
             None,
         ),

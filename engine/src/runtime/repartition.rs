@@ -15,7 +15,7 @@
 //! it to the internal topic instead of writing that input a second time.
 
 use super::task::{Out, SourceReader};
-use super::{Context, ProcessingError, Row, Window};
+use super::{Context, Operator, ProcessingError, Row, Window};
 use crate::error::{Error, Result};
 use crate::formats::Codec;
 use crate::log::{Log, Record, StoredRecord};
@@ -28,9 +28,12 @@ pub struct Repartition {
     /// Reads the source topic.
     pub reader: SourceReader,
     pub decoder: SourceDecoder,
-    /// The new key, over the decoded source row.
-    pub key: Compiled,
-    /// Serializes the new key in the join's key format.
+    /// Stateless steps before re-keying (a GROUP BY's WHERE and table
+    /// functions).
+    pub operators: Vec<Box<dyn Operator>>,
+    /// The new key's columns, over the rows those steps produce.
+    pub key: Vec<Compiled>,
+    /// Serializes the new key (in the join's key format).
     pub key_codec: Box<dyn Codec>,
     /// The internal topic.
     pub topic: String,
@@ -45,21 +48,41 @@ impl Repartition {
     /// as no key (the join evaluates it again and reports it).
     pub fn step(&mut self, log: &dyn Log, out: &mut Out<'_>, ctx: &mut Context) -> Result<usize> {
         let records = self.reader.read(log)?;
+        let mut rows = Vec::with_capacity(records.len());
         for rec in &records {
-            let row = match self.decoder.decode(rec) {
-                Ok(row) => row,
-                Err(e) => {
-                    ctx.errors.push(e);
-                    continue;
+            match self.decoder.decode(rec) {
+                Ok(row) => rows.push((row, (rec.partition, rec.offset))),
+                Err(e) => ctx.errors.push(e),
+            }
+        }
+        if !self.operators.is_empty() {
+            // Steps may drop or multiply rows: each result keeps the
+            // position of the record it came from.
+            let mut stepped = Vec::with_capacity(rows.len());
+            for (row, origin) in rows {
+                let mut out = vec![row];
+                for op in self.operators.iter_mut() {
+                    if out.is_empty() {
+                        break;
+                    }
+                    out = op.process(out, ctx)?;
                 }
-            };
-            let key = match self.key.eval(&row.values) {
-                Ok(Value::Null) | Err(_) => None,
-                Ok(k) => self.key_codec.encode(&[k]).ok().flatten(),
+                stepped.extend(out.into_iter().map(|r| (r, origin)));
+            }
+            rows = stepped;
+        }
+        for (row, origin) in rows {
+            let key: Option<Vec<Value>> =
+                self.key.iter().map(|k| k.eval(&row.values).ok()).collect();
+            let key = match key {
+                Some(k) if !k.iter().all(Value::is_null) => {
+                    self.key_codec.encode(&k).ok().flatten()
+                }
+                _ => None,
             };
             let record = Record {
                 key,
-                value: Some(encode_row(&row, (rec.partition, rec.offset))),
+                value: Some(encode_row(&row, origin)),
                 timestamp: row.ts,
                 headers: row
                     .headers
