@@ -1523,6 +1523,27 @@ impl EngineInner {
         let mut opened = Vec::with_capacity(inputs.len());
         let log = self.log.as_ref();
         for input in inputs {
+            if let Some((topic, partitions)) = &input.rekeyed {
+                crate::log::ensure_topic(
+                    log,
+                    topic,
+                    &TopicConfig {
+                        partitions: *partitions,
+                        replicas: 1,
+                        compact: false,
+                    },
+                )?;
+                opened.push(Input {
+                    // Everything in the internal topic is this query's.
+                    reader: SourceReader::open(log, topic, group, true)?,
+                    pipeline: Pipeline {
+                        decoder: Decoder::Repartitioned(topic.clone()),
+                        operators: input.operators,
+                    },
+                    repartition: None,
+                });
+                continue;
+            }
             let source_reader = SourceReader::open(log, &input.source.topic, group, earliest)?;
             let source_decoder = SourceDecoder::try_new(&input.source)?;
             opened.push(match input.repartition {

@@ -751,3 +751,59 @@ fn a_stream_joined_on_a_value_column_is_repartitioned_by_the_join_key() {
     e.execute("TERMINATE CSAS_ENRICHED_0;").unwrap();
     assert!(e.log().describe_topic(internal).unwrap().is_none());
 }
+
+#[test]
+fn an_n_way_join_re_keys_an_earlier_joins_result_through_an_internal_topic() {
+    use serde_json::json;
+    let e = memory();
+    e.execute(
+        "SET 'auto.offset.reset' = 'earliest';
+         CREATE STREAM orders (id INT KEY, item STRING) WITH (kafka_topic='orders', value_format='JSON', partitions=2);
+         CREATE STREAM payments (id INT KEY, amount INT) WITH (kafka_topic='payments', value_format='JSON', partitions=2);
+         CREATE TABLE items (name STRING PRIMARY KEY, price INT) WITH (kafka_topic='items', value_format='JSON', partitions=3);
+         CREATE STREAM paid AS SELECT o.id AS id, o.item AS item, p.amount AS amount, i.price AS price
+           FROM orders o JOIN payments p WITHIN 1 MINUTE ON o.id = p.id
+           JOIN items i ON o.item = i.name;",
+    )
+    .unwrap();
+    put(&e, "items", json!("tea"), json!({"PRICE": 3}), 0);
+    put(&e, "items", json!("cake"), json!({"PRICE": 5}), 0);
+    put(&e, "orders", json!(1), json!({"ITEM": "tea"}), 1_000);
+    put(&e, "orders", json!(2), json!({"ITEM": "cake"}), 1_000);
+    put(&e, "payments", json!(2), json!({"AMOUNT": 5}), 2_000);
+    put(&e, "payments", json!(1), json!({"AMOUNT": 3}), 3_000);
+    // Keyed by the last join's key, the item.
+    let mut out = topic_records(&e, "PAID");
+    out.sort_by_key(|(k, _)| k.to_string());
+    assert_eq!(
+        out,
+        vec![
+            (json!("cake"), json!({"ID": 2, "AMOUNT": 5, "PRICE": 5})),
+            (json!("tea"), json!({"ID": 1, "AMOUNT": 3, "PRICE": 3})),
+        ]
+    );
+    // The first join's results went through the internal topic keyed by
+    // the item (KAFKA STRING, as the items table is keyed), partitioned
+    // like the table.
+    let internal = "_confluent-ksql-default_query_CSAS_PAID_0-Join-left-repartition";
+    let log = e.log();
+    assert_eq!(log.describe_topic(internal).unwrap().unwrap().partitions, 3);
+    let mut keys = Vec::new();
+    for p in 0..3 {
+        for r in log.read(internal, p, 0, usize::MAX).unwrap() {
+            let key = r.record.key.clone().unwrap();
+            let table_partition = (0..3)
+                .find(|q| {
+                    log.read("items", *q, 0, usize::MAX)
+                        .unwrap()
+                        .iter()
+                        .any(|t| t.record.key.as_deref() == Some(key.as_slice()))
+                })
+                .unwrap();
+            assert_eq!(table_partition, p, "co-partitioned with the table");
+            keys.push(String::from_utf8(key).unwrap());
+        }
+    }
+    keys.sort();
+    assert_eq!(keys, vec!["cake", "tea"]);
+}

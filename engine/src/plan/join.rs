@@ -93,7 +93,10 @@ pub fn plan_join(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Res
         source: first.clone(),
         operators: Vec::new(),
         repartition: None,
+        rekeyed: None,
     }];
+    // Earlier joins' results re-keyed through internal topics.
+    let mut cuts: Vec<(usize, String, i32, Compiled, crate::formats::FormatSpec)> = Vec::new();
     let mut ops: Vec<Box<dyn JoinOperator>> = Vec::new();
     let mut last_key_hint = String::new();
     let mut partition_local = true;
@@ -142,7 +145,8 @@ pub fn plan_join(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Res
                 }
             }
         }
-        partition_local &= !step.rekeys_in_memory;
+        partition_local &= !(step.rekeys_in_memory
+            && (left.kind != SourceKind::Stream || options.query_id.is_none()));
         last_key_hint = step.key_hint;
         synthetic = step.synthetic;
         all_keys = step.foreign_key;
@@ -191,10 +195,29 @@ pub fn plan_join(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Res
                 });
             }
         }
+        // An earlier join's (stream) result joined on something other than
+        // its key goes through an internal topic too, keyed like the right
+        // side, unless this is a push query.
+        if step.rekeys_in_memory && left.kind == SourceKind::Stream {
+            if let Some(id) = &options.query_id {
+                let step_name = format!("{}Join", "L_".repeat(query.joins.len() - 1 - index));
+                cuts.push((
+                    index,
+                    format!(
+                        "_confluent-ksql-{}query_{id}-{step_name}-left-repartition",
+                        options.service_id
+                    ),
+                    count(&right.name).unwrap_or(1),
+                    step.left_key.clone(),
+                    right.key_format.clone(),
+                ));
+            }
+        }
         inputs.push(PlanInput {
             source: right.clone(),
             operators: Vec::new(),
             repartition: right_repartition,
+            rekeyed: None,
         });
         let mut names = left.names.clone();
         names.push(right.name.clone());
@@ -207,10 +230,42 @@ pub fn plan_join(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Res
             names,
         };
     }
+    // Each cut's rows come back as one more input, after the sources.
+    let mut chain_cuts = Vec::new();
+    for (join, topic, partitions, key, key_format) in cuts {
+        let key_column = [crate::types::Column::new(
+            "ROWKEY",
+            key.ty.clone(),
+            crate::types::ColumnKind::Key,
+        )];
+        let key_codec = crate::formats::codec(&key_format, &key_column, true).or_else(|_| {
+            crate::formats::codec(
+                &crate::formats::FormatSpec::new(crate::formats::FormatKind::Json),
+                &key_column,
+                true,
+            )
+        })?;
+        chain_cuts.push(Cut {
+            join,
+            side: inputs.len(),
+            topic: topic.clone(),
+            key,
+            key_codec,
+        });
+        inputs.push(PlanInput {
+            source: first.clone(),
+            operators: Vec::new(),
+            repartition: None,
+            rekeyed: Some((topic, partitions)),
+        });
+    }
     let join: Box<dyn JoinOperator> = if ops.len() == 1 {
         ops.pop().expect("one join")
     } else {
-        Box::new(ChainJoinOperator { joins: ops })
+        Box::new(ChainJoinOperator {
+            joins: ops,
+            cuts: chain_cuts,
+        })
     };
     Ok(JoinedInput {
         inputs,
@@ -232,6 +287,18 @@ pub fn plan_join(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Res
 /// side of join `k - 1`.
 struct ChainJoinOperator {
     joins: Vec<Box<dyn JoinOperator>>,
+    cuts: Vec<Cut>,
+}
+
+/// Where a chain's rows leave through an internal topic: the results
+/// reaching join `join` are re-keyed by `key` into `topic`, and come back
+/// as input `side`.
+struct Cut {
+    join: usize,
+    side: usize,
+    topic: String,
+    key: Compiled,
+    key_codec: Box<dyn crate::formats::Codec>,
 }
 
 impl JoinOperator for ChainJoinOperator {
@@ -241,16 +308,40 @@ impl JoinOperator for ChainJoinOperator {
         rows: Vec<crate::runtime::Row>,
         ctx: &mut crate::runtime::Context,
     ) -> Result<Vec<crate::runtime::Row>> {
-        let (mut rows, next) = if side <= 1 {
+        let (mut rows, next) = if let Some(cut) = self.cuts.iter().find(|c| c.side == side) {
+            (self.joins[cut.join].process(0, rows, ctx)?, cut.join + 1)
+        } else if side <= 1 {
             (self.joins[0].process(side, rows, ctx)?, 1)
         } else {
             (self.joins[side - 1].process(1, rows, ctx)?, side)
         };
-        for join in self.joins[next..].iter_mut() {
+        for k in next..self.joins.len() {
             if rows.is_empty() {
                 break;
             }
-            rows = join.process(0, rows, ctx)?;
+            if let Some(cut) = self.cuts.iter().find(|c| c.join == k) {
+                for row in rows {
+                    let key = match cut.key.eval(&row.values) {
+                        Ok(crate::types::Value::Null) | Err(_) => None,
+                        Ok(v) => cut.key_codec.encode(&[v]).ok().flatten(),
+                    };
+                    ctx.rekeyed.push((
+                        cut.topic.clone(),
+                        crate::log::Record {
+                            key,
+                            value: Some(crate::runtime::repartition::encode_row(&row, (-1, -1))),
+                            timestamp: row.ts,
+                            headers: row
+                                .headers
+                                .as_ref()
+                                .map(|h| h.as_ref().clone())
+                                .unwrap_or_default(),
+                        },
+                    ));
+                }
+                return Ok(Vec::new());
+            }
+            rows = self.joins[k].process(0, rows, ctx)?;
         }
         Ok(rows)
     }
@@ -279,6 +370,8 @@ struct JoinStep {
     /// than its key: it is re-keyed in memory, so rows of different input
     /// partitions meet.
     rekeys_in_memory: bool,
+    /// The left side's join key.
+    left_key: Compiled,
 }
 
 fn plan_step(
@@ -452,6 +545,7 @@ fn plan_step(
     }
     let rekeys_in_memory =
         left.source.is_none() && lk.as_column().is_none_or(|i| !left.key_group.contains(&i));
+    let lk_for_cut = lk.clone();
     let l_vis = left.visible;
     let r_vis = right.schema.columns.len();
     let layout = JoinLayout {
@@ -631,5 +725,6 @@ fn plan_step(
         left_rekey,
         right_rekey,
         rekeys_in_memory,
+        left_key: lk_for_cut,
     })
 }

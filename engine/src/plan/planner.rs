@@ -44,6 +44,10 @@ pub struct PlanInput {
     pub operators: Vec<Box<dyn Operator>>,
     /// Set when the input is re-keyed through an internal topic.
     pub repartition: Option<RepartitionSpec>,
+    /// Set when the input is not `source` but the rows an earlier join of
+    /// an n-way join re-keyed into this internal topic: (topic,
+    /// partitions).
+    pub rekeyed: Option<(String, i32)>,
 }
 
 /// Re-keying an input through an internal topic (a stream joined on
@@ -761,11 +765,16 @@ pub fn plan_query(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Re
                 source: source.clone(),
                 operators: input_operators,
                 repartition: group_repartition_spec,
+                rekeyed: None,
             }],
             None,
         ),
     };
-    let mut sources: Vec<String> = inputs.iter().map(|i| i.source.name.clone()).collect();
+    let mut sources: Vec<String> = inputs
+        .iter()
+        .filter(|i| i.rekeyed.is_none())
+        .map(|i| i.source.name.clone())
+        .collect();
     sources.dedup();
     Ok(QueryPlan {
         source: source.clone(),

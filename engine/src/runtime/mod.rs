@@ -71,6 +71,9 @@ pub struct Context {
     pub changelog: Vec<(String, crate::log::Record)>,
     /// Late records dropped because their window had closed.
     pub late_records: u64,
+    /// Rows an n-way join re-keys through an internal topic, appended
+    /// (partitioned by their key) with the step's results: (topic, record).
+    pub rekeyed: Vec<(String, crate::log::Record)>,
 }
 
 impl Context {

@@ -424,6 +424,7 @@ impl Membership {
 pub struct Pending {
     rows: Vec<Row>,
     changelog: Vec<(String, crate::log::Record)>,
+    rekeyed: Vec<(String, crate::log::Record)>,
     dirty: bool,
     since: std::time::Instant,
 }
@@ -433,6 +434,7 @@ impl Default for Pending {
         Pending {
             rows: Vec::new(),
             changelog: Vec::new(),
+            rekeyed: Vec::new(),
             dirty: false,
             since: std::time::Instant::now(),
         }
@@ -507,6 +509,7 @@ impl PersistentTask {
         if read > 0 {
             self.pending.rows.extend(rows);
             self.pending.changelog.append(&mut ctx.changelog);
+            self.pending.rekeyed.append(&mut ctx.rekeyed);
             self.pending.dirty = true;
         }
         let due = self
@@ -625,6 +628,7 @@ impl PersistentTask {
     pub fn flush(&mut self, log: &dyn Log) -> Result<()> {
         let mut rows = std::mem::take(&mut self.pending.rows);
         let changelog = std::mem::take(&mut self.pending.changelog);
+        let rekeyed = std::mem::take(&mut self.pending.rekeyed);
         self.pending.dirty = false;
         self.pending.since = std::time::Instant::now();
         if let Some(keys) = &self.coalesce {
@@ -649,6 +653,9 @@ impl PersistentTask {
                 Ok(rec) => out.append(self.sink.topic(), None, rec)?,
                 Err(e) => errors.push(e),
             }
+        }
+        for (topic, record) in rekeyed {
+            out.append(&topic, None, record)?;
         }
         let part = Some(self.changelog_partition);
         for (topic, record) in changelog {
