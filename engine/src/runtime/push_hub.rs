@@ -9,8 +9,8 @@
 //!   a bounded window. A query positioned before that window (`earliest`,
 //!   or one that fell far behind) reads and decodes those records itself,
 //!   as an unshared push query would, until it reaches the window.
-//! - **Waking**: one *pump* thread per feed waits on the Log for appends,
-//!   decodes them into the window and wakes exactly the queries that sleep
+//! - **Waking**: one *pump* thread per feed waits on the Log for appends to
+//!   its topic, decodes them into the window and wakes exactly the queries that sleep
 //!   waiting for rows (each parked on its own thread), instead of every
 //!   query waiting on the Log, which wakes every waiter of every topic on
 //!   every append. While records keep coming, the pump wakes sleepers at
@@ -319,7 +319,7 @@ fn pump(feed: &Feed, log: &dyn Log) {
     let mut woken = 0u64;
     let mut last_wake: Option<Instant> = None;
     loop {
-        let seen = log.append_seq();
+        let seen = log.topic_append_seq(&feed.topic);
         if let Err(e) = feed.advance(log, true) {
             // The queries read on their own from now on, and so meet the
             // error themselves.
@@ -345,7 +345,7 @@ fn pump(feed: &Feed, log: &dyn Log) {
         if feed.subscribers.lock().is_empty() {
             return;
         }
-        log.wait_for_append(seen, IDLE_CHECK);
+        log.wait_for_topic_append(&feed.topic, seen, IDLE_CHECK);
     }
 }
 
