@@ -1,6 +1,7 @@
 //! End-to-end tests of the engine facade: restart durability, bad records,
 //! bad statements, push and pull queries.
 
+use sluice_engine::log::Log as _;
 use sluice_engine::{Engine, EngineConfig, Error, StatementResult};
 use std::time::Duration;
 
@@ -912,4 +913,117 @@ fn a_push_query_sleeping_in_next_rows_wakes_for_a_new_row() {
     let sent = writer.join().unwrap();
     assert_eq!(rows.len(), 1);
     assert!(received.duration_since(sent) < Duration::from_secs(1));
+}
+
+/// A log whose records arrive unannounced, as other processes' writes to a
+/// Kafka cluster do: `append_seq` never grows and waits just time out (in
+/// at most 10 ms, as the Kafka log's do).
+struct Unannounced(sluice_engine::log::EmbeddedLog);
+
+impl sluice_engine::log::Log for Unannounced {
+    fn create_topic(
+        &self,
+        name: &str,
+        config: &sluice_engine::log::TopicConfig,
+    ) -> sluice_engine::Result<()> {
+        self.0.create_topic(name, config)
+    }
+    fn describe_topic(
+        &self,
+        name: &str,
+    ) -> sluice_engine::Result<Option<sluice_engine::log::TopicInfo>> {
+        self.0.describe_topic(name)
+    }
+    fn list_topics(&self) -> sluice_engine::Result<Vec<sluice_engine::log::TopicInfo>> {
+        self.0.list_topics()
+    }
+    fn delete_topic(&self, name: &str) -> sluice_engine::Result<()> {
+        self.0.delete_topic(name)
+    }
+    fn append(
+        &self,
+        topic: &str,
+        partition: Option<i32>,
+        record: sluice_engine::log::Record,
+    ) -> sluice_engine::Result<(i32, i64)> {
+        self.0.append(topic, partition, record)
+    }
+    fn read(
+        &self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+        max: usize,
+    ) -> sluice_engine::Result<Vec<sluice_engine::log::StoredRecord>> {
+        self.0.read(topic, partition, offset, max)
+    }
+    fn end_offset(&self, topic: &str, partition: i32) -> sluice_engine::Result<i64> {
+        self.0.end_offset(topic, partition)
+    }
+    fn commit(
+        &self,
+        group: &str,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+    ) -> sluice_engine::Result<()> {
+        self.0.commit(group, topic, partition, offset)
+    }
+    fn committed(
+        &self,
+        group: &str,
+        topic: &str,
+        partition: i32,
+    ) -> sluice_engine::Result<Option<i64>> {
+        self.0.committed(group, topic, partition)
+    }
+    fn append_seq(&self) -> u64 {
+        0
+    }
+    fn wait_for_append(&self, _seen: u64, timeout: Duration) -> u64 {
+        std::thread::sleep(timeout.min(Duration::from_millis(10)));
+        0
+    }
+    fn flush(&self) -> sluice_engine::Result<()> {
+        self.0.flush()
+    }
+}
+
+#[test]
+fn push_queries_see_records_the_log_does_not_announce() {
+    let log = std::sync::Arc::new(Unannounced(sluice_engine::log::EmbeddedLog::in_memory()));
+    let e = Engine::with_log(EngineConfig::default(), log.clone()).unwrap();
+    e.execute(
+        "CREATE STREAM s (id INT KEY, v STRING) WITH (kafka_topic='s', value_format='JSON', partitions=1);",
+    )
+    .unwrap();
+    let mut a = push(
+        e.execute("SELECT * FROM s EMIT CHANGES;")
+            .unwrap()
+            .pop()
+            .unwrap(),
+    );
+    let mut b = push(
+        e.execute("SELECT v FROM s EMIT CHANGES LIMIT 2;")
+            .unwrap()
+            .pop()
+            .unwrap(),
+    );
+    for v in ["x", "y", "z"] {
+        // Straight into the inner log: nothing tells the engine.
+        log.0
+            .append(
+                "s",
+                None,
+                sluice_engine::log::Record {
+                    key: Some(1i32.to_be_bytes().to_vec()),
+                    value: Some(format!(r#"{{"V": "{v}"}}"#).into_bytes()),
+                    timestamp: 1,
+                    headers: vec![],
+                },
+            )
+            .unwrap();
+    }
+    assert_eq!(take(&mut a, 3).len(), 3);
+    assert_eq!(take(&mut b, 3).len(), 2);
 }

@@ -489,6 +489,10 @@ impl Log for EmbeddedLog {
         self.appends.wait(seen, timeout)
     }
 
+    fn announces_appends(&self) -> bool {
+        true
+    }
+
     fn topic_append_seq(&self, topic: &str) -> u64 {
         match self.topics.read().get(topic) {
             Some(t) => t.appends.seq.load(Ordering::SeqCst),

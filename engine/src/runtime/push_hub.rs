@@ -19,7 +19,9 @@
 //!   a quiet spell wakes them at once.
 //! - **Helping**: a query that finds the Log ahead of the feed decodes the
 //!   new records into the feed itself (unless another thread is doing so),
-//!   so rows never wait for the pump's thread to be scheduled.
+//!   so rows never wait for the pump's thread to be scheduled. (Only where
+//!   the Log announces every append, as the embedded log does; over Kafka,
+//!   where other processes append unannounced, the pump polls and reads.)
 //! - **Errors**: a record that cannot be decoded is kept in the window as
 //!   its error, and every query reading it writes it to the processing log
 //!   under its own id, as each would when reading alone.
@@ -210,6 +212,10 @@ struct Feed {
     checked: AtomicU64,
     /// Set when the feed failed to read: its queries read on their own.
     broken: AtomicBool,
+    /// The Log announces every append (`Log::announces_appends`): reading
+    /// can wait for `append_seq` to grow, and queries may read for the
+    /// feed. Otherwise only the pump reads, polling.
+    announced: bool,
     subscribers: Mutex<Vec<Arc<Signal>>>,
     /// Records a partition's window keeps.
     window_cap: usize,
@@ -240,13 +246,15 @@ impl Feed {
             published: AtomicU64::new(0),
             checked: AtomicU64::new(0),
             broken: AtomicBool::new(false),
+            announced: log.announces_appends(),
             subscribers: Mutex::new(Vec::new()),
         })
     }
 
-    /// True when the Log may hold records the feed has not read.
+    /// True when the Log holds records the feed has not read (never known
+    /// without announced appends).
     fn behind(&self, log: &dyn Log) -> bool {
-        log.append_seq() > self.checked.load(Ordering::SeqCst)
+        self.announced && log.append_seq() > self.checked.load(Ordering::SeqCst)
     }
 
     /// Reads and decodes what is new on the Log into the windows; returns
@@ -262,7 +270,7 @@ impl Feed {
             }
         };
         let seq = log.append_seq();
-        if seq <= self.checked.load(Ordering::SeqCst) {
+        if self.announced && seq <= self.checked.load(Ordering::SeqCst) {
             return Ok(0);
         }
         let mut added = 0;
