@@ -86,6 +86,8 @@ pub struct EngineInner {
     /// Materialized views answering pull queries, by the statement that
     /// created the table.
     views: Mutex<std::collections::HashMap<String, crate::runtime::view::TableView>>,
+    /// The shared reading of push queries' sources.
+    push_hub: crate::runtime::push_hub::PushHub,
 }
 
 impl Drop for EngineInner {
@@ -145,6 +147,7 @@ impl EngineInner {
             instance: crate::catalog::metastore::instance_id(),
             applied: Mutex::new(0),
             views: Mutex::new(Default::default()),
+            push_hub: Default::default(),
         });
         inner.execute_one(
             &processing_log::create_statement(),
@@ -1392,6 +1395,9 @@ impl EngineInner {
         );
         let source = plan.source.clone();
         let (kind, schema) = (plan.kind, plan.schema.clone());
+        let feed = push
+            .then(|| crate::runtime::push_hub::FeedKey::of(&plan.inputs, plan.join.is_some()))
+            .flatten();
         let flow = self.flow(plan.inputs, plan.join, plan.operators, None, earliest)?;
         let mut task = TransientTask {
             query_id: id,
@@ -1401,13 +1407,20 @@ impl EngineInner {
             emitted: 0,
         };
         if push {
-            return Ok(StatementResult::Push(PushQuery::new(Box::new(
-                TransientPush {
+            let source: Box<dyn PushSource> = match feed {
+                Some(feed) => {
+                    Box::new(
+                        self.push_hub
+                            .subscribe(self.log.clone(), feed, task, columns)?,
+                    )
+                }
+                None => Box::new(TransientPush {
                     log: self.log.clone(),
                     task,
                     columns,
-                },
-            ))));
+                }),
+            };
+            return Ok(StatementResult::Push(PushQuery::new(source)));
         }
         if kind == SourceKind::Table || source.kind == SourceKind::Table {
             return self.pull_table(q, &source, &schema, task, columns);

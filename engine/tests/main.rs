@@ -1,6 +1,7 @@
 //! End-to-end tests of the engine facade: restart durability, bad records,
 //! bad statements, push and pull queries.
 
+use sluice_engine::log::Log as _;
 use sluice_engine::{Engine, EngineConfig, Error, StatementResult};
 use std::time::Duration;
 
@@ -806,4 +807,279 @@ fn an_n_way_join_re_keys_an_earlier_joins_result_through_an_internal_topic() {
     }
     keys.sort();
     assert_eq!(keys, vec!["cake", "tea"]);
+}
+
+fn push(result: StatementResult) -> sluice_engine::PushQuery {
+    match result {
+        StatementResult::Push(q) => q,
+        other => panic!("expected a push query, got {other:?}"),
+    }
+}
+
+/// Reads a push query until it ends or has `n` rows (or 5 s pass).
+fn take(q: &mut sluice_engine::PushQuery, n: usize) -> Vec<Vec<sluice_engine::types::Value>> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let mut got = Vec::new();
+    while got.len() < n && std::time::Instant::now() < deadline {
+        match q.next_rows(Duration::from_millis(100)).unwrap() {
+            Some(rows) => got.extend(rows),
+            None => break,
+        }
+    }
+    got
+}
+
+#[cfg(target_os = "linux")]
+fn threads_named(name: &str) -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|c| c.trim() == name)
+        .count()
+}
+
+#[test]
+fn push_queries_over_one_source_share_its_reading_and_keep_their_own_semantics() {
+    let e = memory();
+    e.execute(
+        "CREATE STREAM s (id INT KEY, v STRING) WITH (kafka_topic='s', value_format='JSON', partitions=2);
+         INSERT INTO s VALUES (1, 'before');",
+    )
+    .unwrap();
+    let mut all = push(
+        e.execute("SELECT * FROM s EMIT CHANGES;")
+            .unwrap()
+            .pop()
+            .unwrap(),
+    );
+    let mut limited = push(
+        e.execute("SELECT v, id FROM s WHERE v <> 'skip' EMIT CHANGES LIMIT 2;")
+            .unwrap()
+            .pop()
+            .unwrap(),
+    );
+    e.set_property("auto.offset.reset", "earliest");
+    let mut earliest = push(
+        e.execute("SELECT UCASE(v) AS u FROM s EMIT CHANGES;")
+            .unwrap()
+            .pop()
+            .unwrap(),
+    );
+    let log = e.log();
+    let append = |id: i32, value: &[u8]| {
+        log.append(
+            "s",
+            None,
+            sluice_engine::log::Record {
+                key: Some(id.to_be_bytes().to_vec()),
+                value: Some(value.to_vec()),
+                timestamp: 1,
+                headers: vec![],
+            },
+        )
+        .unwrap();
+    };
+    append(2, br#"{"V": "skip"}"#);
+    append(2, br#"{"V": "#); // truncated JSON
+    append(2, br#"{"V": "a"}"#);
+    append(2, br#"{"V": "b"}"#);
+    append(2, br#"{"V": "c"}"#);
+
+    let text = |rows: Vec<Vec<sluice_engine::types::Value>>| -> Vec<String> {
+        rows.iter()
+            .map(|r| {
+                r.iter()
+                    .map(|v| v.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .collect()
+    };
+    assert_eq!(text(take(&mut all, 4)), ["2,skip", "2,a", "2,b", "2,c"]);
+    let got = take(&mut limited, 10);
+    assert_eq!(text(got), ["a,2", "b,2"]);
+    assert!(limited.next_rows(Duration::ZERO).unwrap().is_none());
+    assert_eq!(
+        text(take(&mut earliest, 5)),
+        ["BEFORE", "SKIP", "A", "B", "C"]
+    );
+    // Each query that read the bad record logged it under its own id.
+    let logged = rows(
+        e.execute("SELECT LOGGER FROM KSQL_PROCESSING_LOG;")
+            .unwrap()
+            .pop()
+            .unwrap(),
+    );
+    assert_eq!(logged.len(), 3, "{logged:?}");
+
+    // A query that falls far behind (past the records the shared reader
+    // keeps) still receives everything, in order.
+    let n = 40_000;
+    for i in 0..n {
+        append(7, format!(r#"{{"V": "{i}"}}"#).as_bytes());
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let got = take(&mut all, n);
+    assert_eq!(got.len(), n);
+    for (i, r) in got.iter().enumerate() {
+        assert_eq!(r[1].to_string(), i.to_string());
+    }
+
+    // The shared reader ends with its last query.
+    #[cfg(target_os = "linux")]
+    {
+        assert_eq!(threads_named("sluice-push-s"), 1);
+        drop((all, limited, earliest));
+        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        while threads_named("sluice-push-s") > 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(threads_named("sluice-push-s"), 0);
+    }
+}
+
+#[test]
+fn a_push_query_sleeping_in_next_rows_wakes_for_a_new_row() {
+    let e = memory();
+    e.execute(
+        "CREATE STREAM s (id INT KEY, v STRING) WITH (kafka_topic='s', value_format='JSON', partitions=1);",
+    )
+    .unwrap();
+    let mut q = push(
+        e.execute("SELECT * FROM s EMIT CHANGES;")
+            .unwrap()
+            .pop()
+            .unwrap(),
+    );
+    // Quiet first, so the shared reader is idle when the row comes.
+    assert_eq!(
+        q.next_rows(Duration::from_millis(50)).unwrap(),
+        Some(vec![])
+    );
+    let writer = {
+        let e = e.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            e.execute("INSERT INTO s VALUES (1, 'x');").unwrap();
+            std::time::Instant::now()
+        })
+    };
+    let rows = q.next_rows(Duration::from_secs(10)).unwrap().unwrap();
+    let received = std::time::Instant::now();
+    let sent = writer.join().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert!(received.duration_since(sent) < Duration::from_secs(1));
+}
+
+/// A log whose records arrive unannounced, as other processes' writes to a
+/// Kafka cluster do: `append_seq` never grows and waits just time out (in
+/// at most 10 ms, as the Kafka log's do).
+struct Unannounced(sluice_engine::log::EmbeddedLog);
+
+impl sluice_engine::log::Log for Unannounced {
+    fn create_topic(
+        &self,
+        name: &str,
+        config: &sluice_engine::log::TopicConfig,
+    ) -> sluice_engine::Result<()> {
+        self.0.create_topic(name, config)
+    }
+    fn describe_topic(
+        &self,
+        name: &str,
+    ) -> sluice_engine::Result<Option<sluice_engine::log::TopicInfo>> {
+        self.0.describe_topic(name)
+    }
+    fn list_topics(&self) -> sluice_engine::Result<Vec<sluice_engine::log::TopicInfo>> {
+        self.0.list_topics()
+    }
+    fn delete_topic(&self, name: &str) -> sluice_engine::Result<()> {
+        self.0.delete_topic(name)
+    }
+    fn append(
+        &self,
+        topic: &str,
+        partition: Option<i32>,
+        record: sluice_engine::log::Record,
+    ) -> sluice_engine::Result<(i32, i64)> {
+        self.0.append(topic, partition, record)
+    }
+    fn read(
+        &self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+        max: usize,
+    ) -> sluice_engine::Result<Vec<sluice_engine::log::StoredRecord>> {
+        self.0.read(topic, partition, offset, max)
+    }
+    fn end_offset(&self, topic: &str, partition: i32) -> sluice_engine::Result<i64> {
+        self.0.end_offset(topic, partition)
+    }
+    fn commit(
+        &self,
+        group: &str,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+    ) -> sluice_engine::Result<()> {
+        self.0.commit(group, topic, partition, offset)
+    }
+    fn committed(
+        &self,
+        group: &str,
+        topic: &str,
+        partition: i32,
+    ) -> sluice_engine::Result<Option<i64>> {
+        self.0.committed(group, topic, partition)
+    }
+    fn append_seq(&self) -> u64 {
+        0
+    }
+    fn wait_for_append(&self, _seen: u64, timeout: Duration) -> u64 {
+        std::thread::sleep(timeout.min(Duration::from_millis(10)));
+        0
+    }
+    fn flush(&self) -> sluice_engine::Result<()> {
+        self.0.flush()
+    }
+}
+
+#[test]
+fn push_queries_see_records_the_log_does_not_announce() {
+    let log = std::sync::Arc::new(Unannounced(sluice_engine::log::EmbeddedLog::in_memory()));
+    let e = Engine::with_log(EngineConfig::default(), log.clone()).unwrap();
+    e.execute(
+        "CREATE STREAM s (id INT KEY, v STRING) WITH (kafka_topic='s', value_format='JSON', partitions=1);",
+    )
+    .unwrap();
+    let mut a = push(
+        e.execute("SELECT * FROM s EMIT CHANGES;")
+            .unwrap()
+            .pop()
+            .unwrap(),
+    );
+    let mut b = push(
+        e.execute("SELECT v FROM s EMIT CHANGES LIMIT 2;")
+            .unwrap()
+            .pop()
+            .unwrap(),
+    );
+    for v in ["x", "y", "z"] {
+        // Straight into the inner log: nothing tells the engine.
+        log.0
+            .append(
+                "s",
+                None,
+                sluice_engine::log::Record {
+                    key: Some(1i32.to_be_bytes().to_vec()),
+                    value: Some(format!(r#"{{"V": "{v}"}}"#).into_bytes()),
+                    timestamp: 1,
+                    headers: vec![],
+                },
+            )
+            .unwrap();
+    }
+    assert_eq!(take(&mut a, 3).len(), 3);
+    assert_eq!(take(&mut b, 3).len(), 2);
 }

@@ -79,12 +79,8 @@ pub struct EmbeddedLog {
     /// the `topics` lock.
     ddl: Mutex<()>,
     offsets: Mutex<OffsetStore>,
-    /// Grows on every append.
-    seq: AtomicU64,
-    /// Threads inside `wait_for_append`; appends only notify when non-zero.
-    waiters: AtomicUsize,
-    wake_lock: Mutex<()>,
-    wake: Condvar,
+    /// Every append: `seq` grows by one for each.
+    appends: Appends,
     /// Makes names in `trash/` unique.
     trash_seq: AtomicU64,
 }
@@ -93,6 +89,55 @@ pub struct EmbeddedLog {
 struct Topic {
     info: TopicInfo,
     partitions: Vec<Partition>,
+    /// Appends to this topic: `seq` is the log's `append_seq` after the
+    /// latest, so waiting for a topic wakes only for its own appends.
+    appends: Appends,
+}
+
+/// A sequence of appends and the threads waiting for it to grow.
+#[derive(Default)]
+struct Appends {
+    seq: AtomicU64,
+    /// Threads inside `wait`; appends only notify when non-zero.
+    waiters: AtomicUsize,
+    wake_lock: Mutex<()>,
+    wake: Condvar,
+}
+
+impl Appends {
+    /// Wakes the threads waiting (after `seq` grew).
+    fn notify(&self) {
+        if self.waiters.load(Ordering::SeqCst) > 0 {
+            // Taking the lock orders this with a waiter that has checked the
+            // sequence but not yet gone to sleep.
+            drop(self.wake_lock.lock());
+            self.wake.notify_all();
+        }
+    }
+
+    /// Blocks until `seq` exceeds `seen`, or `timeout` passes; returns it.
+    fn wait(&self, seen: u64, timeout: Duration) -> u64 {
+        let current = self.seq.load(Ordering::SeqCst);
+        if current > seen || timeout.is_zero() {
+            return current;
+        }
+        // None: a timeout too long to represent, so no deadline.
+        let deadline = Instant::now().checked_add(timeout);
+        let mut guard = self.wake_lock.lock();
+        self.waiters.fetch_add(1, Ordering::SeqCst);
+        while self.seq.load(Ordering::SeqCst) <= seen {
+            match deadline {
+                Some(deadline) => {
+                    if self.wake.wait_until(&mut guard, deadline).timed_out() {
+                        break;
+                    }
+                }
+                None => self.wake.wait(&mut guard),
+            }
+        }
+        self.waiters.fetch_sub(1, Ordering::SeqCst);
+        self.seq.load(Ordering::SeqCst)
+    }
 }
 
 /// One partition: its records behind a lock, plus a handle on its segment
@@ -176,10 +221,7 @@ impl EmbeddedLog {
             topics: RwLock::new(topics),
             ddl: Mutex::new(()),
             offsets: Mutex::new(offsets),
-            seq: AtomicU64::new(0),
-            waiters: AtomicUsize::new(0),
-            wake_lock: Mutex::new(()),
-            wake: Condvar::new(),
+            appends: Appends::default(),
             trash_seq: AtomicU64::new(0),
         })
     }
@@ -191,10 +233,7 @@ impl EmbeddedLog {
             topics: RwLock::new(BTreeMap::new()),
             ddl: Mutex::new(()),
             offsets: Mutex::new(OffsetStore::empty()),
-            seq: AtomicU64::new(0),
-            waiters: AtomicUsize::new(0),
-            wake_lock: Mutex::new(()),
-            wake: Condvar::new(),
+            appends: Appends::default(),
             trash_seq: AtomicU64::new(0),
         }
     }
@@ -212,15 +251,13 @@ impl EmbeddedLog {
             .ok_or_else(|| missing_topic(name))
     }
 
-    /// Counts an append and wakes the threads waiting for one.
-    fn bump(&self) {
-        self.seq.fetch_add(1, Ordering::SeqCst);
-        if self.waiters.load(Ordering::SeqCst) > 0 {
-            // Taking the lock orders this with a waiter that has checked the
-            // sequence but not yet gone to sleep.
-            drop(self.wake_lock.lock());
-            self.wake.notify_all();
-        }
+    /// Counts an append to `topic` and wakes the threads waiting for one
+    /// there or anywhere.
+    fn bump(&self, topic: &Topic) {
+        let seq = self.appends.seq.fetch_add(1, Ordering::SeqCst) + 1;
+        topic.appends.seq.fetch_max(seq, Ordering::SeqCst);
+        topic.appends.notify();
+        self.appends.notify();
     }
 
     fn create_on_disk(&self, dir: &Path, name: &str, config: &TopicConfig) -> Result<Topic> {
@@ -256,6 +293,7 @@ impl EmbeddedLog {
         Ok(Topic {
             info: meta.into_info(),
             partitions,
+            appends: Appends::default(),
         })
     }
 
@@ -280,7 +318,7 @@ impl fmt::Debug for EmbeddedLog {
         f.debug_struct("EmbeddedLog")
             .field("dir", &self.dir)
             .field("topics", &self.topics.read().len())
-            .field("append_seq", &self.seq.load(Ordering::SeqCst))
+            .field("append_seq", &self.appends.seq.load(Ordering::SeqCst))
             .finish()
     }
 }
@@ -312,6 +350,7 @@ impl Log for EmbeddedLog {
                 partitions: (0..config.partitions)
                     .map(|_| Partition::in_memory())
                     .collect(),
+                appends: Appends::default(),
             },
         };
         self.topics
@@ -371,8 +410,8 @@ impl Log for EmbeddedLog {
             },
         };
         let offset = t.partition(p)?.append(record)?;
+        self.bump(t);
         drop(topics);
-        self.bump();
         Ok((p, offset))
     }
 
@@ -443,30 +482,30 @@ impl Log for EmbeddedLog {
     }
 
     fn append_seq(&self) -> u64 {
-        self.seq.load(Ordering::SeqCst)
+        self.appends.seq.load(Ordering::SeqCst)
     }
 
     fn wait_for_append(&self, seen: u64, timeout: Duration) -> u64 {
-        let current = self.seq.load(Ordering::SeqCst);
-        if current > seen || timeout.is_zero() {
-            return current;
+        self.appends.wait(seen, timeout)
+    }
+
+    fn announces_appends(&self) -> bool {
+        true
+    }
+
+    fn topic_append_seq(&self, topic: &str) -> u64 {
+        match self.topics.read().get(topic) {
+            Some(t) => t.appends.seq.load(Ordering::SeqCst),
+            None => self.append_seq(),
         }
-        // None: a timeout too long to represent, so no deadline.
-        let deadline = Instant::now().checked_add(timeout);
-        let mut guard = self.wake_lock.lock();
-        self.waiters.fetch_add(1, Ordering::SeqCst);
-        while self.seq.load(Ordering::SeqCst) <= seen {
-            match deadline {
-                Some(deadline) => {
-                    if self.wake.wait_until(&mut guard, deadline).timed_out() {
-                        break;
-                    }
-                }
-                None => self.wake.wait(&mut guard),
-            }
+    }
+
+    fn wait_for_topic_append(&self, topic: &str, seen: u64, timeout: Duration) -> u64 {
+        match self.topic(topic) {
+            Ok(t) => t.appends.wait(seen, timeout),
+            // No such topic (yet): any append may be its first.
+            Err(_) => self.appends.wait(seen, timeout),
         }
-        self.waiters.fetch_sub(1, Ordering::SeqCst);
-        self.seq.load(Ordering::SeqCst)
     }
 
     fn hand_off(&self, topic: &str) -> Result<()> {
@@ -521,6 +560,7 @@ impl Topic {
         Ok(Topic {
             info: meta.into_info(),
             partitions,
+            appends: Appends::default(),
         })
     }
 
@@ -1554,6 +1594,41 @@ mod tests {
         assert!(start.elapsed() >= Duration::from_millis(30));
         // Already past `seen`: no wait at all.
         assert_eq!(log.wait_for_append(now - 1, Duration::from_secs(30)), now);
+    }
+
+    #[test]
+    fn waiting_for_a_topic_wakes_for_its_appends_only() {
+        let log = Arc::new(EmbeddedLog::in_memory());
+        log.create_topic("t", &config(1)).unwrap();
+        log.create_topic("other", &config(1)).unwrap();
+        let seen = log.topic_append_seq("t");
+        log.append("other", None, rec(None, Some("x"), 0)).unwrap();
+        assert_eq!(log.topic_append_seq("t"), seen);
+        assert!(log.append_seq() > seen);
+        // Appends elsewhere do not end the wait.
+        let start = Instant::now();
+        assert_eq!(
+            log.wait_for_topic_append("t", seen, Duration::from_millis(30)),
+            seen
+        );
+        assert!(start.elapsed() >= Duration::from_millis(30));
+        let writer = {
+            let log = Arc::clone(&log);
+            thread::spawn(move || {
+                thread::sleep(Duration::from_millis(30));
+                log.append("other", None, rec(None, Some("y"), 0)).unwrap();
+                thread::sleep(Duration::from_millis(30));
+                log.append("t", None, rec(None, Some("v"), 0)).unwrap();
+            })
+        };
+        let now = log.wait_for_topic_append("t", seen, Duration::from_secs(30));
+        assert_eq!(log.end_offset("t", 0).unwrap(), 1);
+        // In the terms of `append_seq`: the log's count after the append.
+        assert_eq!(now, log.append_seq());
+        assert_eq!(log.topic_append_seq("t"), now);
+        writer.join().unwrap();
+        // A missing topic: the log's sequence.
+        assert_eq!(log.topic_append_seq("nope"), log.append_seq());
     }
 
     #[test]

@@ -146,6 +146,25 @@ pub trait Log: Send + Sync {
     /// Blocks until `append_seq()` exceeds `seen`, or `timeout` passes.
     /// Returns the current sequence.
     fn wait_for_append(&self, seen: u64, timeout: Duration) -> u64;
+    /// True when `append_seq` grows with every record readers can see
+    /// (every append goes through this log): a reader that has read
+    /// everything may then skip reading until it grows. False where other
+    /// processes append unannounced (Kafka): readers must poll.
+    fn announces_appends(&self) -> bool {
+        false
+    }
+    /// A counter that grows on every append to `topic`, in the same terms
+    /// as `append_seq` (it may also grow on other appends: by default it
+    /// is `append_seq`).
+    fn topic_append_seq(&self, _topic: &str) -> u64 {
+        self.append_seq()
+    }
+    /// Blocks until `topic_append_seq(topic)` exceeds `seen`, or `timeout`
+    /// passes; wakes for appends to that topic only where the log can tell
+    /// them apart. Returns the current sequence.
+    fn wait_for_topic_append(&self, _topic: &str, seen: u64, timeout: Duration) -> u64 {
+        self.wait_for_append(seen, timeout)
+    }
     /// Makes every appended record and commit durable (fsync).
     fn flush(&self) -> Result<()>;
 

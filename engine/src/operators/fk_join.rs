@@ -10,10 +10,17 @@ use crate::operators::materialize::key_bytes;
 use crate::plan::expr::Compiled;
 use crate::runtime::{Context, JoinOperator, Row};
 use crate::types::Value;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use hashbrown::HashMap;
+use std::collections::BTreeSet;
 
-/// A left row: its values and the foreign key it refers to.
-type LeftRows = HashMap<Vec<u8>, (Vec<Value>, Option<Vec<u8>>)>;
+/// A left row as the join keeps it.
+struct LeftRow {
+    values: Vec<Value>,
+    /// The foreign key it refers to.
+    fk: Option<Vec<u8>>,
+    /// Whether the result holds a row for it (so a lost match deletes it).
+    present: bool,
+}
 
 pub struct FkJoinOperator {
     layout: JoinLayout,
@@ -21,11 +28,11 @@ pub struct FkJoinOperator {
     foreign_key: Compiled,
     right_key: usize,
     outer: bool,
-    left: LeftRows,
+    // hashbrown's default hasher: these are looked up for every row.
+    left: HashMap<Vec<u8>, LeftRow>,
     right: HashMap<Vec<u8>, Vec<Value>>,
     /// Left keys by the foreign key they refer to, in key order.
     index: HashMap<Vec<u8>, BTreeSet<Vec<u8>>>,
-    present: HashSet<Vec<u8>>,
 }
 
 impl FkJoinOperator {
@@ -45,10 +52,18 @@ impl FkJoinOperator {
             left: HashMap::new(),
             right: HashMap::new(),
             index: HashMap::new(),
-            present: HashSet::new(),
         }
     }
+}
 
+/// The parts of the join that make a result row.
+struct Emitter<'a> {
+    layout: &'a JoinLayout,
+    left_keys: &'a [usize],
+    outer: bool,
+}
+
+impl Emitter<'_> {
     fn rowkey(&self, left: &[Value]) -> Value {
         self.left_keys
             .first()
@@ -56,23 +71,21 @@ impl FkJoinOperator {
             .unwrap_or(Value::Null)
     }
 
-    /// The result for one left row, or its deletion.
+    /// The result for one left row, or its deletion; `present` says
+    /// whether the result holds a row for it, before and after.
     fn emit(
-        &mut self,
-        id: &[u8],
+        &self,
         left: &[Value],
-        right: Option<&Vec<Value>>,
+        present: &mut bool,
+        right: Option<&[Value]>,
         ts: i64,
         out: &mut Vec<Row>,
     ) {
         let key = self.rowkey(left);
         if right.is_some() || self.outer {
-            self.present.insert(id.to_vec());
-            out.push(
-                self.layout
-                    .row(Some(left), right.map(|r| r.as_slice()), &key, ts),
-            );
-        } else if self.present.remove(id) {
+            *present = true;
+            out.push(self.layout.row(Some(left), right, &key, ts));
+        } else if std::mem::take(present) {
             out.push(Row {
                 tombstone: true,
                 ..self.layout.row(Some(left), None, &key, ts)
@@ -84,40 +97,45 @@ impl FkJoinOperator {
 impl JoinOperator for FkJoinOperator {
     fn process(&mut self, side: usize, rows: Vec<Row>, ctx: &mut Context) -> Result<Vec<Row>> {
         let mut out = Vec::new();
+        let emitter = Emitter {
+            layout: &self.layout,
+            left_keys: &self.left_keys,
+            outer: self.outer,
+        };
         for row in rows {
             if row.null_key {
                 continue;
             }
             if side == 1 {
                 let rk = join_key_bytes(row.values.get(self.right_key).unwrap_or(&Value::Null));
-                if row.tombstone {
+                let right = if row.tombstone {
                     self.right.remove(&rk);
+                    None
                 } else {
-                    self.right.insert(rk.clone(), row.values.clone());
-                }
-                let lefts: Vec<Vec<u8>> = self
-                    .index
-                    .get(&rk)
-                    .map(|s| s.iter().cloned().collect())
-                    .unwrap_or_default();
-                let right = self.right.get(&rk).cloned();
-                for id in lefts {
-                    if let Some((values, _)) = self.left.get(&id).cloned() {
-                        self.emit(&id, &values, right.as_ref(), row.ts, &mut out);
+                    let slot = self.right.entry_ref(rk.as_slice()).insert(row.values);
+                    Some(slot.into_mut().as_slice())
+                };
+                let Some(ids) = self.index.get(&rk) else {
+                    continue;
+                };
+                for id in ids {
+                    if let Some(left) = self.left.get_mut(id) {
+                        emitter.emit(&left.values, &mut left.present, right, row.ts, &mut out);
                     }
                 }
                 continue;
             }
             let id = key_bytes(&self.left_keys, &row.values);
-            if let Some((_, Some(old_fk))) = self.left.remove(&id) {
-                if let Some(set) = self.index.get_mut(&old_fk) {
+            let mut present = false;
+            if let Some(old) = self.left.remove(&id) {
+                present = old.present;
+                if let Some(set) = old.fk.and_then(|f| self.index.get_mut(&f)) {
                     set.remove(&id);
                 }
             }
             if row.tombstone {
                 // A deleted left row is always deleted from the result.
-                self.present.remove(&id);
-                let key = self.rowkey(&row.values);
+                let key = emitter.rowkey(&row.values);
                 out.push(Row {
                     tombstone: true,
                     ..self.layout.row(Some(&row.values), None, &key, row.ts)
@@ -131,12 +149,24 @@ impl JoinOperator for FkJoinOperator {
             }
             let fk_bytes = (!fk.is_null()).then(|| join_key_bytes(&fk));
             if let Some(f) = &fk_bytes {
-                self.index.entry(f.clone()).or_default().insert(id.clone());
+                self.index
+                    .entry_ref(f.as_slice())
+                    .or_default()
+                    .insert(id.clone());
             }
-            self.left
-                .insert(id.clone(), (row.values.clone(), fk_bytes.clone()));
-            let right = fk_bytes.as_ref().and_then(|f| self.right.get(f)).cloned();
-            self.emit(&id, &row.values, right.as_ref(), row.ts, &mut out);
+            let right = fk_bytes
+                .as_ref()
+                .and_then(|f| self.right.get(f))
+                .map(Vec::as_slice);
+            emitter.emit(&row.values, &mut present, right, row.ts, &mut out);
+            self.left.insert(
+                id,
+                LeftRow {
+                    values: row.values,
+                    fk: fk_bytes,
+                    present,
+                },
+            );
         }
         Ok(out)
     }

@@ -3,6 +3,7 @@
 
 pub mod checkpoint;
 pub mod processing_log;
+pub mod push_hub;
 pub mod repartition;
 pub mod split;
 pub mod task;
