@@ -1619,6 +1619,8 @@ impl EngineInner {
             inputs: opened,
             join,
             operators,
+            // A persistent query's (committed under its group).
+            time_ordered: group.is_some(),
         })
     }
 

@@ -146,6 +146,9 @@ pub struct Flow {
     pub inputs: Vec<Input>,
     pub join: Option<Box<dyn JoinOperator>>,
     pub operators: Vec<Box<dyn Operator>>,
+    /// A persistent query's inputs meet in event-time order (see `step`);
+    /// a query over what the topics hold now reads them input by input.
+    pub time_ordered: bool,
 }
 
 impl Flow {
@@ -165,14 +168,31 @@ impl Flow {
                 read += stage.step(log, writes, ctx)?;
             }
         }
-        for side in 0..self.inputs.len() {
-            let input = &mut self.inputs[side];
+        let mut sides = Vec::with_capacity(self.inputs.len());
+        for input in self.inputs.iter_mut() {
             let records = input.reader.read(log)?;
-            if records.is_empty() {
-                continue;
-            }
             read += records.len();
-            let mut rows = input.pipeline.run(&records, ctx)?;
+            sides.push(if records.is_empty() {
+                Vec::new()
+            } else {
+                input.pipeline.run(&records, ctx)?
+            });
+        }
+        // The inputs of a join meet in event-time order, as Kafka Streams
+        // picks the input whose next record is oldest: a table's rows that
+        // are older than a stream's are in the table before the stream's
+        // rows look them up, however the reads fell.
+        let runs = if self.time_ordered {
+            merge_by_time(sides)
+        } else {
+            sides
+                .into_iter()
+                .enumerate()
+                .filter(|(_, rows)| !rows.is_empty())
+                .collect()
+        };
+        for (side, rows) in runs {
+            let mut rows = rows;
             if let Some(join) = self.join.as_mut() {
                 rows = join.process(side, rows, ctx)?;
             }
@@ -765,6 +785,52 @@ impl TransientTask {
     }
 }
 
+/// Splits each input's rows (in order) into runs, ordered across inputs by
+/// event time: the next run is taken from the input whose next row is
+/// oldest (the lower input on ties) and goes on while its rows are no newer
+/// than any other input's next row. One input's rows stay one run.
+fn merge_by_time(sides: Vec<Vec<Row>>) -> Vec<(usize, Vec<Row>)> {
+    let busy = sides.iter().filter(|rows| !rows.is_empty()).count();
+    if busy <= 1 {
+        return sides
+            .into_iter()
+            .enumerate()
+            .filter(|(_, rows)| !rows.is_empty())
+            .collect();
+    }
+    let mut queues: Vec<std::collections::VecDeque<Row>> =
+        sides.into_iter().map(Into::into).collect();
+    let mut runs: Vec<(usize, Vec<Row>)> = Vec::new();
+    loop {
+        let next = queues
+            .iter()
+            .enumerate()
+            .filter_map(|(i, q)| q.front().map(|r| (r.ts, i)))
+            .min();
+        let Some((_, side)) = next else { break };
+        let bound = queues
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != side)
+            .filter_map(|(_, q)| q.front().map(|r| r.ts))
+            .min()
+            .unwrap_or(i64::MAX);
+        let mut run = Vec::new();
+        while let Some(row) = queues[side].front() {
+            // Ties go to the lower input, which was picked first.
+            if !run.is_empty() && (row.ts > bound || (row.ts == bound && side > 0)) {
+                break;
+            }
+            run.push(queues[side].pop_front().expect("front exists"));
+        }
+        match runs.last_mut() {
+            Some((s, rows)) if *s == side => rows.extend(run),
+            _ => runs.push((side, run)),
+        }
+    }
+    runs
+}
+
 /// Keeps only the last change of each key (and window), in the order of
 /// those last changes.
 fn coalesce(rows: Vec<Row>, keys: &[usize]) -> Vec<Row> {
@@ -815,4 +881,39 @@ fn latest_per_key(records: Vec<(String, crate::log::Record)>) -> Vec<(String, cr
         .filter(|(i, _)| keep.contains(i))
         .map(|(_, r)| r)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(ts: &[i64]) -> Vec<Row> {
+        ts.iter()
+            .map(|t| Row {
+                ts: *t,
+                ..Row::default()
+            })
+            .collect()
+    }
+
+    fn shape(runs: &[(usize, Vec<Row>)]) -> Vec<(usize, Vec<i64>)> {
+        runs.iter()
+            .map(|(s, r)| (*s, r.iter().map(|r| r.ts).collect()))
+            .collect()
+    }
+
+    #[test]
+    fn join_inputs_meet_in_event_time_order() {
+        // A stream read before the table it looks up, with older table rows.
+        let runs = merge_by_time(vec![rows(&[5, 6, 9]), rows(&[1, 2, 7])]);
+        assert_eq!(
+            shape(&runs),
+            vec![(1, vec![1, 2]), (0, vec![5, 6]), (1, vec![7]), (0, vec![9])]
+        );
+        // Ties go to the first input; one busy input stays one run.
+        let runs = merge_by_time(vec![rows(&[3, 3]), rows(&[3])]);
+        assert_eq!(shape(&runs), vec![(0, vec![3, 3]), (1, vec![3])]);
+        let runs = merge_by_time(vec![rows(&[]), rows(&[4, 1])]);
+        assert_eq!(shape(&runs), vec![(1, vec![4, 1])]);
+    }
 }
