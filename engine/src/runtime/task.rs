@@ -411,10 +411,10 @@ pub type TxnFactory = Box<dyn FnMut() -> Result<Box<dyn TxnWriter>> + Send>;
 /// A persistent query's share of the work when several processes run it.
 ///
 /// A stateless query reads exactly the partitions the group gives this
-/// process. A stateful one runs whole on the process that owns partition 0
-/// of its first input; that process restores the state from the changelogs
-/// when it takes the query over (a split of stateful queries by partition
-/// needs partitioned changelogs and repartition topics).
+/// process. A stateful one that cannot be split by partition (see
+/// `runtime::split` for those that can) runs whole on the process that owns
+/// partition 0 of its first input; that process restores the state from
+/// the changelogs when it takes the query over.
 pub struct Membership {
     pub member: Box<dyn GroupMember>,
     /// Whether the query keeps state.
