@@ -503,38 +503,8 @@ impl Log for KafkaLog {
             (None, Some(key)) => partition_for_key(key, info.partitions),
             (None, None) => 0,
         };
-        let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
-        for h in &record.headers {
-            headers = headers.insert(KHeader {
-                key: &h.key,
-                value: h.value.as_deref(),
-            });
-        }
-        let mut rec: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(&full)
-            .partition(partition)
-            .timestamp(record.timestamp)
-            .headers(headers);
-        if let Some(k) = record.key.as_deref() {
-            rec = rec.key(k);
-        }
-        if let Some(v) = record.value.as_deref() {
-            rec = rec.payload(v);
-        }
-        let deadline = Instant::now() + self.timeout();
-        loop {
-            match self.producer.send(rec) {
-                Ok(()) => break,
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back))
-                    if Instant::now() < deadline =>
-                {
-                    rec = back;
-                    // Serving acknowledgements makes room.
-                    self.producer.poll(Duration::from_millis(1));
-                }
-                Err((e, _)) => return Err(kafka_err(&format!("cannot write to {topic}"), e)),
-            }
-        }
-        self.producer.poll(Duration::ZERO);
+        send(&self.producer, &full, partition, &record, self.timeout())
+            .map_err(|e| kafka_err(&format!("cannot write to {topic}"), e))?;
         self.notify_append();
         Ok((partition, -1))
     }
@@ -824,38 +794,8 @@ impl TxnWriter for KafkaTxnWriter {
             (None, Some(key)) => partition_for_key(key, self.partition_count(&full)?),
             (None, None) => 0,
         };
-        let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
-        for h in &record.headers {
-            headers = headers.insert(KHeader {
-                key: &h.key,
-                value: h.value.as_deref(),
-            });
-        }
-        let mut rec: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(&full)
-            .partition(partition)
-            .timestamp(record.timestamp)
-            .headers(headers);
-        if let Some(k) = record.key.as_deref() {
-            rec = rec.key(k);
-        }
-        if let Some(v) = record.value.as_deref() {
-            rec = rec.payload(v);
-        }
-        let deadline = Instant::now() + self.timeout;
-        loop {
-            match self.producer.send(rec) {
-                Ok(()) => break,
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back))
-                    if Instant::now() < deadline =>
-                {
-                    rec = back;
-                    self.producer.poll(Duration::from_millis(1));
-                }
-                Err((e, _)) => return Err(kafka_err(&format!("cannot write to {topic}"), e)),
-            }
-        }
-        self.producer.poll(Duration::ZERO);
-        Ok(())
+        send(&self.producer, &full, partition, &record, self.timeout)
+            .map_err(|e| kafka_err(&format!("cannot write to {topic}"), e))
     }
 
     fn commit(&mut self, offsets: &[(String, i32, i64)]) -> Result<()> {
@@ -974,6 +914,50 @@ impl Drop for KafkaMember {
         self.members.lock().remove(&self.group);
         self.consumer.unsubscribe();
     }
+}
+
+/// Hands a record to a producer (full topic name, chosen partition),
+/// serving acknowledgements while its queue is full, for up to `timeout`.
+fn send<C: ProducerContext<DeliveryOpaque = ()>>(
+    producer: &BaseProducer<C>,
+    full: &str,
+    partition: i32,
+    record: &Record,
+    timeout: Duration,
+) -> std::result::Result<(), KafkaError> {
+    let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
+    for h in &record.headers {
+        headers = headers.insert(KHeader {
+            key: &h.key,
+            value: h.value.as_deref(),
+        });
+    }
+    let mut rec: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(full)
+        .partition(partition)
+        .timestamp(record.timestamp)
+        .headers(headers);
+    if let Some(k) = record.key.as_deref() {
+        rec = rec.key(k);
+    }
+    if let Some(v) = record.value.as_deref() {
+        rec = rec.payload(v);
+    }
+    let deadline = Instant::now() + timeout;
+    loop {
+        match producer.send(rec) {
+            Ok(()) => break,
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back))
+                if Instant::now() < deadline =>
+            {
+                rec = back;
+                // Serving acknowledgements makes room.
+                producer.poll(Duration::from_millis(1));
+            }
+            Err((e, _)) => return Err(e),
+        }
+    }
+    producer.poll(Duration::ZERO);
+    Ok(())
 }
 
 fn stored(m: &rdkafka::message::BorrowedMessage<'_>) -> StoredRecord {
