@@ -13,6 +13,11 @@
 //!          --runs N (startup)
 //! ```
 
+/// jemalloc, as the `sluice` binary uses, so the benchmark measures what
+/// users run.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use anyhow::{anyhow, bail, Context, Result};
 use sluice_bench::events::GenConfig;
 use sluice_bench::report::{self, ServeReport};
