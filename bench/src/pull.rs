@@ -28,8 +28,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use serde_json::json;
 use sluice_engine::log::Record;
 use sluice_engine::types::Value;
-use sluice_engine::{Engine, EngineConfig, StatementResult};
-use std::collections::BTreeMap;
+use sluice_engine::{Engine, StatementResult};
 use std::time::Instant;
 
 /// Keys of a default run.
@@ -180,19 +179,8 @@ pub fn run(options: &PullOptions) -> Result<ServeReport> {
     if options.keys == 0 {
         bail!("the pull benchmark needs at least one key");
     }
-    let dir = if options.in_memory {
-        None
-    } else {
-        Some(tempfile::tempdir().context("creating a data directory")?)
-    };
-    let mut properties = BTreeMap::new();
-    properties.insert("auto.offset.reset".to_string(), "earliest".to_string());
-    let engine = Engine::open(EngineConfig {
-        data_dir: dir.as_ref().map(|d| d.path().to_path_buf()),
-        background: false,
-        properties,
-        ..Default::default()
-    })?;
+    // (The directory must outlive the engine.)
+    let (engine, _dir) = crate::runner::new_engine(options.in_memory)?;
     engine.execute(&sql()).context("creating the table")?;
     let log = engine.log();
 

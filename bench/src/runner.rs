@@ -157,13 +157,11 @@ pub fn report_from_json(v: &serde_json::Value) -> Result<RunReport> {
     })
 }
 
-/// Opens an engine (on a fresh temporary directory unless in memory) and
-/// starts the workload's queries. The directory must outlive the engine.
-fn open_engine(
-    workload: Workload,
-    options: &RunOptions,
-) -> Result<(Engine, Option<tempfile::TempDir>)> {
-    let dir = if options.in_memory {
+/// Opens an engine driven by its caller, its queries reading from the
+/// start, on a fresh temporary directory unless in memory. The directory
+/// must outlive the engine.
+pub fn new_engine(in_memory: bool) -> Result<(Engine, Option<tempfile::TempDir>)> {
+    let dir = if in_memory {
         None
     } else {
         Some(tempfile::tempdir().context("creating a data directory")?)
@@ -176,6 +174,15 @@ fn open_engine(
         properties,
         ..Default::default()
     })?;
+    Ok((engine, dir))
+}
+
+/// Opens an engine (see [`new_engine`]) and starts the workload's queries.
+fn open_engine(
+    workload: Workload,
+    options: &RunOptions,
+) -> Result<(Engine, Option<tempfile::TempDir>)> {
+    let (engine, dir) = new_engine(options.in_memory)?;
     engine
         .execute(&workload.sql(&options.gen))
         .with_context(|| format!("starting {}", workload.name()))?;

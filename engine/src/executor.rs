@@ -11,7 +11,7 @@ use crate::operators::{SinkEncoder, SourceDecoder};
 use crate::plan::expr::{cast_value, Compiled, Scope};
 use crate::plan::planner::{plan_query, PlanOptions};
 use crate::runtime::processing_log;
-use crate::runtime::repartition::Repartition;
+use crate::runtime::repartition::{Rekey, Repartition};
 use crate::runtime::task::{
     Decoder, Flow, Input, Membership, PersistentTask, Pipeline, SourceReader, TransientTask, Work,
 };
@@ -1039,16 +1039,6 @@ impl EngineInner {
             );
         }
         let exactly_once = exactly_once && self.kafka;
-        let txn_factory = |txn_id: String| -> crate::runtime::task::TxnFactory {
-            let (log, group) = (self.log.clone(), group.clone());
-            Box::new(move || {
-                log.transactional_writer(&txn_id, &group)?.ok_or_else(|| {
-                    Error::log(
-                        "this log has no transactions for processing.guarantee exactly_once_v2",
-                    )
-                })
-            })
-        };
         // Record caching (ksqlDB's default, 10 MB): a table's changes are
         // coalesced per key; `cache.max.bytes.buffering = 0` turns it off.
         let caching = self
@@ -1058,56 +1048,30 @@ impl EngineInner {
             .unwrap_or(true);
         let coalesce =
             (caching && sink.kind == SourceKind::Table).then(|| sink.schema.key_indexes());
-        // Results wait for the commit interval only where they can be
-        // coalesced, and only while queries run in the background (a caller
-        // driving queries expects results when idle).
-        let commit_interval = (coalesce.is_some() && self.background).then(|| {
-            Duration::from_millis(
-                self.property("commit.interval.ms")
-                    .or_else(|| self.property("ksql.streams.commit.interval.ms"))
-                    .and_then(|v| v.trim().parse().ok())
-                    .unwrap_or(2_000),
-            )
-        });
-        // Plans the query afresh at the group's committed positions.
-        let rebuilder = || -> crate::runtime::task::Rebuild {
-            let (me, group, replan) = (self.me.clone(), group.clone(), replan.clone());
-            Box::new(move || {
-                let inner = me
-                    .upgrade()
-                    .ok_or_else(|| Error::log("the engine is shutting down"))?;
-                let plan = replan(&inner)?;
-                inner.flow(
-                    plan.inputs,
-                    plan.join,
-                    plan.operators,
-                    Some(&group),
-                    earliest,
+        let template = TaskTemplate {
+            query_id: id.to_string(),
+            group: group.clone(),
+            sink: sink.clone(),
+            // Results wait for the commit interval only where they can be
+            // coalesced, and only while queries run in the background (a
+            // caller driving queries expects results when idle).
+            commit_interval: (coalesce.is_some() && self.background).then(|| {
+                Duration::from_millis(
+                    self.property("commit.interval.ms")
+                        .or_else(|| self.property("ksql.streams.commit.interval.ms"))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(2_000),
                 )
-            })
+            }),
+            coalesce,
+            checkpoints: plan_changelogs,
         };
-        let new_task =
-            |flow: Flow,
-             encoder: SinkEncoder,
-             partition: i32,
-             group_member: Option<Membership>,
-             exactly_once: Option<crate::runtime::task::TxnFactory>,
-             rebuild: crate::runtime::task::Rebuild| PersistentTask {
-                query_id: id.to_string(),
-                group: group.clone(),
-                flow,
-                sink: encoder,
-                errors: 0,
-                commit_interval,
-                coalesce: coalesce.clone(),
-                checkpoints: plan_changelogs.clone(),
-                changelog_partition: partition,
-                pending: Default::default(),
-                group_member,
-                exactly_once,
-                txn: None,
-                rebuild: Some(rebuild),
-            };
+        let rebuild = |only: Option<i32>| {
+            query_rebuild(self.me.clone(), replan.clone(), &group, earliest, only)
+        };
+        let txn = |txn_id: String| {
+            exactly_once.then(|| txn_factory(self.log.clone(), group.clone(), txn_id))
+        };
         let task: Box<dyn Work> = match member {
             Some(member) if split => {
                 // One task per partition this process owns, each built
@@ -1115,37 +1079,25 @@ impl EngineInner {
                 // the group hands the partition over.
                 drop(flow);
                 let (log, me, replan) = (self.log.clone(), self.me.clone(), replan.clone());
-                let (query_id, group, sink) = (id.to_string(), group.clone(), sink.clone());
-                let checkpoints = plan_changelogs.clone();
                 let make: crate::runtime::split::TaskFactory = Box::new(move |p| {
+                    let group = &template.group;
                     let mut rebuild =
-                        partition_rebuild(me.clone(), replan.clone(), &group, earliest, p);
+                        query_rebuild(me.clone(), replan.clone(), group, earliest, Some(p));
                     let mut flow = rebuild()?;
                     flow.restore(log.as_ref())?;
-                    let txn = {
-                        let (log, group) = (log.clone(), group.clone());
-                        move || -> Result<Box<dyn crate::log::TxnWriter>> {
-                            log.transactional_writer(&format!("{group}-txn-p{p}"), &group)?
-                                .ok_or_else(|| Error::log("this log has no transactions"))
-                        }
-                    };
-                    Ok(PersistentTask {
-                        query_id: query_id.clone(),
-                        group: group.clone(),
+                    // Each partition's writer fences that partition's
+                    // earlier owner.
+                    let txn = exactly_once.then(|| {
+                        txn_factory(log.clone(), group.clone(), format!("{group}-txn-p{p}"))
+                    });
+                    Ok(template.task(
                         flow,
-                        sink: SinkEncoder::try_new(&sink)?,
-                        errors: 0,
-                        commit_interval,
-                        coalesce: coalesce.clone(),
-                        checkpoints: checkpoints.clone(),
-                        changelog_partition: p,
-                        pending: Default::default(),
-                        group_member: None,
-                        exactly_once: exactly_once
-                            .then(|| Box::new(txn) as crate::runtime::task::TxnFactory),
-                        txn: None,
-                        rebuild: Some(rebuild),
-                    })
+                        SinkEncoder::try_new(&template.sink)?,
+                        p,
+                        None,
+                        txn,
+                        rebuild,
+                    ))
                 });
                 Box::new(crate::runtime::split::SplitQuery::new(
                     id.to_string(),
@@ -1168,26 +1120,26 @@ impl EngineInner {
                 } else {
                     format!("{group}-txn-{}", self.instance)
                 };
-                Box::new(new_task(
+                Box::new(template.task(
                     flow,
                     encoder,
                     0,
                     Some(Membership::new(member, stateful, earliest)),
-                    exactly_once.then(|| txn_factory(txn_id)),
-                    rebuilder(),
+                    txn(txn_id),
+                    rebuild(None),
                 ))
             }
             None => {
                 // State first: operators reload their stores from their
                 // changelogs.
                 flow.restore(self.log.as_ref())?;
-                Box::new(new_task(
+                Box::new(template.task(
                     flow,
                     encoder,
                     0,
                     None,
-                    exactly_once.then(|| txn_factory(format!("{group}-txn"))),
-                    rebuilder(),
+                    txn(format!("{group}-txn")),
+                    rebuild(None),
                 ))
             }
         };
@@ -1578,23 +1530,7 @@ impl EngineInner {
                             compact: false,
                         },
                     )?;
-                    let key_columns: Vec<Column> = spec
-                        .key
-                        .iter()
-                        .enumerate()
-                        .map(|(i, k)| Column::new(format!("K{i}"), k.ty.clone(), ColumnKind::Key))
-                        .collect();
-                    // A key the format cannot hold (a join with both sides
-                    // re-keyed, a GROUP BY of several columns in KAFKA) is
-                    // written as JSON.
-                    let key_codec = crate::formats::codec(&spec.key_format, &key_columns, true)
-                        .or_else(|_| {
-                            crate::formats::codec(
-                                &FormatSpec::new(FormatKind::Json),
-                                &key_columns,
-                                true,
-                            )
-                        })?;
+                    let rekey = Rekey::new(spec.key, &spec.key_format)?;
                     Input {
                         // Everything in the internal topic is this query's.
                         reader: SourceReader::open(log, &spec.topic, group, true)?,
@@ -1606,8 +1542,7 @@ impl EngineInner {
                             reader: source_reader,
                             decoder: source_decoder,
                             operators: spec.operators,
-                            key: spec.key,
-                            key_codec,
+                            rekey,
                             topic: spec.topic,
                             group: group.map(str::to_string),
                         }),
@@ -2614,14 +2549,14 @@ fn check_map_keys(columns: &[Column], key: &FormatSpec, value: &FormatSpec) -> R
     Ok(())
 }
 
-/// Plans partition `p`'s task of a split query afresh at the group's
-/// committed positions.
-fn partition_rebuild(
+/// Plans a persistent query afresh at the group's committed positions:
+/// all of it, or (`only`) partition p's task of a split query.
+fn query_rebuild(
     me: std::sync::Weak<EngineInner>,
     replan: Replan,
     group: &str,
     earliest: bool,
-    p: i32,
+    only: Option<i32>,
 ) -> crate::runtime::task::Rebuild {
     let group = group.to_string();
     Box::new(move || {
@@ -2636,9 +2571,65 @@ fn partition_rebuild(
             Some(&group),
             earliest,
         )?;
-        flow.only_partition(p);
+        if let Some(p) = only {
+            flow.only_partition(p);
+        }
         Ok(flow)
     })
+}
+
+/// Opens the transactional writer `txn_id` of a query's group.
+fn txn_factory(
+    log: Arc<dyn Log>,
+    group: String,
+    txn_id: String,
+) -> crate::runtime::task::TxnFactory {
+    Box::new(move || {
+        log.transactional_writer(&txn_id, &group)?.ok_or_else(|| {
+            Error::log("this log has no transactions for processing.guarantee exactly_once_v2")
+        })
+    })
+}
+
+/// What every task of a persistent query shares (a split query has one
+/// task per partition).
+#[derive(Clone)]
+struct TaskTemplate {
+    query_id: String,
+    group: String,
+    sink: Source,
+    commit_interval: Option<Duration>,
+    coalesce: Option<Vec<usize>>,
+    checkpoints: Vec<String>,
+}
+
+impl TaskTemplate {
+    fn task(
+        &self,
+        flow: Flow,
+        encoder: SinkEncoder,
+        changelog_partition: i32,
+        group_member: Option<Membership>,
+        exactly_once: Option<crate::runtime::task::TxnFactory>,
+        rebuild: crate::runtime::task::Rebuild,
+    ) -> PersistentTask {
+        PersistentTask {
+            query_id: self.query_id.clone(),
+            group: self.group.clone(),
+            flow,
+            sink: encoder,
+            errors: 0,
+            commit_interval: self.commit_interval,
+            coalesce: self.coalesce.clone(),
+            checkpoints: self.checkpoints.clone(),
+            changelog_partition,
+            pending: Default::default(),
+            group_member,
+            exactly_once,
+            txn: None,
+            rebuild: Some(rebuild),
+        }
+    }
 }
 
 /// Plans a persistent query again (see `PersistentTask::rebuild`).

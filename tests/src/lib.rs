@@ -76,6 +76,15 @@ impl Report {
         self.count("SKIP")
     }
 
+    /// The result lines of the cases that did not pass.
+    pub fn not_passing(&self) -> Vec<String> {
+        self.cases
+            .iter()
+            .filter(|c| c.outcome.label() != "PASS")
+            .map(|c| c.line())
+            .collect()
+    }
+
     /// `N passed, M failed` and, when there are any, `, K skipped`.
     pub fn summary(&self) -> String {
         let mut s = format!("{} passed, {} failed", self.passed(), self.failed());

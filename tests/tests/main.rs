@@ -21,12 +21,7 @@ mod own_cases {
         }
         println!("{}", report.summary());
         assert!(!report.cases.is_empty(), "no cases found in tests/cases");
-        let bad: Vec<String> = report
-            .cases
-            .iter()
-            .filter(|c| c.outcome.label() != "PASS")
-            .map(|c| c.line())
-            .collect();
+        let bad = report.not_passing();
         assert!(
             bad.is_empty(),
             "cases that do not pass:\n{}",
@@ -185,12 +180,7 @@ mod kafka_conformance {
             |_| {},
         );
         println!("kafka sample {properties:?}: {}", report.summary());
-        let bad: Vec<String> = report
-            .cases
-            .iter()
-            .filter(|c| c.outcome.label() != "PASS")
-            .map(|c| c.line())
-            .collect();
+        let bad = report.not_passing();
         assert!(
             bad.is_empty(),
             "cases failing on Kafka:\n{}",

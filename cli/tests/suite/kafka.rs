@@ -32,17 +32,19 @@ print(json.dumps(out))
 "#;
 
 fn python_records(topic: &str, count: usize) -> serde_json::Value {
+    run_python(CONSUMER, &[topic, &count.to_string()])
+}
+
+/// Runs a Python script with confluent-kafka on the path, the broker's
+/// address as its first argument and `args` after it; returns the JSON it
+/// prints.
+fn run_python(script: &str, args: &[&str]) -> serde_json::Value {
     let path = std::env::var("SLUICE_TEST_PYTHONPATH").expect(
         "SLUICE_TEST_PYTHONPATH names no confluent-kafka install: run scripts/test.sh, which installs it",
     );
     let out = Command::new("python3")
-        .args([
-            "-c",
-            CONSUMER,
-            &kafka_bootstrap(),
-            topic,
-            &count.to_string(),
-        ])
+        .args(["-c", script, &kafka_bootstrap()])
+        .args(args)
         .env("PYTHONPATH", path)
         .output()
         .expect("running python3");
@@ -397,27 +399,11 @@ print(json.dumps(out))
 "#;
 
 fn committed_values(topic: &str, partitions: usize, count: usize) -> Vec<String> {
-    let path = std::env::var("SLUICE_TEST_PYTHONPATH").expect(
-        "SLUICE_TEST_PYTHONPATH names no confluent-kafka install: run scripts/test.sh, which installs it",
+    let values = run_python(
+        COMMITTED_VALUES,
+        &[topic, &partitions.to_string(), &count.to_string()],
     );
-    let out = Command::new("python3")
-        .args([
-            "-c",
-            COMMITTED_VALUES,
-            &kafka_bootstrap(),
-            topic,
-            &partitions.to_string(),
-            &count.to_string(),
-        ])
-        .env("PYTHONPATH", path)
-        .output()
-        .expect("running python3");
-    assert!(
-        out.status.success(),
-        "the Python consumer failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("the consumer prints JSON")
+    serde_json::from_value(values).expect("a list of strings")
 }
 
 fn signal(process: &Headless, sig: &str) {

@@ -11,6 +11,7 @@ use crate::operators::join_row::JoinLayout;
 use crate::operators::stream_stream_join::StreamStreamJoinOperator;
 use crate::operators::stream_table_join::StreamTableJoinOperator;
 use crate::operators::table_table_join::TableTableJoinOperator;
+use crate::runtime::repartition::Rekey;
 use crate::runtime::JoinOperator;
 use crate::sql::ast::{BinaryOp, Expr, JoinKind, Query, SourceKind};
 
@@ -233,24 +234,12 @@ pub fn plan_join(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Res
     // Each cut's rows come back as one more input, after the sources.
     let mut chain_cuts = Vec::new();
     for (join, topic, partitions, key, key_format) in cuts {
-        let key_column = [crate::types::Column::new(
-            "ROWKEY",
-            key.ty.clone(),
-            crate::types::ColumnKind::Key,
-        )];
-        let key_codec = crate::formats::codec(&key_format, &key_column, true).or_else(|_| {
-            crate::formats::codec(
-                &crate::formats::FormatSpec::new(crate::formats::FormatKind::Json),
-                &key_column,
-                true,
-            )
-        })?;
+        let rekey = Rekey::new(vec![key], &key_format)?;
         chain_cuts.push(Cut {
             join,
             side: inputs.len(),
             topic: topic.clone(),
-            key,
-            key_codec,
+            rekey,
         });
         inputs.push(PlanInput {
             source: first.clone(),
@@ -297,8 +286,7 @@ struct Cut {
     join: usize,
     side: usize,
     topic: String,
-    key: Compiled,
-    key_codec: Box<dyn crate::formats::Codec>,
+    rekey: Rekey,
 }
 
 impl JoinOperator for ChainJoinOperator {
@@ -321,23 +309,9 @@ impl JoinOperator for ChainJoinOperator {
             }
             if let Some(cut) = self.cuts.iter().find(|c| c.join == k) {
                 for row in rows {
-                    let key = match cut.key.eval(&row.values) {
-                        Ok(crate::types::Value::Null) | Err(_) => None,
-                        Ok(v) => cut.key_codec.encode(&[v]).ok().flatten(),
-                    };
-                    ctx.rekeyed.push((
-                        cut.topic.clone(),
-                        crate::log::Record {
-                            key,
-                            value: Some(crate::runtime::repartition::encode_row(&row, (-1, -1))),
-                            timestamp: row.ts,
-                            headers: row
-                                .headers
-                                .as_ref()
-                                .map(|h| h.as_ref().clone())
-                                .unwrap_or_default(),
-                        },
-                    ));
+                    // (Rows joined from several inputs have no one origin.)
+                    let record = cut.rekey.record(&row, (-1, -1));
+                    ctx.rekeyed.push((cut.topic.clone(), record));
                 }
                 return Ok(Vec::new());
             }

@@ -17,11 +17,11 @@
 use super::task::{Out, SourceReader};
 use super::{Context, Operator, ProcessingError, Row, Window};
 use crate::error::{Error, Result};
-use crate::formats::Codec;
+use crate::formats::{codec, Codec, FormatKind, FormatSpec};
 use crate::log::{Log, Record, StoredRecord};
 use crate::operators::SourceDecoder;
 use crate::plan::expr::Compiled;
-use crate::types::{Decimal, Value};
+use crate::types::{Column, ColumnKind, Decimal, Value};
 
 /// The first stage of a repartitioned input: source topic -> internal topic.
 pub struct Repartition {
@@ -31,10 +31,8 @@ pub struct Repartition {
     /// Stateless steps before re-keying (a GROUP BY's WHERE and table
     /// functions).
     pub operators: Vec<Box<dyn Operator>>,
-    /// The new key's columns, over the rows those steps produce.
-    pub key: Vec<Compiled>,
-    /// Serializes the new key (in the join's key format).
-    pub key_codec: Box<dyn Codec>,
+    /// The new key, over the rows those steps produce.
+    pub rekey: Rekey,
     /// The internal topic.
     pub topic: String,
     /// The query's consumer group.
@@ -44,8 +42,7 @@ pub struct Repartition {
 impl Repartition {
     /// Moves what the source holds now to the internal topic; returns how
     /// many source records were read. Unreadable records go to
-    /// `ctx.errors`; a key that cannot be computed or serialized is written
-    /// as no key (the join evaluates it again and reports it).
+    /// `ctx.errors`.
     pub fn step(&mut self, log: &dyn Log, out: &mut Out<'_>, ctx: &mut Context) -> Result<usize> {
         let records = self.reader.read(log)?;
         let mut rows = Vec::with_capacity(records.len());
@@ -72,25 +69,7 @@ impl Repartition {
             rows = stepped;
         }
         for (row, origin) in rows {
-            let key: Option<Vec<Value>> =
-                self.key.iter().map(|k| k.eval(&row.values).ok()).collect();
-            let key = match key {
-                Some(k) if !k.iter().all(Value::is_null) => {
-                    self.key_codec.encode(&k).ok().flatten()
-                }
-                _ => None,
-            };
-            let record = Record {
-                key,
-                value: Some(encode_row(&row, origin)),
-                timestamp: row.ts,
-                headers: row
-                    .headers
-                    .as_ref()
-                    .map(|h| h.as_ref().clone())
-                    .unwrap_or_default(),
-            };
-            out.append(&self.topic, None, record)?;
+            out.append(&self.topic, None, self.rekey.record(&row, origin))?;
         }
         Ok(records.len())
     }
@@ -147,6 +126,51 @@ fn origin(bytes: &[u8]) -> Option<(i32, i64)> {
     let partition = i32::from_be_bytes(bytes.get(1..5)?.try_into().ok()?);
     let offset = i64::from_be_bytes(bytes.get(5..13)?.try_into().ok()?);
     Some((partition, offset))
+}
+
+/// A new key for rows sent through an internal topic, and how it is
+/// serialized.
+pub struct Rekey {
+    key: Vec<Compiled>,
+    codec: Box<dyn Codec>,
+}
+
+impl Rekey {
+    /// The key's columns serialized in `format`, or as JSON where the format
+    /// cannot hold them (a join with both sides re-keyed, a GROUP BY of
+    /// several columns in KAFKA).
+    pub fn new(key: Vec<Compiled>, format: &FormatSpec) -> Result<Rekey> {
+        let columns: Vec<Column> = key
+            .iter()
+            .enumerate()
+            .map(|(i, k)| Column::new(format!("K{i}"), k.ty.clone(), ColumnKind::Key))
+            .collect();
+        let codec = codec(format, &columns, true)
+            .or_else(|_| codec(&FormatSpec::new(FormatKind::Json), &columns, true))?;
+        Ok(Rekey { key, codec })
+    }
+
+    /// The internal record carrying `row` (which came from source record
+    /// `origin`), keyed by its new key. A key that cannot be computed or
+    /// serialized, or is all null, is written as no key (the consuming
+    /// step evaluates it again and reports it).
+    pub fn record(&self, row: &Row, origin: (i32, i64)) -> Record {
+        let key: Option<Vec<Value>> = self.key.iter().map(|k| k.eval(&row.values).ok()).collect();
+        let key = match key {
+            Some(k) if !k.iter().all(Value::is_null) => self.codec.encode(&k).ok().flatten(),
+            _ => None,
+        };
+        Record {
+            key,
+            value: Some(encode_row(row, origin)),
+            timestamp: row.ts,
+            headers: row
+                .headers
+                .as_ref()
+                .map(|h| h.as_ref().clone())
+                .unwrap_or_default(),
+        }
+    }
 }
 
 const TOMBSTONE: u8 = 1;
