@@ -5,7 +5,7 @@
 
 pub mod catalog;
 pub mod error;
-mod executor;
+mod exec;
 pub mod formats;
 pub mod functions;
 pub mod log;
@@ -164,7 +164,7 @@ impl PushQuery {
 /// The engine facade: the only thing the server, the shell and the tests use.
 #[derive(Clone)]
 pub struct Engine {
-    inner: Arc<executor::EngineInner>,
+    inner: Arc<exec::EngineInner>,
 }
 
 /// A record's key and value bytes (None where absent).
@@ -200,7 +200,7 @@ impl Engine {
     /// Opens an engine over a given Log.
     pub fn with_log(config: EngineConfig, log: Arc<dyn log::Log>) -> Result<Engine> {
         Ok(Engine {
-            inner: executor::EngineInner::open(config, log)?,
+            inner: exec::EngineInner::open(config, log)?,
         })
     }
 

@@ -1,0 +1,89 @@
+//! The command topic: replaying the metastore at start, and following the
+//! statements other processes of the service record.
+
+use super::EngineInner;
+use crate::catalog::metastore::Metastore;
+use crate::error::{Pos, Result};
+use crate::sql::ast::*;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+impl EngineInner {
+    /// Applies the command topic's commands from `*applied` on (skipping
+    /// this process's own unless `all`) and advances `*applied` past them.
+    pub(super) fn apply_commands(&self, applied: &mut i64, all: bool) -> Result<()> {
+        let commands = Metastore::read_from(self.log.as_ref(), &self.command_topic, *applied)?;
+        if commands.is_empty() {
+            return Ok(());
+        }
+        self.replaying.store(true, Ordering::SeqCst);
+        for (offset, cmd) in commands {
+            *applied = offset + 1;
+            if !all && cmd.origin.as_deref() == Some(self.instance.as_str()) {
+                continue;
+            }
+            let saved =
+                std::mem::replace(&mut self.state.lock().properties, cmd.properties.clone());
+            let r = self.execute_one(&cmd.statement, Pos { line: 1, col: 1 }, false);
+            self.state.lock().properties = saved;
+            match r {
+                Err(e) if all => eprintln!(
+                    "sluice: skipping stored statement that no longer runs: {e}: {}",
+                    cmd.statement
+                ),
+                Err(e) => eprintln!(
+                    "sluice: a statement another process of the service ran fails here: {e}: {}",
+                    cmd.statement
+                ),
+                Ok(_) if !all => eprintln!(
+                    "sluice: applied a statement from another process of the service: {}",
+                    cmd.statement
+                ),
+                Ok(_) => {}
+            }
+        }
+        self.replaying.store(false, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// True for statements the metastore must remember.
+pub(super) fn changes_catalog(stmt: &Statement) -> bool {
+    matches!(
+        stmt,
+        Statement::CreateSource(_)
+            | Statement::CreateAsSelect(_)
+            | Statement::InsertInto { .. }
+            | Statement::Drop { .. }
+            | Statement::DropType { .. }
+            | Statement::CreateType { .. }
+            | Statement::Terminate(_)
+            | Statement::Pause(_)
+            | Statement::Resume(_)
+            | Statement::Alter { .. }
+    )
+}
+
+/// How often a process looks for statements other processes recorded.
+pub(super) const FOLLOW_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Starts the thread that applies the statements other processes of the
+/// service record (new streams, tables and queries, TERMINATE, ...), as
+/// ksqlDB's servers follow their command topic. It ends with the engine.
+pub(super) fn follow_commands(inner: &Arc<EngineInner>) {
+    let weak = Arc::downgrade(inner);
+    let spawned = std::thread::Builder::new()
+        .name("command-follower".into())
+        .spawn(move || loop {
+            std::thread::sleep(FOLLOW_INTERVAL);
+            let Some(inner) = weak.upgrade() else { return };
+            let mut applied = inner.applied.lock();
+            if let Err(e) = inner.apply_commands(&mut applied, false) {
+                eprintln!("sluice: reading the command topic: {e}");
+            }
+        });
+    if let Err(e) = spawned {
+        eprintln!("sluice: cannot follow the command topic: {e}");
+    }
+}

@@ -1,0 +1,322 @@
+//! The executor: runs statements against the catalog, the Log and the
+//! running queries. It owns the engine's shared state, appends every
+//! catalog-changing statement to the metastore, and replays it at start.
+
+use crate::catalog::metastore::{Command, Metastore};
+use crate::catalog::{Catalog, Source};
+use crate::error::{Error, Pos, Result};
+use crate::log::Log;
+use crate::runtime::processing_log;
+use crate::runtime::task::Work;
+use crate::sql::ast::*;
+use crate::sql::parser::{parse_statement, split_statements};
+use crate::{EngineConfig, StatementResult};
+use parking_lot::Mutex;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+mod commands;
+mod ddl;
+mod insert_values;
+mod metadata;
+mod persistent;
+mod query;
+mod session;
+
+use commands::{changes_catalog, follow_commands};
+
+/// A persistent query's work, shared with the thread that runs it.
+pub(super) type SharedWork = Arc<Mutex<Box<dyn Work>>>;
+
+/// A persistent query that is running (or paused).
+pub(super) struct RunningQuery {
+    id: String,
+    task: SharedWork,
+    stop: Arc<AtomicBool>,
+    paused: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl RunningQuery {
+    fn shutdown(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Catalog, session state and counters, behind one lock.
+pub(super) struct State {
+    catalog: Catalog,
+    properties: BTreeMap<String, String>,
+    variables: BTreeMap<String, String>,
+    next_query: u64,
+}
+
+/// Shared state behind the [`crate::Engine`] facade.
+pub struct EngineInner {
+    /// Itself, for threads that outlive a call (a query planning itself
+    /// afresh).
+    me: std::sync::Weak<EngineInner>,
+    pub(crate) log: Arc<dyn Log>,
+    /// `ksql.service.id`: processes with the same one share the command
+    /// topic, and so the streams, tables and queries.
+    service_id: String,
+    /// The service's command topic.
+    command_topic: String,
+    state: Mutex<State>,
+    queries: Mutex<Vec<RunningQuery>>,
+    background: bool,
+    /// Persistent queries are recorded, not run, in this process.
+    record_only: bool,
+    /// True while the metastore is being replayed.
+    replaying: AtomicBool,
+    /// Following the command topic for statements other processes of the
+    /// service run (Kafka, with queries running here).
+    follow_commands: bool,
+    /// The Log is a Kafka cluster.
+    kafka: bool,
+    /// This process's id in the commands it records.
+    instance: String,
+    /// The next command-topic offset to apply; held while a statement
+    /// that changes the catalog runs, so commands apply one at a time.
+    applied: Mutex<i64>,
+    /// Materialized views answering pull queries, by the statement that
+    /// created the table.
+    views: Mutex<std::collections::HashMap<String, crate::runtime::view::TableView>>,
+    /// The shared reading of push queries' sources.
+    push_hub: crate::runtime::push_hub::PushHub,
+}
+
+impl Drop for EngineInner {
+    fn drop(&mut self) {
+        for q in self.queries.get_mut().iter_mut() {
+            q.shutdown();
+        }
+        let _ = self.log.flush();
+    }
+}
+
+pub(super) fn prop_str(props: &Properties, name: &str) -> Option<String> {
+    props.iter().find(|(n, _)| n == name).map(|(_, v)| match v {
+        PropValue::String(s) => s.clone(),
+        PropValue::Number(n) => n.clone(),
+        PropValue::Bool(b) => b.to_string(),
+    })
+}
+
+pub(super) fn prop_int(props: &Properties, name: &str) -> Result<Option<i64>> {
+    match prop_str(props, name) {
+        None => Ok(None),
+        Some(s) => s
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| Error::plan(format!("Invalid value for {name}: '{s}'"))),
+    }
+}
+
+impl EngineInner {
+    pub fn open(config: EngineConfig, log: Arc<dyn Log>) -> Result<Arc<EngineInner>> {
+        let service_id = config
+            .properties
+            .get("ksql.service.id")
+            .cloned()
+            .unwrap_or_else(|| "default_".to_string());
+        let command_topic = crate::catalog::metastore::command_topic(&service_id);
+        Metastore::init(log.as_ref(), &command_topic)?;
+        processing_log::init(log.as_ref())?;
+        let inner = Arc::new_cyclic(|me| EngineInner {
+            me: me.clone(),
+            log,
+            service_id,
+            command_topic,
+            state: Mutex::new(State {
+                catalog: Catalog::default(),
+                properties: config.properties.clone(),
+                variables: BTreeMap::new(),
+                next_query: 0,
+            }),
+            queries: Mutex::new(Vec::new()),
+            background: config.background,
+            record_only: config.record_only,
+            replaying: AtomicBool::new(false),
+            follow_commands: config.kafka.is_some() && config.background && !config.record_only,
+            kafka: config.kafka.is_some(),
+            instance: crate::catalog::metastore::instance_id(),
+            applied: Mutex::new(0),
+            views: Mutex::new(Default::default()),
+            push_hub: Default::default(),
+        });
+        inner.execute_one(
+            &processing_log::create_statement(),
+            Pos { line: 1, col: 1 },
+            false,
+        )?;
+        {
+            let mut applied = inner.applied.lock();
+            inner.apply_commands(&mut applied, true)?;
+        }
+        if inner.follow_commands {
+            follow_commands(&inner);
+        }
+        Ok(inner)
+    }
+
+    /// Runs a script; stops at the first failing statement.
+    pub fn execute(&self, sql: &str) -> Result<Vec<StatementResult>> {
+        let mut out = Vec::new();
+        for piece in split_statements(sql)? {
+            out.push(self.execute_one(&piece.text, piece.pos, true)?);
+        }
+        Ok(out)
+    }
+
+    /// Parses and runs one statement. `record` appends catalog changes to
+    /// the metastore (off while replaying it).
+    fn execute_one(&self, text: &str, pos: Pos, record: bool) -> Result<StatementResult> {
+        let text = self.substitute(text)?;
+        let stmt = parse_statement(&text, pos)?;
+        let trimmed = text.trim().trim_end_matches(';').trim().to_string() + ";";
+        if !record || !changes_catalog(&stmt) {
+            return self.run_statement(&stmt, &trimmed);
+        }
+        // A statement that changes the catalog runs after every command
+        // other processes recorded before it, then is recorded itself.
+        let mut applied = self.applied.lock();
+        if self.follow_commands {
+            self.apply_commands(&mut applied, false)?;
+        }
+        let result = self.run_statement(&stmt, &trimmed)?;
+        let properties = self.state.lock().properties.clone();
+        Metastore::append(
+            self.log.as_ref(),
+            &self.command_topic,
+            &Command {
+                statement: trimmed,
+                properties,
+                origin: Some(self.instance.clone()),
+            },
+        )?;
+        Ok(result)
+    }
+
+    fn run_statement(&self, stmt: &Statement, text: &str) -> Result<StatementResult> {
+        match stmt {
+            Statement::CreateSource(c) => self.create_source(c, text),
+            Statement::CreateAsSelect(c) => self.create_as_select(c, text),
+            Statement::InsertInto { target, query } => self.insert_into(target, query, text),
+            Statement::InsertValues {
+                target,
+                columns,
+                values,
+            } => self.insert_values(target, columns.as_deref(), values),
+            Statement::Query(q) => self.select(q),
+            Statement::Show { what, extended } => self.show(what, *extended),
+            Statement::Describe { target, extended } => self.describe(target, *extended),
+            Statement::DescribeFunction(name) => self.describe_function(name),
+            Statement::Explain(target) => self.explain(target),
+            Statement::Drop {
+                kind,
+                if_exists,
+                name,
+                delete_topic,
+            } => self.drop_source(*kind, *if_exists, name, *delete_topic),
+            Statement::DropType { if_exists, name } => {
+                let mut st = self.state.lock();
+                if st.catalog.remove_type(name).is_none() && !if_exists {
+                    return Err(Error::catalog(format!("Type {name} does not exist.")));
+                }
+                Ok(StatementResult::Message(format!("Dropped type '{name}'")))
+            }
+            Statement::CreateType {
+                if_not_exists,
+                name,
+                ty,
+            } => {
+                let mut st = self.state.lock();
+                if let Some(existing) = st.catalog.types().get(name) {
+                    if *if_not_exists {
+                        return Ok(StatementResult::Message(format!(
+                            "Type {name} already exists"
+                        )));
+                    }
+                    return Err(Error::catalog(format!(
+                        "Cannot register custom type '{name}' since it is already registered with type: {existing}"
+                    )));
+                }
+                let resolved = st.catalog.resolve_type(ty)?;
+                st.catalog.add_type(name, resolved);
+                Ok(StatementResult::Message(format!(
+                    "Registered custom type with name '{name}' and SQL type {ty}"
+                )))
+            }
+            Statement::Terminate(target) => self.terminate(target),
+            Statement::Pause(target) => self.pause(target, true),
+            Statement::Resume(target) => self.pause(target, false),
+            Statement::Set { name, value } => {
+                self.set_property(name, value);
+                Ok(StatementResult::Message(format!(
+                    "Successfully changed local property '{name}' to '{value}'."
+                )))
+            }
+            Statement::Unset { name } => {
+                self.state.lock().properties.remove(name);
+                Ok(StatementResult::Message(format!(
+                    "Successfully unset local property '{name}'."
+                )))
+            }
+            Statement::Define { name, value } => {
+                self.state
+                    .lock()
+                    .variables
+                    .insert(name.clone(), value.clone());
+                Ok(StatementResult::Message(format!("Defined variable {name}")))
+            }
+            Statement::Undefine { name } => {
+                let mut st = self.state.lock();
+                let key = st
+                    .variables
+                    .keys()
+                    .find(|k| k.eq_ignore_ascii_case(name))
+                    .cloned();
+                match key {
+                    Some(k) => {
+                        st.variables.remove(&k);
+                        Ok(StatementResult::Message(format!(
+                            "Undefined variable {name}"
+                        )))
+                    }
+                    None => Err(Error::plan(format!("Variable '{name}' is undefined"))),
+                }
+            }
+            Statement::Print {
+                topic,
+                from_beginning,
+                interval,
+                limit,
+            } => self.print(topic, *from_beginning, interval.unwrap_or(1), *limit),
+            Statement::Assert(a) => self.assert(a),
+            Statement::Alter {
+                kind,
+                name,
+                add_columns,
+            } => self.alter(*kind, name, add_columns),
+        }
+    }
+
+    pub fn source(&self, name: &str) -> Option<Source> {
+        self.state.lock().catalog.find_source(name).cloned()
+    }
+
+    pub fn source_on_topic(&self, topic: &str) -> Option<Source> {
+        let st = self.state.lock();
+        let mut on: Vec<&Source> = st.catalog.sources_on_topic(topic).collect();
+        // Prefer a source that writes the topic (its formats are the
+        // topic's), then any declared over it.
+        on.sort_by_key(|s| s.created_by.is_none());
+        on.first().map(|s| (*s).clone())
+    }
+}

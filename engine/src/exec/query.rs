@@ -1,0 +1,563 @@
+//! Queries answered to the caller: pull queries (now), push queries (as
+//! rows arrive) and PRINT.
+
+use super::EngineInner;
+use crate::catalog::Source;
+use crate::error::{Error, Result};
+use crate::log::{Log, TopicConfig};
+use crate::operators::SourceDecoder;
+use crate::plan::expr::{Compiled, Scope};
+use crate::plan::planner::plan_query;
+use crate::runtime::repartition::{Rekey, Repartition};
+use crate::runtime::task::{Decoder, Flow, Input, Pipeline, SourceReader, TransientTask};
+use crate::sql::ast::*;
+use crate::types::{Column, Schema, SqlType, Value};
+use crate::{PushQuery, PushSource, RowSet, StatementResult};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+impl EngineInner {
+    pub(super) fn select(&self, q: &Query) -> Result<StatementResult> {
+        let push = q.emit.is_some();
+        if !q.order_by.is_empty() {
+            return self.ordered_pull(q);
+        }
+        // Beyond ksqlDB: a pull query may join materialized tables; joins
+        // involving streams still need EMIT CHANGES.
+        if !push && !q.joins.is_empty() && !self.reads_only_tables(q) {
+            return Err(Error::plan("Pull queries don't support JOIN clauses. See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query."));
+        }
+        let options = self.plan_options(None, true, None);
+        let plan = plan_query(q, &self.state.lock().catalog, &options)?;
+        let earliest = !push
+            || self
+                .property("auto.offset.reset")
+                .map(|v| v.eq_ignore_ascii_case("earliest"))
+                .unwrap_or(false);
+        let columns: Vec<(String, String)> = plan
+            .schema
+            .columns
+            .iter()
+            .map(|c| (c.name.clone(), c.ty.to_string()))
+            .collect();
+        // Show columns in SELECT order: keys were moved first by the planner
+        // only for sinks; for a push query the schema order is fine.
+        let output: Vec<usize> = (0..plan.schema.columns.len()).collect();
+        let id = format!(
+            "transient_{}_{}",
+            plan.source.name,
+            crate::catalog::metastore::now_ms()
+        );
+        let source = plan.source.clone();
+        let (kind, schema) = (plan.kind, plan.schema.clone());
+        let feed = push
+            .then(|| crate::runtime::push_hub::FeedKey::of(&plan.inputs, plan.join.is_some()))
+            .flatten();
+        let flow = self.flow(plan.inputs, plan.join, plan.operators, None, earliest)?;
+        let mut task = TransientTask {
+            query_id: id,
+            flow,
+            output,
+            limit: q.limit,
+            emitted: 0,
+        };
+        if push {
+            let source: Box<dyn PushSource> = match feed {
+                Some(feed) => {
+                    Box::new(
+                        self.push_hub
+                            .subscribe(self.log.clone(), feed, task, columns)?,
+                    )
+                }
+                None => Box::new(TransientPush {
+                    log: self.log.clone(),
+                    task,
+                    columns,
+                }),
+            };
+            return Ok(StatementResult::Push(PushQuery::new(source)));
+        }
+        if kind == SourceKind::Table || source.kind == SourceKind::Table {
+            return self.pull_table(q, &source, &schema, task, columns);
+        }
+        // A pull query over a stream: everything up to the current end.
+        let ends = task.flow.ends(self.log.as_ref())?;
+        let mut rows = Vec::new();
+        loop {
+            if task.flow.reached(&ends) || task.finished() {
+                break;
+            }
+            match task.poll(self.log.as_ref())? {
+                Some(r) => rows.extend(r),
+                None => break,
+            }
+        }
+        Ok(StatementResult::Rows(RowSet { columns, rows }))
+    }
+
+    /// True when every source the query reads is a table.
+    pub(super) fn reads_only_tables(&self, q: &Query) -> bool {
+        let st = self.state.lock();
+        std::iter::once(&q.from.name)
+            .chain(q.joins.iter().map(|j| &j.right.name))
+            .all(|n| {
+                st.catalog
+                    .find_source(n)
+                    .is_some_and(|s| s.kind == SourceKind::Table)
+            })
+    }
+
+    /// A pull query with ORDER BY (beyond ksqlDB): the rows of the query
+    /// without it, sorted by expressions over the result columns, then
+    /// limited.
+    pub(super) fn ordered_pull(&self, q: &Query) -> Result<StatementResult> {
+        if q.emit.is_some() || !self.reads_only_tables(q) {
+            return Err(Error::plan(
+                "ORDER BY is only supported in pull queries over tables: a stream's rows, and a push query's, arrive in the order they happen.",
+            ));
+        }
+        let mut inner = q.clone();
+        inner.order_by.clear();
+        let limit = inner.limit.take();
+        let StatementResult::Rows(mut set) = self.select(&inner)? else {
+            return Err(Error::plan("ORDER BY needs a query that returns rows"));
+        };
+        let types = self.state.lock().catalog.type_list();
+        let scope = Scope {
+            columns: set
+                .columns
+                .iter()
+                .map(|(name, ty)| {
+                    Ok(crate::plan::expr::ScopeColumn {
+                        qualifier: None,
+                        name: name.clone(),
+                        ty: crate::sql::parser::parse_type(ty)?,
+                    })
+                })
+                .collect::<Result<_>>()?,
+            custom_types: types,
+        };
+        let keys: Vec<(Compiled, bool)> = q
+            .order_by
+            .iter()
+            .map(|(e, desc)| {
+                Compiled::compile(e, &scope)
+                    .map(|c| (c, *desc))
+                    .map_err(|err| {
+                        Error::plan(format!(
+                            "ORDER BY {e}: {err} (ORDER BY refers to the result's columns)"
+                        ))
+                    })
+            })
+            .collect::<Result<_>>()?;
+        let mut keyed: Vec<(Vec<Value>, Vec<Value>)> = set
+            .rows
+            .drain(..)
+            .map(|row| {
+                let mut errors = Vec::new();
+                let k = keys
+                    .iter()
+                    .map(|(c, _)| c.eval_row(&row, &mut errors))
+                    .collect();
+                (k, row)
+            })
+            .collect();
+        keyed.sort_by(|(a, _), (b, _)| {
+            for ((x, y), (_, desc)) in a.iter().zip(b).zip(&keys) {
+                let o = x.total_cmp(y);
+                if o != std::cmp::Ordering::Equal {
+                    return if *desc { o.reverse() } else { o };
+                }
+            }
+            std::cmp::Ordering::Equal
+        });
+        set.rows = keyed.into_iter().map(|(_, r)| r).collect();
+        if let Some(l) = limit {
+            set.rows.truncate(l as usize);
+        }
+        Ok(StatementResult::Rows(set))
+    }
+
+    /// Opens a query's inputs on the Log: each positioned at `group`'s
+    /// committed offsets, or else at the start or end of its topic.
+    pub(super) fn flow(
+        &self,
+        inputs: Vec<crate::plan::planner::PlanInput>,
+        join: Option<Box<dyn crate::runtime::JoinOperator>>,
+        operators: Vec<Box<dyn crate::runtime::Operator>>,
+        group: Option<&str>,
+        earliest: bool,
+    ) -> Result<Flow> {
+        let mut opened = Vec::with_capacity(inputs.len());
+        let log = self.log.as_ref();
+        for input in inputs {
+            if let Some((topic, partitions)) = &input.rekeyed {
+                crate::log::ensure_topic(
+                    log,
+                    topic,
+                    &TopicConfig {
+                        partitions: *partitions,
+                        replicas: 1,
+                        compact: false,
+                    },
+                )?;
+                opened.push(Input {
+                    // Everything in the internal topic is this query's.
+                    reader: SourceReader::open(log, topic, group, true)?,
+                    pipeline: Pipeline {
+                        decoder: Decoder::Repartitioned(topic.clone()),
+                        operators: input.operators,
+                    },
+                    repartition: None,
+                });
+                continue;
+            }
+            let source_reader = SourceReader::open(log, &input.source.topic, group, earliest)?;
+            let source_decoder = SourceDecoder::try_new(&input.source)?;
+            opened.push(match input.repartition {
+                None => Input {
+                    reader: source_reader,
+                    pipeline: Pipeline {
+                        decoder: Decoder::Source(source_decoder),
+                        operators: input.operators,
+                    },
+                    repartition: None,
+                },
+                Some(spec) => {
+                    crate::log::ensure_topic(
+                        log,
+                        &spec.topic,
+                        &TopicConfig {
+                            partitions: spec.partitions,
+                            replicas: 1,
+                            compact: false,
+                        },
+                    )?;
+                    let rekey = Rekey::new(spec.key, &spec.key_format)?;
+                    Input {
+                        // Everything in the internal topic is this query's.
+                        reader: SourceReader::open(log, &spec.topic, group, true)?,
+                        pipeline: Pipeline {
+                            decoder: Decoder::Repartitioned(spec.topic.clone()),
+                            operators: input.operators,
+                        },
+                        repartition: Some(Repartition {
+                            reader: source_reader,
+                            decoder: source_decoder,
+                            operators: spec.operators,
+                            rekey,
+                            topic: spec.topic,
+                            group: group.map(str::to_string),
+                        }),
+                    }
+                }
+            });
+        }
+        Ok(Flow {
+            inputs: opened,
+            join,
+            operators,
+            // A persistent query's (committed under its group).
+            time_ordered: group.is_some(),
+        })
+    }
+
+    /// A pull query over a table: the table's current rows that match,
+    /// computed by running the query over the table's topic up to its
+    /// current end and keeping the last row of every key.
+    pub(super) fn pull_table(
+        &self,
+        q: &Query,
+        source: &Source,
+        schema: &Schema,
+        mut task: TransientTask,
+        columns: Vec<(String, String)>,
+    ) -> Result<StatementResult> {
+        if source.kind == SourceKind::Table && source.created_by.is_none() && !source.is_source {
+            return Err(Error::plan(format!(
+                "The `{name}` table isn't queryable. To derive a queryable table, you can do 'CREATE TABLE QUERYABLE_{name} AS SELECT * FROM {name}'. See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query.",
+                name = source.name
+            )));
+        }
+        let key_idx = schema.key_indexes();
+        let mut latest: BTreeMap<Vec<u8>, Option<Vec<Value>>> = BTreeMap::new();
+        let mut order: Vec<Vec<u8>> = Vec::new();
+        // One table: answer from its materialized view (a key lookup reads
+        // only that key's rows). Joins run over the topics.
+        let from_view = task.flow.inputs.len() == 1 && source.kind == SourceKind::Table;
+        let mut batches: Vec<Vec<crate::runtime::Row>> = Vec::new();
+        if from_view {
+            let mut views = self.views.lock();
+            let view_key = format!("{}\u{0}{}", source.name, source.sql);
+            if !views.contains_key(&view_key) {
+                let view = crate::runtime::view::TableView::open(self.log.as_ref(), source)?;
+                views.insert(view_key.clone(), view);
+            }
+            let view = views.get_mut(&view_key).expect("inserted above");
+            view.catch_up(self.log.as_ref())?;
+            let candidates = match key_lookup(q, source) {
+                Some(key) => view.lookup(&key),
+                None => view.scan(),
+            };
+            let mut ctx = crate::runtime::Context::default();
+            let mut rows = candidates;
+            for op in task.flow.operators.iter_mut() {
+                if rows.is_empty() {
+                    break;
+                }
+                rows = op.process(rows, &mut ctx)?;
+            }
+            batches.push(rows);
+        }
+        loop {
+            if from_view {
+                break;
+            }
+            let mut ctx = crate::runtime::Context::default();
+            let log = self.log.as_ref();
+            let (read, out) =
+                task.flow
+                    .step(log, &mut crate::runtime::task::Out::Log(log), &mut ctx)?;
+            if read == 0 {
+                break;
+            }
+            batches.push(out);
+        }
+        for out in batches {
+            for row in out {
+                let mut id = crate::operators::materialize::key_bytes(&key_idx, &row.values);
+                if let Some(w) = row.window {
+                    id.extend_from_slice(&w.start.to_be_bytes());
+                }
+                if !latest.contains_key(&id) {
+                    order.push(id.clone());
+                }
+                latest.insert(
+                    id,
+                    if row.tombstone {
+                        None
+                    } else {
+                        Some(row.values)
+                    },
+                );
+            }
+        }
+        let mut rows = Vec::new();
+        for id in order {
+            if let Some(Some(values)) = latest.remove(&id) {
+                if q.limit.is_some_and(|l| rows.len() as u64 >= l) {
+                    break;
+                }
+                rows.push(values);
+            }
+        }
+        Ok(StatementResult::Rows(RowSet { columns, rows }))
+    }
+
+    pub(super) fn print(
+        &self,
+        topic: &str,
+        from_beginning: bool,
+        interval: u64,
+        limit: Option<u64>,
+    ) -> Result<StatementResult> {
+        let topic = self
+            .log
+            .list_topics()?
+            .into_iter()
+            .find(|t| t.name == topic || t.name.eq_ignore_ascii_case(topic))
+            .ok_or_else(|| Error::catalog(format!("Could not find topic '{topic}', or the KSQL user does not have permissions to list the topic. Topic names are case-sensitive.")))?;
+        let reader = SourceReader::open(self.log.as_ref(), &topic.name, None, from_beginning)?;
+        Ok(StatementResult::Push(PushQuery::new(Box::new(PrintPush {
+            source: self.source_on_topic(&topic.name),
+            log: self.log.clone(),
+            reader,
+            interval: interval.max(1),
+            seen: 0,
+            limit,
+            emitted: 0,
+        }))))
+    }
+}
+
+/// A push query over a transient pipeline.
+pub(super) struct TransientPush {
+    log: Arc<dyn Log>,
+    task: TransientTask,
+    columns: Vec<(String, String)>,
+}
+
+impl PushSource for TransientPush {
+    fn columns(&self) -> Vec<(String, String)> {
+        self.columns.clone()
+    }
+
+    fn next_rows(&mut self, timeout: Duration) -> Result<Option<Vec<Vec<Value>>>> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let seen = self.log.append_seq();
+            match self.task.poll(self.log.as_ref())? {
+                None => return Ok(None),
+                Some(rows) if !rows.is_empty() => return Ok(Some(rows)),
+                Some(_) => {}
+            }
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                return Ok(Some(Vec::new()));
+            }
+            self.log.wait_for_append(seen, deadline - now);
+        }
+    }
+}
+
+/// PRINT: a topic's records as text, one row per record.
+pub(super) struct PrintPush {
+    log: Arc<dyn Log>,
+    /// A source declared over the topic, whose formats read its records.
+    source: Option<Source>,
+    reader: SourceReader,
+    interval: u64,
+    seen: u64,
+    limit: Option<u64>,
+    emitted: u64,
+}
+
+impl PrintPush {
+    /// A record's key and value as text: decoded with the formats of a
+    /// source over the topic when there is one, otherwise guessed (UTF-8
+    /// text, a 4- or 8-byte big-endian number, or hex).
+    pub(super) fn render(&self, record: &crate::log::Record) -> (String, String) {
+        let guess = |b: &Option<Vec<u8>>| match b.as_deref() {
+            None => "<null>".to_string(),
+            Some(b) => match std::str::from_utf8(b) {
+                Ok(s) if !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') => {
+                    s.to_string()
+                }
+                _ if b.len() == 4 => i32::from_be_bytes([b[0], b[1], b[2], b[3]]).to_string(),
+                _ if b.len() == 8 => {
+                    i64::from_be_bytes(b.try_into().expect("length checked")).to_string()
+                }
+                _ => format!("0x{}", hex::encode(b)),
+            },
+        };
+        let Some(s) = &self.source else {
+            return (guess(&record.key), guess(&record.value));
+        };
+        let keys: Vec<_> = s.schema.keys().cloned().collect();
+        let values: Vec<_> = s.schema.values().cloned().collect();
+        let mut key = record.key.as_deref();
+        if let (Some(kind), Some(bytes)) = (s.window, key) {
+            key = crate::operators::source::split_windowed_key(bytes, kind).map(|(k, _)| k);
+        }
+        let show = |j: serde_json::Value| match j {
+            serde_json::Value::Null => "<null>".to_string(),
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        };
+        let k = crate::testkit::decode_part(key, Some(&s.key_format), &keys, true)
+            .map(show)
+            .unwrap_or_else(|_| guess(&record.key));
+        let v = crate::testkit::decode_part(
+            record.value.as_deref(),
+            Some(&s.value_format),
+            &values,
+            false,
+        )
+        .map(show)
+        .unwrap_or_else(|_| guess(&record.value));
+        (k, v)
+    }
+}
+
+impl PushSource for PrintPush {
+    fn columns(&self) -> Vec<(String, String)> {
+        vec![("Record".into(), "STRING".into())]
+    }
+
+    fn next_rows(&mut self, timeout: Duration) -> Result<Option<Vec<Vec<Value>>>> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if self.limit.is_some_and(|l| self.emitted >= l) {
+                return Ok(None);
+            }
+            let seq = self.log.append_seq();
+            let records = self.reader.read(self.log.as_ref())?;
+            let mut out = Vec::new();
+            for r in records {
+                self.seen += 1;
+                if !(self.seen - 1).is_multiple_of(self.interval)
+                    || self.limit.is_some_and(|l| self.emitted >= l)
+                {
+                    continue;
+                }
+                self.emitted += 1;
+                let (key, value) = self.render(&r.record);
+                out.push(vec![Value::String(format!(
+                    "rowtime: {}, key: {}, value: {}, partition: {}",
+                    crate::functions::datetime::format_timestamp(r.record.timestamp),
+                    key,
+                    value,
+                    r.partition
+                ))]);
+            }
+            if !out.is_empty() {
+                return Ok(Some(out));
+            }
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                return Ok(Some(Vec::new()));
+            }
+            self.log.wait_for_append(seq, deadline - now);
+        }
+    }
+}
+
+/// The key a pull query looks up, when its WHERE clause pins the table's
+/// single key column to a literal (`key = 'x' [AND ...]`): the fast path.
+pub(super) fn key_lookup(q: &Query, source: &Source) -> Option<Value> {
+    let keys: Vec<&Column> = source.schema.keys().collect();
+    let [key] = keys.as_slice() else { return None };
+    let mut conjuncts = Vec::new();
+    let mut stack = vec![q.where_clause.as_ref()?];
+    while let Some(e) = stack.pop() {
+        match e {
+            Expr::Binary {
+                op: BinaryOp::And,
+                left,
+                right,
+            } => {
+                stack.push(left);
+                stack.push(right);
+            }
+            other => conjuncts.push(other),
+        }
+    }
+    for c in conjuncts {
+        let Expr::Binary {
+            op: BinaryOp::Eq,
+            left,
+            right,
+        } = c
+        else {
+            continue;
+        };
+        let (col, lit) = match (left.as_ref(), right.as_ref()) {
+            (Expr::Column { name, .. }, Expr::Literal(l))
+            | (Expr::Literal(l), Expr::Column { name, .. }) => (name, l),
+            _ => continue,
+        };
+        if *col != key.name {
+            continue;
+        }
+        let value = match (lit, &key.ty) {
+            (Literal::String(s), SqlType::String) => Value::String(s.clone()),
+            (Literal::Integer(i), SqlType::Int) => Value::Int(i32::try_from(*i).ok()?),
+            (Literal::Integer(i), SqlType::BigInt) => Value::BigInt(*i),
+            (Literal::Bool(b), SqlType::Boolean) => Value::Bool(*b),
+            _ => return None,
+        };
+        return Some(value);
+    }
+    None
+}
