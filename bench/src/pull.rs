@@ -136,11 +136,11 @@ fn lookup(engine: &Engine, key: &str) -> Result<sluice_engine::RowSet> {
 }
 
 /// Where the columns K, V, S are in a pull query's answer.
-fn positions(columns: &[(String, String)]) -> Result<[usize; 3]> {
+fn positions(columns: &[sluice_engine::ResultColumn]) -> Result<[usize; 3]> {
     let at = |name: &str| {
         columns
             .iter()
-            .position(|(c, _)| c.eq_ignore_ascii_case(name))
+            .position(|c| c.name.eq_ignore_ascii_case(name))
             .ok_or_else(|| anyhow!("the answer has no column {name}: {columns:?}"))
     };
     if columns.len() != 3 {
@@ -321,8 +321,8 @@ mod tests {
             ]
         };
         let set = |rows| sluice_engine::RowSet {
-            columns: Vec::new(),
             rows,
+            ..Default::default()
         };
         let at = [0, 1, 2];
         assert_eq!(wrong(&set(vec![row(5)]), at, "k1", Some(5)), None);

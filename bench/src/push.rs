@@ -164,7 +164,7 @@ pub fn run(options: &PushOptions) -> Result<ServeReport> {
         let col = |name: &str| {
             columns
                 .iter()
-                .position(|(c, _)| c.eq_ignore_ascii_case(name))
+                .position(|c| c.name.eq_ignore_ascii_case(name))
                 .ok_or_else(|| anyhow!("the push query has no column {name}: {columns:?}"))
         };
         let at = (col("SEQ")?, col("APPENDED_US")?);

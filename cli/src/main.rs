@@ -2,6 +2,7 @@
 //! over several lines) from the terminal or a script file, runs them on an
 //! embedded engine and prints the results as aligned tables.
 
+mod render;
 mod table;
 
 /// jemalloc: the engine allocates and frees rows in batches, which it
@@ -93,10 +94,23 @@ fn parse_args() -> Result<Args> {
 }
 
 fn main() {
+    init_logging();
     if let Err(e) = run() {
         eprintln!("sluice: {e:#}");
         std::process::exit(1);
     }
+}
+
+/// The engine's messages (a query failing and retrying, a statement another
+/// process of the service applied, ...) go to stderr, one line each.
+fn init_logging() {
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .without_time()
+        .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)
+        .try_init();
 }
 
 fn run() -> Result<()> {
@@ -161,8 +175,13 @@ fn headless(engine: &Engine, file: &std::path::Path) -> Result<()> {
     let sql =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     for result in engine.execute(&sql).map_err(|e| anyhow::anyhow!("{e}"))? {
-        if let StatementResult::Message(m) = result {
-            eprintln!("sluice: {m}");
+        let message = match &result {
+            StatementResult::Status(status) => &status.message,
+            StatementResult::Message(m) => m,
+            _ => continue,
+        };
+        if !message.is_empty() {
+            eprintln!("sluice: {message}");
         }
     }
     let stop = Arc::new(AtomicBool::new(false));
@@ -264,40 +283,43 @@ impl Shell {
     }
 
     fn print_result(&self, r: StatementResult) -> Result<()> {
-        let mut out = std::io::stdout().lock();
         match r {
-            StatementResult::Message(m) => {
-                if !m.is_empty() {
-                    writeln!(out, "{}", table::message(&m))?;
+            StatementResult::Push(q) | StatementResult::Print(q) => self.stream(q),
+            other => {
+                if let Some(text) = render::printed(&other).and_then(|p| p.text()) {
+                    writeln!(std::io::stdout().lock(), "{text}")?;
                 }
+                Ok(())
             }
-            StatementResult::Rows(rows) => {
-                writeln!(out, "{}", table::render(&rows.columns, &rows.rows))?;
+        }
+    }
+
+    /// Prints a push query's (or PRINT's) rows as they arrive, until its
+    /// LIMIT or Ctrl-C.
+    fn stream(&self, mut q: sluice_engine::PushQuery) -> Result<()> {
+        let names: Vec<String> = q.columns().into_iter().map(|c| c.name).collect();
+        let layout = table::Streaming::new(&names);
+        let mut out = std::io::stdout().lock();
+        write!(out, "{}", layout.header())?;
+        out.flush()?;
+        drop(out);
+        loop {
+            if self.interrupted.swap(false, Ordering::SeqCst) {
+                println!("Query terminated");
+                break;
             }
-            StatementResult::Push(mut q) => {
-                let layout = table::Streaming::new(&q.columns());
-                write!(out, "{}", layout.header())?;
-                out.flush()?;
-                drop(out);
-                loop {
-                    if self.interrupted.swap(false, Ordering::SeqCst) {
-                        println!("Query terminated");
-                        break;
+            match q.next_rows(Duration::from_millis(200))? {
+                None => {
+                    println!("{}", layout.footer());
+                    println!("Limit Reached\nQuery terminated");
+                    break;
+                }
+                Some(rows) => {
+                    let mut out = std::io::stdout().lock();
+                    for row in rows {
+                        write!(out, "{}", layout.row(&row))?;
                     }
-                    match q.next_rows(Duration::from_millis(200))? {
-                        None => {
-                            println!("{}", layout.footer());
-                            println!("Limit Reached\nQuery terminated");
-                            break;
-                        }
-                        Some(rows) => {
-                            let mut out = std::io::stdout().lock();
-                            for row in rows {
-                                write!(out, "{}", layout.row(&row))?;
-                            }
-                            out.flush()?;
-                        }
-                    }
+                    out.flush()?;
                 }
             }
         }

@@ -60,9 +60,9 @@ fn row_line(cells: &[String], widths: &[usize]) -> String {
 }
 
 /// A whole table with widths fitted to its contents.
-pub fn render(columns: &[(String, String)], rows: &[Vec<Value>]) -> String {
+pub fn render(columns: &[String], rows: &[Vec<Value>]) -> String {
     let cells: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(cell).collect()).collect();
-    let mut widths: Vec<usize> = columns.iter().map(|(n, _)| n.chars().count()).collect();
+    let mut widths: Vec<usize> = columns.iter().map(|n| n.chars().count()).collect();
     for r in &cells {
         for (i, c) in r.iter().enumerate() {
             if i < widths.len() {
@@ -70,8 +70,7 @@ pub fn render(columns: &[(String, String)], rows: &[Vec<Value>]) -> String {
             }
         }
     }
-    let names: Vec<String> = columns.iter().map(|(n, _)| n.clone()).collect();
-    let mut out = vec![line(&widths), row_line(&names, &widths), line(&widths)];
+    let mut out = vec![line(&widths), row_line(columns, &widths), line(&widths)];
     for r in &cells {
         out.push(row_line(r, &widths));
     }
@@ -103,13 +102,10 @@ pub struct Streaming {
 }
 
 impl Streaming {
-    pub fn new(columns: &[(String, String)]) -> Self {
+    pub fn new(names: &[String]) -> Self {
         Streaming {
-            names: columns.iter().map(|(n, _)| n.clone()).collect(),
-            widths: columns
-                .iter()
-                .map(|(n, _)| n.chars().count().max(16))
-                .collect(),
+            names: names.to_vec(),
+            widths: names.iter().map(|n| n.chars().count().max(16)).collect(),
         }
     }
 

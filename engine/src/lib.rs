@@ -11,17 +11,19 @@ pub mod functions;
 pub mod log;
 pub mod operators;
 pub mod plan;
+pub mod results;
 pub mod runtime;
 pub mod sql;
 mod testkit;
 pub mod types;
 
 pub use error::{Error, Result};
+pub use results::{PushQuery, ResultColumn, RowSet, StatementResult};
 
+use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use types::Value;
 
 /// How to open an engine.
 #[derive(Debug, Clone, Default)]
@@ -106,84 +108,53 @@ pub fn read_properties_file(path: &std::path::Path) -> Result<BTreeMap<String, S
     Ok(out)
 }
 
-/// The result of one statement.
-#[derive(Debug)]
-pub enum StatementResult {
-    /// A statement that changed something or did something: "Stream created", ...
-    Message(String),
-    /// Rows answered now: a pull query, SHOW, DESCRIBE, ...
-    Rows(RowSet),
-    /// A push query: rows keep arriving through the handle.
-    Push(PushQuery),
-}
-
-/// Named columns and rows of values.
-#[derive(Debug, Clone, Default)]
-pub struct RowSet {
-    /// Column names and their SQL types (as text).
-    pub columns: Vec<(String, String)>,
-    pub rows: Vec<Vec<Value>>,
-}
-
-/// A running push query; dropping it stops it.
-pub struct PushQuery {
-    inner: Box<dyn PushSource>,
-}
-
-impl std::fmt::Debug for PushQuery {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PushQuery")
-            .field("columns", &self.columns())
-            .finish()
-    }
-}
-
-/// Where a push query's rows come from.
-trait PushSource: Send {
-    fn columns(&self) -> Vec<(String, String)>;
-    fn next_rows(&mut self, timeout: std::time::Duration) -> Result<Option<Vec<Vec<Value>>>>;
-}
-
-impl PushQuery {
-    fn new(inner: Box<dyn PushSource>) -> Self {
-        PushQuery { inner }
-    }
-
-    /// The result columns.
-    pub fn columns(&self) -> Vec<(String, String)> {
-        self.inner.columns()
-    }
-    /// Waits up to `timeout` for more rows: `Ok(Some(rows))` (maybe empty
-    /// when the timeout passed), or `Ok(None)` when the query has finished
-    /// (its LIMIT was reached).
-    pub fn next_rows(&mut self, timeout: std::time::Duration) -> Result<Option<Vec<Vec<Value>>>> {
-        self.inner.next_rows(timeout)
-    }
-}
-
 /// The engine facade: the only thing the server, the shell and the tests use.
 #[derive(Clone)]
 pub struct Engine {
     inner: Arc<exec::EngineInner>,
+    /// The session [`Engine::execute`] runs in (the embedded shell's).
+    default_session: Arc<Mutex<exec::SessionState>>,
+}
+
+/// A client's session: its own properties (`SET`) and variables
+/// (`DEFINE`), used by every statement it runs, as ksqlDB scopes them per
+/// request or connection. Persistent queries keep the properties in force
+/// when they were created.
+pub struct Session {
+    engine: Engine,
+    state: Mutex<exec::SessionState>,
+}
+
+impl Session {
+    /// Runs a script of one or more `;`-terminated statements in this
+    /// session, stopping at the first one that fails.
+    pub fn execute(&self, sql: &str) -> Result<Vec<StatementResult>> {
+        self.engine.inner.execute(&mut self.state.lock(), sql)
+    }
+
+    /// Sets a property, as `SET 'name'='value';` does.
+    pub fn set_property(&self, name: &str, value: &str) {
+        self.state.lock().set(name, value);
+    }
+
+    /// The session's properties: the engine's, then what the session set.
+    pub fn properties(&self) -> BTreeMap<String, String> {
+        self.state.lock().properties.clone()
+    }
+
+    /// The session's variables (`DEFINE`).
+    pub fn variables(&self) -> BTreeMap<String, String> {
+        self.state.lock().variables.clone()
+    }
+
+    /// The engine the session runs on.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
 }
 
 /// A record's key and value bytes (None where absent).
 pub type EncodedRecord = (Option<Vec<u8>>, Option<Vec<u8>>);
-
-/// A stream or table as callers see it.
-#[derive(Debug, Clone)]
-pub struct SourceDescription {
-    pub name: String,
-    /// "STREAM" or "TABLE".
-    pub kind: String,
-    pub schema: types::Schema,
-    pub key_format: String,
-    pub value_format: String,
-    pub topic: String,
-    pub is_source: bool,
-    pub key_features: Vec<String>,
-    pub value_features: Vec<String>,
-}
 
 impl Engine {
     /// Opens an engine over its data directory (or in memory), replaying the
@@ -199,20 +170,33 @@ impl Engine {
 
     /// Opens an engine over a given Log.
     pub fn with_log(config: EngineConfig, log: Arc<dyn log::Log>) -> Result<Engine> {
+        let inner = exec::EngineInner::open(config, log)?;
+        let default_session = Arc::new(Mutex::new(inner.new_session()));
         Ok(Engine {
-            inner: exec::EngineInner::open(config, log)?,
+            inner,
+            default_session,
         })
     }
 
-    /// Runs a script of one or more `;`-terminated statements, stopping at
-    /// the first one that fails.
-    pub fn execute(&self, sql: &str) -> Result<Vec<StatementResult>> {
-        self.inner.execute(sql)
+    /// A new session, starting from the engine's configured properties.
+    pub fn session(&self) -> Session {
+        Session {
+            engine: self.clone(),
+            state: Mutex::new(self.inner.new_session()),
+        }
     }
 
-    /// Sets a session property, as `SET 'name'='value';` does.
+    /// Runs a script of one or more `;`-terminated statements in the
+    /// engine's default session (every clone of this `Engine` shares it),
+    /// stopping at the first one that fails.
+    pub fn execute(&self, sql: &str) -> Result<Vec<StatementResult>> {
+        self.inner.execute(&mut self.default_session.lock(), sql)
+    }
+
+    /// Sets a property of the default session, as `SET 'name'='value';`
+    /// does.
     pub fn set_property(&self, name: &str, value: &str) {
-        self.inner.set_property(name, value)
+        self.default_session.lock().set(name, value);
     }
 
     /// Drives every persistent query until no input is left (for engines
@@ -226,32 +210,10 @@ impl Engine {
         self.inner.log.clone()
     }
 
-    /// A stream or table by name.
-    pub fn describe_source(&self, name: &str) -> Option<SourceDescription> {
-        self.inner.source(name).map(|s| SourceDescription {
-            name: s.name.clone(),
-            kind: s.kind_name().to_string(),
-            key_format: s.key_format.kind.name().to_string(),
-            value_format: s.value_format.kind.name().to_string(),
-            topic: s.topic.clone(),
-            is_source: s.is_source,
-            key_features: if s.schema.keys().count() == 1
-                && s.key_format.kind != formats::FormatKind::Kafka
-                && s.key_format.kind != formats::FormatKind::Delimited
-            {
-                vec!["UNWRAP_SINGLES".to_string()]
-            } else {
-                Vec::new()
-            },
-            value_features: if !s.value_format.wrap_single {
-                vec!["UNWRAP_SINGLES".to_string()]
-            } else {
-                Vec::new()
-            },
-            schema: s.schema,
-        })
+    /// A stream or table by name, as DESCRIBE shows it.
+    pub fn describe_source(&self, name: &str) -> Option<results::SourceDescription> {
+        self.inner.describe_source(name)
     }
-
     /// Turns a key and value written as in ksqlDB's test cases (a KAFKA key
     /// as its plain value, a JSON value as an object, a DELIMITED value as a
     /// string, null for none) into record bytes in the formats of the

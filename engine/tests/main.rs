@@ -1083,3 +1083,72 @@ fn push_queries_see_records_the_log_does_not_announce() {
     assert_eq!(take(&mut a, 3).len(), 3);
     assert_eq!(take(&mut b, 3).len(), 2);
 }
+
+/// Sessions: each has its own properties, used by every statement it runs
+/// (as ksqlDB scopes `streamsProperties` per request), and a persistent
+/// query keeps the ones in force when it was created.
+#[test]
+fn each_session_runs_queries_with_its_own_properties() {
+    let e = memory();
+    e.execute(
+        "CREATE STREAM s (id INT KEY, v STRING) WITH (kafka_topic='s', value_format='JSON', partitions=1);
+         INSERT INTO s (id, v) VALUES (1, 'a');",
+    )
+    .unwrap();
+    let early = e.session();
+    let late = e.session();
+    early
+        .execute("SET 'auto.offset.reset' = 'earliest';")
+        .unwrap();
+    assert_eq!(
+        early
+            .properties()
+            .get("auto.offset.reset")
+            .map(String::as_str),
+        Some("earliest")
+    );
+    assert_eq!(late.properties().get("auto.offset.reset"), None);
+    early
+        .execute("CREATE STREAM from_start AS SELECT * FROM s;")
+        .unwrap();
+    late.execute("CREATE STREAM from_now AS SELECT * FROM s;")
+        .unwrap();
+    e.execute("INSERT INTO s (id, v) VALUES (2, 'b');").unwrap();
+    e.run_until_idle().unwrap();
+    let values = |topic| {
+        topic_values(&e, topic)
+            .into_iter()
+            .map(|v| v["V"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(values("FROM_START"), ["a", "b"]);
+    assert_eq!(values("FROM_NOW"), ["b"]);
+
+    // Push queries read from where their own session says.
+    let push = |session: &sluice_engine::Session| {
+        let mut results = session.execute("SELECT v FROM s EMIT CHANGES;").unwrap();
+        match results.pop() {
+            Some(StatementResult::Push(q)) => q,
+            other => panic!("expected a push query, got {other:?}"),
+        }
+    };
+    let (mut from_start, mut from_now) = (push(&early), push(&late));
+    let rows = from_start
+        .next_rows(Duration::from_secs(2))
+        .unwrap()
+        .unwrap();
+    assert_eq!(rows.len(), 2, "the earliest session reads what is there");
+    let rows = from_now
+        .next_rows(Duration::from_millis(200))
+        .unwrap()
+        .unwrap();
+    assert!(rows.is_empty(), "the latest session waits for new rows");
+
+    // Variables are per session too.
+    early.execute("DEFINE tbl = 's';").unwrap();
+    assert!(late.execute("SELECT * FROM ${tbl};").is_err());
+    let vars = early.variables();
+    let defined = vars.iter().find(|(k, _)| k.eq_ignore_ascii_case("tbl"));
+    assert_eq!(defined.map(|(_, v)| v.as_str()), Some("s"));
+    assert!(late.variables().is_empty());
+}

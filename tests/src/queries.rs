@@ -5,8 +5,7 @@ use crate::case::{Case, Response};
 use crate::compare::{compare_rows, value_to_json};
 use crate::post::parse_schema;
 use serde_json::Value as Json;
-use sluice_engine::sql::parser;
-use sluice_engine::{Engine, PushQuery, RowSet};
+use sluice_engine::{Engine, PushQuery, ResultColumn, RowSet};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -19,8 +18,8 @@ const IDLE_POLLS: u32 = 3;
 
 /// What a query statement returned.
 pub struct QueryOutput {
-    /// Column names and type texts, when the engine reports them.
-    columns: Option<Vec<(String, String)>>,
+    /// The result's columns, when the engine reports them.
+    columns: Option<Vec<ResultColumn>>,
     /// The rows read so far, as REST JSON.
     rows: Vec<Vec<Json>>,
     /// The push query still being read.
@@ -137,14 +136,14 @@ pub fn check_responses(
 }
 
 /// Compares a header schema such as `` `ID` STRING KEY, `N` BIGINT `` with
-/// the result's columns: names always, types where ours parse.
-fn check_header(schema: &str, columns: &[(String, String)]) -> Result<(), String> {
+/// the result's columns: their names and types.
+fn check_header(schema: &str, columns: &[ResultColumn]) -> Result<(), String> {
     let expected =
         parse_schema(schema).map_err(|e| format!("cannot parse header {schema}: {e}"))?;
     let rendered = || {
         columns
             .iter()
-            .map(|(n, t)| format!("`{n}` {t}"))
+            .map(|c| format!("`{}` {}", c.name, c.ty))
             .collect::<Vec<_>>()
             .join(", ")
     };
@@ -153,13 +152,13 @@ fn check_header(schema: &str, columns: &[(String, String)]) -> Result<(), String
             .columns
             .iter()
             .zip(columns)
-            .all(|(e, (n, _))| &e.name == n);
+            .all(|(e, c)| e.name == c.name);
     let types_match = || {
-        expected.columns.iter().zip(columns).all(|(e, (_, t))| {
-            let t = t.trim();
-            let t = t.strip_suffix(" KEY").unwrap_or(t);
-            parser::parse_type(t).map_or(true, |ty| ty == e.ty)
-        })
+        expected
+            .columns
+            .iter()
+            .zip(columns)
+            .all(|(e, c)| e.ty == c.ty)
     };
     if names_match && types_match() {
         Ok(())

@@ -349,10 +349,10 @@ impl<'a> CaseRun<'a> {
                 StatementResult::Rows(rows) => {
                     self.results[i] = Some(QueryOutput::pull(rows));
                 }
-                StatementResult::Push(handle) => {
+                StatementResult::Push(handle) | StatementResult::Print(handle) => {
                     self.results[i] = Some(QueryOutput::push(handle));
                 }
-                StatementResult::Message(_) => {}
+                _ => {}
             }
         }
         Ok(())

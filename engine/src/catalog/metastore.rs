@@ -72,10 +72,11 @@ impl Metastore {
         Ok(out)
     }
 
-    /// Durably appends a command.
-    pub fn append(log: &dyn Log, topic: &str, command: &Command) -> Result<()> {
+    /// Durably appends a command; returns its offset (the command's
+    /// sequence number).
+    pub fn append(log: &dyn Log, topic: &str, command: &Command) -> Result<i64> {
         let value = serde_json::to_vec(command)?;
-        log.append(
+        let (_, offset) = log.append(
             topic,
             Some(0),
             Record {
@@ -85,7 +86,8 @@ impl Metastore {
                 headers: Vec::new(),
             },
         )?;
-        log.flush()
+        log.flush()?;
+        Ok(offset)
     }
 }
 

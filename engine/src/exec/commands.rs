@@ -1,7 +1,7 @@
 //! The command topic: replaying the metastore at start, and following the
 //! statements other processes of the service record.
 
-use super::EngineInner;
+use super::{EngineInner, SessionState};
 use crate::catalog::metastore::Metastore;
 use crate::error::{Pos, Result};
 use crate::sql::ast::*;
@@ -23,21 +23,20 @@ impl EngineInner {
             if !all && cmd.origin.as_deref() == Some(self.instance.as_str()) {
                 continue;
             }
-            let saved =
-                std::mem::replace(&mut self.state.lock().properties, cmd.properties.clone());
-            let r = self.execute_one(&cmd.statement, Pos { line: 1, col: 1 }, false);
-            self.state.lock().properties = saved;
+            // A recorded statement runs with the properties it ran with.
+            let mut session = SessionState::new(cmd.properties.clone());
+            let r = self.execute_one(&mut session, &cmd.statement, Pos { line: 1, col: 1 }, false);
             match r {
-                Err(e) if all => eprintln!(
-                    "sluice: skipping stored statement that no longer runs: {e}: {}",
+                Err(e) if all => tracing::warn!(
+                    "skipping stored statement that no longer runs: {e}: {}",
                     cmd.statement
                 ),
-                Err(e) => eprintln!(
-                    "sluice: a statement another process of the service ran fails here: {e}: {}",
+                Err(e) => tracing::warn!(
+                    "a statement another process of the service ran fails here: {e}: {}",
                     cmd.statement
                 ),
-                Ok(_) if !all => eprintln!(
-                    "sluice: applied a statement from another process of the service: {}",
+                Ok(_) if !all => tracing::info!(
+                    "applied a statement from another process of the service: {}",
                     cmd.statement
                 ),
                 Ok(_) => {}
@@ -80,10 +79,10 @@ pub(super) fn follow_commands(inner: &Arc<EngineInner>) {
             let Some(inner) = weak.upgrade() else { return };
             let mut applied = inner.applied.lock();
             if let Err(e) = inner.apply_commands(&mut applied, false) {
-                eprintln!("sluice: reading the command topic: {e}");
+                tracing::warn!("reading the command topic: {e}");
             }
         });
     if let Err(e) = spawned {
-        eprintln!("sluice: cannot follow the command topic: {e}");
+        tracing::error!("cannot follow the command topic: {e}");
     }
 }

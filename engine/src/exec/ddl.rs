@@ -1,12 +1,13 @@
 //! Data definition: CREATE STREAM/TABLE over a topic, DROP, ALTER, and
 //! CREATE/DROP TYPE.
 
-use super::{prop_int, prop_str, EngineInner, State};
+use super::{prop_int, prop_str, EngineInner, SessionState, State};
 use crate::catalog::{Source, TimestampSpec};
 use crate::error::{Error, Result};
 use crate::formats::{FormatKind, FormatSpec};
 use crate::log::TopicConfig;
 use crate::operators::SourceDecoder;
+use crate::results::CommandStatus;
 use crate::sql::ast::*;
 use crate::types::{Column, ColumnKind, Schema, SqlType};
 use crate::StatementResult;
@@ -14,7 +15,7 @@ use std::sync::atomic::Ordering;
 
 impl EngineInner {
     pub(super) fn formats_from(
-        &self,
+        session: &SessionState,
         props: &Properties,
         default_key: Option<FormatSpec>,
         default_value: Option<FormatSpec>,
@@ -33,9 +34,9 @@ impl EngineInner {
             None => match default_key {
                 Some(k) => k,
                 None => FormatSpec::new(FormatKind::parse(
-                    &self
+                    session
                         .property("ksql.persistence.default.format.key")
-                        .unwrap_or_else(|| "KAFKA".to_string()),
+                        .unwrap_or("KAFKA"),
                 )?),
             },
         };
@@ -43,8 +44,8 @@ impl EngineInner {
             Some(v) => FormatSpec::new(FormatKind::parse(&v)?),
             None => match default_value {
                 Some(v) => FormatSpec { wrap_single: true, ..v },
-                None => match self.property("ksql.persistence.default.format.value") {
-                    Some(v) => FormatSpec::new(FormatKind::parse(&v)?),
+                None => match session.property("ksql.persistence.default.format.value") {
+                    Some(v) => FormatSpec::new(FormatKind::parse(v)?),
                     None => return Err(Error::plan("Statement is missing the 'VALUE_FORMAT' property from the WITH clause. Either provide one or set a default via the 'ksql.persistence.default.format.value' config.")),
                 },
             },
@@ -73,7 +74,7 @@ impl EngineInner {
                     value_spec.kind
                 )));
             }
-        } else if let Some(w) = self.property("ksql.persistence.wrap.single.values") {
+        } else if let Some(w) = session.property("ksql.persistence.wrap.single.values") {
             value_spec.wrap_single = w.eq_ignore_ascii_case("true");
         }
         Ok((key_spec, value_spec))
@@ -93,7 +94,12 @@ impl EngineInner {
         Ok(())
     }
 
-    pub(super) fn create_source(&self, c: &CreateSource, text: &str) -> Result<StatementResult> {
+    pub(super) fn create_source(
+        &self,
+        session: &SessionState,
+        c: &CreateSource,
+        text: &str,
+    ) -> Result<StatementResult> {
         let what = match c.kind {
             SourceKind::Stream => "Stream",
             SourceKind::Table => "Table",
@@ -112,12 +118,18 @@ impl EngineInner {
             }
             if let Some(existing) = st.catalog.find_source(&c.name) {
                 if c.if_not_exists {
-                    return Ok(StatementResult::Message(format!(
-                        "Cannot add {} '{}': A {} with the same name already exists",
-                        what.to_ascii_lowercase(),
-                        c.name,
-                        existing.kind_name().to_ascii_lowercase()
-                    )));
+                    return Ok(CommandStatus::success(
+                        &what.to_ascii_lowercase(),
+                        &c.name,
+                        "create",
+                        format!(
+                            "Cannot add {} '{}': A {} with the same name already exists",
+                            what.to_ascii_lowercase(),
+                            c.name,
+                            existing.kind_name().to_ascii_lowercase()
+                        ),
+                    )
+                    .into());
                 }
                 if !c.or_replace {
                     self.check_name_free(&st, &c.name, c.kind)?;
@@ -127,7 +139,7 @@ impl EngineInner {
         let topic = prop_str(&c.properties, "KAFKA_TOPIC").ok_or_else(|| {
             Error::plan("Missing required property \"KAFKA_TOPIC\" which has no default value.")
         })?;
-        let (key_format, value_format) = self.formats_from(&c.properties, None, None)?;
+        let (key_format, value_format) = Self::formats_from(session, &c.properties, None, None)?;
         for id in ["KEY_SCHEMA_ID", "VALUE_SCHEMA_ID"] {
             let is_key = id.starts_with("KEY");
             let has = c.elements.iter().any(|e| {
@@ -288,7 +300,13 @@ impl EngineInner {
             },
         }
         self.state.lock().catalog.add_source(source);
-        Ok(StatementResult::Message(format!("{what} created")))
+        Ok(CommandStatus::success(
+            &what.to_ascii_lowercase(),
+            &c.name,
+            "create",
+            format!("{what} created"),
+        )
+        .into())
     }
 
     pub(super) fn timestamp_spec(
@@ -335,9 +353,13 @@ impl EngineInner {
             match st.catalog.find_source(name) {
                 Some(s) => s.clone(),
                 None if if_exists => {
-                    return Ok(StatementResult::Message(format!(
-                        "Source `{name}` does not exist."
-                    )))
+                    return Ok(CommandStatus::success(
+                        kind_name(kind),
+                        name,
+                        "drop",
+                        format!("Source `{name}` does not exist."),
+                    )
+                    .into())
                 }
                 None => return Err(Error::catalog(format!("Source {name} does not exist."))),
             }
@@ -380,10 +402,13 @@ impl EngineInner {
         if delete_topic && self.log.describe_topic(&src.topic)?.is_some() {
             self.log.delete_topic(&src.topic)?;
         }
-        Ok(StatementResult::Message(format!(
-            "Source `{name}` (topic: {}) was dropped.",
-            src.topic
-        )))
+        Ok(CommandStatus::success(
+            kind_name(kind),
+            name,
+            "drop",
+            format!("Source `{name}` (topic: {}) was dropped.", src.topic),
+        )
+        .into())
     }
 
     pub(super) fn alter(
@@ -430,14 +455,62 @@ impl EngineInner {
             ));
         }
         st.catalog.add_source(Source { schema, ..src });
-        Ok(StatementResult::Message(format!(
-            "{} altered.",
-            if kind == SourceKind::Stream {
-                "Stream"
-            } else {
-                "Table"
+        let message = if kind == SourceKind::Stream {
+            "Stream altered."
+        } else {
+            "Table altered."
+        };
+        Ok(CommandStatus::success(kind_name(kind), name, "alter", message).into())
+    }
+
+    /// `CREATE TYPE [IF NOT EXISTS] name AS type;`
+    pub(super) fn create_type(
+        &self,
+        name: &str,
+        ty: &SqlType,
+        if_not_exists: bool,
+    ) -> Result<StatementResult> {
+        let mut st = self.state.lock();
+        if let Some(existing) = st.catalog.types().get(name) {
+            if if_not_exists {
+                return Ok(CommandStatus::success(
+                    "type",
+                    name,
+                    "create",
+                    format!("Type {name} already exists"),
+                )
+                .into());
             }
-        )))
+            return Err(Error::catalog(format!(
+                "Cannot register custom type '{name}' since it is already registered with type: {existing}"
+            )));
+        }
+        let resolved = st.catalog.resolve_type(ty)?;
+        st.catalog.add_type(name, resolved);
+        Ok(CommandStatus::success(
+            "type",
+            name,
+            "create",
+            format!("Registered custom type with name '{name}' and SQL type {ty}"),
+        )
+        .into())
+    }
+
+    /// `DROP TYPE [IF EXISTS] name;`
+    pub(super) fn drop_type(&self, name: &str, if_exists: bool) -> Result<StatementResult> {
+        let mut st = self.state.lock();
+        if st.catalog.remove_type(name).is_none() && !if_exists {
+            return Err(Error::catalog(format!("Type {name} does not exist.")));
+        }
+        Ok(CommandStatus::success("type", name, "drop", format!("Dropped type '{name}'")).into())
+    }
+}
+
+/// The kind of source in command ids: "stream" or "table".
+pub(super) fn kind_name(kind: SourceKind) -> &'static str {
+    match kind {
+        SourceKind::Stream => "stream",
+        SourceKind::Table => "table",
     }
 }
 

@@ -1,230 +1,204 @@
 //! Statements that describe: SHOW/LIST, DESCRIBE, EXPLAIN and ASSERT.
 
-use super::{prop_int, EngineInner};
-use crate::catalog::QueryState;
+use super::{prop_int, EngineInner, SessionState};
+use crate::catalog::{Catalog, QueryState, Source};
 use crate::error::{Error, Result};
+use crate::formats::FormatKind;
 use crate::plan::planner::plan_query;
+use crate::results::{
+    FunctionDescription, FunctionSummary, Property, QueryDescription, QueryRef, QuerySummary,
+    SourceDescription, SourceList, SourceSummary, StatementResult, TopicSummary,
+};
 use crate::sql::ast::*;
-use crate::types::{ColumnKind, Value};
-use crate::{RowSet, StatementResult};
 
 impl EngineInner {
-    pub(super) fn show(&self, what: &ShowWhat, extended: bool) -> Result<StatementResult> {
+    pub(super) fn show(
+        &self,
+        session: &SessionState,
+        what: &ShowWhat,
+        extended: bool,
+    ) -> Result<StatementResult> {
         let st = self.state.lock();
-        let cols = |names: &[&str]| {
-            names
-                .iter()
-                .map(|n| (n.to_string(), "STRING".to_string()))
-                .collect()
-        };
-        let s = |v: &str| Value::String(v.to_string());
-        Ok(StatementResult::Rows(match what {
+        Ok(match what {
             ShowWhat::Streams | ShowWhat::Tables => {
                 let kind = if *what == ShowWhat::Streams {
                     SourceKind::Stream
                 } else {
                     SourceKind::Table
                 };
-                let name = if kind == SourceKind::Stream {
-                    "Stream Name"
-                } else {
-                    "Table Name"
-                };
-                let mut names = vec![
-                    name,
-                    "Kafka Topic",
-                    "Key Format",
-                    "Value Format",
-                    "Windowed",
-                ];
+                let sources = st.catalog.sources().filter(|x| x.kind == kind);
                 if extended {
-                    names.extend(["Columns", "Written By"]);
-                }
-                RowSet {
-                    columns: cols(&names),
-                    rows: st
-                        .catalog
-                        .sources()
-                        .filter(|x| x.kind == kind)
-                        .map(|x| {
-                            let mut row = vec![
-                                s(&x.name),
-                                s(&x.topic),
-                                s(x.key_format.kind.name()),
-                                s(x.value_format.kind.name()),
-                                Value::Bool(false),
-                            ];
-                            if extended {
-                                row.push(s(&x.schema.to_string()));
-                                row.push(s(x.created_by.as_deref().unwrap_or("")));
-                            }
-                            row
-                        })
-                        .collect(),
+                    let descriptions = sources
+                        .map(|s| self.source_description(&st.catalog, s, true))
+                        .collect::<Result<_>>()?;
+                    StatementResult::SourceDescriptions(descriptions)
+                } else {
+                    StatementResult::Sources(SourceList {
+                        kind: kind_label(kind).to_string(),
+                        sources: sources
+                            .map(|s| SourceSummary {
+                                name: s.name.clone(),
+                                kind: s.kind_name().to_string(),
+                                topic: s.topic.clone(),
+                                key_format: s.key_format.kind.name().to_string(),
+                                value_format: s.value_format.kind.name().to_string(),
+                                is_windowed: s.window.is_some(),
+                            })
+                            .collect(),
+                    })
                 }
             }
-            ShowWhat::Queries => RowSet {
-                columns: cols(&[
-                    "Query ID",
-                    "Query Type",
-                    "Status",
-                    "Sink Name",
-                    "Sink Kafka Topic",
-                    "Query String",
-                ]),
-                rows: st
-                    .catalog
+            ShowWhat::Queries => StatementResult::Queries(
+                st.catalog
                     .queries()
-                    .map(|q| {
-                        vec![
-                            s(&q.id),
-                            s("PERSISTENT"),
-                            s(match q.state {
-                                QueryState::Running => "RUNNING:1",
-                                QueryState::Paused => "PAUSED:1",
-                                QueryState::Error => "ERROR:1",
-                            }),
-                            s(&q.sink),
-                            s(&q.sink_topic),
-                            s(&q.sql),
-                        ]
+                    .map(|q| QuerySummary {
+                        id: q.id.clone(),
+                        query_type: "PERSISTENT".to_string(),
+                        state: state_name(q.state).to_string(),
+                        statement: q.sql.clone(),
+                        sinks: vec![q.sink.clone()],
+                        sink_topics: vec![q.sink_topic.clone()],
                     })
                     .collect(),
-            },
-            ShowWhat::Topics { all } => RowSet {
-                columns: cols(&["Kafka Topic", "Partitions", "Partition Replicas"]),
-                rows: self
-                    .log
+            ),
+            ShowWhat::Topics { all } => StatementResult::Topics(
+                self.log
                     .list_topics()?
                     .into_iter()
                     .filter(|t| *all || !t.name.starts_with("_confluent-ksql-"))
-                    .map(|t| {
-                        vec![
-                            s(&t.name),
-                            Value::Int(t.partitions),
-                            Value::Int(t.replicas as i32),
-                        ]
+                    .map(|t| TopicSummary {
+                        name: t.name,
+                        partitions: t.partitions,
+                        replicas: t.replicas,
                     })
                     .collect(),
-            },
-            ShowWhat::Properties => RowSet {
-                columns: cols(&["Property", "Value"]),
-                rows: st
+            ),
+            ShowWhat::Properties => StatementResult::Properties(
+                session
                     .properties
                     .iter()
-                    .map(|(k, v)| vec![s(k), s(v)])
+                    .map(|(name, value)| Property {
+                        name: name.clone(),
+                        value: value.clone(),
+                        scope: if self.properties.get(name) == Some(value) {
+                            "SERVER"
+                        } else {
+                            "SESSION"
+                        }
+                        .to_string(),
+                    })
                     .collect(),
-            },
-            ShowWhat::Variables => RowSet {
-                columns: cols(&["Variable Name", "Value"]),
-                rows: st.variables.iter().map(|(k, v)| vec![s(k), s(v)]).collect(),
-            },
-            ShowWhat::Types => RowSet {
-                columns: cols(&["Type Name", "Schema"]),
-                rows: st
-                    .catalog
-                    .types()
+            ),
+            ShowWhat::Variables => StatementResult::Variables(
+                session
+                    .variables
                     .iter()
-                    .map(|(k, v)| vec![s(k), s(&v.to_string())])
+                    .map(|(k, v)| (k.clone(), v.clone()))
                     .collect(),
-            },
+            ),
+            ShowWhat::Types => StatementResult::Types(st.catalog.type_list()),
             ShowWhat::Functions => {
-                let mut rows: Vec<Vec<Value>> = crate::functions::FunctionRegistry::global()
-                    .all()
-                    .map(|f| vec![s(f.name), s("SCALAR"), s(f.category)])
-                    .collect();
+                let summary = |name: &str, kind: &str, category: &str| FunctionSummary {
+                    name: name.to_string(),
+                    kind: kind.to_string(),
+                    category: category.to_string(),
+                };
+                let mut functions: Vec<FunctionSummary> =
+                    crate::functions::FunctionRegistry::global()
+                        .all()
+                        .map(|f| summary(f.name, "SCALAR", f.category))
+                        .collect();
                 for f in crate::functions::aggregate::AggregateRegistry::global().all() {
-                    rows.push(vec![s(f.name), s("AGGREGATE"), s("AGGREGATE")]);
+                    functions.push(summary(f.name, "AGGREGATE", "AGGREGATE"));
                 }
                 for n in crate::plan::table_function_names() {
-                    rows.push(vec![s(n), s("TABLE"), s("TABLE")]);
+                    functions.push(summary(n, "TABLE", "TABLE"));
                 }
                 for n in ["TRANSFORM", "FILTER", "REDUCE"] {
-                    rows.push(vec![s(n), s("SCALAR"), s("LAMBDA")]);
+                    functions.push(summary(n, "SCALAR", "LAMBDA"));
                 }
-                rows.sort_by(|a, b| a[0].total_cmp(&b[0]));
-                RowSet {
-                    columns: cols(&["Function Name", "Type", "Category"]),
-                    rows,
-                }
+                functions.sort_by(|a, b| a.name.cmp(&b.name));
+                StatementResult::Functions(functions)
             }
-        }))
+        })
     }
 
     pub(super) fn describe(
         &self,
+        session: &SessionState,
         target: &DescribeTarget,
         extended: bool,
     ) -> Result<StatementResult> {
-        let st = self.state.lock();
-        let s = |v: &str| Value::String(v.to_string());
         match target {
-            DescribeTarget::Streams | DescribeTarget::Tables => {
-                drop(st);
-                self.show(
-                    if *target == DescribeTarget::Streams {
-                        &ShowWhat::Streams
-                    } else {
-                        &ShowWhat::Tables
-                    },
-                    extended,
-                )
-            }
+            DescribeTarget::Streams => self.show(session, &ShowWhat::Streams, extended),
+            DescribeTarget::Tables => self.show(session, &ShowWhat::Tables, extended),
             DescribeTarget::Source(name) => {
+                let st = self.state.lock();
                 let src = st.catalog.source(name).map_err(|_| {
                     Error::catalog(format!(
                         "Could not find STREAM/TABLE '{name}' in the Metastore"
                     ))
                 })?;
-                let mut rows = vec![vec![s("ROWTIME"), s("BIGINT"), s("(system)")]];
-                for c in &src.schema.columns {
-                    let extra = match &c.kind {
-                        ColumnKind::Key if src.kind == SourceKind::Table => {
-                            "(primary key)".to_string()
-                        }
-                        ColumnKind::Key => "(key)".to_string(),
-                        ColumnKind::Value => String::new(),
-                        ColumnKind::Header(None) => "(headers)".to_string(),
-                        ColumnKind::Header(Some(h)) => format!("(header('{h}'))"),
-                    };
-                    rows.push(vec![s(&c.name), s(&c.ty.to_string()), s(&extra)]);
-                }
-                if extended {
-                    rows.push(vec![s(""), s(""), s("")]);
-                    rows.push(vec![s("Type"), s(src.kind_name()), s("")]);
-                    rows.push(vec![s("Kafka topic"), s(&src.topic), s("")]);
-                    rows.push(vec![s("Key format"), s(src.key_format.kind.name()), s("")]);
-                    rows.push(vec![
-                        s("Value format"),
-                        s(src.value_format.kind.name()),
-                        s(""),
-                    ]);
-                    if let Some(t) = &src.timestamp {
-                        rows.push(vec![s("Timestamp field"), s(&t.column), s("")]);
-                    }
-                    rows.push(vec![s("Statement"), s(&src.sql), s("")]);
-                    for q in st.catalog.queries() {
-                        if q.sink == src.name {
-                            rows.push(vec![s("Written by"), s(&q.id), s(&q.sql)]);
-                        } else if q.sources.contains(&src.name) {
-                            rows.push(vec![s("Read by"), s(&q.id), s(&q.sql)]);
-                        }
-                    }
-                }
-                Ok(StatementResult::Rows(RowSet {
-                    columns: vec![
-                        ("Field".into(), "STRING".into()),
-                        ("Type".into(), "STRING".into()),
-                        ("Extra".into(), "STRING".into()),
-                    ],
-                    rows,
-                }))
+                Ok(StatementResult::SourceDescription(
+                    self.source_description(&st.catalog, src, extended)?,
+                ))
             }
         }
     }
 
+    /// A stream or table as DESCRIBE shows it.
+    pub(super) fn source_description(
+        &self,
+        catalog: &Catalog,
+        src: &Source,
+        extended: bool,
+    ) -> Result<SourceDescription> {
+        let topic = self.log.describe_topic(&src.topic)?;
+        let query_ref = |q: &crate::catalog::QueryInfo| QueryRef {
+            id: q.id.clone(),
+            statement: q.sql.clone(),
+        };
+        Ok(SourceDescription {
+            name: src.name.clone(),
+            kind: src.kind_name().to_string(),
+            schema: src.schema.clone(),
+            key_format: src.key_format.kind.name().to_string(),
+            value_format: src.value_format.kind.name().to_string(),
+            topic: src.topic.clone(),
+            partitions: topic.as_ref().map(|t| t.partitions).unwrap_or(0),
+            replication: topic.as_ref().map(|t| t.replicas).unwrap_or(0),
+            window_type: src.window.map(|w| w.type_name().to_string()),
+            timestamp: src.timestamp.as_ref().map(|t| t.column.clone()),
+            statement: src.sql.clone(),
+            is_source: src.is_source,
+            key_features: if src.schema.keys().count() == 1
+                && src.key_format.kind != FormatKind::Kafka
+                && src.key_format.kind != FormatKind::Delimited
+            {
+                vec!["UNWRAP_SINGLES".to_string()]
+            } else {
+                Vec::new()
+            },
+            value_features: if !src.value_format.wrap_single {
+                vec!["UNWRAP_SINGLES".to_string()]
+            } else {
+                Vec::new()
+            },
+            read_queries: catalog
+                .queries()
+                .filter(|q| q.sink != src.name && q.sources.contains(&src.name))
+                .map(query_ref)
+                .collect(),
+            write_queries: catalog
+                .queries()
+                .filter(|q| q.sink == src.name)
+                .map(query_ref)
+                .collect(),
+            extended,
+        })
+    }
+
     pub(super) fn describe_function(&self, name: &str) -> Result<StatementResult> {
-        let s = |v: &str| Value::String(v.to_string());
         let upper = name.to_ascii_uppercase();
         let (kind, category, description) =
             match crate::functions::FunctionRegistry::global().get(&upper) {
@@ -248,21 +222,19 @@ impl EngineInner {
                     )))
                 }
             };
-        Ok(StatementResult::Rows(RowSet {
-            columns: vec![
-                ("Property".into(), "STRING".into()),
-                ("Value".into(), "STRING".into()),
-            ],
-            rows: vec![
-                vec![s("Name"), s(&upper)],
-                vec![s("Type"), s(kind)],
-                vec![s("Category"), s(category)],
-                vec![s("Description"), s(description)],
-            ],
+        Ok(StatementResult::FunctionDescription(FunctionDescription {
+            name: upper,
+            kind: kind.to_string(),
+            category: category.to_string(),
+            description: description.to_string(),
         }))
     }
 
-    pub(super) fn explain(&self, target: &ExplainTarget) -> Result<StatementResult> {
+    pub(super) fn explain(
+        &self,
+        session: &SessionState,
+        target: &ExplainTarget,
+    ) -> Result<StatementResult> {
         match target {
             ExplainTarget::QueryId(id) => {
                 let st = self.state.lock();
@@ -271,27 +243,50 @@ impl EngineInner {
                     .queries()
                     .find(|q| q.id.eq_ignore_ascii_case(id))
                     .ok_or_else(|| Error::catalog(format!("Query with id:{id} does not exist, use SHOW QUERIES to view the full set of running queries.")))?;
-                Ok(StatementResult::Message(format!(
-                    "ID           : {}\nQuery Type   : PERSISTENT\nSQL          : {}\nSources      : {}\nSink         : {} (topic {})\nState        : {:?}",
-                    q.id, q.sql, q.sources.join(", "), q.sink, q.sink_topic, q.state
-                )))
+                let sink = st.catalog.find_source(&q.sink);
+                let plan = self
+                    .queries
+                    .lock()
+                    .iter()
+                    .find(|r| r.id == q.id)
+                    .map(|r| r.plan.clone())
+                    .unwrap_or_default();
+                Ok(StatementResult::QueryDescription(QueryDescription {
+                    id: Some(q.id.clone()),
+                    statement: q.sql.clone(),
+                    sources: q.sources.clone(),
+                    sinks: vec![q.sink.clone()],
+                    sink_topics: vec![q.sink_topic.clone()],
+                    schema: sink.map(|s| s.schema.clone()).unwrap_or_default(),
+                    window_type: sink
+                        .and_then(|s| s.window)
+                        .map(|w| w.type_name().to_string()),
+                    state: Some(state_name(q.state).to_string()),
+                    plan,
+                }))
             }
             ExplainTarget::Statement(stmt) => {
-                let q = match stmt.as_ref() {
-                    Statement::Query(q) => q.as_ref(),
-                    Statement::CreateAsSelect(c) => c.query.as_ref(),
-                    Statement::InsertInto { query, .. } => query.as_ref(),
+                let (q, sink) = match stmt.as_ref() {
+                    Statement::Query(q) => (q.as_ref(), None),
+                    Statement::CreateAsSelect(c) => (c.query.as_ref(), Some(c.name.clone())),
+                    Statement::InsertInto { query, target } => {
+                        (query.as_ref(), Some(target.clone()))
+                    }
                     _ => return Err(Error::plan("Only queries can be explained")),
                 };
-                let options = self.plan_options(None, true, None);
+                let options = self.plan_options(session, sink.clone(), sink.is_none(), None);
                 let plan = plan_query(q, &self.state.lock().catalog, &options)?;
-                Ok(StatementResult::Message(format!(
-                    "Source      : {} (topic {})\nSteps       : {} operator(s)\nResult     : {}",
-                    plan.sources.join(" JOIN "),
-                    plan.source.topic,
-                    plan.operators.len() + plan.inputs.len() + usize::from(plan.join.is_some()),
-                    plan.schema
-                )))
+                Ok(StatementResult::QueryDescription(QueryDescription {
+                    id: None,
+                    statement: stmt.to_string(),
+                    sources: plan.sources.clone(),
+                    sink_topics: Vec::new(),
+                    sinks: sink.into_iter().collect(),
+                    schema: plan.schema.clone(),
+                    window_type: plan.window.map(|w| w.type_name().to_string()),
+                    state: None,
+                    plan: Vec::new(),
+                }))
             }
         }
     }
@@ -302,9 +297,10 @@ impl EngineInner {
                 let info = self.log.describe_topic(name)?;
                 match (info, a.not_exists) {
                     (Some(_), true) => Err(Error::plan(format!("Topic {name} exists"))),
-                    (None, true) => Ok(StatementResult::Message(format!(
-                        "Topic {name} does not exist"
-                    ))),
+                    (None, true) => Ok(StatementResult::AssertTopic {
+                        topic: name.clone(),
+                        exists: false,
+                    }),
                     (None, false) => Err(Error::plan(format!("Topic {name} does not exist"))),
                     (Some(info), false) => {
                         if let Some(p) = prop_int(properties, "PARTITIONS")? {
@@ -315,7 +311,10 @@ impl EngineInner {
                                 )));
                             }
                         }
-                        Ok(StatementResult::Message(format!("Topic {name} exists")))
+                        Ok(StatementResult::AssertTopic {
+                            topic: name.clone(),
+                            exists: true,
+                        })
                     }
                 }
             }
@@ -323,5 +322,22 @@ impl EngineInner {
                 "ASSERT SCHEMA needs a schema registry, which Sluice does not use",
             )),
         }
+    }
+}
+
+/// "STREAM" or "TABLE".
+fn kind_label(kind: SourceKind) -> &'static str {
+    match kind {
+        SourceKind::Stream => "STREAM",
+        SourceKind::Table => "TABLE",
+    }
+}
+
+/// A query's state as ksqlDB names it.
+pub(super) fn state_name(state: QueryState) -> &'static str {
+    match state {
+        QueryState::Running => "RUNNING",
+        QueryState::Paused => "PAUSED",
+        QueryState::Error => "ERROR",
     }
 }

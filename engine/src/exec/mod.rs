@@ -6,11 +6,12 @@ use crate::catalog::metastore::{Command, Metastore};
 use crate::catalog::{Catalog, Source};
 use crate::error::{Error, Pos, Result};
 use crate::log::Log;
+use crate::results::StatementResult;
 use crate::runtime::processing_log;
 use crate::runtime::task::Work;
 use crate::sql::ast::*;
 use crate::sql::parser::{parse_statement, split_statements};
-use crate::{EngineConfig, StatementResult};
+use crate::EngineConfig;
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,6 +27,7 @@ mod query;
 mod session;
 
 use commands::{changes_catalog, follow_commands};
+pub use session::SessionState;
 
 /// A persistent query's work, shared with the thread that runs it.
 pub(super) type SharedWork = Arc<Mutex<Box<dyn Work>>>;
@@ -33,6 +35,8 @@ pub(super) type SharedWork = Arc<Mutex<Box<dyn Work>>>;
 /// A persistent query that is running (or paused).
 pub(super) struct RunningQuery {
     id: String,
+    /// Its operators, for EXPLAIN.
+    plan: Vec<crate::results::PlanNode>,
     task: SharedWork,
     stop: Arc<AtomicBool>,
     paused: Arc<AtomicBool>,
@@ -48,11 +52,9 @@ impl RunningQuery {
     }
 }
 
-/// Catalog, session state and counters, behind one lock.
+/// The catalog and the query counter, behind one lock.
 pub(super) struct State {
     catalog: Catalog,
-    properties: BTreeMap<String, String>,
-    variables: BTreeMap<String, String>,
     next_query: u64,
 }
 
@@ -67,6 +69,8 @@ pub struct EngineInner {
     service_id: String,
     /// The service's command topic.
     command_topic: String,
+    /// The configured properties every session starts from.
+    properties: BTreeMap<String, String>,
     state: Mutex<State>,
     queries: Mutex<Vec<RunningQuery>>,
     background: bool,
@@ -133,10 +137,9 @@ impl EngineInner {
             log,
             service_id,
             command_topic,
+            properties: config.properties.clone(),
             state: Mutex::new(State {
                 catalog: Catalog::default(),
-                properties: config.properties.clone(),
-                variables: BTreeMap::new(),
                 next_query: 0,
             }),
             queries: Mutex::new(Vec::new()),
@@ -151,6 +154,7 @@ impl EngineInner {
             push_hub: Default::default(),
         });
         inner.execute_one(
+            &mut inner.new_session(),
             &processing_log::create_statement(),
             Pos { line: 1, col: 1 },
             false,
@@ -165,23 +169,34 @@ impl EngineInner {
         Ok(inner)
     }
 
-    /// Runs a script; stops at the first failing statement.
-    pub fn execute(&self, sql: &str) -> Result<Vec<StatementResult>> {
+    /// A new session, starting from the engine's configured properties.
+    pub fn new_session(&self) -> SessionState {
+        SessionState::new(self.properties.clone())
+    }
+
+    /// Runs a script in `session`; stops at the first failing statement.
+    pub fn execute(&self, session: &mut SessionState, sql: &str) -> Result<Vec<StatementResult>> {
         let mut out = Vec::new();
         for piece in split_statements(sql)? {
-            out.push(self.execute_one(&piece.text, piece.pos, true)?);
+            out.push(self.execute_one(session, &piece.text, piece.pos, true)?);
         }
         Ok(out)
     }
 
     /// Parses and runs one statement. `record` appends catalog changes to
     /// the metastore (off while replaying it).
-    fn execute_one(&self, text: &str, pos: Pos, record: bool) -> Result<StatementResult> {
-        let text = self.substitute(text)?;
+    fn execute_one(
+        &self,
+        session: &mut SessionState,
+        text: &str,
+        pos: Pos,
+        record: bool,
+    ) -> Result<StatementResult> {
+        let text = session.substitute(text)?;
         let stmt = parse_statement(&text, pos)?;
         let trimmed = text.trim().trim_end_matches(';').trim().to_string() + ";";
         if !record || !changes_catalog(&stmt) {
-            return self.run_statement(&stmt, &trimmed);
+            return self.run_statement(session, &stmt, &trimmed);
         }
         // A statement that changes the catalog runs after every command
         // other processes recorded before it, then is recorded itself.
@@ -189,109 +204,64 @@ impl EngineInner {
         if self.follow_commands {
             self.apply_commands(&mut applied, false)?;
         }
-        let result = self.run_statement(&stmt, &trimmed)?;
-        let properties = self.state.lock().properties.clone();
-        Metastore::append(
+        let mut result = self.run_statement(session, &stmt, &trimmed)?;
+        let sequence = Metastore::append(
             self.log.as_ref(),
             &self.command_topic,
             &Command {
-                statement: trimmed,
-                properties,
+                statement: trimmed.clone(),
+                properties: session.properties.clone(),
                 origin: Some(self.instance.clone()),
             },
         )?;
+        if let StatementResult::Status(status) = &mut result {
+            status.statement = trimmed;
+            status.sequence_number = sequence;
+        }
         Ok(result)
     }
 
-    fn run_statement(&self, stmt: &Statement, text: &str) -> Result<StatementResult> {
+    fn run_statement(
+        &self,
+        session: &mut SessionState,
+        stmt: &Statement,
+        text: &str,
+    ) -> Result<StatementResult> {
         match stmt {
-            Statement::CreateSource(c) => self.create_source(c, text),
-            Statement::CreateAsSelect(c) => self.create_as_select(c, text),
-            Statement::InsertInto { target, query } => self.insert_into(target, query, text),
+            Statement::CreateSource(c) => self.create_source(session, c, text),
+            Statement::CreateAsSelect(c) => self.create_as_select(session, c, text),
+            Statement::InsertInto { target, query } => {
+                self.insert_into(session, target, query, text)
+            }
             Statement::InsertValues {
                 target,
                 columns,
                 values,
             } => self.insert_values(target, columns.as_deref(), values),
-            Statement::Query(q) => self.select(q),
-            Statement::Show { what, extended } => self.show(what, *extended),
-            Statement::Describe { target, extended } => self.describe(target, *extended),
+            Statement::Query(q) => self.select(session, q),
+            Statement::Show { what, extended } => self.show(session, what, *extended),
+            Statement::Describe { target, extended } => self.describe(session, target, *extended),
             Statement::DescribeFunction(name) => self.describe_function(name),
-            Statement::Explain(target) => self.explain(target),
+            Statement::Explain(target) => self.explain(session, target),
             Statement::Drop {
                 kind,
                 if_exists,
                 name,
                 delete_topic,
             } => self.drop_source(*kind, *if_exists, name, *delete_topic),
-            Statement::DropType { if_exists, name } => {
-                let mut st = self.state.lock();
-                if st.catalog.remove_type(name).is_none() && !if_exists {
-                    return Err(Error::catalog(format!("Type {name} does not exist.")));
-                }
-                Ok(StatementResult::Message(format!("Dropped type '{name}'")))
-            }
+            Statement::DropType { if_exists, name } => self.drop_type(name, *if_exists),
             Statement::CreateType {
                 if_not_exists,
                 name,
                 ty,
-            } => {
-                let mut st = self.state.lock();
-                if let Some(existing) = st.catalog.types().get(name) {
-                    if *if_not_exists {
-                        return Ok(StatementResult::Message(format!(
-                            "Type {name} already exists"
-                        )));
-                    }
-                    return Err(Error::catalog(format!(
-                        "Cannot register custom type '{name}' since it is already registered with type: {existing}"
-                    )));
-                }
-                let resolved = st.catalog.resolve_type(ty)?;
-                st.catalog.add_type(name, resolved);
-                Ok(StatementResult::Message(format!(
-                    "Registered custom type with name '{name}' and SQL type {ty}"
-                )))
-            }
+            } => self.create_type(name, ty, *if_not_exists),
             Statement::Terminate(target) => self.terminate(target),
             Statement::Pause(target) => self.pause(target, true),
             Statement::Resume(target) => self.pause(target, false),
-            Statement::Set { name, value } => {
-                self.set_property(name, value);
-                Ok(StatementResult::Message(format!(
-                    "Successfully changed local property '{name}' to '{value}'."
-                )))
-            }
-            Statement::Unset { name } => {
-                self.state.lock().properties.remove(name);
-                Ok(StatementResult::Message(format!(
-                    "Successfully unset local property '{name}'."
-                )))
-            }
-            Statement::Define { name, value } => {
-                self.state
-                    .lock()
-                    .variables
-                    .insert(name.clone(), value.clone());
-                Ok(StatementResult::Message(format!("Defined variable {name}")))
-            }
-            Statement::Undefine { name } => {
-                let mut st = self.state.lock();
-                let key = st
-                    .variables
-                    .keys()
-                    .find(|k| k.eq_ignore_ascii_case(name))
-                    .cloned();
-                match key {
-                    Some(k) => {
-                        st.variables.remove(&k);
-                        Ok(StatementResult::Message(format!(
-                            "Undefined variable {name}"
-                        )))
-                    }
-                    None => Err(Error::plan(format!("Variable '{name}' is undefined"))),
-                }
-            }
+            Statement::Set { name, value } => Ok(session.set(name, value)),
+            Statement::Unset { name } => Ok(session.unset(name)),
+            Statement::Define { name, value } => Ok(session.define(name, value)),
+            Statement::Undefine { name } => session.undefine(name),
             Statement::Print {
                 topic,
                 from_beginning,
@@ -307,8 +277,11 @@ impl EngineInner {
         }
     }
 
-    pub fn source(&self, name: &str) -> Option<Source> {
-        self.state.lock().catalog.find_source(name).cloned()
+    /// A stream or table by name, as DESCRIBE shows it.
+    pub fn describe_source(&self, name: &str) -> Option<crate::results::SourceDescription> {
+        let st = self.state.lock();
+        let source = st.catalog.find_source(name)?;
+        self.source_description(&st.catalog, source, false).ok()
     }
 
     pub fn source_on_topic(&self, topic: &str) -> Option<Source> {

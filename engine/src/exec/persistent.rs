@@ -1,14 +1,15 @@
 //! Persistent queries: CREATE ... AS SELECT, INSERT INTO ... SELECT, and
 //! their life (start, TERMINATE, PAUSE/RESUME).
 
-use super::ddl::check_map_keys;
-use super::{prop_int, prop_str, EngineInner, RunningQuery, SharedWork};
+use super::ddl::{check_map_keys, kind_name};
+use super::{prop_int, prop_str, EngineInner, RunningQuery, SessionState, SharedWork};
 use crate::catalog::{QueryInfo, QueryState, Source};
 use crate::error::{Error, Result};
 use crate::formats::{FormatKind, FormatSpec};
 use crate::log::{Log, TopicConfig};
 use crate::operators::SinkEncoder;
 use crate::plan::planner::{plan_query, PlanOptions};
+use crate::results::CommandStatus;
 use crate::runtime::task::{Flow, Membership, PersistentTask, Work};
 use crate::sql::ast::*;
 use crate::types::{Schema, SqlType};
@@ -33,12 +34,13 @@ impl EngineInner {
 
     pub(super) fn plan_options(
         &self,
+        session: &SessionState,
         sink_name: Option<String>,
         transient: bool,
         query_id: Option<String>,
     ) -> PlanOptions {
         PlanOptions {
-            new_planner: self.property_bool("ksql.new.query.planner.enabled", false),
+            new_planner: session.property_bool("ksql.new.query.planner.enabled", false),
             transient,
             sink_name,
             query_id,
@@ -54,6 +56,7 @@ impl EngineInner {
 
     pub(super) fn create_as_select(
         &self,
+        session: &SessionState,
         c: &CreateAsSelect,
         text: &str,
     ) -> Result<StatementResult> {
@@ -65,11 +68,17 @@ impl EngineInner {
             let st = self.state.lock();
             if st.catalog.find_source(&c.name).is_some() {
                 if c.if_not_exists {
-                    return Ok(StatementResult::Message(format!(
-                        "Cannot add {} '{}': A source with the same name already exists",
-                        what.to_ascii_lowercase(),
-                        c.name
-                    )));
+                    return Ok(CommandStatus::success(
+                        &what.to_ascii_lowercase(),
+                        &c.name,
+                        "create",
+                        format!(
+                            "Cannot add {} '{}': A source with the same name already exists",
+                            what.to_ascii_lowercase(),
+                            c.name
+                        ),
+                    )
+                    .into());
                 }
                 if !c.or_replace {
                     self.check_name_free(&st, &c.name, c.kind)?;
@@ -91,7 +100,7 @@ impl EngineInner {
             SourceKind::Table => "CTAS",
         };
         let id = self.peek_query_id(&format!("{prefix}_{}", c.name));
-        let options = self.plan_options(Some(c.name.clone()), false, Some(id.clone()));
+        let options = self.plan_options(session, Some(c.name.clone()), false, Some(id.clone()));
         let plan = plan_query(&c.query, &self.state.lock().catalog, &options)?;
         if c.kind != plan.kind {
             let (produced, use_) = match plan.kind {
@@ -105,12 +114,14 @@ impl EngineInner {
         let topic = prop_str(&c.properties, "KAFKA_TOPIC").unwrap_or_else(|| {
             format!(
                 "{}{}",
-                self.property("ksql.output.topic.name.prefix")
+                session
+                    .property("ksql.output.topic.name.prefix")
                     .unwrap_or_default(),
                 c.name
             )
         });
-        let (mut key_format, value_format) = self.formats_from(
+        let (mut key_format, value_format) = Self::formats_from(
+            session,
             &c.properties,
             Some(plan.source.key_format.clone()),
             Some(plan.source.value_format.clone()),
@@ -170,7 +181,8 @@ impl EngineInner {
             ));
         }
         check_map_keys(&sink.schema.columns, &sink.key_format, &sink.value_format)?;
-        let encoder = SinkEncoder::try_new(&sink)?;
+        // The sink's codecs must carry its columns before its topic is made.
+        SinkEncoder::try_new(&sink)?;
         match self.log.describe_topic(&topic)? {
             Some(info)
                 if info.partitions != partitions
@@ -220,15 +232,21 @@ impl EngineInner {
                     Ok(plan)
                 })
             };
-        self.start_query(&id, text, plan, replan, sink.clone(), encoder)?;
+        self.start_query(session, &id, text, plan, replan, sink.clone())?;
         self.state.lock().catalog.add_source(sink);
-        Ok(StatementResult::Message(format!(
-            "Created query with ID {id}"
-        )))
+        Ok(CommandStatus::success(
+            &what.to_ascii_lowercase(),
+            &c.name,
+            "create",
+            format!("Created query with ID {id}"),
+        )
+        .with_query(&id)
+        .into())
     }
 
     pub(super) fn insert_into(
         &self,
+        session: &SessionState,
         target: &str,
         query: &Query,
         text: &str,
@@ -246,7 +264,7 @@ impl EngineInner {
             )));
         }
         let id = self.peek_query_id("INSERTQUERY");
-        let options = self.plan_options(Some(target.to_string()), false, Some(id.clone()));
+        let options = self.plan_options(session, Some(target.to_string()), false, Some(id.clone()));
         let plan = plan_query(query, &self.state.lock().catalog, &options)?;
         if !schemas_compatible(&plan.schema, &sink.schema) {
             return Err(Error::plan(format!(
@@ -254,34 +272,36 @@ impl EngineInner {
                 plan.schema, sink.schema
             )));
         }
-        let encoder = SinkEncoder::try_new(&sink)?;
         let replan: Replan = {
             let (query, options) = (query.clone(), options.clone());
             Arc::new(move |inner: &EngineInner| {
                 plan_query(&query, &inner.state.lock().catalog, &options)
             })
         };
-        self.start_query(&id, text, plan, replan, sink, encoder)?;
-        Ok(StatementResult::Message(format!(
-            "Created query with ID {id}"
-        )))
+        let kind = kind_name(sink.kind);
+        self.start_query(session, &id, text, plan, replan, sink)?;
+        Ok(CommandStatus::success(
+            kind,
+            target,
+            "create",
+            format!("Created query with ID {id}"),
+        )
+        .with_query(&id)
+        .into())
     }
 
     pub(super) fn start_query(
         &self,
+        session: &SessionState,
         id: &str,
         text: &str,
         plan: crate::plan::planner::QueryPlan,
         replan: Replan,
         sink: Source,
-        encoder: SinkEncoder,
     ) -> Result<()> {
+        let encoder = SinkEncoder::try_new(&sink)?;
         let group = format!("_confluent-ksql-{}query_{id}", self.service_id);
-        let earliest = self
-            .property("auto.offset.reset")
-            .map(|v| v.eq_ignore_ascii_case("earliest"))
-            .unwrap_or(false);
-        let plan = plan;
+        let earliest = session.reads_from_earliest();
         let stateful = plan.join.is_some()
             || !plan.changelogs.is_empty()
             || sink.kind == SourceKind::Table
@@ -362,22 +382,23 @@ impl EngineInner {
         // Exactly-once processing through transactions, where the log has
         // them. (A process that only records statements must not open a
         // writer: that would fence the process running the query.)
-        let guarantee = self
-            .property("processing.guarantee")
-            .or_else(|| self.property("ksql.streams.processing.guarantee"))
+        let guarantee = session
+            .first_property(&["processing.guarantee", "ksql.streams.processing.guarantee"])
             .unwrap_or_default();
         let exactly_once = guarantee.starts_with("exactly_once") && !self.record_only;
         if exactly_once && !self.kafka {
-            eprintln!(
-                "sluice: query {id} runs at least once: processing.guarantee={guarantee} needs Kafka transactions, which the embedded log does not have"
+            tracing::warn!(
+                "query {id} runs at least once: processing.guarantee={guarantee} needs Kafka transactions, which the embedded log does not have"
             );
         }
         let exactly_once = exactly_once && self.kafka;
         // Record caching (ksqlDB's default, 10 MB): a table's changes are
         // coalesced per key; `cache.max.bytes.buffering = 0` turns it off.
-        let caching = self
-            .property("cache.max.bytes.buffering")
-            .or_else(|| self.property("ksql.streams.cache.max.bytes.buffering"))
+        let caching = session
+            .first_property(&[
+                "cache.max.bytes.buffering",
+                "ksql.streams.cache.max.bytes.buffering",
+            ])
             .map(|v| v.trim() != "0")
             .unwrap_or(true);
         let coalesce =
@@ -391,8 +412,8 @@ impl EngineInner {
             // caller driving queries expects results when idle).
             commit_interval: (coalesce.is_some() && self.background).then(|| {
                 Duration::from_millis(
-                    self.property("commit.interval.ms")
-                        .or_else(|| self.property("ksql.streams.commit.interval.ms"))
+                    session
+                        .first_property(&["commit.interval.ms", "ksql.streams.commit.interval.ms"])
                         .and_then(|v| v.trim().parse().ok())
                         .unwrap_or(2_000),
                 )
@@ -495,6 +516,7 @@ impl EngineInner {
         };
         self.queries.lock().push(RunningQuery {
             id: id.to_string(),
+            plan: Vec::new(),
             task,
             stop,
             paused,
@@ -569,7 +591,13 @@ impl EngineInner {
                 self.delete_internal_topics(&id)?;
             }
         }
-        Ok(StatementResult::Message("Query terminated.".into()))
+        Ok(CommandStatus::success(
+            "terminate",
+            &target_name(target),
+            "execute",
+            "Query terminated.",
+        )
+        .into())
     }
 
     /// Deletes a terminated query's internal topics (state changelogs and
@@ -585,6 +613,11 @@ impl EngineInner {
     }
 
     pub(super) fn pause(&self, target: &QueryTarget, pause: bool) -> Result<StatementResult> {
+        let (kind, message) = if pause {
+            ("pause", "Query paused.")
+        } else {
+            ("resume", "Query resumed.")
+        };
         for id in self.query_ids(target)? {
             if let Some(q) = self.queries.lock().iter().find(|q| q.id == id) {
                 q.paused.store(pause, Ordering::SeqCst);
@@ -597,14 +630,7 @@ impl EngineInner {
                 };
             }
         }
-        Ok(StatementResult::Message(
-            if pause {
-                "Query paused."
-            } else {
-                "Query resumed."
-            }
-            .into(),
-        ))
+        Ok(CommandStatus::success(kind, &target_name(target), "execute", message).into())
     }
 }
 
@@ -645,6 +671,14 @@ pub(super) fn run_loop(
         if let Err(e) = t.flush(log.as_ref()) {
             eprintln!("sluice: could not write a stopping query's last results: {e}");
         }
+    }
+}
+
+/// How a TERMINATE, PAUSE or RESUME names its target in the command id.
+fn target_name(target: &QueryTarget) -> String {
+    match target {
+        QueryTarget::All => "ALL".to_string(),
+        QueryTarget::Id(id) => id.to_ascii_uppercase(),
     }
 }
 

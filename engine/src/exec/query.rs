@@ -1,54 +1,41 @@
 //! Queries answered to the caller: pull queries (now), push queries (as
 //! rows arrive) and PRINT.
 
-use super::EngineInner;
+use super::{EngineInner, SessionState};
 use crate::catalog::Source;
 use crate::error::{Error, Result};
 use crate::log::{Log, TopicConfig};
 use crate::operators::SourceDecoder;
 use crate::plan::expr::{Compiled, Scope};
 use crate::plan::planner::plan_query;
+use crate::results::{PushQuery, PushSource, ResultColumn, RowSet, StatementResult};
 use crate::runtime::repartition::{Rekey, Repartition};
 use crate::runtime::task::{Decoder, Flow, Input, Pipeline, SourceReader, TransientTask};
 use crate::sql::ast::*;
 use crate::types::{Column, Schema, SqlType, Value};
-use crate::{PushQuery, PushSource, RowSet, StatementResult};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 impl EngineInner {
-    pub(super) fn select(&self, q: &Query) -> Result<StatementResult> {
+    pub(super) fn select(&self, session: &SessionState, q: &Query) -> Result<StatementResult> {
         let push = q.emit.is_some();
         if !q.order_by.is_empty() {
-            return self.ordered_pull(q);
+            return self.ordered_pull(session, q);
         }
         // Beyond ksqlDB: a pull query may join materialized tables; joins
         // involving streams still need EMIT CHANGES.
         if !push && !q.joins.is_empty() && !self.reads_only_tables(q) {
             return Err(Error::plan("Pull queries don't support JOIN clauses. See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query."));
         }
-        let options = self.plan_options(None, true, None);
+        let options = self.plan_options(session, None, true, None);
         let plan = plan_query(q, &self.state.lock().catalog, &options)?;
-        let earliest = !push
-            || self
-                .property("auto.offset.reset")
-                .map(|v| v.eq_ignore_ascii_case("earliest"))
-                .unwrap_or(false);
-        let columns: Vec<(String, String)> = plan
-            .schema
-            .columns
-            .iter()
-            .map(|c| (c.name.clone(), c.ty.to_string()))
-            .collect();
+        let earliest = !push || session.reads_from_earliest();
+        let columns = result_columns(&plan.schema);
         // Show columns in SELECT order: keys were moved first by the planner
         // only for sinks; for a push query the schema order is fine.
         let output: Vec<usize> = (0..plan.schema.columns.len()).collect();
-        let id = format!(
-            "transient_{}_{}",
-            plan.source.name,
-            crate::catalog::metastore::now_ms()
-        );
+        let id = transient_query_id(&plan.source.name);
         let source = plan.source.clone();
         let (kind, schema) = (plan.kind, plan.schema.clone());
         let feed = push
@@ -56,7 +43,7 @@ impl EngineInner {
             .flatten();
         let flow = self.flow(plan.inputs, plan.join, plan.operators, None, earliest)?;
         let mut task = TransientTask {
-            query_id: id,
+            query_id: id.clone(),
             flow,
             output,
             limit: q.limit,
@@ -93,7 +80,11 @@ impl EngineInner {
                 None => break,
             }
         }
-        Ok(StatementResult::Rows(RowSet { columns, rows }))
+        Ok(StatementResult::Rows(RowSet {
+            query_id: id,
+            columns,
+            rows,
+        }))
     }
 
     /// True when every source the query reads is a table.
@@ -111,7 +102,11 @@ impl EngineInner {
     /// A pull query with ORDER BY (beyond ksqlDB): the rows of the query
     /// without it, sorted by expressions over the result columns, then
     /// limited.
-    pub(super) fn ordered_pull(&self, q: &Query) -> Result<StatementResult> {
+    pub(super) fn ordered_pull(
+        &self,
+        session: &SessionState,
+        q: &Query,
+    ) -> Result<StatementResult> {
         if q.emit.is_some() || !self.reads_only_tables(q) {
             return Err(Error::plan(
                 "ORDER BY is only supported in pull queries over tables: a stream's rows, and a push query's, arrive in the order they happen.",
@@ -120,7 +115,7 @@ impl EngineInner {
         let mut inner = q.clone();
         inner.order_by.clear();
         let limit = inner.limit.take();
-        let StatementResult::Rows(mut set) = self.select(&inner)? else {
+        let StatementResult::Rows(mut set) = self.select(session, &inner)? else {
             return Err(Error::plan("ORDER BY needs a query that returns rows"));
         };
         let types = self.state.lock().catalog.type_list();
@@ -128,14 +123,12 @@ impl EngineInner {
             columns: set
                 .columns
                 .iter()
-                .map(|(name, ty)| {
-                    Ok(crate::plan::expr::ScopeColumn {
-                        qualifier: None,
-                        name: name.clone(),
-                        ty: crate::sql::parser::parse_type(ty)?,
-                    })
+                .map(|c| crate::plan::expr::ScopeColumn {
+                    qualifier: None,
+                    name: c.name.clone(),
+                    ty: c.ty.clone(),
                 })
-                .collect::<Result<_>>()?,
+                .collect(),
             custom_types: types,
         };
         let keys: Vec<(Compiled, bool)> = q
@@ -272,7 +265,7 @@ impl EngineInner {
         source: &Source,
         schema: &Schema,
         mut task: TransientTask,
-        columns: Vec<(String, String)>,
+        columns: Vec<ResultColumn>,
     ) -> Result<StatementResult> {
         if source.kind == SourceKind::Table && source.created_by.is_none() && !source.is_source {
             return Err(Error::plan(format!(
@@ -352,7 +345,11 @@ impl EngineInner {
                 rows.push(values);
             }
         }
-        Ok(StatementResult::Rows(RowSet { columns, rows }))
+        Ok(StatementResult::Rows(RowSet {
+            query_id: task.query_id,
+            columns,
+            rows,
+        }))
     }
 
     pub(super) fn print(
@@ -369,27 +366,56 @@ impl EngineInner {
             .find(|t| t.name == topic || t.name.eq_ignore_ascii_case(topic))
             .ok_or_else(|| Error::catalog(format!("Could not find topic '{topic}', or the KSQL user does not have permissions to list the topic. Topic names are case-sensitive.")))?;
         let reader = SourceReader::open(self.log.as_ref(), &topic.name, None, from_beginning)?;
-        Ok(StatementResult::Push(PushQuery::new(Box::new(PrintPush {
-            source: self.source_on_topic(&topic.name),
-            log: self.log.clone(),
-            reader,
-            interval: interval.max(1),
-            seen: 0,
-            limit,
-            emitted: 0,
-        }))))
+        Ok(StatementResult::Print(PushQuery::new(Box::new(
+            PrintPush {
+                query_id: transient_query_id(&topic.name),
+                source: self.source_on_topic(&topic.name),
+                log: self.log.clone(),
+                reader,
+                interval: interval.max(1),
+                seen: 0,
+                limit,
+                emitted: 0,
+            },
+        ))))
     }
+}
+
+/// A transient query's id, as ksqlDB names them.
+fn transient_query_id(source: &str) -> String {
+    format!(
+        "transient_{}_{}",
+        source,
+        crate::catalog::metastore::now_ms()
+    )
+}
+
+/// A result schema's columns, keys marked.
+pub(super) fn result_columns(schema: &Schema) -> Vec<ResultColumn> {
+    schema
+        .columns
+        .iter()
+        .map(|c| ResultColumn {
+            name: c.name.clone(),
+            ty: c.ty.clone(),
+            key: c.is_key(),
+        })
+        .collect()
 }
 
 /// A push query over a transient pipeline.
 pub(super) struct TransientPush {
     log: Arc<dyn Log>,
     task: TransientTask,
-    columns: Vec<(String, String)>,
+    columns: Vec<ResultColumn>,
 }
 
 impl PushSource for TransientPush {
-    fn columns(&self) -> Vec<(String, String)> {
+    fn query_id(&self) -> String {
+        self.task.query_id.clone()
+    }
+
+    fn columns(&self) -> Vec<ResultColumn> {
         self.columns.clone()
     }
 
@@ -413,6 +439,7 @@ impl PushSource for TransientPush {
 
 /// PRINT: a topic's records as text, one row per record.
 pub(super) struct PrintPush {
+    query_id: String,
     log: Arc<dyn Log>,
     /// A source declared over the topic, whose formats read its records.
     source: Option<Source>,
@@ -471,8 +498,16 @@ impl PrintPush {
 }
 
 impl PushSource for PrintPush {
-    fn columns(&self) -> Vec<(String, String)> {
-        vec![("Record".into(), "STRING".into())]
+    fn query_id(&self) -> String {
+        self.query_id.clone()
+    }
+
+    fn columns(&self) -> Vec<ResultColumn> {
+        vec![ResultColumn {
+            name: "Record".into(),
+            ty: SqlType::String,
+            key: false,
+        }]
     }
 
     fn next_rows(&mut self, timeout: Duration) -> Result<Option<Vec<Vec<Value>>>> {

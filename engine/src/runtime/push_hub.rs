@@ -36,6 +36,7 @@ use crate::error::Result;
 use crate::log::{Log, StoredRecord};
 use crate::operators::SourceDecoder;
 use crate::plan::planner::PlanInput;
+use crate::results::{PushSource, ResultColumn};
 use crate::types::Value;
 use parking_lot::{Mutex, RwLock};
 use std::collections::{HashMap, VecDeque};
@@ -112,7 +113,7 @@ impl PushHub {
         log: Arc<dyn Log>,
         key: FeedKey,
         task: TransientTask,
-        columns: Vec<(String, String)>,
+        columns: Vec<ResultColumn>,
     ) -> Result<SharedPush> {
         let signal = Arc::new(Signal::default());
         let mut feeds = self.feeds.lock();
@@ -370,7 +371,7 @@ pub struct SharedPush {
     /// The query: its reader's positions say where it is, its decoder reads
     /// what the feed no longer (or does not yet) hold.
     task: TransientTask,
-    columns: Vec<(String, String)>,
+    columns: Vec<ResultColumn>,
     hub: Arc<Mutex<HashMap<String, Arc<Feed>>>>,
 }
 
@@ -533,8 +534,12 @@ impl SharedPush {
     }
 }
 
-impl crate::PushSource for SharedPush {
-    fn columns(&self) -> Vec<(String, String)> {
+impl PushSource for SharedPush {
+    fn query_id(&self) -> String {
+        self.task.query_id.clone()
+    }
+
+    fn columns(&self) -> Vec<ResultColumn> {
         self.columns.clone()
     }
 

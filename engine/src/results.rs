@@ -1,0 +1,300 @@
+//! What a statement returns, as data: one kind per entity ksqlDB's REST API
+//! returns (command status, source list, source description, query list,
+//! properties, functions, topics, types, variables, rows, push and PRINT
+//! handles). The shell renders them; the server serializes them.
+
+use crate::error::Result;
+use crate::types::{Schema, SqlType, Value};
+use std::time::Duration;
+
+/// The result of one statement.
+#[derive(Debug)]
+pub enum StatementResult {
+    /// A statement that changed the catalog or the queries (CREATE, DROP,
+    /// TERMINATE, ...): ksqlDB's `currentStatus`.
+    Status(CommandStatus),
+    /// A statement that only changed this session (SET, UNSET, DEFINE,
+    /// UNDEFINE) or has nothing to report (INSERT VALUES): a line for the
+    /// user, which may be empty. ksqlDB's REST API returns no entity.
+    Message(String),
+    /// SHOW/LIST STREAMS or TABLES.
+    Sources(SourceList),
+    /// SHOW/LIST STREAMS or TABLES EXTENDED.
+    SourceDescriptions(Vec<SourceDescription>),
+    /// DESCRIBE a stream or table.
+    SourceDescription(SourceDescription),
+    /// SHOW/LIST QUERIES.
+    Queries(Vec<QuerySummary>),
+    /// EXPLAIN a query id or a statement.
+    QueryDescription(QueryDescription),
+    /// SHOW PROPERTIES: the session's properties.
+    Properties(Vec<Property>),
+    /// SHOW FUNCTIONS.
+    Functions(Vec<FunctionSummary>),
+    /// DESCRIBE FUNCTION.
+    FunctionDescription(FunctionDescription),
+    /// SHOW TOPICS.
+    Topics(Vec<TopicSummary>),
+    /// SHOW TYPES: custom type names and the types they stand for.
+    Types(Vec<(String, SqlType)>),
+    /// SHOW VARIABLES: the session's variables.
+    Variables(Vec<(String, String)>),
+    /// ASSERT TOPIC.
+    AssertTopic { topic: String, exists: bool },
+    /// A pull query's rows, answered now.
+    Rows(RowSet),
+    /// A push query: rows keep arriving through the handle.
+    Push(PushQuery),
+    /// PRINT: a topic's records keep arriving through the handle, one
+    /// text row per record.
+    Print(PushQuery),
+}
+
+/// ksqlDB's command status: what a statement that changed the catalog did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandStatus {
+    /// The statement as it was recorded.
+    pub statement: String,
+    /// ksqlDB's command id: ``stream/`NAME`/create``, ``topic/`X`/create``,
+    /// ``terminate/`ID`/execute``, ...
+    pub command_id: String,
+    /// "SUCCESS" for statements that ran.
+    pub status: String,
+    pub message: String,
+    /// The persistent query a statement started.
+    pub query_id: Option<String>,
+    /// The statement's offset in the command topic (-1 when it was not
+    /// recorded).
+    pub sequence_number: i64,
+    pub warnings: Vec<String>,
+}
+
+/// SHOW STREAMS / SHOW TABLES.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceList {
+    /// "STREAM" or "TABLE".
+    pub kind: String,
+    pub sources: Vec<SourceSummary>,
+}
+
+/// One line of a source list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceSummary {
+    pub name: String,
+    /// "STREAM" or "TABLE".
+    pub kind: String,
+    pub topic: String,
+    pub key_format: String,
+    pub value_format: String,
+    pub is_windowed: bool,
+}
+
+/// A stream or table as callers see it (DESCRIBE).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceDescription {
+    pub name: String,
+    /// "STREAM" or "TABLE".
+    pub kind: String,
+    /// Key columns first; ROWTIME is not included.
+    pub schema: Schema,
+    pub key_format: String,
+    pub value_format: String,
+    pub topic: String,
+    pub partitions: i32,
+    pub replication: i16,
+    /// "TUMBLING", "HOPPING" or "SESSION" for windowed sources.
+    pub window_type: Option<String>,
+    /// The TIMESTAMP column, if one was set.
+    pub timestamp: Option<String>,
+    /// The statement that created it.
+    pub statement: String,
+    pub is_source: bool,
+    pub key_features: Vec<String>,
+    pub value_features: Vec<String>,
+    /// Persistent queries that read it.
+    pub read_queries: Vec<QueryRef>,
+    /// Persistent queries that write it.
+    pub write_queries: Vec<QueryRef>,
+    /// DESCRIBE EXTENDED (runtime details wanted).
+    pub extended: bool,
+}
+
+/// A persistent query named in a description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryRef {
+    pub id: String,
+    pub statement: String,
+}
+
+/// One line of SHOW QUERIES.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuerySummary {
+    pub id: String,
+    /// "PERSISTENT" or "PUSH".
+    pub query_type: String,
+    /// "RUNNING", "PAUSED" or "ERROR".
+    pub state: String,
+    pub statement: String,
+    pub sinks: Vec<String>,
+    pub sink_topics: Vec<String>,
+}
+
+/// EXPLAIN: a query's statement, sources, sinks, result schema and plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryDescription {
+    /// The query id (None for EXPLAIN of a statement not running).
+    pub id: Option<String>,
+    pub statement: String,
+    pub sources: Vec<String>,
+    pub sinks: Vec<String>,
+    pub sink_topics: Vec<String>,
+    /// The result's columns.
+    pub schema: Schema,
+    /// "TUMBLING", "HOPPING" or "SESSION" for windowed results.
+    pub window_type: Option<String>,
+    /// "RUNNING", "PAUSED", "ERROR"; None for a statement not running.
+    pub state: Option<String>,
+    /// The query's operators, inputs before the operators that read them.
+    pub plan: Vec<PlanNode>,
+}
+
+/// One operator of a query plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanNode {
+    /// Its index in [`QueryDescription::plan`].
+    pub id: usize,
+    /// The operator's name ("Source", "Filter", "Aggregate", ...).
+    pub name: String,
+    /// Its parameters in one line.
+    pub description: String,
+    /// The nodes whose rows it reads.
+    pub inputs: Vec<usize>,
+}
+
+/// One session property (SHOW PROPERTIES).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Property {
+    pub name: String,
+    pub value: String,
+    /// "SESSION" when this session set it, "SERVER" when it came from the
+    /// engine's configuration.
+    pub scope: String,
+}
+
+/// One line of SHOW FUNCTIONS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionSummary {
+    pub name: String,
+    /// "SCALAR", "AGGREGATE" or "TABLE".
+    pub kind: String,
+    pub category: String,
+}
+
+/// DESCRIBE FUNCTION.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionDescription {
+    pub name: String,
+    /// "SCALAR", "AGGREGATE" or "TABLE".
+    pub kind: String,
+    pub category: String,
+    pub description: String,
+}
+
+/// One line of SHOW TOPICS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicSummary {
+    pub name: String,
+    pub partitions: i32,
+    pub replicas: i16,
+}
+
+/// A result column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResultColumn {
+    pub name: String,
+    pub ty: SqlType,
+    /// A key column of the result (ksqlDB's schema marks it `KEY`).
+    pub key: bool,
+}
+
+/// Named, typed columns and rows of values.
+#[derive(Debug, Clone, Default)]
+pub struct RowSet {
+    /// The transient query's id.
+    pub query_id: String,
+    pub columns: Vec<ResultColumn>,
+    pub rows: Vec<Vec<Value>>,
+}
+
+/// A running push query (or PRINT); dropping it stops it.
+pub struct PushQuery {
+    inner: Box<dyn PushSource>,
+}
+
+impl std::fmt::Debug for PushQuery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PushQuery")
+            .field("query_id", &self.query_id())
+            .field("columns", &self.columns())
+            .finish()
+    }
+}
+
+/// Where a push query's rows come from.
+pub(crate) trait PushSource: Send {
+    fn query_id(&self) -> String;
+    fn columns(&self) -> Vec<ResultColumn>;
+    fn next_rows(&mut self, timeout: Duration) -> Result<Option<Vec<Vec<Value>>>>;
+}
+
+impl PushQuery {
+    pub(crate) fn new(inner: Box<dyn PushSource>) -> Self {
+        PushQuery { inner }
+    }
+
+    /// The transient query's id.
+    pub fn query_id(&self) -> String {
+        self.inner.query_id()
+    }
+
+    /// The result columns.
+    pub fn columns(&self) -> Vec<ResultColumn> {
+        self.inner.columns()
+    }
+
+    /// Waits up to `timeout` for more rows: `Ok(Some(rows))` (maybe empty
+    /// when the timeout passed), or `Ok(None)` when the query has finished
+    /// (its LIMIT was reached).
+    pub fn next_rows(&mut self, timeout: Duration) -> Result<Option<Vec<Vec<Value>>>> {
+        self.inner.next_rows(timeout)
+    }
+}
+
+impl CommandStatus {
+    /// A successful command: ``{kind}/`{entity}`/{action}`` with its
+    /// message. The executor fills in the statement and its sequence
+    /// number once the command is recorded.
+    pub fn success(kind: &str, entity: &str, action: &str, message: impl Into<String>) -> Self {
+        CommandStatus {
+            statement: String::new(),
+            command_id: format!("{kind}/`{entity}`/{action}"),
+            status: "SUCCESS".to_string(),
+            message: message.into(),
+            query_id: None,
+            sequence_number: -1,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// The same, naming the persistent query the command started.
+    pub fn with_query(mut self, query_id: &str) -> Self {
+        self.query_id = Some(query_id.to_string());
+        self
+    }
+}
+
+impl From<CommandStatus> for StatementResult {
+    fn from(status: CommandStatus) -> Self {
+        StatementResult::Status(status)
+    }
+}
