@@ -1,0 +1,430 @@
+//! The embedded Log: Kafka-shaped topics kept in memory and, unless the log
+//! is in-memory only, in append-only, CRC-checked segment files.
+//!
+//! Layout of a data directory:
+//!
+//! ```text
+//! dir/topics/<encoded name>/meta.json   the topic: name, partitions, replicas, compact
+//! dir/topics/<encoded name>/<p>.log     one segment per partition
+//! dir/offsets.log                       consumer-group commits, last one wins
+//! dir/trash/                            topics being deleted (emptied on open)
+//! ```
+//!
+//! A topic's directory name is its name percent-encoded (only ASCII letters,
+//! digits, `_` and `-` are kept); a name whose encoding would be too long
+//! for a file name is cut and suffixed with `~` and a hash. The real name
+//! is the one in `meta.json`, which is written last: a topic directory
+//! without it is the remains of an interrupted create and is removed.
+//!
+//! Segment and offsets files start with an 8-byte magic, followed by
+//! frames: a little-endian `u32` payload length, a little-endian `u32`
+//! CRC32 of the payload, and the payload. A record payload is the `i64`
+//! offset, the `i64` timestamp, the key and the value (each an `i32` length,
+//! -1 for null, then the bytes), a `u32` header count and, per header, the
+//! name (`u32` length, UTF-8) and the value (as the key). An offsets payload
+//! is a kind byte: 0 for a commit (group, topic, `i32` partition, `i64`
+//! offset) or 1 for a deleted topic (topic), strings being a `u32` length
+//! and UTF-8. All integers are little-endian.
+//!
+//! On open every segment is scanned into memory (reads never touch the
+//! disk); a frame that is cut short or fails its CRC ends the file, which is
+//! truncated there: that is what a crash in the middle of a write leaves.
+//!
+//! Appends and commits go through a buffered writer and are not synced one
+//! by one: they are written to the file when the buffer fills, when the log
+//! is dropped, or on `flush`, which also fsyncs them. One process at a time
+//! may open a data directory.
+//!
+//! This file holds [`EmbeddedLog`] and its `Log` implementation; the parts
+//! are in `topic` (topics, partitions and their directories), `offsets`
+//! (consumer-group commits), `format` (framed files and the record payload)
+//! and `appends` (waiting for appends).
+
+mod appends;
+mod format;
+mod offsets;
+mod topic;
+
+use super::{partition_for_key, Log, Record, StoredRecord, TopicConfig, TopicInfo};
+use crate::error::{Error, Result};
+use appends::Appends;
+use format::{new_file, sync_dir, SEGMENT_MAGIC};
+use offsets::OffsetStore;
+use parking_lot::{Mutex, RwLock};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use topic::{dir_name, segment_path, Partition, Topic, TopicMeta};
+
+/// The default Log: topics of partitions held in memory and, when opened on
+/// a directory, persisted in append-only segment files (see the module
+/// documentation for the format). Shared between threads; each partition
+/// has its own lock, so work on one does not wait for another.
+pub struct EmbeddedLog {
+    /// The data directory; None for an in-memory log.
+    dir: Option<PathBuf>,
+    topics: RwLock<BTreeMap<String, Arc<Topic>>>,
+    /// Serializes topic creation and deletion, which do file work outside
+    /// the `topics` lock.
+    ddl: Mutex<()>,
+    offsets: Mutex<OffsetStore>,
+    /// Every append: `seq` grows by one for each.
+    appends: Appends,
+    /// Makes names in `trash/` unique.
+    trash_seq: AtomicU64,
+}
+
+impl EmbeddedLog {
+    /// Opens (creating it if needed) a log stored in `dir`, loading every
+    /// topic, record and committed offset kept there. A torn or corrupt
+    /// tail of a file is cut off; other damage is an error.
+    pub fn open(dir: impl AsRef<Path>) -> Result<EmbeddedLog> {
+        let dir = dir.as_ref().to_path_buf();
+        let topics_dir = dir.join("topics");
+        fs::create_dir_all(&topics_dir)?;
+        let trash = dir.join("trash");
+        if trash.exists() {
+            fs::remove_dir_all(&trash)?;
+        }
+
+        let mut topics = BTreeMap::new();
+        for entry in fs::read_dir(&topics_dir)? {
+            let entry = entry?;
+            if !entry.file_type()?.is_dir() {
+                continue;
+            }
+            let path = entry.path();
+            let meta_path = path.join("meta.json");
+            if !meta_path.exists() {
+                // A create that did not finish.
+                fs::remove_dir_all(&path)?;
+                continue;
+            }
+            let meta: TopicMeta = serde_json::from_slice(&fs::read(&meta_path)?)?;
+            let topic = Topic::load(&path, meta)?;
+            topics.insert(topic.info.name.clone(), Arc::new(topic));
+        }
+
+        let offsets = OffsetStore::load(&dir, &topics)?;
+        Ok(EmbeddedLog {
+            dir: Some(dir),
+            topics: RwLock::new(topics),
+            ddl: Mutex::new(()),
+            offsets: Mutex::new(offsets),
+            appends: Appends::default(),
+            trash_seq: AtomicU64::new(0),
+        })
+    }
+
+    /// A log that lives in memory only and is gone when dropped.
+    pub fn in_memory() -> EmbeddedLog {
+        EmbeddedLog {
+            dir: None,
+            topics: RwLock::new(BTreeMap::new()),
+            ddl: Mutex::new(()),
+            offsets: Mutex::new(OffsetStore::empty()),
+            appends: Appends::default(),
+            trash_seq: AtomicU64::new(0),
+        }
+    }
+
+    /// The data directory, None for an in-memory log.
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    fn topic(&self, name: &str) -> Result<Arc<Topic>> {
+        self.topics
+            .read()
+            .get(name)
+            .cloned()
+            .ok_or_else(|| missing_topic(name))
+    }
+
+    /// Counts an append to `topic` and wakes the threads waiting for one
+    /// there or anywhere.
+    fn bump(&self, topic: &Topic) {
+        let seq = self.appends.seq.fetch_add(1, Ordering::SeqCst) + 1;
+        topic.appends.seq.fetch_max(seq, Ordering::SeqCst);
+        topic.appends.notify();
+        self.appends.notify();
+    }
+
+    fn create_on_disk(&self, dir: &Path, name: &str, config: &TopicConfig) -> Result<Topic> {
+        let topics_dir = dir.join("topics");
+        let path = topics_dir.join(dir_name(name));
+        if path.exists() {
+            return Err(Error::log(format!(
+                "cannot create topic '{name}': directory {} is in use",
+                path.display()
+            )));
+        }
+        fs::create_dir(&path)?;
+        let mut partitions = Vec::with_capacity(config.partitions as usize);
+        for p in 0..config.partitions {
+            let file = new_file(&segment_path(&path, p), SEGMENT_MAGIC)?;
+            partitions.push(Partition::with_file(Vec::new(), file)?);
+        }
+        let meta = TopicMeta {
+            name: name.to_string(),
+            partitions: config.partitions,
+            replicas: config.replicas,
+            compact: config.compact,
+        };
+        let tmp = path.join("meta.json.tmp");
+        {
+            let mut f = File::create(&tmp)?;
+            f.write_all(&serde_json::to_vec_pretty(&meta)?)?;
+            f.sync_all()?;
+        }
+        fs::rename(&tmp, path.join("meta.json"))?;
+        sync_dir(&path)?;
+        sync_dir(&topics_dir)?;
+        Ok(Topic {
+            info: meta.into_info(),
+            partitions,
+            appends: Appends::default(),
+        })
+    }
+
+    fn delete_on_disk(&self, dir: &Path, name: &str) -> Result<()> {
+        let topics_dir = dir.join("topics");
+        let enc = dir_name(name);
+        let trash = dir.join("trash");
+        fs::create_dir_all(&trash)?;
+        let doomed = trash.join(format!(
+            "{enc}.{}",
+            self.trash_seq.fetch_add(1, Ordering::Relaxed)
+        ));
+        fs::rename(topics_dir.join(&enc), &doomed)?;
+        sync_dir(&topics_dir)?;
+        fs::remove_dir_all(&doomed)?;
+        Ok(())
+    }
+}
+
+impl fmt::Debug for EmbeddedLog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmbeddedLog")
+            .field("dir", &self.dir)
+            .field("topics", &self.topics.read().len())
+            .field("append_seq", &self.appends.seq.load(Ordering::SeqCst))
+            .finish()
+    }
+}
+
+impl Log for EmbeddedLog {
+    fn create_topic(&self, name: &str, config: &TopicConfig) -> Result<()> {
+        if name.is_empty() {
+            return Err(Error::log("a topic name cannot be empty"));
+        }
+        if config.partitions < 1 {
+            return Err(Error::log(format!(
+                "topic '{name}' needs at least one partition, not {}",
+                config.partitions
+            )));
+        }
+        let _ddl = self.ddl.lock();
+        if self.topics.read().contains_key(name) {
+            return Err(Error::log(format!("topic '{name}' already exists")));
+        }
+        let topic = match &self.dir {
+            Some(dir) => self.create_on_disk(dir, name, config)?,
+            None => Topic {
+                info: TopicInfo {
+                    name: name.to_string(),
+                    partitions: config.partitions,
+                    replicas: config.replicas,
+                    compact: config.compact,
+                },
+                partitions: (0..config.partitions)
+                    .map(|_| Partition::in_memory())
+                    .collect(),
+                appends: Appends::default(),
+            },
+        };
+        self.topics
+            .write()
+            .insert(name.to_string(), Arc::new(topic));
+        Ok(())
+    }
+
+    fn describe_topic(&self, name: &str) -> Result<Option<TopicInfo>> {
+        Ok(self.topics.read().get(name).map(|t| t.info.clone()))
+    }
+
+    fn list_topics(&self) -> Result<Vec<TopicInfo>> {
+        Ok(self
+            .topics
+            .read()
+            .values()
+            .map(|t| t.info.clone())
+            .collect())
+    }
+
+    fn delete_topic(&self, name: &str) -> Result<()> {
+        let _ddl = self.ddl.lock();
+        let topic = self
+            .topics
+            .write()
+            .remove(name)
+            .ok_or_else(|| missing_topic(name))?;
+        for partition in &topic.partitions {
+            let mut state = partition.state.write();
+            state.closed = Some(format!("topic '{name}' was deleted"));
+            if let Some(writer) = state.writer.take() {
+                // The file is about to go: drop what is buffered unwritten.
+                let _ = writer.into_parts();
+            }
+            state.records = Vec::new();
+            state.dirty = false;
+        }
+        if let Some(dir) = &self.dir {
+            self.delete_on_disk(dir, name)?;
+        }
+        // After the files: offsets of a topic missing on open are dropped.
+        self.offsets.lock().delete_topic(name)
+    }
+
+    fn append(&self, topic: &str, partition: Option<i32>, record: Record) -> Result<(i32, i64)> {
+        // The topic is used under the map's read lock rather than through a
+        // clone of its Arc (two atomic operations fewer per record). Lock
+        // order is topics, then partition, as in `commit`.
+        let topics = self.topics.read();
+        let t = topics.get(topic).ok_or_else(|| missing_topic(topic))?;
+        let p = match partition {
+            Some(p) => p,
+            None => match &record.key {
+                Some(key) => partition_for_key(key, t.info.partitions),
+                None => 0,
+            },
+        };
+        let offset = t.partition(p)?.append(record)?;
+        self.bump(t);
+        drop(topics);
+        Ok((p, offset))
+    }
+
+    fn read(
+        &self,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+        max: usize,
+    ) -> Result<Vec<StoredRecord>> {
+        if offset < 0 {
+            return Err(Error::log(format!(
+                "cannot read {topic}/{partition} from negative offset {offset}"
+            )));
+        }
+        let topics = self.topics.read();
+        let t = topics.get(topic).ok_or_else(|| missing_topic(topic))?;
+        let state = t.partition(partition)?.state.read();
+        let len = state.records.len();
+        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(len);
+        let end = start.saturating_add(max).min(len);
+        Ok(state.records[start..end]
+            .iter()
+            .zip(start..)
+            .map(|(record, i)| StoredRecord {
+                partition,
+                offset: i as i64,
+                record: record.clone(),
+            })
+            .collect())
+    }
+
+    fn end_offset(&self, topic: &str, partition: i32) -> Result<i64> {
+        let t = self.topic(topic)?;
+        let len = t.partition(partition)?.state.read().records.len();
+        Ok(len as i64)
+    }
+
+    fn commit(&self, group: &str, topic: &str, partition: i32, offset: i64) -> Result<()> {
+        // Held while committing, so a concurrent delete clears this commit.
+        let topics = self.topics.read();
+        topics
+            .get(topic)
+            .ok_or_else(|| missing_topic(topic))?
+            .partition(partition)?;
+        // Everything appended so far reaches the operating system before
+        // the commit does: a process killed after this commit has lost no
+        // record the commit depends on (fsync, for power loss, is `flush`).
+        for t in topics.values() {
+            for p in &t.partitions {
+                p.write_out()?;
+            }
+        }
+        let mut offsets = self.offsets.lock();
+        offsets.commit(group, topic, partition, offset)?;
+        offsets.write_out()
+    }
+
+    fn committed(&self, group: &str, topic: &str, partition: i32) -> Result<Option<i64>> {
+        Ok(self
+            .offsets
+            .lock()
+            .committed
+            .get(group)
+            .and_then(|topics| topics.get(topic))
+            .and_then(|partitions| partitions.get(&partition))
+            .copied())
+    }
+
+    fn append_seq(&self) -> u64 {
+        self.appends.seq.load(Ordering::SeqCst)
+    }
+
+    fn wait_for_append(&self, seen: u64, timeout: Duration) -> u64 {
+        self.appends.wait(seen, timeout)
+    }
+
+    fn announces_appends(&self) -> bool {
+        true
+    }
+
+    fn topic_append_seq(&self, topic: &str) -> u64 {
+        match self.topics.read().get(topic) {
+            Some(t) => t.appends.seq.load(Ordering::SeqCst),
+            None => self.append_seq(),
+        }
+    }
+
+    fn wait_for_topic_append(&self, topic: &str, seen: u64, timeout: Duration) -> u64 {
+        match self.topic(topic) {
+            Ok(t) => t.appends.wait(seen, timeout),
+            // No such topic (yet): any append may be its first.
+            Err(_) => self.appends.wait(seen, timeout),
+        }
+    }
+
+    fn hand_off(&self, topic: &str) -> Result<()> {
+        let t = self.topic(topic)?;
+        for p in &t.partitions {
+            p.write_out()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&self) -> Result<()> {
+        let topics: Vec<Arc<Topic>> = self.topics.read().values().cloned().collect();
+        for topic in topics {
+            for partition in &topic.partitions {
+                partition.flush()?;
+            }
+        }
+        self.offsets.lock().flush()
+    }
+}
+
+fn missing_topic(name: &str) -> Error {
+    Error::log(format!("topic '{name}' does not exist"))
+}
+
+#[cfg(test)]
+mod tests;
