@@ -2338,7 +2338,7 @@ impl PushSource for PrintPush {
                 let (key, value) = self.render(&r.record);
                 out.push(vec![Value::String(format!(
                     "rowtime: {}, key: {}, value: {}, partition: {}",
-                    crate::functions::datetime::format_timestamp(r.record.timestamp),
+                    crate::types::datetime_text::format_timestamp(r.record.timestamp),
                     key,
                     value,
                     r.partition

@@ -7,10 +7,10 @@
 //! decimals), keeps object keys in order, lets a later duplicate key replace
 //! an earlier one, and ignores anything after the first complete value.
 
-use super::datetime::{format_date, format_time, format_timestamp};
 use super::string::{any_null, fits, str_of};
 use super::{accepts, no_signature, FunctionRegistry, Resolved};
 use crate::error::{Error, Result};
+use crate::types::datetime_text::{format_date, format_time, format_timestamp};
 use crate::types::{SqlType, Value};
 use std::fmt::Write as _;
 

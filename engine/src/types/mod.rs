@@ -1,6 +1,7 @@
 //! ksqlDB's type system: SQL types, runtime values and row schemas. A leaf:
 //! everything else builds on these, they depend on nothing in the engine.
 
+pub mod datetime_text;
 mod decimal;
 mod schema;
 mod value;
@@ -95,7 +96,22 @@ pub fn needs_quotes(name: &str) -> bool {
     let ok_rest = name
         .chars()
         .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_' || c == '@' || c == '$');
-    !(ok_start && ok_rest) || crate::sql::is_reserved(name)
+    !(ok_start && ok_rest) || is_reserved(name)
+}
+
+/// Words that must be quoted to be used as identifiers: ksqlDB's reserved
+/// words that the parser gives structure to. ksqlDB's non-reserved keywords
+/// (`KEY`, `VALUE`, `TYPE`, `DATE`, `TOPIC`, `SOURCE`, `PARTITION`, `MAP`...)
+/// can name columns and sources unquoted.
+pub fn is_reserved(word: &str) -> bool {
+    const RESERVED: &[&str] = &[
+        "SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "AS", "BY", "GROUP", "HAVING", "WINDOW",
+        "JOIN", "LEFT", "RIGHT", "FULL", "OUTER", "INNER", "CROSS", "ON", "WITHIN", "LIMIT",
+        "CREATE", "INSERT", "INTO", "VALUES", "TRUE", "FALSE", "NULL", "CASE", "WHEN", "THEN",
+        "ELSE", "END", "CAST", "IS", "IN", "LIKE", "BETWEEN", "WITH", "TABLE", "STREAM", "DROP",
+        "EXISTS", "DISTINCT",
+    ];
+    RESERVED.iter().any(|r| r.eq_ignore_ascii_case(word))
 }
 
 impl fmt::Display for SqlType {
