@@ -1780,7 +1780,7 @@ impl EngineInner {
                 for f in crate::functions::aggregate::AggregateRegistry::global().all() {
                     rows.push(vec![s(f.name), s("AGGREGATE"), s("AGGREGATE")]);
                 }
-                for n in crate::plan::table_function_names() {
+                for n in crate::functions::table_function_names() {
                     rows.push(vec![s(n), s("TABLE"), s("TABLE")]);
                 }
                 for n in ["TRANSFORM", "FILTER", "REDUCE"] {
@@ -1869,7 +1869,7 @@ impl EngineInner {
         let (kind, category, description) =
             match crate::functions::FunctionRegistry::global().get(&upper) {
                 Some(f) => ("SCALAR", f.category, f.description),
-                None if crate::plan::is_aggregate(&upper) => (
+                None if crate::functions::is_aggregate(&upper) => (
                     "AGGREGATE",
                     "AGGREGATE",
                     crate::functions::aggregate::AggregateRegistry::global()
@@ -1877,7 +1877,7 @@ impl EngineInner {
                         .map(|f| f.description)
                         .unwrap_or("An aggregate function"),
                 ),
-                None if crate::plan::table_function_names().contains(&upper.as_str()) => (
+                None if crate::functions::table_function_names().contains(&upper.as_str()) => (
                     "TABLE",
                     "TABLE",
                     "A table function: one output row per element",

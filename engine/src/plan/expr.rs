@@ -1480,7 +1480,7 @@ impl<'a> ExprCompiler<'a> {
             .resolve(&upper, &types)
             .map_err(|e| {
                 if FunctionRegistry::global().get(&upper).is_none()
-                    && crate::plan::is_aggregate(&upper)
+                    && crate::functions::is_aggregate(&upper)
                 {
                     Error::plan(format!("Aggregate function '{upper}' is not allowed here"))
                 } else {

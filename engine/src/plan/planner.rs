@@ -26,7 +26,7 @@ fn rewrite_table_functions(
 ) -> Expr {
     super::rewrite::transform(expr, &mut |e| match e {
         Expr::Function { name, args, .. }
-            if super::table_function_names().contains(&name.to_ascii_uppercase().as_str()) =>
+            if crate::functions::table_function_names().contains(&name.to_ascii_uppercase().as_str()) =>
         {
             f(&name.to_ascii_uppercase(), args).map(|col| Expr::Column {
                 qualifier: None,
