@@ -8,7 +8,7 @@ use crate::error::{Error, Pos, Result};
 use crate::formats::{FormatKind, FormatSpec};
 use crate::log::{Log, TopicConfig};
 use crate::operators::{SinkEncoder, SourceDecoder};
-use crate::plan::expr::{cast_value, Compiled, Scope};
+use crate::expr::{cast_value, Compiled, Scope};
 use crate::plan::planner::{plan_query, PlanOptions};
 use crate::runtime::processing_log;
 use crate::runtime::repartition::{Rekey, Repartition};
@@ -526,7 +526,7 @@ impl EngineInner {
         let mut columns = Vec::new();
         let types = self.state.lock().catalog.type_list();
         for el in &c.elements {
-            let ty = crate::plan::expr::resolve_custom(&el.ty, &types)?;
+            let ty = crate::types::resolve_custom(&el.ty, &types)?;
             let kind = match (&el.constraint, c.kind) {
                 (ColumnConstraint::None, _) => ColumnKind::Value,
                 (ColumnConstraint::Key, SourceKind::Stream) => ColumnKind::Key,
@@ -1425,7 +1425,7 @@ impl EngineInner {
                 .columns
                 .iter()
                 .map(|(name, ty)| {
-                    Ok(crate::plan::expr::ScopeColumn {
+                    Ok(crate::expr::ScopeColumn {
                         qualifier: None,
                         name: name.clone(),
                         ty: crate::sql::parser::parse_type(ty)?,
@@ -2158,7 +2158,7 @@ impl EngineInner {
             }
             schema.columns.push(Column::new(
                 col.clone(),
-                crate::plan::expr::resolve_custom(ty, &types)?,
+                crate::types::resolve_custom(ty, &types)?,
                 ColumnKind::Value,
             ));
         }

@@ -6,6 +6,7 @@
 pub mod catalog;
 pub mod error;
 mod executor;
+pub mod expr;
 pub mod formats;
 pub mod functions;
 pub mod log;

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::formats::json::{json_text_to_value, write_json};
 use crate::functions::aggregate::ResolvedAggregate;
 use crate::log::{Log, Record};
-use crate::plan::expr::Compiled;
+use crate::expr::Compiled;
 use crate::runtime::{Context, Operator, Row, Window};
 use crate::types::{SqlType, Value};
 

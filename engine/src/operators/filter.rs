@@ -3,7 +3,7 @@
 
 use crate::error::Result;
 use crate::operators::materialize::key_bytes;
-use crate::plan::expr::Compiled;
+use crate::expr::Compiled;
 use crate::runtime::{Context, Operator, Row};
 use crate::types::Value;
 use std::collections::HashSet;

@@ -3,7 +3,7 @@
 //! extra columns.
 
 use crate::error::Result;
-use crate::plan::expr::Compiled;
+use crate::expr::Compiled;
 use crate::runtime::{Context, Operator, Row};
 use crate::types::Value;
 

@@ -2,7 +2,7 @@
 //! expressions over the input row.
 
 use crate::error::Result;
-use crate::plan::expr::Compiled;
+use crate::expr::Compiled;
 use crate::runtime::{Context, Operator, Row};
 use crate::types::Value;
 

@@ -2,7 +2,7 @@
 //! keys), lays out the joined row (each side's columns, then the join key
 //! ROWKEY, then each side's pseudo-columns) and builds the join operator.
 
-use super::expr::{Compiled, Scope, ScopeColumn};
+use crate::expr::{Compiled, Scope, ScopeColumn};
 use super::planner::{source_scope, PlanInput, PlanOptions, RepartitionSpec};
 use crate::catalog::{Catalog, Source};
 use crate::error::{Error, Result};

@@ -1,7 +1,7 @@
-//! Planning: SQL expressions become typed, compiled expressions (`expr`),
-//! and queries become operator pipelines over a source (`planner`).
+//! Planning: queries become operator pipelines over their sources
+//! (`planner`, with joins planned by `join`), their expressions compiled by
+//! `crate::expr`.
 
-pub mod expr;
 pub mod join;
 pub mod planner;
 pub mod rewrite;

@@ -5,7 +5,7 @@
 //! functions) -> Rekey (PARTITION BY) -> Project (SELECT). Each step's row
 //! layout is described by a [`Scope`] so expressions compile to positions.
 
-use super::expr::{implicit_name, Compiled, Scope, ScopeColumn};
+use crate::expr::{implicit_name, Compiled, Scope, ScopeColumn};
 use crate::catalog::WindowInfo;
 use crate::catalog::{Catalog, Source};
 use crate::error::{Error, Result};
@@ -59,7 +59,7 @@ pub struct RepartitionSpec {
     /// Stateless steps applied before re-keying.
     pub operators: Vec<Box<dyn Operator>>,
     /// The new key's columns, over the rows those steps produce.
-    pub key: Vec<super::expr::Compiled>,
+    pub key: Vec<crate::expr::Compiled>,
     /// How the key is serialized: the join's key format, so that the
     /// records land where the other side's keys do.
     pub key_format: crate::formats::FormatSpec,

@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::formats::{codec, Codec, FormatKind, FormatSpec};
 use crate::log::{Log, Record, StoredRecord};
 use crate::operators::SourceDecoder;
-use crate::plan::expr::Compiled;
+use crate::expr::Compiled;
 use crate::types::{Column, ColumnKind, Decimal, Value};
 
 /// The first stage of a repartitioned input: source topic -> internal topic.

@@ -10,6 +10,7 @@ pub use decimal::Decimal;
 pub use schema::{Column, ColumnKind, Schema};
 pub use value::Value;
 
+use crate::error::{Error, Result};
 use std::fmt;
 
 /// A ksqlDB SQL type.
@@ -76,6 +77,29 @@ impl SqlType {
             })
             .map(|i| (i, &fields[i].1))
     }
+}
+
+/// Replaces `SqlType::Custom` names (recursively) using `types`.
+pub fn resolve_custom(ty: &SqlType, types: &[(String, SqlType)]) -> Result<SqlType> {
+    Ok(match ty {
+        SqlType::Custom(name) => types
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, t)| t.clone())
+            .ok_or_else(|| Error::plan(format!("Unknown type: {name}")))?,
+        SqlType::Array(t) => SqlType::Array(Box::new(resolve_custom(t, types)?)),
+        SqlType::Map(k, v) => SqlType::Map(
+            Box::new(resolve_custom(k, types)?),
+            Box::new(resolve_custom(v, types)?),
+        ),
+        SqlType::Struct(fields) => SqlType::Struct(
+            fields
+                .iter()
+                .map(|(n, t)| Ok((n.clone(), resolve_custom(t, types)?)))
+                .collect::<Result<_>>()?,
+        ),
+        other => other.clone(),
+    })
 }
 
 /// Writes a name, quoting it with backticks when it would not read back as
