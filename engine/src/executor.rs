@@ -1294,7 +1294,7 @@ impl EngineInner {
             ..source.clone()
         })?;
         let record = encoder
-            .encode(&crate::runtime::Row {
+            .encode(&crate::operators::Row {
                 values: row,
                 ts,
                 tombstone: false,
@@ -1480,8 +1480,8 @@ impl EngineInner {
     fn flow(
         &self,
         inputs: Vec<crate::plan::planner::PlanInput>,
-        join: Option<Box<dyn crate::runtime::JoinOperator>>,
-        operators: Vec<Box<dyn crate::runtime::Operator>>,
+        join: Option<Box<dyn crate::operators::JoinOperator>>,
+        operators: Vec<Box<dyn crate::operators::Operator>>,
         group: Option<&str>,
         earliest: bool,
     ) -> Result<Flow> {
@@ -1582,7 +1582,7 @@ impl EngineInner {
         // One table: answer from its materialized view (a key lookup reads
         // only that key's rows). Joins run over the topics.
         let from_view = task.flow.inputs.len() == 1 && source.kind == SourceKind::Table;
-        let mut batches: Vec<Vec<crate::runtime::Row>> = Vec::new();
+        let mut batches: Vec<Vec<crate::operators::Row>> = Vec::new();
         if from_view {
             let mut views = self.views.lock();
             let view_key = format!("{}\u{0}{}", source.name, source.sql);
@@ -1596,7 +1596,7 @@ impl EngineInner {
                 Some(key) => view.lookup(&key),
                 None => view.scan(),
             };
-            let mut ctx = crate::runtime::Context::default();
+            let mut ctx = crate::operators::Context::default();
             let mut rows = candidates;
             for op in task.flow.operators.iter_mut() {
                 if rows.is_empty() {
@@ -1610,7 +1610,7 @@ impl EngineInner {
             if from_view {
                 break;
             }
-            let mut ctx = crate::runtime::Context::default();
+            let mut ctx = crate::operators::Context::default();
             let log = self.log.as_ref();
             let (read, out) =
                 task.flow

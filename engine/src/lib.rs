@@ -298,7 +298,7 @@ impl Engine {
                 Error::plan(format!("no windowed source is declared on topic {topic}"))
             })?;
         let k =
-            k.map(|k| operators::source::append_window(k, runtime::Window { start, end }, kind));
+            k.map(|k| operators::source::append_window(k, operators::Window { start, end }, kind));
         Ok((k, v))
     }
 

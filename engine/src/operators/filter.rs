@@ -4,7 +4,7 @@
 use crate::error::Result;
 use crate::operators::materialize::key_bytes;
 use crate::expr::Compiled;
-use crate::runtime::{Context, Operator, Row};
+use crate::operators::{Context, Operator, Row};
 use crate::types::Value;
 use std::collections::HashSet;
 

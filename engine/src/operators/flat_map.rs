@@ -4,7 +4,7 @@
 
 use crate::error::Result;
 use crate::expr::Compiled;
-use crate::runtime::{Context, Operator, Row};
+use crate::operators::{Context, Operator, Row};
 use crate::types::Value;
 
 /// One table function call in the SELECT list.

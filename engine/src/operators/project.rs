@@ -3,7 +3,7 @@
 
 use crate::error::Result;
 use crate::expr::Compiled;
-use crate::runtime::{Context, Operator, Row};
+use crate::operators::{Context, Operator, Row};
 use crate::types::Value;
 
 /// Computes each output column from the input row. A failing expression

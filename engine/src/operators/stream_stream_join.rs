@@ -28,7 +28,7 @@ use super::join_row::{join_key_bytes, JoinLayout};
 use crate::catalog::WindowInfo;
 use crate::error::Result;
 use crate::expr::Compiled;
-use crate::runtime::{Context, JoinOperator, Row, Window};
+use crate::operators::{Context, JoinOperator, Row, Window};
 use crate::sql::ast::JoinKind;
 use crate::types::Value;
 use std::collections::{BTreeMap, HashMap};

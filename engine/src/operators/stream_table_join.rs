@@ -6,7 +6,7 @@
 use super::join_row::{join_key_bytes, JoinLayout};
 use crate::error::Result;
 use crate::expr::Compiled;
-use crate::runtime::{Context, JoinOperator, Row};
+use crate::operators::{Context, JoinOperator, Row};
 use crate::types::Value;
 use std::collections::HashMap;
 

@@ -12,7 +12,7 @@ use crate::operators::stream_stream_join::StreamStreamJoinOperator;
 use crate::operators::stream_table_join::StreamTableJoinOperator;
 use crate::operators::table_table_join::TableTableJoinOperator;
 use crate::runtime::repartition::Rekey;
-use crate::runtime::JoinOperator;
+use crate::operators::JoinOperator;
 use crate::sql::ast::{BinaryOp, Expr, JoinKind, Query, SourceKind};
 
 /// The joined input a query continues from.
@@ -293,9 +293,9 @@ impl JoinOperator for ChainJoinOperator {
     fn process(
         &mut self,
         side: usize,
-        rows: Vec<crate::runtime::Row>,
-        ctx: &mut crate::runtime::Context,
-    ) -> Result<Vec<crate::runtime::Row>> {
+        rows: Vec<crate::operators::Row>,
+        ctx: &mut crate::operators::Context,
+    ) -> Result<Vec<crate::operators::Row>> {
         let (mut rows, next) = if let Some(cut) = self.cuts.iter().find(|c| c.side == side) {
             (self.joins[cut.join].process(0, rows, ctx)?, cut.join + 1)
         } else if side <= 1 {

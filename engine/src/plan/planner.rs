@@ -13,7 +13,7 @@ use crate::operators::aggregate::{AggregateCall, AggregateOperator, WindowAssign
 use crate::operators::materialize::MaterializeOperator;
 use crate::operators::source::PSEUDO_COLUMNS;
 use crate::operators::{FilterOperator, FlatMapOperator, ProjectOperator, TableFunction};
-use crate::runtime::Operator;
+use crate::operators::Operator;
 use crate::sql::ast::{Expr, Query, SelectItem, SourceKind};
 use crate::types::{Column, ColumnKind, Schema, SqlType};
 use std::collections::BTreeMap;
@@ -71,7 +71,7 @@ pub struct QueryPlan {
     pub source: Source,
     pub inputs: Vec<PlanInput>,
     /// How the inputs are combined when there are several.
-    pub join: Option<Box<dyn crate::runtime::JoinOperator>>,
+    pub join: Option<Box<dyn crate::operators::JoinOperator>>,
     /// The operators after the inputs (and the join).
     pub operators: Vec<Box<dyn Operator>>,
     /// The result's columns: keys first, then values, in row order.

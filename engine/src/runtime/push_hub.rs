@@ -30,11 +30,10 @@
 
 use super::processing_log;
 use super::task::TransientTask;
-use super::{Context, ProcessingError, Row};
 use crate::catalog::Source;
 use crate::error::Result;
 use crate::log::{Log, StoredRecord};
-use crate::operators::SourceDecoder;
+use crate::operators::{Context, ProcessingError, Row, SourceDecoder};
 use crate::plan::planner::PlanInput;
 use crate::types::Value;
 use parking_lot::{Mutex, RwLock};

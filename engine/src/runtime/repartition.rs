@@ -15,11 +15,10 @@
 //! it to the internal topic instead of writing that input a second time.
 
 use super::task::{Out, SourceReader};
-use super::{Context, Operator, ProcessingError, Row, Window};
 use crate::error::{Error, Result};
 use crate::formats::{codec, Codec, FormatKind, FormatSpec};
 use crate::log::{Log, Record, StoredRecord};
-use crate::operators::SourceDecoder;
+use crate::operators::{Context, Operator, ProcessingError, Row, SourceDecoder, Window};
 use crate::expr::Compiled;
 use crate::types::{Column, ColumnKind, Decimal, Value};
 

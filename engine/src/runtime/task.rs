@@ -4,10 +4,12 @@
 //! results are appended), or to the caller for push queries.
 
 use super::repartition::{decode_row, Repartition};
-use super::{processing_log, Context, JoinOperator, Operator, ProcessingError, Row};
+use super::processing_log;
 use crate::error::Result;
 use crate::log::{GroupMember, Log, Record, StoredRecord, TxnWriter};
-use crate::operators::{SinkEncoder, SourceDecoder};
+use crate::operators::{
+    Context, JoinOperator, Operator, ProcessingError, Row, SinkEncoder, SourceDecoder,
+};
 
 /// How many records a task reads from one partition per step.
 const BATCH: usize = 500;
@@ -322,7 +324,7 @@ impl Flow {
     }
 
     /// Every reader's current positions.
-    pub fn positions(&self) -> super::checkpoint::Positions {
+    pub fn positions(&self) -> crate::operators::checkpoint::Positions {
         self.readers()
             .flat_map(|r| {
                 r.positions
@@ -687,7 +689,7 @@ impl PersistentTask {
             // produced them commit together.
             Out::Txn(txn) => {
                 for topic in &self.checkpoints {
-                    txn.append(topic, part, super::checkpoint::record(&positions))?;
+                    txn.append(topic, part, crate::operators::checkpoint::record(&positions))?;
                 }
                 txn.commit(&positions)?;
             }
@@ -700,7 +702,7 @@ impl PersistentTask {
                 // earlier append (input included) to the OS: it never names
                 // input or state that a crash could still take away.
                 for topic in &self.checkpoints {
-                    log.append(topic, part, super::checkpoint::record(&positions))?;
+                    log.append(topic, part, crate::operators::checkpoint::record(&positions))?;
                 }
             }
         }

@@ -9,7 +9,7 @@ use crate::log::Log;
 use crate::operators::materialize::key_bytes;
 use crate::operators::SourceDecoder;
 use crate::runtime::task::SourceReader;
-use crate::runtime::Row;
+use crate::operators::Row;
 use crate::types::Value;
 use std::collections::BTreeMap;
 
