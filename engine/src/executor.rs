@@ -11,9 +11,11 @@ use crate::operators::{SinkEncoder, SourceDecoder};
 use crate::expr::{cast_value, Compiled, Scope};
 use crate::plan::planner::{plan_query, PlanOptions};
 use crate::runtime::processing_log;
-use crate::runtime::repartition::{Rekey, Repartition};
+use crate::operators::rekey::Rekey;
+use crate::runtime::repartition::Repartition;
+use crate::runtime::reader::SourceReader;
 use crate::runtime::task::{
-    Decoder, Flow, Input, Membership, PersistentTask, Pipeline, SourceReader, TransientTask, Work,
+    Decoder, Flow, Input, Membership, PersistentTask, Pipeline, TransientTask, Work,
 };
 use crate::sql::ast::*;
 use crate::sql::parser::{parse_statement, split_statements};
@@ -1614,7 +1616,7 @@ impl EngineInner {
             let log = self.log.as_ref();
             let (read, out) =
                 task.flow
-                    .step(log, &mut crate::runtime::task::Out::Log(log), &mut ctx)?;
+                    .step(log, &mut crate::runtime::reader::Out::Log(log), &mut ctx)?;
             if read == 0 {
                 break;
             }

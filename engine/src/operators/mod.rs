@@ -4,14 +4,17 @@
 //! implement (`contract`), with the checkpoints stateful ones restore from.
 
 pub mod aggregate;
+pub mod chain_join;
 pub mod checkpoint;
 pub mod contract;
 pub mod filter;
 pub mod fk_join;
 pub mod flat_map;
+pub mod internal_row;
 pub mod join_row;
 pub mod materialize;
 pub mod project;
+pub mod rekey;
 pub mod sink;
 pub mod source;
 pub mod stream_stream_join;

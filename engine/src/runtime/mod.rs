@@ -5,6 +5,7 @@
 
 pub mod processing_log;
 pub mod push_hub;
+pub mod reader;
 pub mod repartition;
 pub mod split;
 pub mod task;

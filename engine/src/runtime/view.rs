@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::log::Log;
 use crate::operators::materialize::key_bytes;
 use crate::operators::SourceDecoder;
-use crate::runtime::task::SourceReader;
+use crate::runtime::reader::SourceReader;
 use crate::operators::Row;
 use crate::types::Value;
 use std::collections::BTreeMap;
