@@ -9,7 +9,8 @@ use crate::formats::{FormatKind, FormatSpec};
 use crate::log::{Log, TopicConfig};
 use crate::operators::{SinkEncoder, SourceDecoder};
 use crate::expr::{cast_value, Compiled, Scope};
-use crate::plan::planner::{plan_query, PlanOptions};
+use crate::plan::planner::plan_query;
+use crate::plan::PlanOptions;
 use crate::runtime::processing_log;
 use crate::operators::rekey::Rekey;
 use crate::runtime::repartition::Repartition;
@@ -1481,7 +1482,7 @@ impl EngineInner {
     /// committed offsets, or else at the start or end of its topic.
     fn flow(
         &self,
-        inputs: Vec<crate::plan::planner::PlanInput>,
+        inputs: Vec<crate::runtime::spec::PlanInput>,
         join: Option<Box<dyn crate::operators::JoinOperator>>,
         operators: Vec<Box<dyn crate::operators::Operator>>,
         group: Option<&str>,

@@ -19,6 +19,7 @@ pub mod types;
 
 pub use error::{Error, Result};
 
+use runtime::PushSource;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -139,11 +140,6 @@ impl std::fmt::Debug for PushQuery {
     }
 }
 
-/// Where a push query's rows come from.
-trait PushSource: Send {
-    fn columns(&self) -> Vec<(String, String)>;
-    fn next_rows(&mut self, timeout: std::time::Duration) -> Result<Option<Vec<Vec<Value>>>>;
-}
 
 impl PushQuery {
     fn new(inner: Box<dyn PushSource>) -> Self {

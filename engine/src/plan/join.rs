@@ -3,7 +3,8 @@
 //! ROWKEY, then each side's pseudo-columns) and builds the join operator.
 
 use crate::expr::{Compiled, Scope, ScopeColumn};
-use super::planner::{source_scope, PlanInput, PlanOptions, RepartitionSpec};
+use super::{source_scope, PlanOptions};
+use crate::runtime::spec::{PlanInput, RepartitionSpec};
 use crate::catalog::{Catalog, Source};
 use crate::error::{Error, Result};
 use crate::operators::fk_join::FkJoinOperator;

@@ -5,3 +5,61 @@
 pub mod join;
 pub mod planner;
 pub mod rewrite;
+
+use crate::catalog::Source;
+use crate::expr::{Scope, ScopeColumn};
+use crate::operators::source::PSEUDO_COLUMNS;
+use crate::types::SqlType;
+use std::collections::BTreeMap;
+
+/// Options that change planning.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// ksqlDB's `ksql.new.query.planner.enabled`: keys may be left out of
+    /// the projection, and keep their SELECT order.
+    pub new_planner: bool,
+    /// A push query: the result need not include its key columns.
+    pub transient: bool,
+    /// The name of the sink being created, for error messages.
+    pub sink_name: Option<String>,
+    /// The persistent query's id, naming its state changelog topics.
+    pub query_id: Option<String>,
+    /// `ksql.service.id`, the first part of internal topic names.
+    pub service_id: String,
+    /// Partition counts of the topics, for joins' co-partitioning check.
+    pub partitions: BTreeMap<String, i32>,
+    /// Re-key streams grouped by something other than their key through
+    /// an internal topic (where processes split queries by partition).
+    pub repartition_groups: bool,
+}
+
+/// The scope of a source's rows: its columns, then the pseudo-columns.
+pub fn source_scope(source: &Source, qualifier: &str) -> Scope {
+    let mut cols: Vec<ScopeColumn> = source
+        .schema
+        .columns
+        .iter()
+        .map(|c| ScopeColumn {
+            qualifier: Some(qualifier.to_string()),
+            name: c.name.clone(),
+            ty: c.ty.clone(),
+        })
+        .collect();
+    for (name, ty) in PSEUDO_COLUMNS {
+        cols.push(ScopeColumn {
+            qualifier: Some(qualifier.to_string()),
+            name: name.to_string(),
+            ty,
+        });
+    }
+    if source.window.is_some() {
+        for name in ["WINDOWSTART", "WINDOWEND"] {
+            cols.push(ScopeColumn {
+                qualifier: Some(qualifier.to_string()),
+                name: name.to_string(),
+                ty: SqlType::BigInt,
+            });
+        }
+    }
+    Scope::new(cols)
+}

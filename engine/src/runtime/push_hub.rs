@@ -29,12 +29,12 @@
 //! A feed ends (its pump exits) when its last query is dropped.
 
 use super::processing_log;
+use super::spec::PlanInput;
 use super::task::TransientTask;
 use crate::catalog::Source;
 use crate::error::Result;
 use crate::log::{Log, StoredRecord};
 use crate::operators::{Context, ProcessingError, Row, SourceDecoder};
-use crate::plan::planner::PlanInput;
 use crate::types::Value;
 use parking_lot::{Mutex, RwLock};
 use std::collections::{HashMap, VecDeque};
@@ -532,7 +532,7 @@ impl SharedPush {
     }
 }
 
-impl crate::PushSource for SharedPush {
+impl super::PushSource for SharedPush {
     fn columns(&self) -> Vec<(String, String)> {
         self.columns.clone()
     }
