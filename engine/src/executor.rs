@@ -5,16 +5,16 @@
 use crate::catalog::metastore::{Command, Metastore};
 use crate::catalog::{Catalog, QueryInfo, QueryState, Source, TimestampSpec};
 use crate::error::{Error, Pos, Result};
+use crate::expr::{cast_value, Compiled, Scope};
 use crate::formats::{FormatKind, FormatSpec};
 use crate::log::{Log, TopicConfig};
+use crate::operators::rekey::Rekey;
 use crate::operators::{SinkEncoder, SourceDecoder};
-use crate::expr::{cast_value, Compiled, Scope};
 use crate::plan::planner::plan_query;
 use crate::plan::PlanOptions;
 use crate::runtime::processing_log;
-use crate::operators::rekey::Rekey;
-use crate::runtime::repartition::Repartition;
 use crate::runtime::reader::SourceReader;
+use crate::runtime::repartition::Repartition;
 use crate::runtime::task::{
     Decoder, Flow, Input, Membership, PersistentTask, Pipeline, TransientTask, Work,
 };

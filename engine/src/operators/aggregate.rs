@@ -15,10 +15,10 @@
 //! offsets; `restore` rebuilds the state from that topic on start.
 
 use crate::error::{Error, Result};
+use crate::expr::Compiled;
 use crate::formats::json::{json_text_to_value, write_json};
 use crate::functions::aggregate::ResolvedAggregate;
 use crate::log::{Log, Record};
-use crate::expr::Compiled;
 use crate::operators::{Context, Operator, Row, Window};
 use crate::types::{SqlType, Value};
 

@@ -32,12 +32,7 @@ pub struct Cut {
 }
 
 impl JoinOperator for ChainJoinOperator {
-    fn process(
-        &mut self,
-        side: usize,
-        rows: Vec<Row>,
-        ctx: &mut Context,
-    ) -> Result<Vec<Row>> {
+    fn process(&mut self, side: usize, rows: Vec<Row>, ctx: &mut Context) -> Result<Vec<Row>> {
         let (mut rows, next) = if let Some(cut) = self.cuts.iter().find(|c| c.side == side) {
             (self.joins[cut.join].process(0, rows, ctx)?, cut.join + 1)
         } else if side <= 1 {

@@ -2,8 +2,8 @@
 //! NULL). Over a table, a row that stops matching becomes a tombstone.
 
 use crate::error::Result;
-use crate::operators::materialize::key_bytes;
 use crate::expr::Compiled;
+use crate::operators::materialize::key_bytes;
 use crate::operators::{Context, Operator, Row};
 use crate::types::Value;
 use std::collections::HashSet;

@@ -6,8 +6,8 @@
 
 use super::join_row::{join_key_bytes, JoinLayout};
 use crate::error::Result;
-use crate::operators::materialize::key_bytes;
 use crate::expr::Compiled;
+use crate::operators::materialize::key_bytes;
 use crate::operators::{Context, JoinOperator, Row};
 use crate::types::Value;
 use hashbrown::HashMap;

@@ -302,7 +302,10 @@ mod tests {
                 headers: row.headers.as_ref().unwrap().as_ref().clone(),
             },
         };
-        assert_eq!(record_origin(rec.record.value.as_deref().unwrap()), Some((1, 99)));
+        assert_eq!(
+            record_origin(rec.record.value.as_deref().unwrap()),
+            Some((1, 99))
+        );
         assert_eq!(decode_row(&rec, "t").unwrap(), row);
     }
 

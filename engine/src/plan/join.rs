@@ -2,19 +2,19 @@
 //! keys), lays out the joined row (each side's columns, then the join key
 //! ROWKEY, then each side's pseudo-columns) and builds the join operator.
 
-use crate::expr::{Compiled, Scope, ScopeColumn};
 use super::{source_scope, PlanOptions};
-use crate::runtime::spec::{PlanInput, RepartitionSpec};
 use crate::catalog::{Catalog, Source};
 use crate::error::{Error, Result};
+use crate::expr::{Compiled, Scope, ScopeColumn};
+use crate::operators::chain_join::{ChainJoinOperator, Cut};
 use crate::operators::fk_join::FkJoinOperator;
 use crate::operators::join_row::JoinLayout;
+use crate::operators::rekey::Rekey;
 use crate::operators::stream_stream_join::StreamStreamJoinOperator;
 use crate::operators::stream_table_join::StreamTableJoinOperator;
 use crate::operators::table_table_join::TableTableJoinOperator;
-use crate::operators::chain_join::{ChainJoinOperator, Cut};
-use crate::operators::rekey::Rekey;
 use crate::operators::JoinOperator;
+use crate::runtime::spec::{PlanInput, RepartitionSpec};
 use crate::sql::ast::{BinaryOp, Expr, JoinKind, Query, SourceKind};
 
 /// The joined input a query continues from.

@@ -5,15 +5,15 @@
 //! functions) -> Rekey (PARTITION BY) -> Project (SELECT). Each step's row
 //! layout is described by a [`Scope`] so expressions compile to positions.
 
-use crate::expr::{implicit_name, Compiled, Scope, ScopeColumn};
+use super::{source_scope, PlanOptions};
 use crate::catalog::WindowInfo;
 use crate::catalog::{Catalog, Source};
-use super::{source_scope, PlanOptions};
 use crate::error::{Error, Result};
+use crate::expr::{implicit_name, Compiled, Scope, ScopeColumn};
 use crate::operators::aggregate::{AggregateCall, AggregateOperator, WindowAssigner};
 use crate::operators::materialize::MaterializeOperator;
-use crate::operators::{FilterOperator, FlatMapOperator, ProjectOperator, TableFunction};
 use crate::operators::Operator;
+use crate::operators::{FilterOperator, FlatMapOperator, ProjectOperator, TableFunction};
 use crate::runtime::spec::{PlanInput, RepartitionSpec};
 use crate::sql::ast::{Expr, Query, SelectItem, SourceKind};
 use crate::types::{Column, ColumnKind, Schema, SqlType};
@@ -27,7 +27,8 @@ fn rewrite_table_functions(
 ) -> Expr {
     super::rewrite::transform(expr, &mut |e| match e {
         Expr::Function { name, args, .. }
-            if crate::functions::table_function_names().contains(&name.to_ascii_uppercase().as_str()) =>
+            if crate::functions::table_function_names()
+                .contains(&name.to_ascii_uppercase().as_str()) =>
         {
             f(&name.to_ascii_uppercase(), args).map(|col| Expr::Column {
                 qualifier: None,

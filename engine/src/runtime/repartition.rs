@@ -100,7 +100,8 @@ impl Repartition {
                 let Some(last) = batch.last() else { break };
                 at = last.offset + 1;
                 for rec in &batch {
-                    let Some((partition, offset)) = rec.record.value.as_deref().and_then(record_origin)
+                    let Some((partition, offset)) =
+                        rec.record.value.as_deref().and_then(record_origin)
                     else {
                         continue;
                     };

@@ -3,11 +3,12 @@
 //! topic for persistent queries (committing source offsets only after the
 //! results are appended), or to the caller for push queries.
 
+use super::processing_log;
 use super::reader::{Out, SourceReader, BATCH};
 use super::repartition::Repartition;
-use super::processing_log;
 use crate::error::Result;
 use crate::log::{GroupMember, Log, StoredRecord, TxnWriter};
+use crate::operators::checkpoint;
 use crate::operators::internal_row::decode_row;
 use crate::operators::{
     Context, JoinOperator, Operator, ProcessingError, Row, SinkEncoder, SourceDecoder,
@@ -259,7 +260,7 @@ impl Flow {
     }
 
     /// Every reader's current positions.
-    pub fn positions(&self) -> crate::operators::checkpoint::Positions {
+    pub fn positions(&self) -> checkpoint::Positions {
         self.readers()
             .flat_map(|r| {
                 r.positions
@@ -624,7 +625,7 @@ impl PersistentTask {
             // produced them commit together.
             Out::Txn(txn) => {
                 for topic in &self.checkpoints {
-                    txn.append(topic, part, crate::operators::checkpoint::record(&positions))?;
+                    txn.append(topic, part, checkpoint::record(&positions))?;
                 }
                 txn.commit(&positions)?;
             }
@@ -637,7 +638,7 @@ impl PersistentTask {
                 // earlier append (input included) to the OS: it never names
                 // input or state that a crash could still take away.
                 for topic in &self.checkpoints {
-                    log.append(topic, part, crate::operators::checkpoint::record(&positions))?;
+                    log.append(topic, part, checkpoint::record(&positions))?;
                 }
             }
         }
