@@ -1,7 +1,13 @@
 //! Sluice's engine: SQL text is parsed (`sql`), resolved against the catalog
-//! and planned into a graph of operators (`plan`), run continuously over
-//! records read from the Log (`runtime`, `operators`, `log`), with values
-//! decoded and encoded by `formats` and computed by `functions`.
+//! and planned into a graph of operators (`plan`, with expressions typed and
+//! compiled by `expr`), run continuously over records read from the Log
+//! (`runtime`, `operators`, `log`), with values decoded and encoded by
+//! `formats` and computed by `functions`.
+//!
+//! The modules are layered, each using only those below it: `error`;
+//! `types`; `sql` and `functions`; `expr`, `formats` and `log`; `catalog`;
+//! `operators`; `runtime`; `plan`; and the executor behind this facade.
+//! `tests/layering/mod.rs` holds the table and checks it.
 
 pub mod catalog;
 pub mod error;
@@ -139,7 +145,6 @@ impl std::fmt::Debug for PushQuery {
             .finish()
     }
 }
-
 
 impl PushQuery {
     fn new(inner: Box<dyn PushSource>) -> Self {
