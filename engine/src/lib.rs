@@ -1,11 +1,18 @@
 //! Sluice's engine: SQL text is parsed (`sql`), resolved against the catalog
-//! and planned into a graph of operators (`plan`), run continuously over
-//! records read from the Log (`runtime`, `operators`, `log`), with values
-//! decoded and encoded by `formats` and computed by `functions`.
+//! and planned into a graph of operators (`plan`, with expressions typed and
+//! compiled by `expr`), run continuously over records read from the Log
+//! (`runtime`, `operators`, `log`), with values decoded and encoded by
+//! `formats` and computed by `functions`.
+//!
+//! The modules are layered, each using only those below it: `error`;
+//! `types`; `sql`, `functions` and `results`; `expr`, `formats` and `log`; `catalog`;
+//! `operators`; `runtime`; `plan`; and the executor (`exec`) behind this facade.
+//! `tests/layering/mod.rs` holds the table and checks it.
 
 pub mod catalog;
 pub mod error;
 mod exec;
+pub mod expr;
 pub mod formats;
 pub mod functions;
 pub mod log;
@@ -259,7 +266,7 @@ impl Engine {
                 Error::plan(format!("no windowed source is declared on topic {topic}"))
             })?;
         let k =
-            k.map(|k| operators::source::append_window(k, runtime::Window { start, end }, kind));
+            k.map(|k| operators::source::append_window(k, operators::Window { start, end }, kind));
         Ok((k, v))
     }
 

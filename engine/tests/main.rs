@@ -1,5 +1,8 @@
 //! End-to-end tests of the engine facade: restart durability, bad records,
-//! bad statements, push and pull queries.
+//! bad statements, push and pull queries; and the layering of the engine's
+//! modules (`layering`).
+
+mod layering;
 
 use sluice_engine::log::Log as _;
 use sluice_engine::{Engine, EngineConfig, Error, StatementResult};

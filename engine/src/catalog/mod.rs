@@ -6,9 +6,8 @@ pub mod metastore;
 
 use crate::error::{Error, Result};
 use crate::formats::FormatSpec;
-use crate::plan::expr::resolve_custom;
 use crate::sql::ast::SourceKind;
-use crate::types::{Schema, SqlType};
+use crate::types::{resolve_custom, Schema, SqlType};
 use std::collections::BTreeMap;
 
 /// How event time is taken from a source's records.

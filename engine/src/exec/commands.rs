@@ -4,7 +4,6 @@
 use super::{EngineInner, SessionState};
 use crate::catalog::metastore::Metastore;
 use crate::error::{Pos, Result};
-use crate::sql::ast::*;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,44 +44,27 @@ impl EngineInner {
         self.replaying.store(false, Ordering::SeqCst);
         Ok(())
     }
-}
 
-/// True for statements the metastore must remember.
-pub(super) fn changes_catalog(stmt: &Statement) -> bool {
-    matches!(
-        stmt,
-        Statement::CreateSource(_)
-            | Statement::CreateAsSelect(_)
-            | Statement::InsertInto { .. }
-            | Statement::Drop { .. }
-            | Statement::DropType { .. }
-            | Statement::CreateType { .. }
-            | Statement::Terminate(_)
-            | Statement::Pause(_)
-            | Statement::Resume(_)
-            | Statement::Alter { .. }
-    )
+    /// Starts the thread that applies the statements other processes of the
+    /// service record (new streams, tables and queries, TERMINATE, ...), as
+    /// ksqlDB's servers follow their command topic. It ends with the engine.
+    pub(super) fn follow_commands(self: &Arc<Self>) {
+        let weak = Arc::downgrade(self);
+        let spawned = std::thread::Builder::new()
+            .name("command-follower".into())
+            .spawn(move || loop {
+                std::thread::sleep(FOLLOW_INTERVAL);
+                let Some(inner) = weak.upgrade() else { return };
+                let mut applied = inner.applied.lock();
+                if let Err(e) = inner.apply_commands(&mut applied, false) {
+                    tracing::warn!("reading the command topic: {e}");
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::error!("cannot follow the command topic: {e}");
+        }
+    }
 }
 
 /// How often a process looks for statements other processes recorded.
 pub(super) const FOLLOW_INTERVAL: Duration = Duration::from_millis(500);
-
-/// Starts the thread that applies the statements other processes of the
-/// service record (new streams, tables and queries, TERMINATE, ...), as
-/// ksqlDB's servers follow their command topic. It ends with the engine.
-pub(super) fn follow_commands(inner: &Arc<EngineInner>) {
-    let weak = Arc::downgrade(inner);
-    let spawned = std::thread::Builder::new()
-        .name("command-follower".into())
-        .spawn(move || loop {
-            std::thread::sleep(FOLLOW_INTERVAL);
-            let Some(inner) = weak.upgrade() else { return };
-            let mut applied = inner.applied.lock();
-            if let Err(e) = inner.apply_commands(&mut applied, false) {
-                tracing::warn!("reading the command topic: {e}");
-            }
-        });
-    if let Err(e) = spawned {
-        tracing::error!("cannot follow the command topic: {e}");
-    }
-}

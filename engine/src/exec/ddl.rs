@@ -163,7 +163,7 @@ impl EngineInner {
         let mut columns = Vec::new();
         let types = self.state.lock().catalog.type_list();
         for el in &c.elements {
-            let ty = crate::plan::expr::resolve_custom(&el.ty, &types)?;
+            let ty = crate::types::resolve_custom(&el.ty, &types)?;
             let kind = match (&el.constraint, c.kind) {
                 (ColumnConstraint::None, _) => ColumnKind::Value,
                 (ColumnConstraint::Key, SourceKind::Stream) => ColumnKind::Key,
@@ -450,7 +450,7 @@ impl EngineInner {
             }
             schema.columns.push(Column::new(
                 col.clone(),
-                crate::plan::expr::resolve_custom(ty, &types)?,
+                crate::types::resolve_custom(ty, &types)?,
                 ColumnKind::Value,
             ));
         }

@@ -4,8 +4,8 @@
 use super::EngineInner;
 use crate::catalog::Source;
 use crate::error::{Error, Result};
+use crate::expr::{cast_value, Compiled, Scope};
 use crate::operators::SinkEncoder;
-use crate::plan::expr::{cast_value, Compiled, Scope};
 use crate::sql::ast::*;
 use crate::types::{Column, ColumnKind, Schema, SqlType, Value};
 use crate::StatementResult;
@@ -92,7 +92,7 @@ impl EngineInner {
             ..source.clone()
         })?;
         let record = encoder
-            .encode(&crate::runtime::Row {
+            .encode(&crate::operators::Row {
                 values: row,
                 ts,
                 tombstone: false,

@@ -111,7 +111,7 @@ impl EngineInner {
                 for f in crate::functions::aggregate::AggregateRegistry::global().all() {
                     functions.push(summary(f.name, "AGGREGATE", "AGGREGATE"));
                 }
-                for n in crate::plan::table_function_names() {
+                for n in crate::functions::table_function_names() {
                     functions.push(summary(n, "TABLE", "TABLE"));
                 }
                 for n in ["TRANSFORM", "FILTER", "REDUCE"] {
@@ -203,7 +203,7 @@ impl EngineInner {
         let (kind, category, description) =
             match crate::functions::FunctionRegistry::global().get(&upper) {
                 Some(f) => ("SCALAR", f.category, f.description),
-                None if crate::plan::is_aggregate(&upper) => (
+                None if crate::functions::is_aggregate(&upper) => (
                     "AGGREGATE",
                     "AGGREGATE",
                     crate::functions::aggregate::AggregateRegistry::global()
@@ -211,7 +211,7 @@ impl EngineInner {
                         .map(|f| f.description)
                         .unwrap_or("An aggregate function"),
                 ),
-                None if crate::plan::table_function_names().contains(&upper.as_str()) => (
+                None if crate::functions::table_function_names().contains(&upper.as_str()) => (
                     "TABLE",
                     "TABLE",
                     "A table function: one output row per element",

@@ -26,7 +26,6 @@ mod persistent;
 mod query;
 mod session;
 
-use commands::{changes_catalog, follow_commands};
 pub use session::SessionState;
 
 /// A persistent query's work, shared with the thread that runs it.
@@ -164,7 +163,7 @@ impl EngineInner {
             inner.apply_commands(&mut applied, true)?;
         }
         if inner.follow_commands {
-            follow_commands(&inner);
+            inner.follow_commands();
         }
         Ok(inner)
     }
@@ -292,4 +291,21 @@ impl EngineInner {
         on.sort_by_key(|s| s.created_by.is_none());
         on.first().map(|s| (*s).clone())
     }
+}
+
+/// True for statements the metastore must remember.
+fn changes_catalog(stmt: &Statement) -> bool {
+    matches!(
+        stmt,
+        Statement::CreateSource(_)
+            | Statement::CreateAsSelect(_)
+            | Statement::InsertInto { .. }
+            | Statement::Drop { .. }
+            | Statement::DropType { .. }
+            | Statement::CreateType { .. }
+            | Statement::Terminate(_)
+            | Statement::Pause(_)
+            | Statement::Resume(_)
+            | Statement::Alter { .. }
+    )
 }

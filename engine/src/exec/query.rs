@@ -4,13 +4,15 @@
 use super::{EngineInner, SessionState};
 use crate::catalog::Source;
 use crate::error::{Error, Result};
+use crate::expr::{Compiled, Scope};
 use crate::log::{Log, TopicConfig};
+use crate::operators::rekey::Rekey;
 use crate::operators::SourceDecoder;
-use crate::plan::expr::{Compiled, Scope};
 use crate::plan::planner::plan_query;
 use crate::results::{PushQuery, PushSource, ResultColumn, RowSet, StatementResult};
-use crate::runtime::repartition::{Rekey, Repartition};
-use crate::runtime::task::{Decoder, Flow, Input, Pipeline, SourceReader, TransientTask};
+use crate::runtime::reader::SourceReader;
+use crate::runtime::repartition::Repartition;
+use crate::runtime::task::{Decoder, Flow, Input, Pipeline, TransientTask};
 use crate::sql::ast::*;
 use crate::types::{Column, Schema, SqlType, Value};
 use std::collections::BTreeMap;
@@ -123,7 +125,7 @@ impl EngineInner {
             columns: set
                 .columns
                 .iter()
-                .map(|c| crate::plan::expr::ScopeColumn {
+                .map(|c| crate::expr::ScopeColumn {
                     qualifier: None,
                     name: c.name.clone(),
                     ty: c.ty.clone(),
@@ -176,9 +178,9 @@ impl EngineInner {
     /// committed offsets, or else at the start or end of its topic.
     pub(super) fn flow(
         &self,
-        inputs: Vec<crate::plan::planner::PlanInput>,
-        join: Option<Box<dyn crate::runtime::JoinOperator>>,
-        operators: Vec<Box<dyn crate::runtime::Operator>>,
+        inputs: Vec<crate::runtime::spec::PlanInput>,
+        join: Option<Box<dyn crate::operators::JoinOperator>>,
+        operators: Vec<Box<dyn crate::operators::Operator>>,
         group: Option<&str>,
         earliest: bool,
     ) -> Result<Flow> {
@@ -279,7 +281,7 @@ impl EngineInner {
         // One table: answer from its materialized view (a key lookup reads
         // only that key's rows). Joins run over the topics.
         let from_view = task.flow.inputs.len() == 1 && source.kind == SourceKind::Table;
-        let mut batches: Vec<Vec<crate::runtime::Row>> = Vec::new();
+        let mut batches: Vec<Vec<crate::operators::Row>> = Vec::new();
         if from_view {
             let mut views = self.views.lock();
             let view_key = format!("{}\u{0}{}", source.name, source.sql);
@@ -293,7 +295,7 @@ impl EngineInner {
                 Some(key) => view.lookup(&key),
                 None => view.scan(),
             };
-            let mut ctx = crate::runtime::Context::default();
+            let mut ctx = crate::operators::Context::default();
             let mut rows = candidates;
             for op in task.flow.operators.iter_mut() {
                 if rows.is_empty() {
@@ -307,11 +309,11 @@ impl EngineInner {
             if from_view {
                 break;
             }
-            let mut ctx = crate::runtime::Context::default();
+            let mut ctx = crate::operators::Context::default();
             let log = self.log.as_ref();
             let (read, out) =
                 task.flow
-                    .step(log, &mut crate::runtime::task::Out::Log(log), &mut ctx)?;
+                    .step(log, &mut crate::runtime::reader::Out::Log(log), &mut ctx)?;
             if read == 0 {
                 break;
             }
@@ -530,7 +532,7 @@ impl PushSource for PrintPush {
                 let (key, value) = self.render(&r.record);
                 out.push(vec![Value::String(format!(
                     "rowtime: {}, key: {}, value: {}, partition: {}",
-                    crate::functions::datetime::format_timestamp(r.record.timestamp),
+                    crate::types::datetime_text::format_timestamp(r.record.timestamp),
                     key,
                     value,
                     r.partition

@@ -1,5 +1,5 @@
-//! ksqlDB's date and time functions, and the text forms of DATE, TIME and
-//! TIMESTAMP values.
+//! ksqlDB's date and time functions, and reading the text forms of DATE,
+//! TIME and TIMESTAMP values (`types::datetime_text` writes them).
 //!
 //! Values: DATE is days since 1970-01-01, TIME is milliseconds since
 //! midnight, TIMESTAMP is milliseconds since the epoch (UTC).
@@ -550,34 +550,8 @@ fn timestampsub(args: &[SqlType]) -> Result<Resolved> {
 }
 
 // ---------------------------------------------------------------------------
-// Default text forms
+// Default text forms, read back (`types::datetime_text` writes them)
 // ---------------------------------------------------------------------------
-
-/// A DATE (days since epoch) as `yyyy-MM-dd`.
-pub fn format_date(days: i32) -> String {
-    match NaiveDate::from_epoch_days(days) {
-        Some(d) => d.format("%Y-%m-%d").to_string(),
-        None => days.to_string(),
-    }
-}
-
-/// A TIME (ms since midnight) as `HH:mm:ss` (with `.SSS` when not whole).
-pub fn format_time(ms: i64) -> String {
-    let (h, m, s, f) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
-    if f == 0 {
-        format!("{h:02}:{m:02}:{s:02}")
-    } else {
-        format!("{h:02}:{m:02}:{s:02}.{f:03}")
-    }
-}
-
-/// A TIMESTAMP (ms since epoch, UTC) as `yyyy-MM-ddTHH:mm:ss.SSS`.
-pub fn format_timestamp(ms: i64) -> String {
-    match DateTime::from_timestamp_millis(ms) {
-        Some(d) => d.format("%Y-%m-%dT%H:%M:%S%.3f").to_string(),
-        None => ms.to_string(),
-    }
-}
 
 /// Parses ksqlDB's ISO-like timestamp text, as accepted by `CAST(... AS
 /// TIMESTAMP)` and comparisons of ROWTIME with strings: `yyyy[-MM[-dd]]`,
@@ -2725,9 +2699,6 @@ mod tests {
         assert_eq!(parse_time_text("00:01"), Some(60_000));
         assert_eq!(parse_time_text("foo"), None);
         assert_eq!(parse_time_text("24:00"), None);
-        assert_eq!(format_date(-1), "1969-12-31");
-        assert_eq!(format_time(5_000), "00:00:05");
-        assert_eq!(format_timestamp(10), "1970-01-01T00:00:00.010");
     }
 
     #[test]

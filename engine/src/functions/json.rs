@@ -7,10 +7,10 @@
 //! decimals), keeps object keys in order, lets a later duplicate key replace
 //! an earlier one, and ignores anything after the first complete value.
 
-use super::datetime::{format_date, format_time, format_timestamp};
-use super::string::{any_null, fits, str_of};
+use super::args::{any_null, fits, str_of};
 use super::{accepts, no_signature, FunctionRegistry, Resolved};
 use crate::error::{Error, Result};
+use crate::types::datetime_text::{format_date, format_time, format_timestamp};
 use crate::types::{SqlType, Value};
 use std::fmt::Write as _;
 
@@ -734,7 +734,7 @@ pub fn write_value_json(v: &Value, out: &mut String) {
             let _ = write!(out, "{d}");
         }
         Value::String(s) => write_json_str(s, out),
-        Value::Bytes(b) => write_json_str(&super::bytes::encode_base64(b), out),
+        Value::Bytes(b) => write_json_str(&super::encoding::encode_base64(b), out),
         Value::Date(d) => write_json_str(&format_date(*d), out),
         Value::Time(t) => write_json_str(&format_time(*t), out),
         Value::Timestamp(t) => write_json_str(&format_timestamp(*t), out),

@@ -7,9 +7,11 @@
 //! with them; they are listed here only so `SHOW FUNCTIONS` knows them.
 
 pub mod aggregate;
+mod args;
 pub mod bytes;
 pub mod collections;
 pub mod datetime;
+pub mod encoding;
 pub mod json;
 pub mod math;
 pub mod nulls;
@@ -134,6 +136,17 @@ impl FunctionRegistry {
         })?;
         (f.resolve)(args)
     }
+}
+
+/// True when `name` is an aggregate function (planned by the aggregation
+/// operator, not as a scalar function).
+pub fn is_aggregate(name: &str) -> bool {
+    aggregate::AggregateRegistry::global().get(name).is_some()
+}
+
+/// Names of ksqlDB's table functions.
+pub fn table_function_names() -> &'static [&'static str] {
+    &["EXPLODE", "CUBE_EXPLODE"]
 }
 
 /// The error a resolver returns when no signature takes these arguments.

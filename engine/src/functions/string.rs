@@ -5,7 +5,10 @@
 //!
 //! Lengths and positions count Unicode characters.
 
-use super::bytes::{self as bytes_fns, Encoding};
+use super::args::{any_null, bytes_of, fits, str_of};
+use super::encoding::{
+    decode_base64_lenient, decode_hex, encode_base64, from_ascii_bytes, to_ascii_bytes, Encoding,
+};
 use super::{accepts, no_signature, FunctionRegistry, Resolved};
 use crate::error::{Error, Result};
 use crate::types::{SqlType, Value};
@@ -214,32 +217,7 @@ pub fn register(reg: &mut FunctionRegistry) {
 }
 
 // ---------------------------------------------------------------------------
-// Shared helpers (also used by the other function families).
-
-/// True when `args` match `params` in number and each argument is accepted
-/// where its parameter is declared.
-pub(crate) fn fits(params: &[SqlType], args: &[SqlType]) -> bool {
-    params.len() == args.len() && params.iter().zip(args).all(|(p, a)| accepts(p, a))
-}
-
-/// True when any of the values is NULL.
-pub(crate) fn any_null(values: &[Value]) -> bool {
-    values.iter().any(Value::is_null)
-}
-
-/// The string in a value already known to be a non-null STRING.
-pub(crate) fn str_of(v: &Value) -> Result<&str> {
-    v.as_str()
-        .ok_or_else(|| Error::eval(format!("expected a STRING, got {v:?}")))
-}
-
-/// The bytes in a value already known to be a non-null BYTES.
-pub(crate) fn bytes_of(v: &Value) -> Result<&[u8]> {
-    match v {
-        Value::Bytes(b) => Ok(b),
-        _ => Err(Error::eval(format!("expected BYTES, got {v:?}"))),
-    }
-}
+// Helpers of the string functions.
 
 /// The integer in a value already known to be a non-null INT or BIGINT.
 pub(crate) fn int_of(v: &Value) -> Result<i64> {
@@ -1206,16 +1184,16 @@ fn encode_impl(input: &str, from: &str, to: &str) -> Result<String> {
         return Err(unsupported());
     }
     let raw = match from {
-        Encoding::Hex => bytes_fns::decode_hex(&hex_strip(input))?,
+        Encoding::Hex => decode_hex(&hex_strip(input))?,
         Encoding::Utf8 => input.as_bytes().to_vec(),
-        Encoding::Ascii => bytes_fns::to_ascii_bytes(input),
-        Encoding::Base64 => bytes_fns::decode_base64_lenient(input),
+        Encoding::Ascii => to_ascii_bytes(input),
+        Encoding::Base64 => decode_base64_lenient(input),
     };
     Ok(match to {
         Encoding::Hex => hex::encode(&raw),
         Encoding::Utf8 => String::from_utf8_lossy(&raw).into_owned(),
-        Encoding::Ascii => bytes_fns::from_ascii_bytes(&raw),
-        Encoding::Base64 => bytes_fns::encode_base64(&raw),
+        Encoding::Ascii => from_ascii_bytes(&raw),
+        Encoding::Base64 => encode_base64(&raw),
     })
 }
 

@@ -5,7 +5,7 @@
 //!
 //! A string that is not a syntactically valid URI is an evaluation error.
 
-use super::string::{any_null, fits, str_of};
+use super::args::{any_null, fits, str_of};
 use super::{no_signature, FunctionRegistry, Resolved};
 use crate::error::{Error, Result};
 use crate::types::{SqlType, Value};

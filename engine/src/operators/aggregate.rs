@@ -15,11 +15,11 @@
 //! offsets; `restore` rebuilds the state from that topic on start.
 
 use crate::error::{Error, Result};
+use crate::expr::Compiled;
 use crate::formats::json::{json_text_to_value, write_json};
 use crate::functions::aggregate::ResolvedAggregate;
 use crate::log::{Log, Record};
-use crate::plan::expr::Compiled;
-use crate::runtime::{Context, Operator, Row, Window};
+use crate::operators::{Context, Operator, Row, Window};
 use crate::types::{SqlType, Value};
 
 /// Writes values as a JSON array (as `write_json` of an ARRAY would),
@@ -213,7 +213,7 @@ pub struct AggregateOperator {
     /// The window-close time up to which final rows were emitted.
     emitted_until: i64,
     /// The input positions of the restored state's checkpoint.
-    checkpoint: Option<crate::runtime::checkpoint::Positions>,
+    checkpoint: Option<crate::operators::checkpoint::Positions>,
     /// How long closed windows stay in the store (RETENTION), past their
     /// end; by default the window's size plus its grace period.
     retention: Option<i64>,
@@ -579,9 +579,9 @@ impl AggregateOperator {
             return Ok(());
         };
         let _ = info;
-        let restored = crate::runtime::checkpoint::read(log, &topic, self.changelog_partition)?;
+        let restored = crate::operators::checkpoint::read(log, &topic, self.changelog_partition)?;
         let partition = self.changelog_partition.unwrap_or(0);
-        crate::runtime::checkpoint::repair(log, &topic, partition, &restored)?;
+        crate::operators::checkpoint::repair(log, &topic, partition, &restored)?;
         self.checkpoint = restored.checkpoint.clone();
         for (id, value) in restored.latest {
             let Some(bytes) = value else { continue };
@@ -644,7 +644,7 @@ impl Operator for AggregateOperator {
         self.changelog_partition = Some(partition);
     }
 
-    fn checkpoint(&self) -> Option<crate::runtime::checkpoint::Positions> {
+    fn checkpoint(&self) -> Option<crate::operators::checkpoint::Positions> {
         self.checkpoint.clone()
     }
 

@@ -2,9 +2,9 @@
 //! NULL). Over a table, a row that stops matching becomes a tombstone.
 
 use crate::error::Result;
+use crate::expr::Compiled;
 use crate::operators::materialize::key_bytes;
-use crate::plan::expr::Compiled;
-use crate::runtime::{Context, Operator, Row};
+use crate::operators::{Context, Operator, Row};
 use crate::types::Value;
 use std::collections::HashSet;
 

@@ -6,9 +6,9 @@
 
 use super::join_row::{join_key_bytes, JoinLayout};
 use crate::error::Result;
+use crate::expr::Compiled;
 use crate::operators::materialize::key_bytes;
-use crate::plan::expr::Compiled;
-use crate::runtime::{Context, JoinOperator, Row};
+use crate::operators::{Context, JoinOperator, Row};
 use crate::types::Value;
 use hashbrown::HashMap;
 use std::collections::BTreeSet;

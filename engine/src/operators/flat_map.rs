@@ -3,8 +3,8 @@
 //! extra columns.
 
 use crate::error::Result;
-use crate::plan::expr::Compiled;
-use crate::runtime::{Context, Operator, Row};
+use crate::expr::Compiled;
+use crate::operators::{Context, Operator, Row};
 use crate::types::Value;
 
 /// One table function call in the SELECT list.

@@ -2,7 +2,7 @@
 //! columns of each side, the synthesized join key (ROWKEY), then each
 //! side's pseudo-columns.
 
-use crate::runtime::Row;
+use crate::operators::Row;
 use crate::types::Value;
 
 /// How a joined row is assembled from the two sides' rows.

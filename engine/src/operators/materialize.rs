@@ -4,7 +4,7 @@
 //! the table need to retract.
 
 use crate::error::Result;
-use crate::runtime::{Context, Operator, Row};
+use crate::operators::{Context, Operator, Row};
 use crate::types::Value;
 use std::collections::HashMap;
 

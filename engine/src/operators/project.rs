@@ -2,8 +2,8 @@
 //! expressions over the input row.
 
 use crate::error::Result;
-use crate::plan::expr::Compiled;
-use crate::runtime::{Context, Operator, Row};
+use crate::expr::Compiled;
+use crate::operators::{Context, Operator, Row};
 use crate::types::Value;
 
 /// Computes each output column from the input row. A failing expression

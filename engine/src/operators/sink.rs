@@ -5,7 +5,7 @@ use crate::catalog::Source;
 use crate::error::Result;
 use crate::formats::{codec, Codec};
 use crate::log::Record;
-use crate::runtime::{ProcessingError, Row};
+use crate::operators::{ProcessingError, Row};
 use crate::types::Value;
 
 /// Encodes rows laid out as a sink's schema (keys first, then values).

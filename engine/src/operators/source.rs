@@ -6,7 +6,7 @@ use crate::catalog::{Source, TimestampSpec, WindowInfo};
 use crate::error::{Error, Result};
 use crate::formats::{codec, Codec};
 use crate::log::StoredRecord;
-use crate::runtime::{ProcessingError, Row, Window};
+use crate::operators::{ProcessingError, Row, Window};
 use crate::types::{ColumnKind, SqlType, Value};
 
 /// The pseudo-columns appended after a source's own columns.

@@ -27,8 +27,8 @@
 use super::join_row::{join_key_bytes, JoinLayout};
 use crate::catalog::WindowInfo;
 use crate::error::Result;
-use crate::plan::expr::Compiled;
-use crate::runtime::{Context, JoinOperator, Row, Window};
+use crate::expr::Compiled;
+use crate::operators::{Context, JoinOperator, Row, Window};
 use crate::sql::ast::JoinKind;
 use crate::types::Value;
 use std::collections::{BTreeMap, HashMap};

@@ -5,8 +5,8 @@
 
 use super::join_row::{join_key_bytes, JoinLayout};
 use crate::error::Result;
-use crate::plan::expr::Compiled;
-use crate::runtime::{Context, JoinOperator, Row};
+use crate::expr::Compiled;
+use crate::operators::{Context, JoinOperator, Row};
 use crate::types::Value;
 use std::collections::HashMap;
 

@@ -5,7 +5,7 @@
 
 use super::join_row::{join_key_bytes, JoinLayout};
 use crate::error::Result;
-use crate::runtime::{Context, JoinOperator, Row};
+use crate::operators::{Context, JoinOperator, Row};
 use crate::sql::ast::JoinKind;
 use crate::types::Value;
 use std::collections::{HashMap, HashSet};

@@ -3,7 +3,7 @@
 
 use crate::error::Result;
 use crate::operators::source::extract_timestamp;
-use crate::runtime::{Context, Operator, Row};
+use crate::operators::{Context, Operator, Row};
 
 /// Sets `row.ts` from a column (BIGINT, TIMESTAMP, or STRING with a format).
 /// A row whose timestamp cannot be read is dropped and logged.

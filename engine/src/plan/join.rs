@@ -2,17 +2,19 @@
 //! keys), lays out the joined row (each side's columns, then the join key
 //! ROWKEY, then each side's pseudo-columns) and builds the join operator.
 
-use super::expr::{Compiled, Scope, ScopeColumn};
-use super::planner::{source_scope, PlanInput, PlanOptions, RepartitionSpec};
+use super::{source_scope, PlanOptions};
 use crate::catalog::{Catalog, Source};
 use crate::error::{Error, Result};
+use crate::expr::{Compiled, Scope, ScopeColumn};
+use crate::operators::chain_join::{ChainJoinOperator, Cut};
 use crate::operators::fk_join::FkJoinOperator;
 use crate::operators::join_row::JoinLayout;
+use crate::operators::rekey::Rekey;
 use crate::operators::stream_stream_join::StreamStreamJoinOperator;
 use crate::operators::stream_table_join::StreamTableJoinOperator;
 use crate::operators::table_table_join::TableTableJoinOperator;
-use crate::runtime::repartition::Rekey;
-use crate::runtime::JoinOperator;
+use crate::operators::JoinOperator;
+use crate::runtime::spec::{PlanInput, RepartitionSpec};
 use crate::sql::ast::{BinaryOp, Expr, JoinKind, Query, SourceKind};
 
 /// The joined input a query continues from.
@@ -251,10 +253,7 @@ pub fn plan_join(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Res
     let join: Box<dyn JoinOperator> = if ops.len() == 1 {
         ops.pop().expect("one join")
     } else {
-        Box::new(ChainJoinOperator {
-            joins: ops,
-            cuts: chain_cuts,
-        })
+        Box::new(ChainJoinOperator::new(ops, chain_cuts))
     };
     Ok(JoinedInput {
         inputs,
@@ -269,56 +268,6 @@ pub fn plan_join(query: &Query, catalog: &Catalog, options: &PlanOptions) -> Res
         partition_local,
         left: first,
     })
-}
-
-/// Left-deep n-way joins: the result of each join is the left input of the
-/// next. Input 0 and 1 feed the first join; input `k` (k >= 2) is the right
-/// side of join `k - 1`.
-struct ChainJoinOperator {
-    joins: Vec<Box<dyn JoinOperator>>,
-    cuts: Vec<Cut>,
-}
-
-/// Where a chain's rows leave through an internal topic: the results
-/// reaching join `join` are re-keyed by `key` into `topic`, and come back
-/// as input `side`.
-struct Cut {
-    join: usize,
-    side: usize,
-    topic: String,
-    rekey: Rekey,
-}
-
-impl JoinOperator for ChainJoinOperator {
-    fn process(
-        &mut self,
-        side: usize,
-        rows: Vec<crate::runtime::Row>,
-        ctx: &mut crate::runtime::Context,
-    ) -> Result<Vec<crate::runtime::Row>> {
-        let (mut rows, next) = if let Some(cut) = self.cuts.iter().find(|c| c.side == side) {
-            (self.joins[cut.join].process(0, rows, ctx)?, cut.join + 1)
-        } else if side <= 1 {
-            (self.joins[0].process(side, rows, ctx)?, 1)
-        } else {
-            (self.joins[side - 1].process(1, rows, ctx)?, side)
-        };
-        for k in next..self.joins.len() {
-            if rows.is_empty() {
-                break;
-            }
-            if let Some(cut) = self.cuts.iter().find(|c| c.join == k) {
-                for row in rows {
-                    // (Rows joined from several inputs have no one origin.)
-                    let record = cut.rekey.record(&row, (-1, -1));
-                    ctx.rekeyed.push((cut.topic.clone(), record));
-                }
-                return Ok(Vec::new());
-            }
-            rows = self.joins[k].process(0, rows, ctx)?;
-        }
-        Ok(rows)
-    }
 }
 
 /// One planned join of the chain.

@@ -1,20 +1,65 @@
-//! Planning: SQL expressions become typed, compiled expressions (`expr`),
-//! and queries become operator pipelines over a source (`planner`).
+//! Planning: queries become operator pipelines over their sources
+//! (`planner`, with joins planned by `join`), their expressions compiled by
+//! `crate::expr`.
 
-pub mod expr;
 pub mod join;
 pub mod planner;
 pub mod rewrite;
 
-/// True when `name` is an aggregate function (planned by the aggregation
-/// operator, not as a scalar function).
-pub fn is_aggregate(name: &str) -> bool {
-    crate::functions::aggregate::AggregateRegistry::global()
-        .get(name)
-        .is_some()
+use crate::catalog::Source;
+use crate::expr::{Scope, ScopeColumn};
+use crate::operators::source::PSEUDO_COLUMNS;
+use crate::types::SqlType;
+use std::collections::BTreeMap;
+
+/// Options that change planning.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// ksqlDB's `ksql.new.query.planner.enabled`: keys may be left out of
+    /// the projection, and keep their SELECT order.
+    pub new_planner: bool,
+    /// A push query: the result need not include its key columns.
+    pub transient: bool,
+    /// The name of the sink being created, for error messages.
+    pub sink_name: Option<String>,
+    /// The persistent query's id, naming its state changelog topics.
+    pub query_id: Option<String>,
+    /// `ksql.service.id`, the first part of internal topic names.
+    pub service_id: String,
+    /// Partition counts of the topics, for joins' co-partitioning check.
+    pub partitions: BTreeMap<String, i32>,
+    /// Re-key streams grouped by something other than their key through
+    /// an internal topic (where processes split queries by partition).
+    pub repartition_groups: bool,
 }
 
-/// Names of ksqlDB's table functions.
-pub fn table_function_names() -> &'static [&'static str] {
-    &["EXPLODE", "CUBE_EXPLODE"]
+/// The scope of a source's rows: its columns, then the pseudo-columns.
+pub fn source_scope(source: &Source, qualifier: &str) -> Scope {
+    let mut cols: Vec<ScopeColumn> = source
+        .schema
+        .columns
+        .iter()
+        .map(|c| ScopeColumn {
+            qualifier: Some(qualifier.to_string()),
+            name: c.name.clone(),
+            ty: c.ty.clone(),
+        })
+        .collect();
+    for (name, ty) in PSEUDO_COLUMNS {
+        cols.push(ScopeColumn {
+            qualifier: Some(qualifier.to_string()),
+            name: name.to_string(),
+            ty,
+        });
+    }
+    if source.window.is_some() {
+        for name in ["WINDOWSTART", "WINDOWEND"] {
+            cols.push(ScopeColumn {
+                qualifier: Some(qualifier.to_string()),
+                name: name.to_string(),
+                ty: SqlType::BigInt,
+            });
+        }
+    }
+    Scope::new(cols)
 }

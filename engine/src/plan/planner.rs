@@ -5,15 +5,16 @@
 //! functions) -> Rekey (PARTITION BY) -> Project (SELECT). Each step's row
 //! layout is described by a [`Scope`] so expressions compile to positions.
 
-use super::expr::{implicit_name, Compiled, Scope, ScopeColumn};
+use super::{source_scope, PlanOptions};
 use crate::catalog::WindowInfo;
 use crate::catalog::{Catalog, Source};
 use crate::error::{Error, Result};
+use crate::expr::{implicit_name, Compiled, Scope, ScopeColumn};
 use crate::operators::aggregate::{AggregateCall, AggregateOperator, WindowAssigner};
 use crate::operators::materialize::MaterializeOperator;
-use crate::operators::source::PSEUDO_COLUMNS;
+use crate::operators::Operator;
 use crate::operators::{FilterOperator, FlatMapOperator, ProjectOperator, TableFunction};
-use crate::runtime::Operator;
+use crate::runtime::spec::{PlanInput, RepartitionSpec};
 use crate::sql::ast::{Expr, Query, SelectItem, SourceKind};
 use crate::types::{Column, ColumnKind, Schema, SqlType};
 use std::collections::BTreeMap;
@@ -26,7 +27,8 @@ fn rewrite_table_functions(
 ) -> Expr {
     super::rewrite::transform(expr, &mut |e| match e {
         Expr::Function { name, args, .. }
-            if super::table_function_names().contains(&name.to_ascii_uppercase().as_str()) =>
+            if crate::functions::table_function_names()
+                .contains(&name.to_ascii_uppercase().as_str()) =>
         {
             f(&name.to_ascii_uppercase(), args).map(|col| Expr::Column {
                 qualifier: None,
@@ -37,41 +39,13 @@ fn rewrite_table_functions(
     })
 }
 
-/// One input of a query: a source and the operators applied to its rows
-/// before they are joined with the other inputs.
-pub struct PlanInput {
-    pub source: Source,
-    pub operators: Vec<Box<dyn Operator>>,
-    /// Set when the input is re-keyed through an internal topic.
-    pub repartition: Option<RepartitionSpec>,
-    /// Set when the input is not `source` but the rows an earlier join of
-    /// an n-way join re-keyed into this internal topic: (topic,
-    /// partitions).
-    pub rekeyed: Option<(String, i32)>,
-}
-
-/// Re-keying an input through an internal topic (a stream joined on
-/// something other than its key; see `runtime::repartition`).
-pub struct RepartitionSpec {
-    /// `_confluent-ksql-<service id>query_<query id>-<step>-repartition`.
-    pub topic: String,
-    pub partitions: i32,
-    /// Stateless steps applied before re-keying.
-    pub operators: Vec<Box<dyn Operator>>,
-    /// The new key's columns, over the rows those steps produce.
-    pub key: Vec<super::expr::Compiled>,
-    /// How the key is serialized: the join's key format, so that the
-    /// records land where the other side's keys do.
-    pub key_format: crate::formats::FormatSpec,
-}
-
 /// A planned query: where it reads, what it runs, what it produces.
 pub struct QueryPlan {
     /// The first (or only) source, whose formats a sink inherits.
     pub source: Source,
     pub inputs: Vec<PlanInput>,
     /// How the inputs are combined when there are several.
-    pub join: Option<Box<dyn crate::runtime::JoinOperator>>,
+    pub join: Option<Box<dyn crate::operators::JoinOperator>>,
     /// The operators after the inputs (and the join).
     pub operators: Vec<Box<dyn Operator>>,
     /// The result's columns: keys first, then values, in row order.
@@ -87,27 +61,6 @@ pub struct QueryPlan {
     /// Rows meet in the query's state only with rows of the same input
     /// partition: it may run as one copy per partition.
     pub partition_local: bool,
-}
-
-/// Options that change planning.
-#[derive(Debug, Clone, Default)]
-pub struct PlanOptions {
-    /// ksqlDB's `ksql.new.query.planner.enabled`: keys may be left out of
-    /// the projection, and keep their SELECT order.
-    pub new_planner: bool,
-    /// A push query: the result need not include its key columns.
-    pub transient: bool,
-    /// The name of the sink being created, for error messages.
-    pub sink_name: Option<String>,
-    /// The persistent query's id, naming its state changelog topics.
-    pub query_id: Option<String>,
-    /// `ksql.service.id`, the first part of internal topic names.
-    pub service_id: String,
-    /// Partition counts of the topics, for joins' co-partitioning check.
-    pub partitions: BTreeMap<String, i32>,
-    /// Re-key streams grouped by something other than their key through
-    /// an internal topic (where processes split queries by partition).
-    pub repartition_groups: bool,
 }
 
 /// Plans a query over one stream or table: filters, projections,
@@ -834,37 +787,6 @@ fn strip_column(m: &str, expr: &Expr) -> String {
         .and_then(|s| s.split('\'').next())
         .map(str::to_string)
         .unwrap_or_else(|| expr.to_string())
-}
-
-/// The scope of a source's rows: its columns, then the pseudo-columns.
-pub fn source_scope(source: &Source, qualifier: &str) -> Scope {
-    let mut cols: Vec<ScopeColumn> = source
-        .schema
-        .columns
-        .iter()
-        .map(|c| ScopeColumn {
-            qualifier: Some(qualifier.to_string()),
-            name: c.name.clone(),
-            ty: c.ty.clone(),
-        })
-        .collect();
-    for (name, ty) in PSEUDO_COLUMNS {
-        cols.push(ScopeColumn {
-            qualifier: Some(qualifier.to_string()),
-            name: name.to_string(),
-            ty,
-        });
-    }
-    if source.window.is_some() {
-        for name in ["WINDOWSTART", "WINDOWEND"] {
-            cols.push(ScopeColumn {
-                qualifier: Some(qualifier.to_string()),
-                name: name.to_string(),
-                ty: SqlType::BigInt,
-            });
-        }
-    }
-    Scope::new(cols)
 }
 
 /// Generates ksqlDB's names for unnamed result columns: KSQL_COL_0, 1, ...

@@ -1,130 +1,13 @@
-//! The runtime: rows, the operator contract, the processing log, and the
-//! tasks that run persistent and push queries over the Log.
+//! The runtime: the tasks that run persistent and push queries over the
+//! Log (reading sources, running a query's operators, writing results and
+//! committing offsets), repartition stages, queries split by partition,
+//! table views for pull queries, and the processing log.
 
-pub mod checkpoint;
 pub mod processing_log;
 pub mod push_hub;
+pub mod reader;
 pub mod repartition;
+pub mod spec;
 pub mod split;
 pub mod task;
 pub mod view;
-
-use crate::error::Result;
-use crate::types::Value;
-
-/// One row flowing between operators: values laid out by the schema of the
-/// step that produced it, plus the record's event time.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Row {
-    pub values: Vec<Value>,
-    /// Event time, milliseconds since the epoch.
-    pub ts: i64,
-    /// The record's value was null (a tombstone): value columns are all
-    /// null, and sinks write a null value.
-    pub tombstone: bool,
-    /// The record had no key at all (not a key of null columns): sinks
-    /// write no key. Re-keying clears it.
-    pub null_key: bool,
-    /// The input record's headers, forwarded to results as Kafka Streams
-    /// does (None when it had none).
-    pub headers: Option<std::sync::Arc<Vec<crate::log::Header>>>,
-    /// The window of a windowed result or a windowed source's record.
-    pub window: Option<Window>,
-    /// For a change to a table: the row's previous values, when the key
-    /// had one. Aggregations over tables retract it.
-    pub old: Option<Vec<Value>>,
-}
-
-/// A time window `[start, end)`, or a session `[start, end]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct Window {
-    pub start: i64,
-    pub end: i64,
-}
-
-/// A record that failed somewhere in a query, for the processing log.
-#[derive(Debug, Clone)]
-pub enum ProcessingError {
-    /// The record's key or value could not be read.
-    Deserialization {
-        topic: String,
-        target: &'static str,
-        message: String,
-        record: Option<Vec<u8>>,
-    },
-    /// An expression failed on a row.
-    Processing { message: String, row: String },
-    /// A result could not be written.
-    Serialization {
-        topic: String,
-        target: &'static str,
-        message: String,
-        row: String,
-    },
-}
-
-/// What an operator may use while processing: where to report bad records.
-#[derive(Debug, Default)]
-pub struct Context {
-    pub errors: Vec<ProcessingError>,
-    /// State changes to append to changelog topics before offsets are
-    /// committed: (topic, record).
-    pub changelog: Vec<(String, crate::log::Record)>,
-    /// Late records dropped because their window had closed.
-    pub late_records: u64,
-    /// Rows an n-way join re-keys through an internal topic, appended
-    /// (partitioned by their key) with the step's results: (topic, record).
-    pub rekeyed: Vec<(String, crate::log::Record)>,
-}
-
-impl Context {
-    /// Notes that evaluating an expression failed on a row.
-    pub fn expression_error(&mut self, message: String, row: &Row) {
-        self.errors.push(ProcessingError::Processing {
-            message,
-            row: format!(
-                "[{}]",
-                row.values
-                    .iter()
-                    .map(|v| v.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        });
-    }
-}
-
-/// Combines the rows of several inputs (joins). `side` is the index of
-/// the input the rows come from.
-pub trait JoinOperator: Send {
-    fn process(&mut self, side: usize, rows: Vec<Row>, ctx: &mut Context) -> Result<Vec<Row>>;
-
-    /// Reloads state from changelogs before input is consumed.
-    fn restore(&mut self, _log: &dyn crate::log::Log) -> Result<()> {
-        Ok(())
-    }
-}
-
-/// A step of a query: rows in, rows out. Stateless operators map, filter or
-/// expand rows; stateful ones (aggregates, joins) keep stores.
-pub trait Operator: Send {
-    /// Processes a batch of rows in order.
-    fn process(&mut self, rows: Vec<Row>, ctx: &mut Context) -> Result<Vec<Row>>;
-
-    /// Reloads the operator's state from its changelog before the query
-    /// consumes input (stateless operators have nothing to do).
-    fn restore(&mut self, _log: &dyn crate::log::Log) -> Result<()> {
-        Ok(())
-    }
-
-    /// Which partition of its changelog this copy of the operator
-    /// restores from (a query split by partition runs one copy per input
-    /// partition, its state in the same partition of the changelog).
-    fn set_changelog_partition(&mut self, _partition: i32) {}
-
-    /// The input positions the restored state reflects, when the
-    /// changelog held a checkpoint.
-    fn checkpoint(&self) -> Option<checkpoint::Positions> {
-        None
-    }
-}

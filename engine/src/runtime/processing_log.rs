@@ -2,10 +2,10 @@
 //! write are skipped, counted, and described here as JSON records of the
 //! `KSQL_PROCESSING_LOG` stream, so users can query them like any stream.
 
-use super::ProcessingError;
 use crate::catalog::metastore::now_ms;
 use crate::error::Result;
 use crate::log::{Log, Record, TopicConfig};
+use crate::operators::ProcessingError;
 use base64::Engine as _;
 use serde_json::json;
 

@@ -29,13 +29,12 @@
 //! A feed ends (its pump exits) when its last query is dropped.
 
 use super::processing_log;
+use super::spec::PlanInput;
 use super::task::TransientTask;
-use super::{Context, ProcessingError, Row};
 use crate::catalog::Source;
 use crate::error::Result;
 use crate::log::{Log, StoredRecord};
-use crate::operators::SourceDecoder;
-use crate::plan::planner::PlanInput;
+use crate::operators::{Context, ProcessingError, Row, SourceDecoder};
 use crate::results::{PushSource, ResultColumn};
 use crate::types::Value;
 use parking_lot::{Mutex, RwLock};

@@ -3,78 +3,16 @@
 //! topic for persistent queries (committing source offsets only after the
 //! results are appended), or to the caller for push queries.
 
-use super::repartition::{decode_row, Repartition};
-use super::{processing_log, Context, JoinOperator, Operator, ProcessingError, Row};
+use super::processing_log;
+use super::reader::{Out, SourceReader, BATCH};
+use super::repartition::Repartition;
 use crate::error::Result;
-use crate::log::{GroupMember, Log, Record, StoredRecord, TxnWriter};
-use crate::operators::{SinkEncoder, SourceDecoder};
-
-/// How many records a task reads from one partition per step.
-const BATCH: usize = 500;
-
-/// Where a persistent query's writes go.
-pub enum Out<'a> {
-    /// Straight to the log.
-    Log(&'a dyn Log),
-    /// Into the query's open transaction (exactly-once processing).
-    Txn(&'a mut dyn TxnWriter),
-}
-
-impl Out<'_> {
-    pub fn append(&mut self, topic: &str, partition: Option<i32>, record: Record) -> Result<()> {
-        match self {
-            Out::Log(log) => log.append(topic, partition, record).map(|_| ()),
-            Out::Txn(txn) => txn.append(topic, partition, record),
-        }
-    }
-}
-
-/// Reads a topic's partitions from per-partition positions.
-pub struct SourceReader {
-    pub topic: String,
-    /// (partition, next offset to read)
-    pub positions: Vec<(i32, i64)>,
-}
-
-impl SourceReader {
-    /// Positions every partition at the committed offset of `group`, or at
-    /// the start (`earliest`) or end (`latest`) of each partition.
-    pub fn open(log: &dyn Log, topic: &str, group: Option<&str>, earliest: bool) -> Result<Self> {
-        let info = log
-            .describe_topic(topic)?
-            .ok_or_else(|| crate::Error::log(format!("Topic {topic} does not exist")))?;
-        let mut positions = Vec::new();
-        for p in 0..info.partitions {
-            let committed = match group {
-                Some(g) => log.committed(g, topic, p)?,
-                None => None,
-            };
-            let start = match committed {
-                Some(o) => o,
-                None if earliest => 0,
-                None => log.end_offset(topic, p)?,
-            };
-            positions.push((p, start));
-        }
-        Ok(SourceReader {
-            topic: topic.to_string(),
-            positions,
-        })
-    }
-
-    /// The next records, in partition order, and advances past them.
-    pub fn read(&mut self, log: &dyn Log) -> Result<Vec<StoredRecord>> {
-        let mut out = Vec::new();
-        for (p, pos) in self.positions.iter_mut() {
-            let batch = log.read(&self.topic, *p, *pos, BATCH)?;
-            if let Some(last) = batch.last() {
-                *pos = last.offset + 1;
-            }
-            out.extend(batch);
-        }
-        Ok(out)
-    }
-}
+use crate::log::{GroupMember, Log, StoredRecord, TxnWriter};
+use crate::operators::checkpoint;
+use crate::operators::internal_row::decode_row;
+use crate::operators::{
+    Context, JoinOperator, Operator, ProcessingError, Row, SinkEncoder, SourceDecoder,
+};
 
 /// How an input's records become rows.
 pub enum Decoder {
@@ -322,7 +260,7 @@ impl Flow {
     }
 
     /// Every reader's current positions.
-    pub fn positions(&self) -> super::checkpoint::Positions {
+    pub fn positions(&self) -> checkpoint::Positions {
         self.readers()
             .flat_map(|r| {
                 r.positions
@@ -687,7 +625,7 @@ impl PersistentTask {
             // produced them commit together.
             Out::Txn(txn) => {
                 for topic in &self.checkpoints {
-                    txn.append(topic, part, super::checkpoint::record(&positions))?;
+                    txn.append(topic, part, checkpoint::record(&positions))?;
                 }
                 txn.commit(&positions)?;
             }
@@ -700,7 +638,7 @@ impl PersistentTask {
                 // earlier append (input included) to the OS: it never names
                 // input or state that a crash could still take away.
                 for topic in &self.checkpoints {
-                    log.append(topic, part, super::checkpoint::record(&positions))?;
+                    log.append(topic, part, checkpoint::record(&positions))?;
                 }
             }
         }

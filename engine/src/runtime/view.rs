@@ -7,9 +7,9 @@ use crate::catalog::Source;
 use crate::error::Result;
 use crate::log::Log;
 use crate::operators::materialize::key_bytes;
+use crate::operators::Row;
 use crate::operators::SourceDecoder;
-use crate::runtime::task::SourceReader;
-use crate::runtime::Row;
+use crate::runtime::reader::SourceReader;
 use crate::types::Value;
 use std::collections::BTreeMap;
 

@@ -1,6 +1,7 @@
 //! ksqlDB's type system: SQL types, runtime values and row schemas. A leaf:
 //! everything else builds on these, they depend on nothing in the engine.
 
+pub mod datetime_text;
 mod decimal;
 mod schema;
 mod value;
@@ -9,6 +10,7 @@ pub use decimal::Decimal;
 pub use schema::{Column, ColumnKind, Schema};
 pub use value::Value;
 
+use crate::error::{Error, Result};
 use std::fmt;
 
 /// A ksqlDB SQL type.
@@ -77,6 +79,29 @@ impl SqlType {
     }
 }
 
+/// Replaces `SqlType::Custom` names (recursively) using `types`.
+pub fn resolve_custom(ty: &SqlType, types: &[(String, SqlType)]) -> Result<SqlType> {
+    Ok(match ty {
+        SqlType::Custom(name) => types
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, t)| t.clone())
+            .ok_or_else(|| Error::plan(format!("Unknown type: {name}")))?,
+        SqlType::Array(t) => SqlType::Array(Box::new(resolve_custom(t, types)?)),
+        SqlType::Map(k, v) => SqlType::Map(
+            Box::new(resolve_custom(k, types)?),
+            Box::new(resolve_custom(v, types)?),
+        ),
+        SqlType::Struct(fields) => SqlType::Struct(
+            fields
+                .iter()
+                .map(|(n, t)| Ok((n.clone(), resolve_custom(t, types)?)))
+                .collect::<Result<_>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
 /// Writes a name, quoting it with backticks when it would not read back as
 /// the same identifier unquoted.
 pub fn fmt_ident(f: &mut fmt::Formatter<'_>, name: &str) -> fmt::Result {
@@ -95,7 +120,22 @@ pub fn needs_quotes(name: &str) -> bool {
     let ok_rest = name
         .chars()
         .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_' || c == '@' || c == '$');
-    !(ok_start && ok_rest) || crate::sql::is_reserved(name)
+    !(ok_start && ok_rest) || is_reserved(name)
+}
+
+/// Words that must be quoted to be used as identifiers: ksqlDB's reserved
+/// words that the parser gives structure to. ksqlDB's non-reserved keywords
+/// (`KEY`, `VALUE`, `TYPE`, `DATE`, `TOPIC`, `SOURCE`, `PARTITION`, `MAP`...)
+/// can name columns and sources unquoted.
+pub fn is_reserved(word: &str) -> bool {
+    const RESERVED: &[&str] = &[
+        "SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "AS", "BY", "GROUP", "HAVING", "WINDOW",
+        "JOIN", "LEFT", "RIGHT", "FULL", "OUTER", "INNER", "CROSS", "ON", "WITHIN", "LIMIT",
+        "CREATE", "INSERT", "INTO", "VALUES", "TRUE", "FALSE", "NULL", "CASE", "WHEN", "THEN",
+        "ELSE", "END", "CAST", "IS", "IN", "LIKE", "BETWEEN", "WITH", "TABLE", "STREAM", "DROP",
+        "EXISTS", "DISTINCT",
+    ];
+    RESERVED.iter().any(|r| r.eq_ignore_ascii_case(word))
 }
 
 impl fmt::Display for SqlType {

@@ -1,6 +1,7 @@
 //! Runtime values: one enum for every ksqlDB type, with ksqlDB's ordering,
 //! equality and text rendering.
 
+use super::datetime_text::{format_date, format_time, format_timestamp};
 use super::{Decimal, SqlType};
 use std::cmp::Ordering;
 use std::fmt;
@@ -251,11 +252,9 @@ impl fmt::Display for Value {
                 use base64::Engine as _;
                 f.write_str(&base64::engine::general_purpose::STANDARD.encode(b))
             }
-            Value::Date(d) => write!(f, "{}", crate::functions::datetime::format_date(*d)),
-            Value::Time(t) => write!(f, "{}", crate::functions::datetime::format_time(*t)),
-            Value::Timestamp(t) => {
-                write!(f, "{}", crate::functions::datetime::format_timestamp(*t))
-            }
+            Value::Date(d) => write!(f, "{}", format_date(*d)),
+            Value::Time(t) => write!(f, "{}", format_time(*t)),
+            Value::Timestamp(t) => write!(f, "{}", format_timestamp(*t)),
             Value::Array(items) => {
                 f.write_str("[")?;
                 for (i, v) in items.iter().enumerate() {
