@@ -27,12 +27,15 @@
 //! Everything the tests use from the rest of the crate is re-exported here,
 //! so the test files import only `crate::operators::testing::*`.
 
+pub(crate) use crate::functions::aggregate::AggregateRegistry;
+pub(crate) use crate::operators::aggregate::{AggregateCall, AggregateOperator, WindowAssigner};
 pub(crate) use crate::operators::materialize::MaterializeOperator;
 pub(crate) use crate::operators::{
     FilterOperator, FlatMapOperator, ProjectOperator, TableFunction, TimestampOperator,
 };
 pub(crate) use crate::plan::expr::{Compiled, Scope, ScopeColumn};
 pub(crate) use crate::runtime::{Context, Operator, ProcessingError, Row, Window};
+pub(crate) use crate::sql::ast::Expr;
 pub(crate) use crate::types::{Decimal, SqlType, Value};
 
 use crate::sql::parser::{parse_expr, parse_type};
@@ -81,6 +84,39 @@ impl Layout {
         let parsed = parse_expr(sql).unwrap_or_else(|e| panic!("cannot parse {sql:?}: {e}"));
         Compiled::compile(&parsed, &self.scope())
             .unwrap_or_else(|e| panic!("cannot compile {sql:?}: {e}"))
+    }
+
+    /// An aggregate call such as `SUM(V)` or `COUNT(*)`, resolved as the
+    /// planner resolves it (literal parameters after the first argument are
+    /// passed by value).
+    #[track_caller]
+    pub(crate) fn aggregate(&self, sql: &str) -> AggregateCall {
+        let parsed = parse_expr(sql).unwrap_or_else(|e| panic!("cannot parse {sql:?}: {e}"));
+        let Expr::Function { name, args, .. } = parsed else {
+            panic!("not a function call: {sql:?}");
+        };
+        let mut arg_exprs = Vec::new();
+        let mut types = Vec::new();
+        let mut literals = Vec::new();
+        for (i, a) in args.iter().enumerate() {
+            let c = Compiled::compile(a, &self.scope())
+                .unwrap_or_else(|e| panic!("cannot compile {a} in {sql:?}: {e}"));
+            types.push(c.ty.clone());
+            match c.as_literal() {
+                Some(v) if i > 0 => literals.push(Some(v.clone())),
+                _ => {
+                    literals.push(None);
+                    arg_exprs.push(c);
+                }
+            }
+        }
+        let function = AggregateRegistry::global()
+            .resolve(&name, &types, &literals)
+            .unwrap_or_else(|e| panic!("cannot resolve {sql:?}: {e}"));
+        AggregateCall {
+            args: arg_exprs,
+            function,
+        }
     }
 
     /// Parses rows, one per line (see the module's notation).
@@ -360,6 +396,20 @@ pub(crate) fn error_messages(ctx: &Context) -> Vec<String> {
         .collect()
 }
 
+/// Operators run one after another, as a query's pipeline runs them (an
+/// aggregation and its HAVING filter, say).
+pub(crate) struct Chain(pub(crate) Vec<Box<dyn Operator>>);
+
+impl Operator for Chain {
+    fn process(&mut self, rows: Vec<Row>, ctx: &mut Context) -> crate::error::Result<Vec<Row>> {
+        let mut rows = rows;
+        for op in &mut self.0 {
+            rows = op.process(rows, ctx)?;
+        }
+        Ok(rows)
+    }
+}
+
 /// One operator, its input layout and its context.
 pub(crate) struct OpHarness<O> {
     pub(crate) op: O,
@@ -390,6 +440,17 @@ impl<O: Operator> OpHarness<O> {
     #[track_caller]
     pub(crate) fn check(&mut self, input: &str, expected: &str) {
         let out = self.process(input);
+        assert_rows(&out, expected);
+    }
+
+    /// Feeds each row of `input` as a batch of its own and asserts the
+    /// output of all of them.
+    #[track_caller]
+    pub(crate) fn check_each(&mut self, input: &str, expected: &str) {
+        let mut out = Vec::new();
+        for line in lines(input) {
+            out.extend(self.process(line));
+        }
         assert_rows(&out, expected);
     }
 

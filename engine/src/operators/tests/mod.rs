@@ -2,5 +2,7 @@
 //! its HAVING filter, wired as the planner wires them) through the harness
 //! in `operators::testing` and checks what comes out.
 
+mod aggregate;
 mod filter_project;
 mod flat_map_timestamp;
+mod windows;
