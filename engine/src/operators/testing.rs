@@ -27,15 +27,21 @@
 //! Everything the tests use from the rest of the crate is re-exported here,
 //! so the test files import only `crate::operators::testing::*`.
 
+pub(crate) use crate::catalog::WindowInfo;
 pub(crate) use crate::functions::aggregate::AggregateRegistry;
 pub(crate) use crate::operators::aggregate::{AggregateCall, AggregateOperator, WindowAssigner};
+pub(crate) use crate::operators::fk_join::FkJoinOperator;
+pub(crate) use crate::operators::join_row::JoinLayout;
 pub(crate) use crate::operators::materialize::MaterializeOperator;
+pub(crate) use crate::operators::stream_stream_join::StreamStreamJoinOperator;
+pub(crate) use crate::operators::stream_table_join::StreamTableJoinOperator;
+pub(crate) use crate::operators::table_table_join::TableTableJoinOperator;
 pub(crate) use crate::operators::{
     FilterOperator, FlatMapOperator, ProjectOperator, TableFunction, TimestampOperator,
 };
 pub(crate) use crate::plan::expr::{Compiled, Scope, ScopeColumn};
-pub(crate) use crate::runtime::{Context, Operator, ProcessingError, Row, Window};
-pub(crate) use crate::sql::ast::Expr;
+pub(crate) use crate::runtime::{Context, JoinOperator, Operator, ProcessingError, Row, Window};
+pub(crate) use crate::sql::ast::{Expr, JoinKind};
 pub(crate) use crate::types::{Decimal, SqlType, Value};
 
 use crate::sql::parser::{parse_expr, parse_type};
@@ -76,6 +82,11 @@ impl Layout {
     /// The scope expressions over these rows are compiled in.
     pub(crate) fn scope(&self) -> Scope {
         Scope::new(self.columns.clone())
+    }
+
+    /// The number of columns.
+    pub(crate) fn len(&self) -> usize {
+        self.columns.len()
     }
 
     /// Compiles a SQL expression over these rows.
@@ -451,6 +462,76 @@ impl<O: Operator> OpHarness<O> {
         for line in lines(input) {
             out.extend(self.process(line));
         }
+        assert_rows(&out, expected);
+    }
+
+    /// The processing errors reported so far.
+    pub(crate) fn errors(&self) -> Vec<String> {
+        error_messages(&self.ctx)
+    }
+}
+
+/// The layout of a join of two sides without pseudo-columns: left values,
+/// right values, then the join key (ROWKEY).
+pub(crate) fn join_layout(left: &Layout, right: &Layout) -> JoinLayout {
+    JoinLayout {
+        left: (left.len(), left.len()),
+        right: (right.len(), right.len()),
+    }
+}
+
+/// One join operator, its two input layouts and its context.
+pub(crate) struct JoinHarness<J> {
+    pub(crate) op: J,
+    pub(crate) left: Layout,
+    pub(crate) right: Layout,
+    pub(crate) ctx: Context,
+}
+
+impl<J: JoinOperator> JoinHarness<J> {
+    /// A join reading rows of `left` (side 0) and `right` (side 1).
+    pub(crate) fn new(left: Layout, right: Layout, op: J) -> Self {
+        JoinHarness {
+            op,
+            left,
+            right,
+            ctx: Context::default(),
+        }
+    }
+
+    /// Feeds rows prefixed by their side (`left:` or `right:`); consecutive
+    /// rows of one side go in as one batch. Returns all output.
+    #[track_caller]
+    pub(crate) fn process(&mut self, input: &str) -> Vec<Row> {
+        let mut batches: Vec<(usize, Vec<Row>)> = Vec::new();
+        for line in lines(input) {
+            let (side, row) = if let Some(r) = line.strip_prefix("left:") {
+                (0, self.left.row(r))
+            } else if let Some(r) = line.strip_prefix("right:") {
+                (1, self.right.row(r))
+            } else {
+                panic!("a join input line starts with left: or right:, not {line:?}");
+            };
+            match batches.last_mut() {
+                Some((s, rows)) if *s == side => rows.push(row),
+                _ => batches.push((side, vec![row])),
+            }
+        }
+        let mut out = Vec::new();
+        for (side, rows) in batches {
+            out.extend(
+                self.op
+                    .process(side, rows, &mut self.ctx)
+                    .unwrap_or_else(|e| panic!("the join failed: {e}")),
+            );
+        }
+        out
+    }
+
+    /// Feeds rows (see [`JoinHarness::process`]) and asserts the output.
+    #[track_caller]
+    pub(crate) fn check(&mut self, input: &str, expected: &str) {
+        let out = self.process(input);
         assert_rows(&out, expected);
     }
 

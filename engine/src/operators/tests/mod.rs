@@ -5,4 +5,6 @@
 mod aggregate;
 mod filter_project;
 mod flat_map_timestamp;
+mod joins;
+mod stream_stream_join;
 mod windows;
