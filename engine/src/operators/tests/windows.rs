@@ -158,7 +158,7 @@ fn session_rows_past_gap_and_grace_are_dropped_and_counted() {
 }
 
 #[test]
-#[ignore = "engine bug: AggregateOperator::apply_session treats a session as expired (taking no more rows) once its end is behind stream time minus the grace period, leaving out the inactivity gap; with GRACE PERIOD 0 (EMIT FINAL's default) in-order rows a gap apart never merge. Kafka Streams closes a session at end + gap + grace."]
+#[ignore = "engine bug: AggregateOperator::apply_session stops merging rows into a session once its end is behind stream time minus the grace period (the inactivity gap is left out), so with GRACE PERIOD 0 (EMIT FINAL's default) in-order rows within the gap of each other never merge; Kafka Streams keeps a session open until end + gap + grace"]
 fn session_rows_within_the_gap_merge_without_a_grace_period() {
     let op = count(WindowAssigner::Session {
         gap: 5_000,
