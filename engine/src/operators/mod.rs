@@ -29,3 +29,8 @@ pub use project::ProjectOperator;
 pub use sink::SinkEncoder;
 pub use source::SourceDecoder;
 pub use timestamp::TimestampOperator;
+
+#[cfg(test)]
+mod testing;
+#[cfg(test)]
+mod tests;
