@@ -28,6 +28,7 @@
 //! so the test files import only `crate::operators::testing::*`.
 
 pub(crate) use crate::catalog::WindowInfo;
+pub(crate) use crate::expr::{Compiled, Scope, ScopeColumn};
 pub(crate) use crate::functions::aggregate::AggregateRegistry;
 pub(crate) use crate::operators::aggregate::{AggregateCall, AggregateOperator, WindowAssigner};
 pub(crate) use crate::operators::fk_join::FkJoinOperator;
@@ -36,11 +37,10 @@ pub(crate) use crate::operators::materialize::MaterializeOperator;
 pub(crate) use crate::operators::stream_stream_join::StreamStreamJoinOperator;
 pub(crate) use crate::operators::stream_table_join::StreamTableJoinOperator;
 pub(crate) use crate::operators::table_table_join::TableTableJoinOperator;
+pub(crate) use crate::operators::{Context, JoinOperator, Operator, ProcessingError, Row, Window};
 pub(crate) use crate::operators::{
     FilterOperator, FlatMapOperator, ProjectOperator, TableFunction, TimestampOperator,
 };
-pub(crate) use crate::plan::expr::{Compiled, Scope, ScopeColumn};
-pub(crate) use crate::runtime::{Context, JoinOperator, Operator, ProcessingError, Row, Window};
 pub(crate) use crate::sql::ast::{Expr, JoinKind};
 pub(crate) use crate::types::{Decimal, SqlType, Value};
 
