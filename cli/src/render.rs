@@ -222,6 +222,9 @@ fn query_description(d: &QueryDescription) -> Printed {
     if let Some(state) = &d.state {
         lines.push(format!("State        : {state}"));
     }
+    if let Some(error) = &d.error {
+        lines.push(format!("Error        : {error}"));
+    }
     if let Some(w) = &d.window_type {
         lines.push(format!("Window       : {w}"));
     }

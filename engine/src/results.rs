@@ -134,6 +134,8 @@ pub struct QuerySummary {
     pub query_type: String,
     /// "RUNNING", "PAUSED" or "ERROR".
     pub state: String,
+    /// Why the query is failing, while it is (state "ERROR").
+    pub error: Option<String>,
     pub statement: String,
     pub sinks: Vec<String>,
     pub sink_topics: Vec<String>,
@@ -154,6 +156,8 @@ pub struct QueryDescription {
     pub window_type: Option<String>,
     /// "RUNNING", "PAUSED", "ERROR"; None for a statement not running.
     pub state: Option<String>,
+    /// Why the query is failing, while it is (state "ERROR").
+    pub error: Option<String>,
     /// The query's operators, inputs before the operators that read them.
     pub plan: Vec<PlanNode>,
 }

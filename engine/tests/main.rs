@@ -1155,3 +1155,65 @@ fn each_session_runs_queries_with_its_own_properties() {
     assert_eq!(defined.map(|(_, v)| v.as_str()), Some("s"));
     assert!(late.variables().is_empty());
 }
+
+/// A persistent query whose work keeps failing shows ERROR with its reason
+/// (and keeps retrying); it shows RUNNING again once its work succeeds.
+#[test]
+fn a_failing_query_shows_error_with_its_reason() {
+    let e = Engine::open(EngineConfig {
+        background: true,
+        ..Default::default()
+    })
+    .unwrap();
+    e.execute(
+        "CREATE STREAM s (id INT KEY, v STRING) WITH (kafka_topic='s', value_format='JSON', partitions=1);
+         CREATE STREAM up AS SELECT id, UCASE(v) AS v FROM s;",
+    )
+    .unwrap();
+    // The sink's topic disappears under the running query.
+    e.log().delete_topic("UP").unwrap();
+    e.execute("INSERT INTO s (id, v) VALUES (1, 'a');").unwrap();
+    let status = || match e.execute("SHOW QUERIES;").unwrap().pop() {
+        Some(StatementResult::Queries(q)) => (q[0].state.clone(), q[0].error.clone()),
+        other => panic!("expected queries, got {other:?}"),
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while status().0 != "ERROR" && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (state, error) = status();
+    assert_eq!(state, "ERROR");
+    assert!(
+        error.as_deref().is_some_and(|m| m.contains("UP")),
+        "the reason names the missing topic: {error:?}"
+    );
+    match e.execute("EXPLAIN CSAS_UP_0;").unwrap().pop() {
+        Some(StatementResult::QueryDescription(d)) => {
+            assert_eq!(d.state.as_deref(), Some("ERROR"));
+            assert!(d.error.is_some());
+        }
+        other => panic!("expected a query description, got {other:?}"),
+    }
+    // Once the topic is back, the query catches up and runs again.
+    e.log()
+        .create_topic(
+            "UP",
+            &sluice_engine::log::TopicConfig {
+                partitions: 1,
+                replicas: 1,
+                compact: false,
+            },
+        )
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while status().0 != "RUNNING" && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(status(), ("RUNNING".to_string(), None));
+    // The row that failed was retried, not lost.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while topic_values(&e, "UP").is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(topic_values(&e, "UP"), [serde_json::json!({"V": "A"})]);
+}

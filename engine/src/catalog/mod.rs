@@ -97,7 +97,7 @@ pub struct QueryInfo {
 }
 
 /// Every named thing the engine knows.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Catalog {
     sources: BTreeMap<String, Source>,
     types: BTreeMap<String, SqlType>,

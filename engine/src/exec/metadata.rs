@@ -1,7 +1,7 @@
 //! Statements that describe: SHOW/LIST, DESCRIBE, EXPLAIN and ASSERT.
 
 use super::{prop_int, EngineInner, SessionState};
-use crate::catalog::{Catalog, QueryState, Source};
+use crate::catalog::{Catalog, QueryInfo, QueryState, Source};
 use crate::error::{Error, Result};
 use crate::formats::FormatKind;
 use crate::plan::planner::plan_query;
@@ -51,13 +51,17 @@ impl EngineInner {
             ShowWhat::Queries => StatementResult::Queries(
                 st.catalog
                     .queries()
-                    .map(|q| QuerySummary {
-                        id: q.id.clone(),
-                        query_type: "PERSISTENT".to_string(),
-                        state: state_name(q.state).to_string(),
-                        statement: q.sql.clone(),
-                        sinks: vec![q.sink.clone()],
-                        sink_topics: vec![q.sink_topic.clone()],
+                    .map(|q| {
+                        let (state, error) = self.query_status(q);
+                        QuerySummary {
+                            id: q.id.clone(),
+                            query_type: "PERSISTENT".to_string(),
+                            state: state.to_string(),
+                            error,
+                            statement: q.sql.clone(),
+                            sinks: vec![q.sink.clone()],
+                            sink_topics: vec![q.sink_topic.clone()],
+                        }
                     })
                     .collect(),
             ),
@@ -248,9 +252,10 @@ impl EngineInner {
                     .queries
                     .lock()
                     .iter()
-                    .find(|r| r.id == q.id)
+                    .find(|r| r.deployment.query_id == q.id)
                     .map(|r| r.plan.clone())
                     .unwrap_or_default();
+                let (state, error) = self.query_status(q);
                 Ok(StatementResult::QueryDescription(QueryDescription {
                     id: Some(q.id.clone()),
                     statement: q.sql.clone(),
@@ -261,7 +266,8 @@ impl EngineInner {
                     window_type: sink
                         .and_then(|s| s.window)
                         .map(|w| w.type_name().to_string()),
-                    state: Some(state_name(q.state).to_string()),
+                    state: Some(state.to_string()),
+                    error,
                     plan,
                 }))
             }
@@ -285,9 +291,25 @@ impl EngineInner {
                     schema: plan.schema.clone(),
                     window_type: plan.window.map(|w| w.type_name().to_string()),
                     state: None,
+                    error: None,
                     plan: Vec::new(),
                 }))
             }
+        }
+    }
+
+    /// A query's state and, while it keeps failing, why: a query whose
+    /// work fails shows ERROR with its reason (it keeps retrying).
+    fn query_status(&self, q: &QueryInfo) -> (&'static str, Option<String>) {
+        let error = self
+            .queries
+            .lock()
+            .iter()
+            .find(|r| r.deployment.query_id == q.id)
+            .and_then(|r| r.deployment.error());
+        match error {
+            Some(e) => ("ERROR", Some(e)),
+            None => (state_name(q.state), None),
         }
     }
 

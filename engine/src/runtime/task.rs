@@ -405,10 +405,13 @@ impl PersistentTask {
     /// together when the commit interval has passed (at once without one).
     pub fn poll(&mut self, log: &dyn Log) -> Result<usize> {
         let polled = self.poll_once(log);
-        if polled.is_err() && self.exactly_once.is_some() {
-            // The transaction is gone: start over from what committed.
+        if polled.is_err() {
+            // What was read since the last commit may not have reached the
+            // sink (and under exactly-once the transaction is gone): start
+            // over from what committed, as after a restart, so the failed
+            // input is processed again rather than lost.
             if let Err(e) = self.start_over(log) {
-                eprintln!("sluice: query {}: {e}", self.query_id);
+                tracing::warn!("query {}: {e}", self.query_id);
             }
         }
         polled
@@ -420,7 +423,7 @@ impl PersistentTask {
     fn start_over(&mut self, log: &dyn Log) -> Result<()> {
         if let Some(mut txn) = self.txn.take() {
             if let Err(e) = txn.abort() {
-                eprintln!("sluice: query {}: {e}", self.query_id);
+                tracing::warn!("query {}: {e}", self.query_id);
             }
         }
         self.pending = Pending::default();
@@ -442,8 +445,8 @@ impl PersistentTask {
             }
             None => self.flow.restore(log)?,
         }
-        eprintln!(
-            "sluice: query {} started over from its committed state",
+        tracing::info!(
+            "query {} started over from its committed state",
             self.query_id
         );
         Ok(())
@@ -500,7 +503,7 @@ impl PersistentTask {
             // them (the commit may be refused; the new owner then redoes
             // that input, at least once).
             if let Err(e) = self.flush(log) {
-                eprintln!("sluice: query {}: {e}", self.query_id);
+                tracing::warn!("query {}: {e}", self.query_id);
             }
         }
         self.pending = Pending::default();
@@ -517,8 +520,8 @@ impl PersistentTask {
                 (true, false) => {
                     m.lost = true;
                     self.txn = None;
-                    eprintln!(
-                        "sluice: query {} moved to another process of the service",
+                    tracing::info!(
+                        "query {} moved to another process of the service",
                         self.query_id
                     );
                     for reader in self.flow.readers_mut() {
@@ -528,7 +531,7 @@ impl PersistentTask {
                 (false, true) if m.lost => {
                     // The state here is stale: plan the query afresh and
                     // take it over like a new owner.
-                    eprintln!("sluice: query {} came back to this process", self.query_id);
+                    tracing::info!("query {} came back to this process", self.query_id);
                     self.start_over(log)?;
                     return Ok(false);
                 }
@@ -541,7 +544,7 @@ impl PersistentTask {
                         reader.positions = all.positions;
                     }
                     self.flow.restore(log)?;
-                    eprintln!("sluice: query {} runs on this process", self.query_id);
+                    tracing::info!("query {} runs on this process", self.query_id);
                 }
             }
         } else {
@@ -555,8 +558,8 @@ impl PersistentTask {
                     .collect();
             }
             let here: Vec<String> = owned.iter().map(|(t, p)| format!("{t}/{p}")).collect();
-            eprintln!(
-                "sluice: query {} reads partitions [{}] on this process",
+            tracing::info!(
+                "query {} reads partitions [{}] on this process",
                 self.query_id,
                 here.join(", ")
             );
