@@ -1217,3 +1217,32 @@ fn a_failing_query_shows_error_with_its_reason() {
     }
     assert_eq!(topic_values(&e, "UP"), [serde_json::json!({"V": "A"})]);
 }
+
+/// Errors carry ksqlDB's REST error codes: a statement that cannot run is
+/// 40001 (a parse error names its line and column), a missing stream,
+/// table, query or topic 40400.
+#[test]
+fn errors_carry_ksqldb_codes() {
+    use sluice_engine::error::codes;
+    let e = memory();
+    let err = e.execute("SELECT * FROM\n  WHERE x;").unwrap_err();
+    assert_eq!(err.code(), codes::BAD_STATEMENT);
+    assert!(err.to_string().starts_with("line 2:"), "{err}");
+    for missing in [
+        "DESCRIBE nowhere;",
+        "DROP STREAM nowhere;",
+        "TERMINATE CSAS_NOWHERE_0;",
+        "EXPLAIN CSAS_NOWHERE_0;",
+        "PRINT 'nowhere';",
+        "DROP TYPE nowhere;",
+    ] {
+        let err = e.execute(missing).unwrap_err();
+        assert_eq!(err.code(), codes::NOT_FOUND, "{missing}: {err}");
+    }
+    e.execute("CREATE STREAM s (v INT) WITH (kafka_topic='s', value_format='JSON', partitions=1);")
+        .unwrap();
+    let err = e
+        .execute("CREATE STREAM s (v INT) WITH (kafka_topic='s', value_format='JSON');")
+        .unwrap_err();
+    assert_eq!(err.code(), codes::BAD_STATEMENT, "{err}");
+}

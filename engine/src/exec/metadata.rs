@@ -139,7 +139,7 @@ impl EngineInner {
             DescribeTarget::Source(name) => {
                 let st = self.state.lock();
                 let src = st.catalog.source(name).map_err(|_| {
-                    Error::catalog(format!(
+                    Error::not_found(format!(
                         "Could not find STREAM/TABLE '{name}' in the Metastore"
                     ))
                 })?;
@@ -221,7 +221,7 @@ impl EngineInner {
                     "A table function: one output row per element",
                 ),
                 None => {
-                    return Err(Error::catalog(format!(
+                    return Err(Error::not_found(format!(
                         "Can't find any functions with the name '{upper}'"
                     )))
                 }
@@ -246,7 +246,7 @@ impl EngineInner {
                     .catalog
                     .queries()
                     .find(|q| q.id.eq_ignore_ascii_case(id))
-                    .ok_or_else(|| Error::catalog(format!("Query with id:{id} does not exist, use SHOW QUERIES to view the full set of running queries.")))?;
+                    .ok_or_else(|| Error::not_found(format!("Query with id:{id} does not exist, use SHOW QUERIES to view the full set of running queries.")))?;
                 let sink = st.catalog.find_source(&q.sink);
                 let plan = self
                     .queries

@@ -384,7 +384,7 @@ impl EngineInner {
                 .queries()
                 .find(|q| q.id.eq_ignore_ascii_case(id))
                 .map(|q| vec![q.id.clone()])
-                .ok_or_else(|| Error::catalog(format!("Unknown queryId: {id}"))),
+                .ok_or_else(|| Error::not_found(format!("Unknown queryId: {id}"))),
         }
     }
 

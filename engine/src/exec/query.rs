@@ -285,7 +285,7 @@ impl EngineInner {
             .list_topics()?
             .into_iter()
             .find(|t| t.name == topic || t.name.eq_ignore_ascii_case(topic))
-            .ok_or_else(|| Error::catalog(format!("Could not find topic '{topic}', or the KSQL user does not have permissions to list the topic. Topic names are case-sensitive.")))?;
+            .ok_or_else(|| Error::not_found(format!("Could not find topic '{topic}', or the KSQL user does not have permissions to list the topic. Topic names are case-sensitive.")))?;
         let reader = SourceReader::open(self.log.as_ref(), &topic.name, None, from_beginning)?;
         Ok(StatementResult::Print(PushQuery::new(Box::new(
             PrintPush {
