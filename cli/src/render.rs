@@ -200,6 +200,15 @@ fn source_description(d: &SourceDescription) -> Printed {
         for q in &d.read_queries {
             rows.push(vec![s("Read by"), s(&q.id), s(&q.statement)]);
         }
+        let stats = &d.statistics;
+        rows.push(vec![
+            s("Statistics"),
+            s(&format!(
+                "consumed: {}, produced: {}, processing errors: {}",
+                stats.messages_consumed, stats.messages_produced, stats.processing_errors
+            )),
+            s(""),
+        ]);
     }
     Printed::Table {
         columns: names(&["Field", "Type", "Extra"]),
@@ -224,6 +233,13 @@ fn query_description(d: &QueryDescription) -> Printed {
     }
     if let Some(error) = &d.error {
         lines.push(format!("Error        : {error}"));
+    }
+    if d.id.is_some() {
+        let s = &d.statistics;
+        lines.push(format!(
+            "Statistics   : consumed {}, produced {}, processing errors {}",
+            s.messages_consumed, s.messages_produced, s.processing_errors
+        ));
     }
     if let Some(w) = &d.window_type {
         lines.push(format!("Window       : {w}"));

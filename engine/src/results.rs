@@ -115,8 +115,24 @@ pub struct SourceDescription {
     pub read_queries: Vec<QueryRef>,
     /// Persistent queries that write it.
     pub write_queries: Vec<QueryRef>,
+    /// What the persistent queries writing it and reading it did in this
+    /// process.
+    pub statistics: RuntimeStats,
     /// DESCRIBE EXTENDED (runtime details wanted).
     pub extended: bool,
+}
+
+/// Runtime counters of persistent queries since they started in this
+/// process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RuntimeStats {
+    /// Input records read.
+    pub messages_consumed: u64,
+    /// Result records written.
+    pub messages_produced: u64,
+    /// Records skipped because they could not be processed (each is in
+    /// the processing log).
+    pub processing_errors: u64,
 }
 
 /// A persistent query named in a description.
@@ -158,6 +174,8 @@ pub struct QueryDescription {
     pub state: Option<String>,
     /// Why the query is failing, while it is (state "ERROR").
     pub error: Option<String>,
+    /// Its counters (zero for a statement not running).
+    pub statistics: RuntimeStats,
     /// The query's operators, inputs before the operators that read them.
     pub plan: Vec<PlanNode>,
 }

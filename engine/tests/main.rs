@@ -1246,3 +1246,55 @@ fn errors_carry_ksqldb_codes() {
         .unwrap_err();
     assert_eq!(err.code(), codes::BAD_STATEMENT, "{err}");
 }
+
+/// DESCRIBE and EXPLAIN report what the queries did: records consumed from
+/// a source, produced to a sink, and records skipped as unreadable.
+#[test]
+fn descriptions_carry_runtime_statistics() {
+    let e = memory();
+    e.execute(
+        "CREATE STREAM s (id INT KEY, v STRING) WITH (kafka_topic='s', value_format='JSON', partitions=1);
+         CREATE STREAM up AS SELECT id, UCASE(v) AS v FROM s;
+         INSERT INTO s (id, v) VALUES (1, 'a');
+         INSERT INTO s (id, v) VALUES (2, 'b');",
+    )
+    .unwrap();
+    e.log()
+        .append(
+            "s",
+            Some(0),
+            sluice_engine::log::Record {
+                key: None,
+                value: Some(b"{not json".to_vec()),
+                timestamp: 1,
+                headers: Vec::new(),
+            },
+        )
+        .unwrap();
+    e.run_until_idle().unwrap();
+    let describe = |name: &str| match e
+        .execute(&format!("DESCRIBE {name} EXTENDED;"))
+        .unwrap()
+        .pop()
+    {
+        Some(StatementResult::SourceDescription(d)) => d,
+        other => panic!("expected a description, got {other:?}"),
+    };
+    let source = describe("s");
+    assert_eq!(source.statistics.messages_consumed, 3);
+    assert_eq!(source.statistics.processing_errors, 1);
+    assert_eq!(source.read_queries.len(), 1);
+    let sink = describe("up");
+    assert_eq!(sink.statistics.messages_produced, 2);
+    assert_eq!(sink.write_queries[0].id, "CSAS_UP_0");
+    match e.execute("EXPLAIN CSAS_UP_0;").unwrap().pop() {
+        Some(StatementResult::QueryDescription(d)) => {
+            assert_eq!(d.statistics.messages_consumed, 3);
+            assert_eq!(d.statistics.messages_produced, 2);
+            assert_eq!(d.statistics.processing_errors, 1);
+            assert_eq!(d.sources, ["S"]);
+            assert_eq!(d.sinks, ["UP"]);
+        }
+        other => panic!("expected a query description, got {other:?}"),
+    }
+}

@@ -7,7 +7,7 @@ use crate::formats::FormatKind;
 use crate::plan::planner::plan_query;
 use crate::results::{
     FunctionDescription, FunctionSummary, Property, QueryDescription, QueryRef, QuerySummary,
-    SourceDescription, SourceList, SourceSummary, StatementResult, TopicSummary,
+    RuntimeStats, SourceDescription, SourceList, SourceSummary, StatementResult, TopicSummary,
 };
 use crate::sql::ast::*;
 
@@ -158,7 +158,14 @@ impl EngineInner {
         extended: bool,
     ) -> Result<SourceDescription> {
         let topic = self.log.describe_topic(&src.topic)?;
-        let query_ref = |q: &crate::catalog::QueryInfo| QueryRef {
+        let readers: Vec<&QueryInfo> = catalog
+            .queries()
+            .filter(|q| q.sink != src.name && q.sources.contains(&src.name))
+            .collect();
+        let writers: Vec<&QueryInfo> = catalog.queries().filter(|q| q.sink == src.name).collect();
+        let read = self.runtime_stats(readers.iter().map(|q| q.id.as_str()));
+        let written = self.runtime_stats(writers.iter().map(|q| q.id.as_str()));
+        let query_ref = |q: &&QueryInfo| QueryRef {
             id: q.id.clone(),
             statement: q.sql.clone(),
         };
@@ -188,16 +195,13 @@ impl EngineInner {
             } else {
                 Vec::new()
             },
-            read_queries: catalog
-                .queries()
-                .filter(|q| q.sink != src.name && q.sources.contains(&src.name))
-                .map(query_ref)
-                .collect(),
-            write_queries: catalog
-                .queries()
-                .filter(|q| q.sink == src.name)
-                .map(query_ref)
-                .collect(),
+            read_queries: readers.iter().map(query_ref).collect(),
+            write_queries: writers.iter().map(query_ref).collect(),
+            statistics: RuntimeStats {
+                messages_consumed: read.messages_consumed,
+                messages_produced: written.messages_produced,
+                processing_errors: read.processing_errors + written.processing_errors,
+            },
             extended,
         })
     }
@@ -256,6 +260,7 @@ impl EngineInner {
                     .map(|r| r.plan.clone())
                     .unwrap_or_default();
                 let (state, error) = self.query_status(q);
+                let statistics = self.runtime_stats(std::iter::once(q.id.as_str()));
                 Ok(StatementResult::QueryDescription(QueryDescription {
                     id: Some(q.id.clone()),
                     statement: q.sql.clone(),
@@ -268,6 +273,7 @@ impl EngineInner {
                         .map(|w| w.type_name().to_string()),
                     state: Some(state.to_string()),
                     error,
+                    statistics,
                     plan,
                 }))
             }
@@ -292,10 +298,27 @@ impl EngineInner {
                     window_type: plan.window.map(|w| w.type_name().to_string()),
                     state: None,
                     error: None,
+                    statistics: RuntimeStats::default(),
                     plan: Vec::new(),
                 }))
             }
         }
+    }
+
+    /// The counters of the given persistent queries, added up.
+    fn runtime_stats<'a>(&self, ids: impl Iterator<Item = &'a str>) -> RuntimeStats {
+        use std::sync::atomic::Ordering::Relaxed;
+        let queries = self.queries.lock();
+        let mut total = RuntimeStats::default();
+        for id in ids {
+            if let Some(q) = queries.iter().find(|q| q.deployment.query_id == id) {
+                let s = q.deployment.stats();
+                total.messages_consumed += s.consumed.load(Relaxed);
+                total.messages_produced += s.produced.load(Relaxed);
+                total.processing_errors += s.errors.load(Relaxed);
+            }
+        }
+        total
     }
 
     /// A query's state and, while it keeps failing, why: a query whose

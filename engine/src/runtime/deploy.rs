@@ -12,7 +12,8 @@ use super::repartition::Repartition;
 use super::spec::PlanInput;
 use super::split::{SplitQuery, TaskFactory};
 use super::task::{
-    Decoder, Flow, Input, Membership, PersistentTask, Pipeline, Rebuild, TxnFactory, Work,
+    Decoder, Flow, Input, Membership, PersistentTask, Pipeline, QueryStats, Rebuild, TxnFactory,
+    Work,
 };
 use crate::catalog::Source;
 use crate::error::{Error, Result};
@@ -165,6 +166,8 @@ pub struct Deployment {
     paused: Arc<AtomicBool>,
     /// Why the query last failed, while it keeps failing.
     error: Arc<Mutex<Option<String>>>,
+    /// Its counters, shared with its tasks.
+    stats: Arc<QueryStats>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -178,7 +181,8 @@ impl Deployment {
         factory: FlowFactory,
         sink: Source,
     ) -> Result<Deployment> {
-        let work = build_work(&log, &config, spec, factory, sink)?;
+        let stats = Arc::new(QueryStats::default());
+        let work = build_work(&log, &config, spec, factory, sink, &stats)?;
         let work: SharedWork = Arc::new(Mutex::new(work));
         let stop = Arc::new(AtomicBool::new(false));
         let paused = Arc::new(AtomicBool::new(false));
@@ -207,8 +211,14 @@ impl Deployment {
             stop,
             paused,
             error,
+            stats,
             thread,
         })
+    }
+
+    /// The query's counters since it started in this process.
+    pub fn stats(&self) -> &QueryStats {
+        &self.stats
     }
 
     /// Pauses or resumes the query.
@@ -256,6 +266,7 @@ fn build_work(
     spec: FlowSpec,
     factory: FlowFactory,
     sink: Source,
+    stats: &Arc<QueryStats>,
 ) -> Result<Box<dyn Work>> {
     let group = config.group.clone();
     let mut flow = open_flow(log.as_ref(), spec, Some(&group), config.earliest)?;
@@ -345,6 +356,7 @@ fn build_work(
             .then_some(config.commit_interval),
         coalesce,
         checkpoints: config.changelogs.clone(),
+        stats: stats.clone(),
     };
     let earliest = config.earliest;
     let txn =
@@ -459,6 +471,7 @@ struct TaskTemplate {
     commit_interval: Option<Duration>,
     coalesce: Option<Vec<usize>>,
     checkpoints: Vec<String>,
+    stats: Arc<QueryStats>,
 }
 
 impl TaskTemplate {
@@ -476,7 +489,7 @@ impl TaskTemplate {
             group: self.group.clone(),
             flow,
             sink: encoder,
-            errors: 0,
+            stats: self.stats.clone(),
             commit_interval: self.commit_interval,
             coalesce: self.coalesce.clone(),
             checkpoints: self.checkpoints.clone(),

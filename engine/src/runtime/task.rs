@@ -13,6 +13,7 @@ use crate::operators::internal_row::decode_row;
 use crate::operators::{
     Context, JoinOperator, Operator, ProcessingError, Row, SinkEncoder, SourceDecoder,
 };
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// How an input's records become rows.
 pub enum Decoder {
@@ -299,6 +300,18 @@ impl Flow {
     }
 }
 
+/// A persistent query's counters since it started in this process.
+#[derive(Debug, Default)]
+pub struct QueryStats {
+    /// Input records read.
+    pub consumed: AtomicU64,
+    /// Result records written to the sink.
+    pub produced: AtomicU64,
+    /// Records skipped because they could not be processed (each is in
+    /// the processing log).
+    pub errors: AtomicU64,
+}
+
 /// A persistent query's task: inputs -> operators -> sink topic.
 pub struct PersistentTask {
     pub query_id: String,
@@ -306,8 +319,8 @@ pub struct PersistentTask {
     pub group: String,
     pub flow: Flow,
     pub sink: SinkEncoder,
-    /// Records skipped because they could not be processed.
-    pub errors: u64,
+    /// The query's counters (shared by every task of a split query).
+    pub stats: std::sync::Arc<QueryStats>,
     /// For a table sink with record caching on: the key columns by which
     /// the changes of one step are coalesced (only the last change of each
     /// key is written, as ksqlDB's cache does until its commit interval).
@@ -468,6 +481,9 @@ impl PersistentTask {
         };
         self.report(log, &ctx.errors)?;
         if read > 0 {
+            self.stats
+                .consumed
+                .fetch_add(read as u64, Ordering::Relaxed);
             self.pending.rows.extend(rows);
             self.pending.changelog.append(&mut ctx.changelog);
             self.pending.rekeyed.append(&mut ctx.rekeyed);
@@ -609,9 +625,13 @@ impl PersistentTask {
             Some(txn) => Out::Txn(txn.as_mut()),
             None => Out::Log(log),
         };
+        let mut produced = 0;
         for row in &rows {
             match self.sink.encode(row) {
-                Ok(rec) => out.append(self.sink.topic(), None, rec)?,
+                Ok(rec) => {
+                    out.append(self.sink.topic(), None, rec)?;
+                    produced += 1;
+                }
                 Err(e) => errors.push(e),
             }
         }
@@ -645,13 +665,14 @@ impl PersistentTask {
                 }
             }
         }
+        self.stats.produced.fetch_add(produced, Ordering::Relaxed);
         self.report(log, &errors)?;
         Ok(())
     }
 
     fn report(&mut self, log: &dyn Log, errors: &[ProcessingError]) -> Result<()> {
         for e in errors {
-            self.errors += 1;
+            self.stats.errors.fetch_add(1, Ordering::Relaxed);
             processing_log::write(log, &self.query_id, e)?;
         }
         Ok(())
