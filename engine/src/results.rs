@@ -293,13 +293,22 @@ impl PushQuery {
 }
 
 impl CommandStatus {
-    /// A successful command: ``{kind}/`{entity}`/{action}`` with its
-    /// message. The executor fills in the statement and its sequence
-    /// number once the command is recorded.
+    /// A successful command with ksqlDB's command id, `{kind}/{entity}/
+    /// {action}` (a stream or table being created is quoted:
+    /// ``stream/`S`/create``, ``stream/S/drop``,
+    /// ``terminate/CSAS_S_0/execute``), and its message. The executor fills
+    /// in the statement and its sequence number once the command is
+    /// recorded.
     pub fn success(kind: &str, entity: &str, action: &str, message: impl Into<String>) -> Self {
+        let quoted = action == "create" && (kind == "stream" || kind == "table");
+        let command_id = if quoted {
+            format!("{kind}/`{entity}`/{action}")
+        } else {
+            format!("{kind}/{entity}/{action}")
+        };
         CommandStatus {
             statement: String::new(),
-            command_id: format!("{kind}/`{entity}`/{action}"),
+            command_id,
             status: "SUCCESS".to_string(),
             message: message.into(),
             query_id: None,
