@@ -1298,3 +1298,37 @@ fn descriptions_carry_runtime_statistics() {
         other => panic!("expected a query description, got {other:?}"),
     }
 }
+
+/// Statements that change the catalog answer ksqlDB's command status: its
+/// command id, the statement as recorded, and its sequence number.
+#[test]
+fn catalog_statements_answer_a_command_status() {
+    let e = memory();
+    let status = |sql: &str| match e.execute(sql).unwrap().pop() {
+        Some(StatementResult::Status(s)) => s,
+        other => panic!("{sql}: expected a command status, got {other:?}"),
+    };
+    let created = status(
+        "CREATE STREAM s (id INT KEY, v STRING) WITH (kafka_topic='s', value_format='JSON', partitions=1);",
+    );
+    assert_eq!(created.command_id, "stream/`S`/create");
+    assert_eq!(created.message, "Stream created");
+    assert_eq!(created.status, "SUCCESS");
+    assert!(created.statement.starts_with("CREATE STREAM s"));
+    let csas = status("CREATE STREAM up AS SELECT * FROM s;");
+    assert_eq!(csas.command_id, "stream/`UP`/create");
+    assert_eq!(csas.query_id.as_deref(), Some("CSAS_UP_0"));
+    assert!(csas.sequence_number > created.sequence_number);
+    let terminated = status("TERMINATE CSAS_UP_0;");
+    assert_eq!(terminated.command_id, "terminate/CSAS_UP_0/execute");
+    let dropped = status("DROP STREAM up;");
+    assert_eq!(dropped.command_id, "stream/UP/drop");
+    assert_eq!(dropped.message, "Source `UP` (topic: UP) was dropped.");
+    // Session statements change no catalog: a message, no command.
+    assert!(matches!(
+        e.execute("SET 'auto.offset.reset' = 'earliest';")
+            .unwrap()
+            .pop(),
+        Some(StatementResult::Message(_))
+    ));
+}
