@@ -10,6 +10,8 @@ use sluice_engine::types::{ColumnKind, Value};
 pub enum Printed {
     /// A one-cell message box (nothing when empty).
     Message(String),
+    /// Text printed as it is (DESCRIBE, EXPLAIN).
+    Text(String),
     /// An aligned table.
     Table {
         columns: Vec<String>,
@@ -26,6 +28,7 @@ impl Printed {
         match self {
             Printed::Message(m) if m.is_empty() => None,
             Printed::Message(m) => Some(table::message(m)),
+            Printed::Text(t) => Some(t.clone()),
             Printed::Table { columns, rows } => Some(table::render(columns, rows)),
             Printed::Many(parts) => {
                 let texts: Vec<String> = parts.iter().filter_map(Printed::text).collect();
@@ -166,10 +169,40 @@ pub fn printed(result: &StatementResult) -> Option<Printed> {
     })
 }
 
-/// DESCRIBE: the columns, and with EXTENDED the source's details and the
-/// queries that read and write it.
+/// DESCRIBE as ksqlDB's CLI prints it: the name, (with EXTENDED) the
+/// source's details, the columns, and (with EXTENDED) the queries that
+/// write and read it and their runtime statistics.
 fn source_description(d: &SourceDescription) -> Printed {
-    let mut rows = vec![vec![s("ROWTIME"), s("BIGINT"), s("(system)")]];
+    let field = |name: &str, value: &str| format!("{name:<21}: {value}");
+    let mut out = vec![field("Name", &d.name)];
+    if d.extended {
+        out.push(field("Type", &d.kind));
+        out.push(field(
+            "Timestamp field",
+            d.timestamp
+                .as_deref()
+                .unwrap_or("Not set - using <ROWTIME>"),
+        ));
+        out.push(field("Key format", &d.key_format));
+        out.push(field("Value format", &d.value_format));
+        out.push(field(
+            "Kafka topic",
+            &format!(
+                "{} (partitions: {}, replication: {})",
+                d.topic, d.partitions, d.replication
+            ),
+        ));
+        if let Some(w) = &d.window_type {
+            out.push(field("Window type", w));
+        }
+        out.push(field("Statement", &d.statement));
+        out.push(String::new());
+    }
+    let mut columns = vec![(
+        "ROWTIME".to_string(),
+        "BIGINT".to_string(),
+        "(system)".to_string(),
+    )];
     for c in &d.schema.columns {
         let extra = match &c.kind {
             ColumnKind::Key if d.kind == "TABLE" => "(primary key)".to_string(),
@@ -178,42 +211,63 @@ fn source_description(d: &SourceDescription) -> Printed {
             ColumnKind::Header(None) => "(headers)".to_string(),
             ColumnKind::Header(Some(h)) => format!("(header('{h}'))"),
         };
-        rows.push(vec![s(&c.name), s(&c.ty.to_string()), s(&extra)]);
+        columns.push((c.name.clone(), c.ty.to_string(), extra));
     }
-    if d.extended {
-        rows.push(vec![s(""), s(""), s("")]);
-        rows.push(vec![s("Type"), s(&d.kind), s("")]);
-        rows.push(vec![s("Kafka topic"), s(&d.topic), s("")]);
-        rows.push(vec![s("Partitions"), s(&d.partitions.to_string()), s("")]);
-        rows.push(vec![s("Key format"), s(&d.key_format), s("")]);
-        rows.push(vec![s("Value format"), s(&d.value_format), s("")]);
-        if let Some(w) = &d.window_type {
-            rows.push(vec![s("Window type"), s(w), s("")]);
-        }
-        if let Some(t) = &d.timestamp {
-            rows.push(vec![s("Timestamp field"), s(t), s("")]);
-        }
-        rows.push(vec![s("Statement"), s(&d.statement), s("")]);
-        for q in &d.write_queries {
-            rows.push(vec![s("Written by"), s(&q.id), s(&q.statement)]);
-        }
-        for q in &d.read_queries {
-            rows.push(vec![s("Read by"), s(&q.id), s(&q.statement)]);
-        }
-        let stats = &d.statistics;
-        rows.push(vec![
-            s("Statistics"),
-            s(&format!(
-                "consumed: {}, produced: {}, processing errors: {}",
-                stats.messages_consumed, stats.messages_produced, stats.processing_errors
-            )),
-            s(""),
-        ]);
+    let name_width = columns
+        .iter()
+        .map(|c| c.0.chars().count())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let type_width = columns
+        .iter()
+        .map(|c| c.1.chars().count())
+        .max()
+        .unwrap_or(4)
+        .max(16);
+    let rule = "-".repeat(name_width + type_width + 20);
+    out.push(format!(" {:<name_width$} | Type", "Field"));
+    out.push(rule.clone());
+    for (name, ty, extra) in &columns {
+        let line = format!(" {name:<name_width$} | {ty:<type_width$} {extra}");
+        out.push(line.trim_end().to_string());
     }
-    Printed::Table {
-        columns: names(&["Field", "Type", "Extra"]),
-        rows,
+    out.push(rule);
+    if !d.extended {
+        out.push(
+            "For runtime statistics and query details run: DESCRIBE <Stream,Table> EXTENDED;"
+                .to_string(),
+        );
+        return Printed::Text(out.join("\n"));
     }
+    let kind = &d.kind;
+    for (what, queries) in [
+        ("write into", &d.write_queries),
+        ("read from", &d.read_queries),
+    ] {
+        let title = format!("Queries that {what} this {kind}");
+        out.push(String::new());
+        out.push(title.clone());
+        out.push("-".repeat(title.len()));
+        for q in queries.iter() {
+            out.push(format!("{} : {}", q.id, q.statement));
+        }
+    }
+    out.push(String::new());
+    out.push("For query topology and execution plan please run: EXPLAIN <QueryId>".to_string());
+    out.push(String::new());
+    out.push("Local runtime statistics".to_string());
+    out.push("------------------------".to_string());
+    let s = &d.statistics;
+    out.push(format!(
+        "messages-consumed: {} messages-produced: {} processing-errors: {}",
+        s.messages_consumed, s.messages_produced, s.processing_errors
+    ));
+    out.push(format!(
+        "(Statistics of the local Sluice process's queries on the topic {})",
+        d.topic
+    ));
+    Printed::Text(out.join("\n"))
 }
 
 /// EXPLAIN: the query, its sources and sinks, its result columns and its
@@ -255,7 +309,7 @@ fn query_description(d: &QueryDescription) -> Printed {
         lines.push("Execution plan:".to_string());
         lines.extend(plan_lines(d));
     }
-    Printed::Message(lines.join("\n"))
+    Printed::Text(lines.join("\n"))
 }
 
 /// The plan drawn as a tree: the last operator first, each input indented
