@@ -3,6 +3,7 @@
 //! modules (`layering`).
 
 mod layering;
+mod nesting;
 
 use sluice_engine::log::Log as _;
 use sluice_engine::{Engine, EngineConfig, Error, StatementResult};

@@ -199,6 +199,7 @@ impl Deployment {
             Some(
                 std::thread::Builder::new()
                     .name(format!("query-{}", config.query_id))
+                    .stack_size(super::THREAD_STACK)
                     .spawn(move || run.run())
                     .map_err(Error::Io)?,
             )
