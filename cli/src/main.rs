@@ -95,7 +95,19 @@ fn parse_args() -> Result<Args> {
 
 fn main() {
     init_logging();
-    if let Err(e) = run() {
+    // The shell runs statements and push queries on a thread with the
+    // engine's query stack: deeply nested expressions need it.
+    let shell = std::thread::Builder::new()
+        .name("sluice-shell".into())
+        .stack_size(sluice_engine::runtime::THREAD_STACK)
+        .spawn(run);
+    let result = match shell {
+        Ok(thread) => thread
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the shell panicked"))),
+        Err(e) => Err(anyhow::anyhow!("starting the shell: {e}")),
+    };
+    if let Err(e) = result {
         eprintln!("sluice: {e:#}");
         std::process::exit(1);
     }

@@ -195,7 +195,10 @@ impl Engine {
 
     /// Runs a script of one or more `;`-terminated statements in the
     /// engine's default session (every clone of this `Engine` shares it),
-    /// stopping at the first one that fails.
+    /// stopping at the first one that fails. Expressions may nest up to
+    /// `sql::parser::MAX_NESTING` levels: call it (and a push query's
+    /// `next_rows`) on a thread with a stack of [`runtime::THREAD_STACK`]
+    /// for those.
     pub fn execute(&self, sql: &str) -> Result<Vec<StatementResult>> {
         self.inner.execute(&mut self.default_session.lock(), sql)
     }

@@ -3,6 +3,7 @@
 //! modules (`layering`).
 
 mod layering;
+mod nesting;
 
 use sluice_engine::log::Log as _;
 use sluice_engine::{Engine, EngineConfig, Error, StatementResult};
@@ -1331,4 +1332,32 @@ fn catalog_statements_answer_a_command_status() {
             .pop(),
         Some(StatementResult::Message(_))
     ));
+}
+
+/// DROP ... DELETE TOPIC refuses while other streams or tables use the
+/// topic, naming them as ksqlDB does, and drops nothing.
+#[test]
+fn drop_delete_topic_refuses_while_other_sources_use_the_topic() {
+    let e = memory();
+    e.execute(
+        "CREATE STREAM a (id INT KEY, v STRING) WITH (kafka_topic='t', value_format='JSON', partitions=1);
+         CREATE STREAM b (id INT KEY, v STRING) WITH (kafka_topic='t', value_format='JSON');
+         CREATE TABLE c (id INT PRIMARY KEY, v STRING) WITH (kafka_topic='t', value_format='JSON');
+         CREATE STREAM d AS SELECT * FROM a;
+         TERMINATE CSAS_D_0;",
+    )
+    .unwrap();
+    let err = e.execute("DROP STREAM d DELETE TOPIC;");
+    assert!(err.is_ok(), "{err:?}");
+    let err = e.execute("DROP STREAM a DELETE TOPIC;").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Refusing to delete topic. Found other data sources (B, C) using topic t"
+    );
+    assert!(e.describe_source("A").is_some(), "A was dropped");
+    assert!(e.log().describe_topic("t").unwrap().is_some());
+    // Without DELETE TOPIC the drop goes ahead; the last user may delete it.
+    e.execute("DROP STREAM a; DROP TABLE c;").unwrap();
+    e.execute("DROP STREAM b DELETE TOPIC;").unwrap();
+    assert!(e.log().describe_topic("t").unwrap().is_none());
 }

@@ -204,6 +204,24 @@ impl Shell {
             .unwrap_or_default()
     }
 
+    /// Ends the shell's input and waits for it to exit by itself.
+    fn exit(mut self) {
+        self.join_writer();
+        drop(self.stdin.take());
+        let deadline = Instant::now() + STEP_TIMEOUT;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("polling sluice") {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the shell did not exit at end of input"
+            );
+            std::thread::sleep(POLL);
+        };
+        assert!(status.success(), "the shell failed: {status}");
+    }
+
     /// Kills the shell with SIGKILL, checking that it was still running
     /// (so the kill really interrupted it).
     fn crash(mut self) {
@@ -342,8 +360,16 @@ fn run(target: Target, records: usize, chunk: usize, kills: &[(usize, usize)]) {
     assert!(out.success, "setup failed:\n{}\n{}", out.stdout, out.stderr);
 
     let (records_sent, chunks) = (records, records / chunk);
-    let mut shell = None;
+    let mut shell: Option<Shell> = None;
     for c in 0..chunks {
+        // One process at a time opens a data directory: a shell that ran
+        // its chunk to the end exits before the next starts (on Kafka, it
+        // keeps running alongside, sharing the queries' work).
+        if matches!(target, Target::Dir(_)) {
+            if let Some(done) = shell.take() {
+                done.exit();
+            }
+        }
         let mut current = Shell::start(&target);
         let mut text = String::new();
         for i in c * chunk..(c + 1) * chunk {

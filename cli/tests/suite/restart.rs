@@ -80,3 +80,69 @@ fn failing_statement_exits_non_zero_with_position() {
     );
     assert!(out.stdout.contains("Stream created"), "{}", out.stdout);
 }
+
+/// One process per data directory: while a headless process runs on a
+/// directory, another `sluice` on it fails naming the holder and changes
+/// nothing; once the holder is killed, the next start opens it.
+#[test]
+fn a_second_process_on_a_data_directory_is_refused() {
+    use super::common::SLUICE;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    let dir = data_dir();
+    let files = data_dir();
+    let queries = files.path().join("queries.sql");
+    std::fs::write(
+        &queries,
+        "SET 'auto.offset.reset'='earliest';
+         CREATE STREAM src (id INT KEY, name STRING)
+           WITH (kafka_topic='src', value_format='JSON', partitions=1);
+         CREATE STREAM out AS SELECT id, UCASE(name) AS name FROM src EMIT CHANGES;
+         INSERT INTO src (id, name) VALUES (1, 'one');",
+    )
+    .unwrap();
+    let log = files.path().join("headless.log");
+    let mut holder = Command::new(SLUICE)
+        .args(["--data-dir".as_ref(), dir.path().as_os_str()])
+        .args(["--queries-file".as_ref(), queries.as_os_str()])
+        .env_remove("SLUICE_DATA_DIR")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("starting headless sluice");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !std::fs::read_to_string(&log)
+        .unwrap()
+        .contains("running headless")
+    {
+        assert!(Instant::now() < deadline, "headless sluice did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let out = sluice(dir.path(), &["-e", "SHOW STREAMS;"]);
+    assert!(!out.success, "a second process opened a held directory");
+    assert_eq!(out.code, Some(1));
+    for needle in [
+        "is in use by another process".to_string(),
+        format!("pid {}", holder.id()),
+        "--queries-file".to_string(),
+        "stop it, or connect to it instead".to_string(),
+    ] {
+        assert!(
+            out.stderr.contains(&needle),
+            "no {needle:?} in: {}",
+            out.stderr
+        );
+    }
+    assert!(!out.stdout.contains("SRC"), "{}", out.stdout);
+
+    // Killed (SIGKILL), the holder leaves its data and no lock behind.
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    let out = execute(dir.path(), "SELECT * FROM src;");
+    assert_eq!(single_table(&out.stdout).rows(), [["1", "one"]]);
+    let out = execute(dir.path(), "SHOW QUERIES;");
+    assert!(out.stdout.contains("CSAS_OUT_"), "{}", out.stdout);
+}

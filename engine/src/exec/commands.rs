@@ -52,6 +52,7 @@ impl EngineInner {
         let weak = Arc::downgrade(self);
         let spawned = std::thread::Builder::new()
             .name("command-follower".into())
+            .stack_size(crate::runtime::THREAD_STACK)
             .spawn(move || loop {
                 std::thread::sleep(FOLLOW_INTERVAL);
                 let Some(inner) = weak.upgrade() else { return };

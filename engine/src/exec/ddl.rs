@@ -392,6 +392,24 @@ impl EngineInner {
                 "Cannot delete topic for read-only source: {name}"
             )));
         }
+        if delete_topic {
+            // As ksqlDB: a topic other streams or tables use stays.
+            let others: Vec<String> = self
+                .state
+                .lock()
+                .catalog
+                .sources_on_topic(&src.topic)
+                .filter(|s| s.name != src.name)
+                .map(|s| s.name.clone())
+                .collect();
+            if !others.is_empty() {
+                return Err(Error::plan(format!(
+                    "Refusing to delete topic. Found other data sources ({}) using topic {}",
+                    others.join(", "),
+                    src.topic
+                )));
+            }
+        }
         if let Some(q) = &src.created_by {
             self.stop_query(q);
             self.state.lock().catalog.remove_query(q);

@@ -12,8 +12,8 @@ use super::repartition::Repartition;
 use super::spec::PlanInput;
 use super::split::{SplitQuery, TaskFactory};
 use super::task::{
-    Decoder, Flow, Input, Membership, PersistentTask, Pipeline, QueryStats, Rebuild, TxnFactory,
-    Work,
+    panic_message, Decoder, Flow, Input, Membership, PersistentTask, Pipeline, QueryStats, Rebuild,
+    TxnFactory, Work,
 };
 use crate::catalog::Source;
 use crate::error::{Error, Result};
@@ -22,10 +22,11 @@ use crate::operators::rekey::Rekey;
 use crate::operators::{JoinOperator, Operator, SinkEncoder, SourceDecoder};
 use crate::sql::ast::SourceKind;
 use parking_lot::Mutex;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// A query's operators as the planner built them, not yet reading anything.
 pub struct FlowSpec {
@@ -157,6 +158,25 @@ fn ensure_internal_topic(log: &dyn Log, topic: &str, partitions: i32) -> Result<
 /// A persistent query's work, shared with the thread that runs it.
 type SharedWork = Arc<Mutex<Box<dyn Work>>>;
 
+/// Why a persistent query fails, while it keeps failing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryError {
+    /// The error, or `panicked: ...` with a panic's message.
+    pub message: String,
+    /// When it last happened.
+    pub at: SystemTime,
+    /// How many attempts in a row failed.
+    pub attempts: u32,
+}
+
+type SharedError = Arc<Mutex<Option<QueryError>>>;
+
+/// The first wait before a failed query retries; it doubles with each
+/// failure in a row, up to [`MAX_BACKOFF`].
+pub const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+/// The longest wait between two retries of a failing query.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
 /// A deployed persistent query: running (or paused) on its thread, or
 /// waiting for the caller's [`Deployment::poll`].
 pub struct Deployment {
@@ -165,7 +185,7 @@ pub struct Deployment {
     stop: Arc<AtomicBool>,
     paused: Arc<AtomicBool>,
     /// Why the query last failed, while it keeps failing.
-    error: Arc<Mutex<Option<String>>>,
+    error: SharedError,
     /// Its counters, shared with its tasks.
     stats: Arc<QueryStats>,
     thread: Option<JoinHandle<()>>,
@@ -199,6 +219,7 @@ impl Deployment {
             Some(
                 std::thread::Builder::new()
                     .name(format!("query-{}", config.query_id))
+                    .stack_size(super::THREAD_STACK)
                     .spawn(move || run.run())
                     .map_err(Error::Io)?,
             )
@@ -232,6 +253,11 @@ impl Deployment {
 
     /// Why the query is failing, while it is.
     pub fn error(&self) -> Option<String> {
+        self.error.lock().as_ref().map(|e| e.message.clone())
+    }
+
+    /// The query's failure, with when it last happened, while it fails.
+    pub fn last_error(&self) -> Option<QueryError> {
         self.error.lock().clone()
     }
 
@@ -508,48 +534,168 @@ struct RunLoop {
     work: SharedWork,
     stop: Arc<AtomicBool>,
     paused: Arc<AtomicBool>,
-    error: Arc<Mutex<Option<String>>>,
+    error: SharedError,
     log: Arc<dyn Log>,
     query_id: String,
 }
 
 impl RunLoop {
     fn run(self) {
+        let mut backoff = FIRST_BACKOFF;
         while !self.stop.load(Ordering::SeqCst) {
             if self.paused.load(Ordering::SeqCst) {
                 std::thread::sleep(Duration::from_millis(50));
                 continue;
             }
             let seen = self.log.append_seq();
-            match self.work.lock().poll(self.log.as_ref()) {
+            // A panic in the query's code fails this attempt like an
+            // error: the process and the other queries go on.
+            let polled = catch_unwind(AssertUnwindSafe(|| {
+                self.work.lock().poll(self.log.as_ref())
+            }))
+            .unwrap_or_else(|panic| {
+                Err(Error::internal(format!(
+                    "panicked: {}",
+                    panic_message(panic.as_ref())
+                )))
+            });
+            match polled {
                 Ok(read) => {
                     *self.error.lock() = None;
+                    backoff = FIRST_BACKOFF;
                     if read == 0 {
                         self.log.wait_for_append(seen, Duration::from_millis(200));
                     }
                 }
                 Err(e) => {
-                    // Said once per distinct failure; the query retries.
-                    let msg = e.to_string();
+                    // Said once per distinct failure; the query retries,
+                    // waiting longer after each failure in a row.
+                    let message = e.to_string();
                     let mut last = self.error.lock();
-                    if last.as_deref() != Some(msg.as_str()) {
-                        tracing::error!("query {} failed, retrying: {msg}", self.query_id);
-                        *last = Some(msg);
+                    let attempts = last.as_ref().map_or(0, |l| l.attempts) + 1;
+                    if last.as_ref().map(|l| &l.message) != Some(&message) {
+                        tracing::error!(
+                            "query {} failed, retrying in {backoff:?}: {message}",
+                            self.query_id
+                        );
                     }
+                    *last = Some(QueryError {
+                        message,
+                        at: SystemTime::now(),
+                        attempts,
+                    });
                     drop(last);
-                    std::thread::sleep(Duration::from_millis(500));
+                    self.sleep(backoff);
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
             }
         }
         // Stopping: write what waits for the commit interval.
-        let mut work = self.work.lock();
-        if work.has_pending() {
-            if let Err(e) = work.flush(self.log.as_ref()) {
-                tracing::error!(
-                    "query {}: could not write its last results while stopping: {e}",
-                    self.query_id
-                );
+        let flushed = catch_unwind(AssertUnwindSafe(|| {
+            let mut work = self.work.lock();
+            if work.has_pending() {
+                work.flush(self.log.as_ref())
+            } else {
+                Ok(())
             }
+        }));
+        match flushed {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(
+                "query {}: could not write its last results while stopping: {e}",
+                self.query_id
+            ),
+            Err(panic) => tracing::error!(
+                "query {}: panicked writing its last results while stopping: {}",
+                self.query_id,
+                panic_message(panic.as_ref())
+            ),
         }
+    }
+
+    /// Waits `wait`, or less if the query is stopped meanwhile.
+    fn sleep(&self, wait: Duration) {
+        let until = std::time::Instant::now() + wait;
+        while !self.stop.load(Ordering::SeqCst) {
+            let now = std::time::Instant::now();
+            if now >= until {
+                return;
+            }
+            std::thread::sleep((until - now).min(Duration::from_millis(50)));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::EmbeddedLog;
+
+    /// Work that panics on its first `panics` polls, then reads nothing.
+    struct Flaky {
+        polls: Arc<std::sync::atomic::AtomicU32>,
+        panics: u32,
+    }
+
+    impl Work for Flaky {
+        fn poll(&mut self, _log: &dyn Log) -> Result<usize> {
+            let n = self.polls.fetch_add(1, Ordering::SeqCst);
+            if n < self.panics {
+                panic!("boom {n}");
+            }
+            Ok(0)
+        }
+        fn has_pending(&self) -> bool {
+            false
+        }
+        fn flush(&mut self, _log: &dyn Log) -> Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_panicking_query_shows_error_backs_off_and_recovers() {
+        let polls = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let error: SharedError = Arc::new(Mutex::new(None));
+        let stop = Arc::new(AtomicBool::new(false));
+        let run = RunLoop {
+            work: Arc::new(Mutex::new(Box::new(Flaky {
+                polls: polls.clone(),
+                panics: 2,
+            }))),
+            stop: stop.clone(),
+            paused: Arc::new(AtomicBool::new(false)),
+            error: error.clone(),
+            log: Arc::new(EmbeddedLog::in_memory()),
+            query_id: "Q".into(),
+        };
+        let started = std::time::Instant::now();
+        let thread = std::thread::spawn(move || run.run());
+        // The first panic is the query's error, with when it happened.
+        let deadline = started + Duration::from_secs(5);
+        let first = loop {
+            if let Some(e) = error.lock().clone() {
+                break e;
+            }
+            assert!(std::time::Instant::now() < deadline, "no error recorded");
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        assert_eq!(first.message, "internal error: panicked: boom 0");
+        assert_eq!(first.attempts, 1);
+        assert!(first.at <= SystemTime::now());
+        // Retried after 0.5 s (panicking again), then after 1 s more.
+        let deadline = started + Duration::from_secs(10);
+        while error.lock().is_some() {
+            assert!(std::time::Instant::now() < deadline, "never recovered");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(
+            started.elapsed() >= FIRST_BACKOFF * 3,
+            "no backoff: {:?}",
+            started.elapsed()
+        );
+        assert!(polls.load(Ordering::SeqCst) >= 3);
+        stop.store(true, Ordering::SeqCst);
+        thread.join().expect("the run loop itself never panics");
     }
 }

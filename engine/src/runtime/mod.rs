@@ -12,3 +12,12 @@ pub mod spec;
 pub mod split;
 pub mod task;
 pub mod view;
+
+/// The stack of every thread that runs queries (persistent queries, push
+/// query feeds, the command follower), and what callers of
+/// `Engine::execute` and `PushQuery::next_rows` should give theirs: enough
+/// for expressions nested to the parser's limit
+/// (`sql::parser::MAX_NESTING`) to be typed, compiled and evaluated, with
+/// room to spare even in unoptimized builds. Only the pages used are
+/// committed.
+pub const THREAD_STACK: usize = 64 << 20;

@@ -136,23 +136,26 @@ impl PushHub {
                 let (pump_feed, pump_log, hub) = (feed.clone(), log.clone(), self.feeds.clone());
                 let pump_key = key.key.clone();
                 let name = format!("sluice-push-{}", key.source.topic);
-                let started = std::thread::Builder::new().name(name).spawn(move || loop {
-                    pump(&pump_feed, pump_log.as_ref());
-                    // Queries register under the hub's lock: checked under
-                    // it, no query can join a feed whose pump has ended.
-                    let mut feeds = hub.lock();
-                    let broken = pump_feed.broken.load(Ordering::SeqCst);
-                    if !broken && !pump_feed.subscribers.lock().is_empty() {
-                        continue;
-                    }
-                    if feeds
-                        .get(&pump_key)
-                        .is_some_and(|f| Arc::ptr_eq(f, &pump_feed))
-                    {
-                        feeds.remove(&pump_key);
-                    }
-                    return;
-                });
+                let started = std::thread::Builder::new()
+                    .name(name)
+                    .stack_size(super::THREAD_STACK)
+                    .spawn(move || loop {
+                        pump(&pump_feed, pump_log.as_ref());
+                        // Queries register under the hub's lock: checked under
+                        // it, no query can join a feed whose pump has ended.
+                        let mut feeds = hub.lock();
+                        let broken = pump_feed.broken.load(Ordering::SeqCst);
+                        if !broken && !pump_feed.subscribers.lock().is_empty() {
+                            continue;
+                        }
+                        if feeds
+                            .get(&pump_key)
+                            .is_some_and(|f| Arc::ptr_eq(f, &pump_feed))
+                        {
+                            feeds.remove(&pump_key);
+                        }
+                        return;
+                    });
                 if let Err(e) = started {
                     feeds.remove(&key.key);
                     return Err(crate::Error::log(format!(

@@ -353,6 +353,18 @@ pub struct PersistentTask {
     pub rebuild: Option<Rebuild>,
 }
 
+/// What a caught panic says.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    match (
+        payload.downcast_ref::<&str>(),
+        payload.downcast_ref::<String>(),
+    ) {
+        (Some(s), _) => (*s).to_string(),
+        (_, Some(s)) => s.clone(),
+        _ => "a panic without a message".to_string(),
+    }
+}
+
 /// Opens a query's flow anew (see [`PersistentTask::rebuild`]).
 pub type Rebuild = Box<dyn FnMut() -> Result<Flow> + Send>;
 
@@ -417,7 +429,15 @@ impl PersistentTask {
     /// records were consumed. Results, state changes and offsets are written
     /// together when the commit interval has passed (at once without one).
     pub fn poll(&mut self, log: &dyn Log) -> Result<usize> {
-        let polled = self.poll_once(log);
+        // A panic in an operator fails the step like an error does (the
+        // task starts over from its committed state below).
+        let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.poll_once(log)))
+            .unwrap_or_else(|panic| {
+                Err(crate::Error::internal(format!(
+                    "panicked: {}",
+                    panic_message(panic.as_ref())
+                )))
+            });
         if polled.is_err() {
             // What was read since the last commit may not have reached the
             // sink (and under exactly-once the transaction is gone): start

@@ -8,6 +8,7 @@
 //! dir/topics/<encoded name>/<p>.log     one segment per partition
 //! dir/offsets.log                       consumer-group commits, last one wins
 //! dir/trash/                            topics being deleted (emptied on open)
+//! dir/LOCK                              held by the process that has it open
 //! ```
 //!
 //! A topic's directory name is its name percent-encoded (only ASCII letters,
@@ -33,7 +34,8 @@
 //! Appends and commits go through a buffered writer and are not synced one
 //! by one: they are written to the file when the buffer fills, when the log
 //! is dropped, or on `flush`, which also fsyncs them. One process at a time
-//! may open a data directory.
+//! may open a data directory: opening takes an exclusive lock on `LOCK`
+//! (see `lock`), and a second opener fails naming the holder.
 //!
 //! This file holds [`EmbeddedLog`] and its `Log` implementation; the parts
 //! are in `topic` (topics, partitions and their directories), `offsets`
@@ -42,6 +44,7 @@
 
 mod appends;
 mod format;
+mod lock;
 mod offsets;
 mod topic;
 
@@ -49,6 +52,7 @@ use super::{partition_for_key, Log, Record, StoredRecord, TopicConfig, TopicInfo
 use crate::error::{Error, Result};
 use appends::Appends;
 use format::{new_file, sync_dir, SEGMENT_MAGIC};
+use lock::DirLock;
 use offsets::OffsetStore;
 use parking_lot::{Mutex, RwLock};
 use std::collections::BTreeMap;
@@ -77,14 +81,19 @@ pub struct EmbeddedLog {
     appends: Appends,
     /// Makes names in `trash/` unique.
     trash_seq: AtomicU64,
+    /// The data directory's lock, held while the log is open (None in
+    /// memory). Declared last: dropped after the buffered writes are out.
+    _lock: Option<DirLock>,
 }
 
 impl EmbeddedLog {
     /// Opens (creating it if needed) a log stored in `dir`, loading every
     /// topic, record and committed offset kept there. A torn or corrupt
-    /// tail of a file is cut off; other damage is an error.
+    /// tail of a file is cut off; other damage is an error. Fails, touching
+    /// nothing, when another process (or another open log) holds `dir`.
     pub fn open(dir: impl AsRef<Path>) -> Result<EmbeddedLog> {
         let dir = dir.as_ref().to_path_buf();
+        let lock = DirLock::acquire(&dir)?;
         let topics_dir = dir.join("topics");
         fs::create_dir_all(&topics_dir)?;
         let trash = dir.join("trash");
@@ -118,6 +127,7 @@ impl EmbeddedLog {
             offsets: Mutex::new(offsets),
             appends: Appends::default(),
             trash_seq: AtomicU64::new(0),
+            _lock: Some(lock),
         })
     }
 
@@ -130,6 +140,7 @@ impl EmbeddedLog {
             offsets: Mutex::new(OffsetStore::empty()),
             appends: Appends::default(),
             trash_seq: AtomicU64::new(0),
+            _lock: None,
         }
     }
 

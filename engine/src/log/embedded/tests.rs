@@ -608,3 +608,28 @@ fn in_memory_leaves_no_files() {
     assert_eq!(values(&log, "t", 1), [Some("v".to_string())]);
     assert_eq!(log.committed("g", "t", 1).unwrap(), Some(1));
 }
+
+#[test]
+fn a_data_directory_is_opened_by_one_log_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = EmbeddedLog::open(dir.path()).unwrap();
+    first.create_topic("t", &config(1)).unwrap();
+    first.append("t", None, rec(None, Some("v"), 1)).unwrap();
+    let err = EmbeddedLog::open(dir.path()).unwrap_err().to_string();
+    assert!(err.contains("is in use by another process"), "{err}");
+    assert!(
+        err.contains(&format!("pid {}", std::process::id())),
+        "names the holder: {err}"
+    );
+    assert!(err.contains("stop it, or connect to it instead"), "{err}");
+    // The holder is untouched.
+    assert_eq!(values(&first, "t", 0), [Some("v".to_string())]);
+    first.append("t", None, rec(None, Some("w"), 2)).unwrap();
+    drop(first);
+    // Closing releases it.
+    let again = EmbeddedLog::open(dir.path()).unwrap();
+    assert_eq!(
+        values(&again, "t", 0),
+        [Some("v".to_string()), Some("w".to_string())]
+    );
+}

@@ -6,37 +6,59 @@
 //! (comparisons, `IS`, `LIKE`, `BETWEEN`, `IN`; not chainable), `||`,
 //! `+ -`, `* / %`, unary `- +`, then the postfix `[index]` and `->field`.
 
-use super::{ident_value, Parser};
+use super::{ident_value, too_deep, Parser, MAX_NESTING};
 use crate::error::Result;
 use crate::sql::ast::*;
 use crate::sql::lexer::{parse_error, Token, TokenKind};
 
 impl Parser {
+    /// An expression, one level deeper than where it appears. The outermost
+    /// one's tree is checked against [`MAX_NESTING`] as a whole once parsed
+    /// (a chain's first operand ends up deeper than it was parsed at).
     pub(super) fn expr(&mut self) -> Result<Expr> {
-        self.or_expr()
+        let depth = self.depth;
+        let start = self.peek().pos;
+        self.nest()?;
+        let e = self.or_expr();
+        self.depth = depth;
+        let e = e?;
+        if depth == 0 && tree_depth(&e) > MAX_NESTING {
+            dismantle(e);
+            return Err(too_deep(start));
+        }
+        Ok(e)
     }
 
     fn or_expr(&mut self) -> Result<Expr> {
+        let depth = self.depth;
         let mut left = self.and_expr()?;
         while self.eat_keyword("OR") {
+            self.nest()?;
             let right = self.and_expr()?;
             left = binary(BinaryOp::Or, left, right);
         }
+        self.depth = depth;
         Ok(left)
     }
 
     fn and_expr(&mut self) -> Result<Expr> {
+        let depth = self.depth;
         let mut left = self.not_expr()?;
         while self.eat_keyword("AND") {
+            self.nest()?;
             let right = self.not_expr()?;
             left = binary(BinaryOp::And, left, right);
         }
+        self.depth = depth;
         Ok(left)
     }
 
     fn not_expr(&mut self) -> Result<Expr> {
         if self.eat_keyword("NOT") {
+            let depth = self.depth;
+            self.nest()?;
             let e = self.not_expr()?;
+            self.depth = depth;
             return Ok(Expr::Unary {
                 op: UnaryOp::Not,
                 expr: Box::new(e),
@@ -147,15 +169,19 @@ impl Parser {
     /// `||` and the arithmetic below it: what ksqlDB calls a value
     /// expression.
     pub(super) fn value_expr(&mut self) -> Result<Expr> {
+        let depth = self.depth;
         let mut left = self.additive()?;
         while self.eat_symbol("||") {
+            self.nest()?;
             let right = self.additive()?;
             left = binary(BinaryOp::Concat, left, right);
         }
+        self.depth = depth;
         Ok(left)
     }
 
     fn additive(&mut self) -> Result<Expr> {
+        let depth = self.depth;
         let mut left = self.multiplicative()?;
         loop {
             let op = if self.eat_symbol("+") {
@@ -163,14 +189,17 @@ impl Parser {
             } else if self.eat_symbol("-") {
                 BinaryOp::Sub
             } else {
+                self.depth = depth;
                 return Ok(left);
             };
+            self.nest()?;
             let right = self.multiplicative()?;
             left = binary(op, left, right);
         }
     }
 
     fn multiplicative(&mut self) -> Result<Expr> {
+        let depth = self.depth;
         let mut left = self.unary()?;
         loop {
             let op = if self.eat_symbol("*") {
@@ -180,14 +209,26 @@ impl Parser {
             } else if self.eat_symbol("%") {
                 BinaryOp::Mod
             } else {
+                self.depth = depth;
                 return Ok(left);
             };
+            self.nest()?;
             let right = self.unary()?;
             left = binary(op, left, right);
         }
     }
 
     fn unary(&mut self) -> Result<Expr> {
+        let depth = self.depth;
+        let e = self.signed();
+        self.depth = depth;
+        e
+    }
+
+    fn signed(&mut self) -> Result<Expr> {
+        if self.at_symbol("-") || self.at_symbol("+") {
+            self.nest()?;
+        }
         if self.eat_symbol("-") {
             // `-5` is a negative literal, as in ksqlDB's grammar (unless a
             // postfix operator applies to the number).
@@ -216,8 +257,12 @@ impl Parser {
     }
 
     fn postfix(&mut self) -> Result<Expr> {
+        let depth = self.depth;
         let mut e = self.primary()?;
         loop {
+            if self.at_symbol("[") || self.at_symbol("->") {
+                self.nest()?;
+            }
             if self.eat_symbol("[") {
                 let index = self.expr()?;
                 self.expect_symbol("]")?;
@@ -233,6 +278,7 @@ impl Parser {
                     field,
                 };
             } else {
+                self.depth = depth;
                 return Ok(e);
             }
         }
@@ -505,5 +551,114 @@ fn number_literal(text: &str, tok: &Token, negative: bool) -> Result<Literal> {
                 format!("integer literal {signed} is out of range for BIGINT"),
             )
         })
+    }
+}
+
+/// The expressions directly inside `e`.
+fn children<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
+    match e {
+        Expr::Column { .. } | Expr::Literal(_) => {}
+        Expr::Unary { expr, .. }
+        | Expr::IsNull { expr, .. }
+        | Expr::Cast { expr, .. }
+        | Expr::Deref { expr, .. }
+        | Expr::Lambda { body: expr, .. } => out.push(expr),
+        Expr::Binary { left, right, .. } | Expr::IsDistinctFrom { left, right, .. } => {
+            out.push(left);
+            out.push(right);
+        }
+        Expr::Subscript { expr, index } => {
+            out.push(expr);
+            out.push(index);
+        }
+        Expr::Like { expr, pattern, .. } => {
+            out.push(expr);
+            out.push(pattern);
+        }
+        Expr::Between {
+            expr, low, high, ..
+        } => out.extend([&**expr, &**low, &**high]),
+        Expr::InList { expr, list, .. } => {
+            out.push(expr);
+            out.extend(list);
+        }
+        Expr::Case {
+            operand,
+            whens,
+            else_result,
+        } => {
+            out.extend(operand.as_deref());
+            for (w, t) in whens {
+                out.push(w);
+                out.push(t);
+            }
+            out.extend(else_result.as_deref());
+        }
+        Expr::Function { args, .. } | Expr::Array(args) => out.extend(args),
+        Expr::Map(entries) => {
+            for (k, v) in entries {
+                out.push(k);
+                out.push(v);
+            }
+        }
+        Expr::Struct(fields) => out.extend(fields.iter().map(|(_, v)| v)),
+    }
+}
+
+/// How many levels deep `e`'s tree goes, found without recursion.
+fn tree_depth(e: &Expr) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(e, 1)];
+    let mut kids = Vec::new();
+    while let Some((e, depth)) = stack.pop() {
+        deepest = deepest.max(depth);
+        children(e, &mut kids);
+        stack.extend(kids.drain(..).map(|k| (k, depth + 1)));
+    }
+    deepest
+}
+
+/// Drops a tree too deep to drop by recursion, one node at a time.
+fn dismantle(e: Expr) {
+    let mut stack = vec![e];
+    while let Some(e) = stack.pop() {
+        match e {
+            Expr::Column { .. } | Expr::Literal(_) => {}
+            Expr::Unary { expr, .. }
+            | Expr::IsNull { expr, .. }
+            | Expr::Cast { expr, .. }
+            | Expr::Deref { expr, .. }
+            | Expr::Lambda { body: expr, .. } => stack.push(*expr),
+            Expr::Binary { left, right, .. } | Expr::IsDistinctFrom { left, right, .. } => {
+                stack.extend([*left, *right])
+            }
+            Expr::Subscript { expr, index } => stack.extend([*expr, *index]),
+            Expr::Like { expr, pattern, .. } => stack.extend([*expr, *pattern]),
+            Expr::Between {
+                expr, low, high, ..
+            } => stack.extend([*expr, *low, *high]),
+            Expr::InList { expr, list, .. } => {
+                stack.push(*expr);
+                stack.extend(list);
+            }
+            Expr::Case {
+                operand,
+                whens,
+                else_result,
+            } => {
+                stack.extend(operand.map(|o| *o));
+                for (w, t) in whens {
+                    stack.extend([w, t]);
+                }
+                stack.extend(else_result.map(|e| *e));
+            }
+            Expr::Function { args, .. } | Expr::Array(args) => stack.extend(args),
+            Expr::Map(entries) => {
+                for (k, v) in entries {
+                    stack.extend([k, v]);
+                }
+            }
+            Expr::Struct(fields) => stack.extend(fields.into_iter().map(|(_, v)| v)),
+        }
     }
 }

@@ -144,21 +144,55 @@ pub fn parse_type(text: &str) -> Result<SqlType> {
     Ok(t)
 }
 
+/// How deeply expressions and types may nest: each parenthesis, function
+/// call, constructor, `CASE`, `CAST`, `NOT`, unary sign, subscript, field
+/// access and each operator of a chain (`a OR b OR c` is two levels) counts
+/// one level. Deeper input is a parse error rather than a stack overflow
+/// here or in whatever walks the expression later (typing, compiling,
+/// evaluating); flat lists (columns, `IN` lists, arguments) do not count.
+pub const MAX_NESTING: usize = 500;
+
 /// A parser over the tokens of one text: `i` is the next token's index (the
 /// last token is always `Eof`).
 struct Parser {
     toks: Vec<Token>,
     i: usize,
+    /// How deeply the expression or type being parsed nests so far (see
+    /// [`MAX_NESTING`]).
+    depth: usize,
 }
 
 type Dur = Duration;
+
+/// The error for input nested deeper than [`MAX_NESTING`], at `pos`.
+fn too_deep(pos: Pos) -> crate::error::Error {
+    parse_error(
+        pos,
+        format!(
+            "nesting deeper than {MAX_NESTING} levels (each parenthesis, call and chained operator counts one): simplify the expression"
+        ),
+    )
+}
 
 impl Parser {
     fn new(text: &str, start: Pos) -> Result<Self> {
         Ok(Parser {
             toks: tokenize(text, start)?,
             i: 0,
+            depth: 0,
         })
+    }
+
+    // ---- nesting ---------------------------------------------------------
+
+    /// Goes one level deeper, failing at the next token past
+    /// [`MAX_NESTING`]. Callers restore `depth` when the level ends.
+    fn nest(&mut self) -> Result<()> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err(too_deep(self.peek().pos));
+        }
+        Ok(())
     }
 
     // ---- token helpers -------------------------------------------------

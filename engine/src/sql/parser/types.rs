@@ -9,6 +9,14 @@ use crate::types::SqlType;
 
 impl Parser {
     pub(super) fn sql_type(&mut self) -> Result<SqlType> {
+        let depth = self.depth;
+        self.nest()?;
+        let t = self.nested_type();
+        self.depth = depth;
+        t
+    }
+
+    fn nested_type(&mut self) -> Result<SqlType> {
         let t = self.peek().clone();
         let (name, quoted) = match &t.kind {
             TokenKind::Ident { value, quoted } => (value.clone(), *quoted),
