@@ -1,10 +1,25 @@
-//! Planning: queries become operator pipelines over their sources
-//! (`planner`, with joins planned by `join`), their expressions compiled by
+//! Planning: queries become operator pipelines over their sources. The
+//! planner (`planner`) runs one step per file over a shared state
+//! (`state`): inputs and joins (`inputs`, `join`), WHERE (`filter`), table
+//! functions (`table_functions`), PARTITION BY (`partition_by`), GROUP BY
+//! (`aggregate`, `aggregate_calls`, `window`), SELECT (`select`, `names`)
+//! and the result's layout (`sink_layout`); expressions are compiled by
 //! `crate::expr`.
 
+mod aggregate;
+mod aggregate_calls;
+mod filter;
+mod inputs;
 pub mod join;
+mod names;
+mod partition_by;
 pub mod planner;
 pub mod rewrite;
+mod select;
+mod sink_layout;
+mod state;
+mod table_functions;
+mod window;
 
 use crate::catalog::Source;
 use crate::expr::{Scope, ScopeColumn};
