@@ -1,9 +1,10 @@
 //! Planning: queries become operator pipelines over their sources. The
 //! planner (`planner`) runs one step per file over a shared state
-//! (`state`): inputs and joins (`inputs`, `join`), WHERE (`filter`), table
-//! functions (`table_functions`), PARTITION BY (`partition_by`), GROUP BY
-//! (`aggregate`, `aggregate_calls`, `window`), SELECT (`select`, `names`)
-//! and the result's layout (`sink_layout`); expressions are compiled by
+//! (`state`): inputs and joins (`inputs`, `join`, `join_step`,
+//! `join_checks`), WHERE (`filter`), table functions (`table_functions`),
+//! PARTITION BY (`partition_by`), GROUP BY (`aggregate`,
+//! `aggregate_calls`, `window`), SELECT (`select`, `names`) and the
+//! result's layout (`sink_layout`); expressions are compiled by
 //! `crate::expr`.
 
 mod aggregate;
@@ -11,6 +12,8 @@ mod aggregate_calls;
 mod filter;
 mod inputs;
 pub mod join;
+mod join_checks;
+mod join_step;
 mod names;
 mod partition_by;
 pub mod planner;

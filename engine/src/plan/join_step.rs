@@ -1,0 +1,316 @@
+//! One two-way join of a join chain: the ON equality resolved to a key
+//! expression of each side, which sides are re-keyed (through internal
+//! topics, or in memory for an earlier join's result), the joined row's
+//! layout and key columns, and the join operator for the sides' kinds
+//! (stream-table, table-table on the key or a foreign key, stream-stream
+//! within a window).
+
+use super::join_checks::{check_join, check_keys, describe, describe_left, kind_name, LeftView};
+use crate::catalog::Source;
+use crate::error::{Error, Result};
+use crate::expr::{Compiled, Scope, ScopeColumn};
+use crate::operators::fk_join::FkJoinOperator;
+use crate::operators::join_row::JoinLayout;
+use crate::operators::stream_stream_join::StreamStreamJoinOperator;
+use crate::operators::stream_table_join::StreamTableJoinOperator;
+use crate::operators::table_table_join::TableTableJoinOperator;
+use crate::operators::JoinOperator;
+use crate::sql::ast::{BinaryOp, Expr, JoinKind, SourceKind};
+
+const DEFAULT_GRACE_MS: i64 = 24 * 3_600_000;
+
+/// The left side of the next join: the first source, or everything joined
+/// so far.
+pub struct LeftSide {
+    pub scope: Scope,
+    pub visible: usize,
+    pub kind: SourceKind,
+    /// Positions holding the left side's key (a source's primary key, or a
+    /// previous join's key group).
+    pub key_group: Vec<usize>,
+    /// The base source, when nothing was joined yet.
+    pub source: Option<Source>,
+    /// Names of the sources joined so far.
+    pub names: Vec<String>,
+}
+/// One planned join of the chain.
+pub struct JoinStep {
+    pub op: Box<dyn JoinOperator>,
+    pub scope: Scope,
+    pub visible: usize,
+    pub key_group: Vec<usize>,
+    pub key_hint: String,
+    pub synthetic: bool,
+    pub result: SourceKind,
+    /// Both sides join on their keys (no repartitioning).
+    pub key_to_key: bool,
+    /// A foreign-key join: the key group is the left key's columns, all
+    /// of which the result needs (not alternatives).
+    pub foreign_key: bool,
+    /// The left side is a stream source joined on something other than
+    /// its key: its new key.
+    pub left_rekey: Option<Compiled>,
+    /// The same for the right side.
+    pub right_rekey: Option<Compiled>,
+    /// The left side is an earlier join's result joined on something other
+    /// than its key: it is re-keyed in memory, so rows of different input
+    /// partitions meet.
+    pub rekeys_in_memory: bool,
+    /// The left side's join key.
+    pub left_key: Compiled,
+}
+/// Plans the join of `right` (its scope `rs`) to `left`.
+pub fn plan_step(
+    join: &crate::sql::ast::Join,
+    left: &LeftSide,
+    right: &Source,
+    rs: &Scope,
+) -> Result<JoinStep> {
+    let ls = &left.scope;
+    check_join(
+        join,
+        &LeftView {
+            source: left.source.as_ref(),
+            kind: left.kind,
+            names: &left.names,
+        },
+        right,
+    )?;
+    let left_window = left.source.as_ref().and_then(|s| s.window);
+    let describe_left = describe_left(left.source.as_ref(), left.kind, &left.names);
+    // ON: an equality between an expression of each side.
+    let Expr::Binary {
+        op: BinaryOp::Eq,
+        left: a,
+        right: b,
+    } = &join.on
+    else {
+        return Err(Error::plan(format!(
+            "Unsupported join expression: {}. Only equality joins between the two sources are supported.",
+            join.on
+        )));
+    };
+    let (lk_expr, rk_expr) = match (Compiled::compile(a, ls), Compiled::compile(b, rs)) {
+        (Ok(_), Ok(_)) => (a.as_ref(), b.as_ref()),
+        _ => match (Compiled::compile(b, ls), Compiled::compile(a, rs)) {
+            (Ok(_), Ok(_)) => (b.as_ref(), a.as_ref()),
+            _ => {
+                return Err(Error::plan(format!(
+                    "Invalid comparison expression '{}' in join '{}'. Each side of the join comparision must contain references from exactly one source.",
+                    join.on, join.on
+                )))
+            }
+        },
+    };
+    let lk = Compiled::compile(lk_expr, ls)?;
+    let rk = Compiled::compile(rk_expr, rs)?;
+    let is_key = |k: &Compiled, s: &Source| {
+        k.as_column()
+            .is_some_and(|i| s.schema.key_indexes() == vec![i])
+    };
+    let mut left_rekey = left
+        .source
+        .as_ref()
+        .filter(|s| s.kind == SourceKind::Stream && !is_key(&lk, s))
+        .map(|_| lk.clone());
+    let mut right_rekey =
+        (right.kind == SourceKind::Stream && !is_key(&rk, right)).then(|| rk.clone());
+    // Keys joined key-to-key but serialized in different formats land on
+    // different partitions: the stream side (the right one of two streams)
+    // is re-keyed into the other side's format.
+    if let Some(s) = &left.source {
+        let mismatch = s.key_format.kind != right.key_format.kind
+            && left_rekey.is_none()
+            && right_rekey.is_none();
+        match (s.kind, right.kind) {
+            (SourceKind::Stream, SourceKind::Table) if mismatch => left_rekey = Some(lk.clone()),
+            (SourceKind::Stream, SourceKind::Stream) if mismatch => right_rekey = Some(rk.clone()),
+            _ => {}
+        }
+    }
+    check_keys(left.source.as_ref(), right, (&lk, lk_expr), (&rk, rk_expr))?;
+    let rekeys_in_memory =
+        left.source.is_none() && lk.as_column().is_none_or(|i| !left.key_group.contains(&i));
+    let lk_for_cut = lk.clone();
+    let l_vis = left.visible;
+    let r_vis = right.schema.columns.len();
+    let layout = JoinLayout {
+        left: (l_vis, ls.columns.len()),
+        right: (r_vis, rs.columns.len()),
+    };
+    // The joined scope, in the layout's order.
+    let mut cols: Vec<ScopeColumn> = ls.columns[..l_vis].to_vec();
+    cols.extend(rs.columns[..r_vis].iter().cloned());
+    cols.push(ScopeColumn {
+        qualifier: None,
+        name: "ROWKEY".into(),
+        ty: lk.ty.clone(),
+    });
+    for c in &ls.columns[l_vis..] {
+        // An earlier join's ROWKEY is no longer addressable by name.
+        let name = if c.name == "ROWKEY" {
+            "$ROWKEY".to_string()
+        } else {
+            c.name.clone()
+        };
+        cols.push(ScopeColumn { name, ..c.clone() });
+    }
+    // The right side's pseudo-columns are addressable qualified
+    // (`R.ROWTIME`); unqualified they mean the left-most source's.
+    cols.extend(rs.columns[r_vis..].iter().cloned());
+    let rowkey = layout.rowkey();
+    // The result's key: the join column of a side (a plain column), or the
+    // synthesized ROWKEY (always for FULL OUTER joins).
+    let mut key_group = Vec::new();
+    let mut key_hint = "ROWKEY".to_string();
+    if join.kind != JoinKind::Full {
+        if let Some(i) = lk.as_column().filter(|i| *i < l_vis) {
+            // Joining on the previous join's key keeps all its columns as
+            // alternatives for the key.
+            if left.source.is_none() && left.key_group.contains(&i) {
+                key_group.extend(left.key_group.iter().copied().filter(|k| *k < l_vis));
+            } else {
+                key_group.push(i);
+            }
+            key_hint = lk_expr.to_string();
+        }
+        if let Some(i) = rk.as_column().filter(|i| *i < r_vis) {
+            key_group.push(l_vis + i);
+            if key_group.len() == 1 {
+                key_hint = rk_expr.to_string();
+            }
+        }
+    }
+    let synthetic = key_group.is_empty();
+    let key_to_key = lk.as_column().is_some_and(|i| left.key_group.contains(&i))
+        && rk
+            .as_column()
+            .is_some_and(|i| right.schema.key_indexes() == vec![i]);
+    key_group.push(rowkey);
+    let right_key = |k: &Compiled, e: &Expr| -> Result<usize> {
+        let keys = right.schema.key_indexes();
+        match k.as_column() {
+            Some(i) if keys == vec![i] => Ok(i),
+            _ => Err(Error::plan(format!(
+                "Cannot repartition a TABLE source. If this is a join, make sure that the criteria uses the TABLE's key column {} instead of [{}]",
+                keys.iter().map(|i| right.schema.columns[*i].name.clone()).collect::<Vec<_>>().join(", "),
+                e
+            ))),
+        }
+    };
+    let mut fk_keys: Option<Vec<usize>> = None;
+    let (op, result): (Box<dyn JoinOperator>, SourceKind) = match (left.kind, right.kind) {
+        (SourceKind::Stream, SourceKind::Table) => {
+            let tk = right_key(&rk, rk_expr)?;
+            (
+                Box::new(StreamTableJoinOperator::new(
+                    layout,
+                    lk,
+                    tk,
+                    join.kind == JoinKind::Left,
+                )),
+                SourceKind::Stream,
+            )
+        }
+        (SourceKind::Table, SourceKind::Table) => {
+            let rkey = right_key(&rk, rk_expr)?;
+            match lk.as_column() {
+                Some(i)
+                    if left.key_group.len() == 1 && left.key_group.contains(&i)
+                        || left.source.is_none() && left.key_group.contains(&i) =>
+                {
+                    (
+                        Box::new(TableTableJoinOperator::new(layout, i, rkey, join.kind)),
+                        SourceKind::Table,
+                    )
+                }
+                _ => {
+                    if left.source.is_none() {
+                        let qualified = |c: &Compiled, sc: &Scope, e: &Expr| match c.as_column() {
+                            Some(i) => format!(
+                                "{}.{}",
+                                sc.columns[i].qualifier.clone().unwrap_or_default(),
+                                sc.columns[i].name
+                            ),
+                            None => e.to_string(),
+                        };
+                        return Err(Error::plan(format!(
+                            "Invalid join condition: foreign-key table-table joins are not supported as part of n-way joins. Got {} = {}.",
+                            qualified(&lk, ls, lk_expr),
+                            qualified(&rk, rs, rk_expr)
+                        )));
+                    }
+                    // A foreign-key join: keyed by the left table's key.
+                    if matches!(join.kind, JoinKind::Right | JoinKind::Full) {
+                        return Err(Error::plan(format!(
+                            "Invalid join type: {} join not supported for foreign-key table-table join. Got {} {} JOIN {}.",
+                            kind_name(join.kind),
+                            describe_left,
+                            if join.kind == JoinKind::Full { "FULL OUTER" } else { "RIGHT" },
+                            describe(right)
+                        )));
+                    }
+                    let left_keys: Vec<usize> = left
+                        .key_group
+                        .iter()
+                        .copied()
+                        .filter(|i| *i < l_vis)
+                        .collect();
+                    fk_keys = Some(left_keys.clone());
+                    (
+                        Box::new(FkJoinOperator::new(
+                            layout,
+                            left_keys,
+                            lk,
+                            rkey,
+                            join.kind == JoinKind::Left,
+                        )),
+                        SourceKind::Table,
+                    )
+                }
+            }
+        }
+        _ => {
+            let within = join.within.as_ref().expect("checked above");
+            let grace = within.grace.map(|g| g.millis()).unwrap_or(DEFAULT_GRACE_MS);
+            // Windowed sources meet only within the same window.
+            let window = left_window.filter(|_| right.window.is_some());
+            (
+                Box::new(StreamStreamJoinOperator::new(
+                    layout,
+                    [lk, rk],
+                    join.kind,
+                    (within.before.millis(), within.after.millis(), grace),
+                    // An explicit grace period holds unmatched outer rows
+                    // until their window closes (Kafka Streams' KIP-633
+                    // joins); without one they are emitted at once.
+                    within.grace.is_some(),
+                    window,
+                )),
+                SourceKind::Stream,
+            )
+        }
+    };
+    let mut scope = Scope::new(cols);
+    scope.custom_types = ls.custom_types.clone();
+    // A foreign-key join's result is keyed by every left key column.
+    let fk = fk_keys.is_some();
+    if let Some(keys) = fk_keys {
+        key_group = keys;
+    }
+    Ok(JoinStep {
+        op,
+        scope,
+        visible: l_vis + r_vis,
+        key_group,
+        key_hint,
+        synthetic: synthetic && !fk,
+        result,
+        key_to_key: key_to_key && !fk,
+        foreign_key: fk,
+        left_rekey,
+        right_rekey,
+        rekeys_in_memory,
+        left_key: lk_for_cut,
+    })
+}
