@@ -137,6 +137,10 @@ pub fn plan_step(
     let layout = JoinLayout {
         left: (l_vis, ls.columns.len()),
         right: (r_vis, rs.columns.len()),
+        names: [
+            super::names::qualified_names(ls),
+            super::names::qualified_names(rs),
+        ],
     };
     // The joined scope, in the layout's order.
     let mut cols: Vec<ScopeColumn> = ls.columns[..l_vis].to_vec();

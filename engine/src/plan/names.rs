@@ -17,6 +17,22 @@ pub const RESERVED_COLUMNS: [&str; 5] = [
     "WINDOWEND",
 ];
 
+/// The columns of `scope` as plans name them: `A.ID`, or `ID` when not
+/// qualified.
+pub fn qualified_names(scope: &Scope) -> Vec<String> {
+    scope.columns.iter().map(qualified_name).collect()
+}
+
+/// A column as plans name it, as SQL would refer to it: `A.ID`, or `ID`
+/// when not qualified.
+pub fn qualified_name(c: &crate::expr::ScopeColumn) -> String {
+    Expr::Column {
+        qualifier: c.qualifier.clone(),
+        name: c.name.clone(),
+    }
+    .to_string()
+}
+
 /// Keys may not contain maps: their serialized form is not stable.
 pub fn reject_map_key(name: &str, ty: &SqlType) -> Result<()> {
     fn has_map(t: &SqlType) -> bool {
