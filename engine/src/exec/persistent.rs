@@ -300,6 +300,7 @@ impl EngineInner {
         replan: Replan,
         sink: Source,
     ) -> Result<()> {
+        let described = crate::plan::describe(&plan, Some(&sink));
         let encoder = SinkEncoder::try_new(&sink)?;
         let group = format!("_confluent-ksql-{}query_{id}", self.service_id);
         let earliest = session.reads_from_earliest();
@@ -517,7 +518,7 @@ impl EngineInner {
         };
         self.queries.lock().push(RunningQuery {
             id: id.to_string(),
-            plan: Vec::new(),
+            plan: described,
             task,
             stop,
             paused,

@@ -76,7 +76,11 @@ pub fn plan_group_by(p: &mut Planning<'_>) -> Result<()> {
     p.visible = agg.visible;
     p.window_info = agg.window;
     if let Some(h) = &agg.having {
-        let predicate = Compiled::compile(h, &p.scope)?;
+        // Plans show HAVING as the query wrote it.
+        let mut predicate = Compiled::compile(h, &p.scope)?;
+        if let Some(written) = &query.having {
+            predicate = predicate.with_text(written.to_string());
+        }
         p.operators.push(Box::new(FilterOperator::having(
             predicate,
             (0..agg.keys).collect(),

@@ -5,10 +5,12 @@
 //! PARTITION BY (`partition_by`), GROUP BY (`aggregate`,
 //! `aggregate_calls`, `window`), SELECT (`select`, `names`) and the
 //! result's layout (`sink_layout`); expressions are compiled by
-//! `crate::expr`.
+//! `crate::expr`. A plan lists its steps as data for EXPLAIN
+//! (`describe`).
 
 mod aggregate;
 mod aggregate_calls;
+mod describe;
 mod filter;
 mod inputs;
 pub mod join;
@@ -23,6 +25,8 @@ mod sink_layout;
 mod state;
 mod table_functions;
 mod window;
+
+pub use describe::describe;
 
 use crate::catalog::Source;
 use crate::expr::{Scope, ScopeColumn};

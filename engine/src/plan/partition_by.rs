@@ -74,8 +74,12 @@ pub fn plan_partition_by(p: &mut Planning<'_>) -> Result<()> {
             refs.iter().all(|c| key_positions.contains(c))
         })
         .collect();
-    p.operators
-        .push(Box::new(ProjectOperator::rekey(exprs, tomb_keys)));
+    let names = new_scope.iter().map(|c| c.name.clone()).collect();
+    p.operators.push(Box::new(
+        ProjectOperator::rekey(exprs, tomb_keys)
+            .named(names)
+            .with_new_keys(new_keys),
+    ));
     key_exprs.resize(new_scope.len(), None);
     p.partition_exprs = key_exprs;
     p.scope.columns = new_scope;

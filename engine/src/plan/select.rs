@@ -3,7 +3,7 @@
 //! implicit names, ALIAS_COLUMN for qualified columns of a join, KSQL_COL_n
 //! for the rest — and notes which key column each one carries.
 
-use super::names::select_error;
+use super::names::{qualified_name, select_error};
 use super::state::Planning;
 use crate::error::{Error, Result};
 use crate::expr::{implicit_name, Compiled};
@@ -39,7 +39,7 @@ pub fn plan_select(p: &mut Planning<'_>) -> Result<Vec<Item>> {
     let join_naming = p.join_naming();
     let select = std::mem::take(&mut p.select);
     let mut items: Vec<Item> = Vec::new();
-    for item in &select {
+    for (index, item) in select.iter().enumerate() {
         match item {
             SelectItem::Star(q) => star(p, q.as_deref(), join_naming, &mut items),
             SelectItem::Expr {
@@ -69,6 +69,14 @@ pub fn plan_select(p: &mut Planning<'_>) -> Result<Vec<Item>> {
             }
             SelectItem::Expr { expr, alias } => {
                 let c = Compiled::compile(expr, &p.scope).map_err(|e| select_error(e, expr))?;
+                // Plans show the item as the query wrote it (not the
+                // generated columns of table functions and aggregates).
+                let c = match p.query.select.get(index) {
+                    Some(SelectItem::Expr { expr: written, .. }) => {
+                        c.with_text(written.to_string())
+                    }
+                    _ => c,
+                };
                 // Generated columns ($TF.., $AGG..) have no user-facing name;
                 // a qualified column of a join is named ALIAS_COLUMN.
                 let implicit = match (expr, join_naming) {
@@ -142,7 +150,7 @@ fn star(p: &Planning<'_>, q: Option<&str>, join_naming: bool, items: &mut Vec<It
                 continue;
             }
         }
-        let expr = Compiled::column(i, c.ty.clone());
+        let expr = Compiled::column(i, c.ty.clone()).with_text(qualified_name(c));
         let name = match (&c.qualifier, join_naming) {
             (Some(q), true) => format!("{q}_{}", c.name),
             _ => c.name.clone(),

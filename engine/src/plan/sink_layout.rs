@@ -60,7 +60,9 @@ pub fn plan_layout(p: &Planning<'_>, mut items: Vec<Item>) -> Result<(Schema, Pr
             )));
         }
     }
-    Ok((Schema::new(columns), ProjectOperator::new(exprs, tomb_keys)))
+    let names = columns.iter().map(|c| c.name.clone()).collect();
+    let project = ProjectOperator::new(exprs, tomb_keys).named(names);
+    Ok((Schema::new(columns), project))
 }
 
 /// The items that are the result's key columns (indexes into `items`),
@@ -105,7 +107,8 @@ fn key_items(p: &Planning<'_>, items: &mut [Item]) -> Result<Vec<usize>> {
                 // without that side.
                 if let Some(&rowkey) = key_positions.last() {
                     let ty = items[i].expr.ty.clone();
-                    items[i].expr = Compiled::column(rowkey, ty);
+                    let text = items[i].expr.to_string();
+                    items[i].expr = Compiled::column(rowkey, ty).with_text(text);
                 }
                 out_keys.push(i)
             }
@@ -134,7 +137,8 @@ fn key_items(p: &Planning<'_>, items: &mut [Item]) -> Result<Vec<usize>> {
                 // PARTITION BY expression is evaluated once, before the
                 // re-key, and survives a tombstone).
                 let ty = items[*i].expr.ty.clone();
-                items[*i].expr = Compiled::column(k, ty);
+                let text = items[*i].expr.to_string();
+                items[*i].expr = Compiled::column(k, ty).with_text(text);
                 out_keys.push(*i)
             }
             many => {
