@@ -698,8 +698,8 @@ impl Operator for AggregateOperator {
         parts.push(("aggregates", calls.join(", ")));
         if let Some(w) = &self.window {
             let mut window = w.describe();
-            if let Some(r) = self.retention {
-                window = format!("{window}, RETENTION {}", duration(r));
+            if let (Some(r), Some(open)) = (self.retention, window.strip_suffix(')')) {
+                window = format!("{open}, RETENTION {})", duration(r));
             }
             parts.push(("window", window));
         }

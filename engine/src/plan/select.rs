@@ -150,7 +150,13 @@ fn star(p: &Planning<'_>, q: Option<&str>, join_naming: bool, items: &mut Vec<It
                 continue;
             }
         }
-        let expr = Compiled::column(i, c.ty.clone()).with_text(qualified_name(c));
+        // Plans name a join's columns qualified, as `*` stands for them.
+        let text = if join_naming {
+            qualified_name(c)
+        } else {
+            c.name.clone()
+        };
+        let expr = Compiled::column(i, c.ty.clone()).with_text(text);
         let name = match (&c.qualifier, join_naming) {
             (Some(q), true) => format!("{q}_{}", c.name),
             _ => c.name.clone(),

@@ -96,7 +96,7 @@ fn aggregates_show_keys_calls_window_emit_and_store() {
     assert_eq!(
         op.describe(),
         "group by: K | aggregates: COUNT(*), SUM(V), TOPK(V, 2) \
-         | window: HOPPING (SIZE 1 MINUTE, ADVANCE BY 10 SECONDS, GRACE PERIOD 0 MILLISECONDS), RETENTION 2 HOURS \
+         | window: HOPPING (SIZE 1 MINUTE, ADVANCE BY 10 SECONDS, GRACE PERIOD 0 MILLISECONDS, RETENTION 2 HOURS) \
          | emit: FINAL | store: in memory | changelog: changelog-topic"
     );
     let session = AggregateOperator::new(
