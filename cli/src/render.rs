@@ -10,6 +10,8 @@ use sluice_engine::types::{ColumnKind, Value};
 pub enum Printed {
     /// A one-cell message box (nothing when empty).
     Message(String),
+    /// Text printed as it is (DESCRIBE, EXPLAIN).
+    Text(String),
     /// An aligned table.
     Table {
         columns: Vec<String>,
@@ -18,8 +20,6 @@ pub enum Printed {
     /// Several parts, one after the other (DESCRIBE EXTENDED of several
     /// sources).
     Many(Vec<Printed>),
-    /// Text printed as it is (EXPLAIN).
-    Text(String),
 }
 
 impl Printed {
@@ -169,10 +169,40 @@ pub fn printed(result: &StatementResult) -> Option<Printed> {
     })
 }
 
-/// DESCRIBE: the columns, and with EXTENDED the source's details and the
-/// queries that read and write it.
+/// DESCRIBE as ksqlDB's CLI prints it: the name, (with EXTENDED) the
+/// source's details, the columns, and (with EXTENDED) the queries that
+/// write and read it and their runtime statistics.
 fn source_description(d: &SourceDescription) -> Printed {
-    let mut rows = vec![vec![s("ROWTIME"), s("BIGINT"), s("(system)")]];
+    let field = |name: &str, value: &str| format!("{name:<21}: {value}");
+    let mut out = vec![field("Name", &d.name)];
+    if d.extended {
+        out.push(field("Type", &d.kind));
+        out.push(field(
+            "Timestamp field",
+            d.timestamp
+                .as_deref()
+                .unwrap_or("Not set - using <ROWTIME>"),
+        ));
+        out.push(field("Key format", &d.key_format));
+        out.push(field("Value format", &d.value_format));
+        out.push(field(
+            "Kafka topic",
+            &format!(
+                "{} (partitions: {}, replication: {})",
+                d.topic, d.partitions, d.replication
+            ),
+        ));
+        if let Some(w) = &d.window_type {
+            out.push(field("Window type", w));
+        }
+        out.push(field("Statement", &d.statement));
+        out.push(String::new());
+    }
+    let mut columns = vec![(
+        "ROWTIME".to_string(),
+        "BIGINT".to_string(),
+        "(system)".to_string(),
+    )];
     for c in &d.schema.columns {
         let extra = match &c.kind {
             ColumnKind::Key if d.kind == "TABLE" => "(primary key)".to_string(),
@@ -181,38 +211,69 @@ fn source_description(d: &SourceDescription) -> Printed {
             ColumnKind::Header(None) => "(headers)".to_string(),
             ColumnKind::Header(Some(h)) => format!("(header('{h}'))"),
         };
-        rows.push(vec![s(&c.name), s(&c.ty.to_string()), s(&extra)]);
+        columns.push((c.name.clone(), c.ty.to_string(), extra));
     }
-    if d.extended {
-        rows.push(vec![s(""), s(""), s("")]);
-        rows.push(vec![s("Type"), s(&d.kind), s("")]);
-        rows.push(vec![s("Kafka topic"), s(&d.topic), s("")]);
-        rows.push(vec![s("Partitions"), s(&d.partitions.to_string()), s("")]);
-        rows.push(vec![s("Key format"), s(&d.key_format), s("")]);
-        rows.push(vec![s("Value format"), s(&d.value_format), s("")]);
-        if let Some(w) = &d.window_type {
-            rows.push(vec![s("Window type"), s(w), s("")]);
-        }
-        if let Some(t) = &d.timestamp {
-            rows.push(vec![s("Timestamp field"), s(t), s("")]);
-        }
-        rows.push(vec![s("Statement"), s(&d.statement), s("")]);
-        for q in &d.write_queries {
-            rows.push(vec![s("Written by"), s(&q.id), s(&q.statement)]);
-        }
-        for q in &d.read_queries {
-            rows.push(vec![s("Read by"), s(&q.id), s(&q.statement)]);
+    let name_width = columns
+        .iter()
+        .map(|c| c.0.chars().count())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let type_width = columns
+        .iter()
+        .map(|c| c.1.chars().count())
+        .max()
+        .unwrap_or(4)
+        .max(16);
+    let rule = "-".repeat(name_width + type_width + 20);
+    out.push(format!(" {:<name_width$} | Type", "Field"));
+    out.push(rule.clone());
+    for (name, ty, extra) in &columns {
+        let line = format!(" {name:<name_width$} | {ty:<type_width$} {extra}");
+        out.push(line.trim_end().to_string());
+    }
+    out.push(rule);
+    if !d.extended {
+        out.push(
+            "For runtime statistics and query details run: DESCRIBE <Stream,Table> EXTENDED;"
+                .to_string(),
+        );
+        return Printed::Text(out.join("\n"));
+    }
+    let kind = &d.kind;
+    for (what, queries) in [
+        ("write into", &d.write_queries),
+        ("read from", &d.read_queries),
+    ] {
+        let title = format!("Queries that {what} this {kind}");
+        out.push(String::new());
+        out.push(title.clone());
+        out.push("-".repeat(title.len()));
+        for q in queries.iter() {
+            out.push(format!("{} : {}", q.id, q.statement));
         }
     }
-    Printed::Table {
-        columns: names(&["Field", "Type", "Extra"]),
-        rows,
-    }
+    out.push(String::new());
+    out.push("For query topology and execution plan please run: EXPLAIN <QueryId>".to_string());
+    out.push(String::new());
+    out.push("Local runtime statistics".to_string());
+    out.push("------------------------".to_string());
+    let s = &d.statistics;
+    out.push(format!(
+        "messages-consumed: {} messages-produced: {} processing-errors: {}",
+        s.messages_consumed, s.messages_produced, s.processing_errors
+    ));
+    out.push(format!(
+        "(Statistics of the local Sluice process's queries on the topic {})",
+        d.topic
+    ));
+    Printed::Text(out.join("\n"))
 }
 
-/// EXPLAIN, in ksqlDB's spirit: the query, its result fields, the sources
-/// it reads and the sinks it writes, then its execution plan, one line per
-/// operator, each indented under the operator that reads it.
+/// EXPLAIN, in ksqlDB's spirit: the query (id, status, statement), its
+/// result fields, the sources it reads and the sinks it writes, then its
+/// execution plan, one line per operator, each indented under the operator
+/// that reads it.
 fn query_description(d: &QueryDescription) -> Printed {
     let mut lines = Vec::new();
     if let Some(id) = &d.id {
@@ -221,9 +282,19 @@ fn query_description(d: &QueryDescription) -> Printed {
     if let Some(state) = &d.state {
         lines.push(format!("Status       : {state}"));
     }
+    if let Some(error) = &d.error {
+        lines.push(format!("Error        : {error}"));
+    }
     lines.push(format!("SQL          : {}", d.statement));
     if let Some(w) = &d.window_type {
         lines.push(format!("Window       : {w}"));
+    }
+    if d.id.is_some() {
+        let s = &d.statistics;
+        lines.push(format!(
+            "Statistics   : consumed {}, produced {}, processing errors {}",
+            s.messages_consumed, s.messages_produced, s.processing_errors
+        ));
     }
     lines.push(String::new());
     lines.extend(field_lines(d));
@@ -234,7 +305,7 @@ fn query_description(d: &QueryDescription) -> Printed {
     if !d.sinks.is_empty() {
         lines.push(String::new());
         lines.push("Sinks that this query writes to:".to_string());
-        lines.push("-----------------------------------".to_string());
+        lines.push("--------------------------------".to_string());
         for (i, sink) in d.sinks.iter().enumerate() {
             match d.sink_topics.get(i) {
                 Some(topic) => lines.push(format!("{sink} (topic {topic})")),
@@ -251,8 +322,8 @@ fn query_description(d: &QueryDescription) -> Printed {
     Printed::Text(lines.join("\n"))
 }
 
-/// The result's fields as ksqlDB lists them: name, type, and whether it
-/// is a key.
+/// The result's fields as DESCRIBE lists a source's: name, type, and
+/// whether it is a key.
 fn field_lines(d: &QueryDescription) -> Vec<String> {
     let name_width = d
         .schema
@@ -260,24 +331,21 @@ fn field_lines(d: &QueryDescription) -> Vec<String> {
         .iter()
         .map(|c| c.name.chars().count())
         .max()
-        .unwrap_or(0)
-        .max("Field".len());
+        .unwrap_or(5)
+        .max(5);
     let types: Vec<String> = d.schema.columns.iter().map(|c| c.ty.to_string()).collect();
     let type_width = types
         .iter()
         .map(|t| t.chars().count())
         .max()
-        .unwrap_or(0)
-        .max("Type".len());
-    let rule = "-".repeat(name_width + type_width + 12);
+        .unwrap_or(4)
+        .max(16);
+    let rule = "-".repeat(name_width + type_width + 20);
     let mut out = vec![format!(" {:<name_width$} | Type", "Field"), rule.clone()];
     for (c, ty) in d.schema.columns.iter().zip(&types) {
-        let row = if c.is_key() {
-            format!(" {:<name_width$} | {ty:<type_width$}  (key)", c.name)
-        } else {
-            format!(" {:<name_width$} | {ty}", c.name)
-        };
-        out.push(row);
+        let extra = if c.is_key() { "(key)" } else { "" };
+        let line = format!(" {:<name_width$} | {ty:<type_width$} {extra}", c.name);
+        out.push(line.trim_end().to_string());
     }
     out.push(rule);
     out

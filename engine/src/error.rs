@@ -1,5 +1,6 @@
 //! The engine's error type: every failure a caller can see, with SQL errors
-//! carrying the line and column they point at.
+//! carrying the line and column they point at, and a stable code per error
+//! that maps onto ksqlDB's REST error codes.
 
 use std::fmt;
 
@@ -16,6 +17,20 @@ impl fmt::Display for Pos {
     }
 }
 
+/// ksqlDB's REST error codes, as the engine's errors map onto them.
+pub mod codes {
+    /// The request is malformed or a value in it cannot be used.
+    pub const BAD_REQUEST: u32 = 40000;
+    /// The statement cannot be run as written.
+    pub const BAD_STATEMENT: u32 = 40001;
+    /// The statement was sent to the wrong endpoint (a query to `/ksql`).
+    pub const QUERY_ENDPOINT: u32 = 40002;
+    /// A stream, table, type, topic, query or function does not exist.
+    pub const NOT_FOUND: u32 = 40400;
+    /// The server failed.
+    pub const SERVER_ERROR: u32 = 50000;
+}
+
 /// Everything that can go wrong inside the engine.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -26,10 +41,14 @@ pub enum Error {
     /// type mismatch, unsupported combination...).
     #[error("{0}")]
     Plan(String),
-    /// A statement refers to something in the catalog that is not there, or
-    /// creates something that already is.
+    /// A statement creates something that already is, or conflicts with
+    /// what the catalog holds.
     #[error("{0}")]
     Catalog(String),
+    /// A statement names something that is not there: a stream, table,
+    /// type, topic, query or function.
+    #[error("{0}")]
+    NotFound(String),
     /// A value could not be computed (bad cast, function error...).
     #[error("{0}")]
     Eval(String),
@@ -43,6 +62,10 @@ pub enum Error {
     Io(#[from] std::io::Error),
     #[error("json: {0}")]
     Json(#[from] serde_json::Error),
+    /// A broken invariant inside the engine: a bug, reported rather than
+    /// crashing.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl Error {
@@ -58,10 +81,57 @@ impl Error {
     pub fn catalog(msg: impl Into<String>) -> Self {
         Error::Catalog(msg.into())
     }
+    pub fn not_found(msg: impl Into<String>) -> Self {
+        Error::NotFound(msg.into())
+    }
     pub fn log(msg: impl Into<String>) -> Self {
         Error::Log(msg.into())
+    }
+    pub fn internal(msg: impl Into<String>) -> Self {
+        Error::Internal(msg.into())
+    }
+
+    /// The error's stable code, one of ksqlDB's REST error codes
+    /// ([`codes`]): statements that cannot run are 40001, missing things
+    /// 40400, failures of the engine or its log 50000.
+    pub fn code(&self) -> u32 {
+        match self {
+            Error::Parse { .. } | Error::Plan(_) | Error::Catalog(_) | Error::Eval(_) => {
+                codes::BAD_STATEMENT
+            }
+            Error::NotFound(_) => codes::NOT_FOUND,
+            Error::Format(_) => codes::BAD_REQUEST,
+            Error::Log(_) | Error::Io(_) | Error::Json(_) | Error::Internal(_) => {
+                codes::SERVER_ERROR
+            }
+        }
     }
 }
 
 /// The engine's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_maps_to_a_ksqldb_code() {
+        let parse = Error::Parse {
+            pos: Pos { line: 1, col: 2 },
+            message: "x".into(),
+        };
+        assert_eq!(parse.code(), codes::BAD_STATEMENT);
+        assert_eq!(Error::plan("x").code(), codes::BAD_STATEMENT);
+        assert_eq!(Error::not_found("x").code(), codes::NOT_FOUND);
+        assert_eq!(Error::format("x").code(), codes::BAD_REQUEST);
+        assert_eq!(Error::log("x").code(), codes::SERVER_ERROR);
+        assert_eq!(Error::internal("x").code(), codes::SERVER_ERROR);
+        let io = Error::from(std::io::Error::other("disk"));
+        assert_eq!(io.code(), codes::SERVER_ERROR);
+        assert!(
+            std::error::Error::source(&io).is_some(),
+            "the cause is kept"
+        );
+    }
+}

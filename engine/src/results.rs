@@ -115,8 +115,24 @@ pub struct SourceDescription {
     pub read_queries: Vec<QueryRef>,
     /// Persistent queries that write it.
     pub write_queries: Vec<QueryRef>,
+    /// What the persistent queries writing it and reading it did in this
+    /// process.
+    pub statistics: RuntimeStats,
     /// DESCRIBE EXTENDED (runtime details wanted).
     pub extended: bool,
+}
+
+/// Runtime counters of persistent queries since they started in this
+/// process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RuntimeStats {
+    /// Input records read.
+    pub messages_consumed: u64,
+    /// Result records written.
+    pub messages_produced: u64,
+    /// Records skipped because they could not be processed (each is in
+    /// the processing log).
+    pub processing_errors: u64,
 }
 
 /// A persistent query named in a description.
@@ -134,6 +150,8 @@ pub struct QuerySummary {
     pub query_type: String,
     /// "RUNNING", "PAUSED" or "ERROR".
     pub state: String,
+    /// Why the query is failing, while it is (state "ERROR").
+    pub error: Option<String>,
     pub statement: String,
     pub sinks: Vec<String>,
     pub sink_topics: Vec<String>,
@@ -154,6 +172,10 @@ pub struct QueryDescription {
     pub window_type: Option<String>,
     /// "RUNNING", "PAUSED", "ERROR"; None for a statement not running.
     pub state: Option<String>,
+    /// Why the query is failing, while it is (state "ERROR").
+    pub error: Option<String>,
+    /// Its counters (zero for a statement not running).
+    pub statistics: RuntimeStats,
     /// The query's operators, inputs before the operators that read them.
     pub plan: Vec<PlanNode>,
 }
@@ -271,13 +293,22 @@ impl PushQuery {
 }
 
 impl CommandStatus {
-    /// A successful command: ``{kind}/`{entity}`/{action}`` with its
-    /// message. The executor fills in the statement and its sequence
-    /// number once the command is recorded.
+    /// A successful command with ksqlDB's command id, `{kind}/{entity}/
+    /// {action}` (a stream or table being created is quoted:
+    /// ``stream/`S`/create``, ``stream/S/drop``,
+    /// ``terminate/CSAS_S_0/execute``), and its message. The executor fills
+    /// in the statement and its sequence number once the command is
+    /// recorded.
     pub fn success(kind: &str, entity: &str, action: &str, message: impl Into<String>) -> Self {
+        let quoted = action == "create" && (kind == "stream" || kind == "table");
+        let command_id = if quoted {
+            format!("{kind}/`{entity}`/{action}")
+        } else {
+            format!("{kind}/{entity}/{action}")
+        };
         CommandStatus {
             statement: String::new(),
-            command_id: format!("{kind}/`{entity}`/{action}"),
+            command_id,
             status: "SUCCESS".to_string(),
             message: message.into(),
             query_id: None,

@@ -97,7 +97,7 @@ pub struct QueryInfo {
 }
 
 /// Every named thing the engine knows.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Catalog {
     sources: BTreeMap<String, Source>,
     types: BTreeMap<String, SqlType>,
@@ -108,7 +108,7 @@ impl Catalog {
     pub fn source(&self, name: &str) -> Result<&Source> {
         self.sources
             .get(name)
-            .ok_or_else(|| Error::catalog(format!("{name} does not exist.")))
+            .ok_or_else(|| Error::not_found(format!("{name} does not exist.")))
     }
 
     pub fn find_source(&self, name: &str) -> Option<&Source> {

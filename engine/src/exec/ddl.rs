@@ -361,7 +361,7 @@ impl EngineInner {
                     )
                     .into())
                 }
-                None => return Err(Error::catalog(format!("Source {name} does not exist."))),
+                None => return Err(Error::not_found(format!("Source {name} does not exist."))),
             }
         };
         if src.kind != kind {
@@ -500,7 +500,7 @@ impl EngineInner {
     pub(super) fn drop_type(&self, name: &str, if_exists: bool) -> Result<StatementResult> {
         let mut st = self.state.lock();
         if st.catalog.remove_type(name).is_none() && !if_exists {
-            return Err(Error::catalog(format!("Type {name} does not exist.")));
+            return Err(Error::not_found(format!("Type {name} does not exist.")));
         }
         Ok(CommandStatus::success("type", name, "drop", format!("Dropped type '{name}'")).into())
     }

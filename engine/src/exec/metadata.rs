@@ -1,13 +1,13 @@
 //! Statements that describe: SHOW/LIST, DESCRIBE, EXPLAIN and ASSERT.
 
 use super::{prop_int, prop_str, EngineInner, SessionState};
-use crate::catalog::{Catalog, QueryState, Source};
+use crate::catalog::{Catalog, QueryInfo, QueryState, Source};
 use crate::error::{Error, Result};
 use crate::formats::{FormatKind, FormatSpec};
 use crate::plan::planner::{plan_query, QueryPlan};
 use crate::results::{
     FunctionDescription, FunctionSummary, Property, QueryDescription, QueryRef, QuerySummary,
-    SourceDescription, SourceList, SourceSummary, StatementResult, TopicSummary,
+    RuntimeStats, SourceDescription, SourceList, SourceSummary, StatementResult, TopicSummary,
 };
 use crate::sql::ast::*;
 
@@ -51,13 +51,17 @@ impl EngineInner {
             ShowWhat::Queries => StatementResult::Queries(
                 st.catalog
                     .queries()
-                    .map(|q| QuerySummary {
-                        id: q.id.clone(),
-                        query_type: "PERSISTENT".to_string(),
-                        state: state_name(q.state).to_string(),
-                        statement: q.sql.clone(),
-                        sinks: vec![q.sink.clone()],
-                        sink_topics: vec![q.sink_topic.clone()],
+                    .map(|q| {
+                        let (state, error) = self.query_status(q);
+                        QuerySummary {
+                            id: q.id.clone(),
+                            query_type: "PERSISTENT".to_string(),
+                            state: state.to_string(),
+                            error,
+                            statement: q.sql.clone(),
+                            sinks: vec![q.sink.clone()],
+                            sink_topics: vec![q.sink_topic.clone()],
+                        }
                     })
                     .collect(),
             ),
@@ -135,7 +139,7 @@ impl EngineInner {
             DescribeTarget::Source(name) => {
                 let st = self.state.lock();
                 let src = st.catalog.source(name).map_err(|_| {
-                    Error::catalog(format!(
+                    Error::not_found(format!(
                         "Could not find STREAM/TABLE '{name}' in the Metastore"
                     ))
                 })?;
@@ -154,7 +158,14 @@ impl EngineInner {
         extended: bool,
     ) -> Result<SourceDescription> {
         let topic = self.log.describe_topic(&src.topic)?;
-        let query_ref = |q: &crate::catalog::QueryInfo| QueryRef {
+        let readers: Vec<&QueryInfo> = catalog
+            .queries()
+            .filter(|q| q.sink != src.name && q.sources.contains(&src.name))
+            .collect();
+        let writers: Vec<&QueryInfo> = catalog.queries().filter(|q| q.sink == src.name).collect();
+        let read = self.runtime_stats(readers.iter().map(|q| q.id.as_str()));
+        let written = self.runtime_stats(writers.iter().map(|q| q.id.as_str()));
+        let query_ref = |q: &&QueryInfo| QueryRef {
             id: q.id.clone(),
             statement: q.sql.clone(),
         };
@@ -184,16 +195,13 @@ impl EngineInner {
             } else {
                 Vec::new()
             },
-            read_queries: catalog
-                .queries()
-                .filter(|q| q.sink != src.name && q.sources.contains(&src.name))
-                .map(query_ref)
-                .collect(),
-            write_queries: catalog
-                .queries()
-                .filter(|q| q.sink == src.name)
-                .map(query_ref)
-                .collect(),
+            read_queries: readers.iter().map(query_ref).collect(),
+            write_queries: writers.iter().map(query_ref).collect(),
+            statistics: RuntimeStats {
+                messages_consumed: read.messages_consumed,
+                messages_produced: written.messages_produced,
+                processing_errors: read.processing_errors + written.processing_errors,
+            },
             extended,
         })
     }
@@ -217,7 +225,7 @@ impl EngineInner {
                     "A table function: one output row per element",
                 ),
                 None => {
-                    return Err(Error::catalog(format!(
+                    return Err(Error::not_found(format!(
                         "Can't find any functions with the name '{upper}'"
                     )))
                 }
@@ -242,15 +250,17 @@ impl EngineInner {
                     .catalog
                     .queries()
                     .find(|q| q.id.eq_ignore_ascii_case(id))
-                    .ok_or_else(|| Error::catalog(format!("Query with id:{id} does not exist, use SHOW QUERIES to view the full set of running queries.")))?;
+                    .ok_or_else(|| Error::not_found(format!("Query with id:{id} does not exist, use SHOW QUERIES to view the full set of running queries.")))?;
                 let sink = st.catalog.find_source(&q.sink);
                 let plan = self
                     .queries
                     .lock()
                     .iter()
-                    .find(|r| r.id == q.id)
+                    .find(|r| r.deployment.query_id == q.id)
                     .map(|r| r.plan.clone())
                     .unwrap_or_default();
+                let (state, error) = self.query_status(q);
+                let statistics = self.runtime_stats(std::iter::once(q.id.as_str()));
                 Ok(StatementResult::QueryDescription(QueryDescription {
                     id: Some(q.id.clone()),
                     statement: q.sql.clone(),
@@ -261,7 +271,9 @@ impl EngineInner {
                     window_type: sink
                         .and_then(|s| s.window)
                         .map(|w| w.type_name().to_string()),
-                    state: Some(state_name(q.state).to_string()),
+                    state: Some(state.to_string()),
+                    error,
+                    statistics,
                     plan,
                 }))
             }
@@ -305,6 +317,8 @@ impl EngineInner {
                     schema: plan.schema.clone(),
                     window_type: plan.window.map(|w| w.type_name().to_string()),
                     state: None,
+                    error: None,
+                    statistics: RuntimeStats::default(),
                     plan: described,
                 }))
             }
@@ -365,6 +379,37 @@ impl EngineInner {
             created_by: None,
             window: plan.window,
         })
+    }
+
+    /// The counters of the given persistent queries, added up.
+    fn runtime_stats<'a>(&self, ids: impl Iterator<Item = &'a str>) -> RuntimeStats {
+        use std::sync::atomic::Ordering::Relaxed;
+        let queries = self.queries.lock();
+        let mut total = RuntimeStats::default();
+        for id in ids {
+            if let Some(q) = queries.iter().find(|q| q.deployment.query_id == id) {
+                let s = q.deployment.stats();
+                total.messages_consumed += s.consumed.load(Relaxed);
+                total.messages_produced += s.produced.load(Relaxed);
+                total.processing_errors += s.errors.load(Relaxed);
+            }
+        }
+        total
+    }
+
+    /// A query's state and, while it keeps failing, why: a query whose
+    /// work fails shows ERROR with its reason (it keeps retrying).
+    fn query_status(&self, q: &QueryInfo) -> (&'static str, Option<String>) {
+        let error = self
+            .queries
+            .lock()
+            .iter()
+            .find(|r| r.deployment.query_id == q.id)
+            .and_then(|r| r.deployment.error());
+        match error {
+            Some(e) => ("ERROR", Some(e)),
+            None => (state_name(q.state), None),
+        }
     }
 
     pub(super) fn assert(&self, a: &AssertStatement) -> Result<StatementResult> {

@@ -7,16 +7,15 @@ use crate::catalog::{Catalog, Source};
 use crate::error::{Error, Pos, Result};
 use crate::log::Log;
 use crate::results::StatementResult;
+use crate::runtime::deploy::Deployment;
 use crate::runtime::processing_log;
-use crate::runtime::task::Work;
 use crate::sql::ast::*;
 use crate::sql::parser::{parse_statement, split_statements};
 use crate::EngineConfig;
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
 mod commands;
 mod ddl;
@@ -28,27 +27,11 @@ mod session;
 
 pub use session::SessionState;
 
-/// A persistent query's work, shared with the thread that runs it.
-pub(super) type SharedWork = Arc<Mutex<Box<dyn Work>>>;
-
-/// A persistent query that is running (or paused).
+/// A persistent query deployed in this process.
 pub(super) struct RunningQuery {
-    id: String,
+    deployment: Deployment,
     /// Its operators, for EXPLAIN.
     plan: Vec<crate::results::PlanNode>,
-    task: SharedWork,
-    stop: Arc<AtomicBool>,
-    paused: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl RunningQuery {
-    fn shutdown(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
 }
 
 /// The catalog and the query counter, behind one lock.
@@ -59,9 +42,6 @@ pub(super) struct State {
 
 /// Shared state behind the [`crate::Engine`] facade.
 pub struct EngineInner {
-    /// Itself, for threads that outlive a call (a query planning itself
-    /// afresh).
-    me: std::sync::Weak<EngineInner>,
     pub(crate) log: Arc<dyn Log>,
     /// `ksql.service.id`: processes with the same one share the command
     /// topic, and so the streams, tables and queries.
@@ -97,7 +77,7 @@ pub struct EngineInner {
 impl Drop for EngineInner {
     fn drop(&mut self) {
         for q in self.queries.get_mut().iter_mut() {
-            q.shutdown();
+            q.deployment.shutdown();
         }
         let _ = self.log.flush();
     }
@@ -131,8 +111,7 @@ impl EngineInner {
         let command_topic = crate::catalog::metastore::command_topic(&service_id);
         Metastore::init(log.as_ref(), &command_topic)?;
         processing_log::init(log.as_ref())?;
-        let inner = Arc::new_cyclic(|me| EngineInner {
-            me: me.clone(),
+        let inner = Arc::new(EngineInner {
             log,
             service_id,
             command_topic,

@@ -2,21 +2,21 @@
 //! their life (start, TERMINATE, PAUSE/RESUME).
 
 use super::ddl::{check_map_keys, kind_name};
-use super::{prop_int, prop_str, EngineInner, RunningQuery, SessionState, SharedWork};
-use crate::catalog::{QueryInfo, QueryState, Source};
+use super::{prop_int, prop_str, EngineInner, RunningQuery, SessionState};
+use crate::catalog::{Catalog, QueryInfo, QueryState, Source, TimestampSpec};
 use crate::error::{Error, Result};
 use crate::formats::{FormatKind, FormatSpec};
-use crate::log::{Log, TopicConfig};
+use crate::log::TopicConfig;
 use crate::operators::SinkEncoder;
-use crate::plan::planner::plan_query;
+use crate::operators::TimestampOperator;
+use crate::plan::planner::{plan_query, QueryPlan};
 use crate::plan::PlanOptions;
 use crate::results::CommandStatus;
-use crate::runtime::task::{Flow, Membership, PersistentTask, Work};
+use crate::runtime::deploy::{DeployConfig, Deployment, FlowFactory, FlowSpec};
 use crate::sql::ast::*;
 use crate::types::{Schema, SqlType};
 use crate::StatementResult;
-use parking_lot::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -217,23 +217,13 @@ impl EngineInner {
                 self.state.lock().catalog.remove_query(&old);
             }
         }
-        let replan: Replan =
-            {
-                let (query, options, timestamp) =
-                    (c.query.clone(), options.clone(), sink.timestamp.clone());
-                Arc::new(move |inner: &EngineInner| {
-                    let mut plan = plan_query(&query, &inner.state.lock().catalog, &options)?;
-                    if let Some(spec) = &timestamp {
-                        if let Some((i, _)) = plan.schema.find(&spec.column) {
-                            plan.operators.push(Box::new(
-                                crate::operators::TimestampOperator::new(i, spec.format.clone()),
-                            ));
-                        }
-                    }
-                    Ok(plan)
-                })
-            };
-        self.start_query(session, &id, text, plan, replan, sink.clone())?;
+        let factory = flow_factory(
+            self.state.lock().catalog.clone(),
+            c.query.as_ref().clone(),
+            options,
+            sink.timestamp.clone(),
+        );
+        self.start_query(session, &id, text, plan, factory, sink.clone())?;
         self.state.lock().catalog.add_source(sink);
         Ok(CommandStatus::success(
             &what.to_ascii_lowercase(),
@@ -273,14 +263,14 @@ impl EngineInner {
                 plan.schema, sink.schema
             )));
         }
-        let replan: Replan = {
-            let (query, options) = (query.clone(), options.clone());
-            Arc::new(move |inner: &EngineInner| {
-                plan_query(&query, &inner.state.lock().catalog, &options)
-            })
-        };
+        let factory = flow_factory(
+            self.state.lock().catalog.clone(),
+            query.clone(),
+            options,
+            None,
+        );
         let kind = kind_name(sink.kind);
-        self.start_query(session, &id, text, plan, replan, sink)?;
+        self.start_query(session, &id, text, plan, factory, sink)?;
         Ok(CommandStatus::success(
             kind,
             target,
@@ -291,19 +281,16 @@ impl EngineInner {
         .into())
     }
 
+    /// Deploys a planned persistent query and records it in the catalog.
     pub(super) fn start_query(
         &self,
         session: &SessionState,
         id: &str,
         text: &str,
-        plan: crate::plan::planner::QueryPlan,
-        replan: Replan,
+        plan: QueryPlan,
+        factory: FlowFactory,
         sink: Source,
     ) -> Result<()> {
-        let described = crate::plan::describe(&plan, Some(&sink));
-        let encoder = SinkEncoder::try_new(&sink)?;
-        let group = format!("_confluent-ksql-{}query_{id}", self.service_id);
-        let earliest = session.reads_from_earliest();
         let stateful = plan.join.is_some()
             || !plan.changelogs.is_empty()
             || sink.kind == SourceKind::Table
@@ -311,236 +298,65 @@ impl EngineInner {
                 .inputs
                 .iter()
                 .any(|i| i.source.kind == SourceKind::Table);
-        let mut flow = self.flow(
-            plan.inputs,
-            plan.join,
-            plan.operators,
-            Some(&group),
-            earliest,
-        )?;
-        // Commit the starting positions so a restart resumes exactly here
-        // (a query that ran before, maybe in another process of the
-        // service, has its own).
-        let mut uncommitted = false;
-        for reader in flow.readers() {
-            for (p, _) in &reader.positions {
-                uncommitted |= self.log.committed(&group, &reader.topic, *p)?.is_none();
-            }
-        }
-        if uncommitted {
-            flow.commit(self.log.as_ref(), &group)?;
-        }
-        // Processes of one service share a query's partitions through its
-        // consumer group (on Kafka; queries run in the background). A
-        // stateful query whose state never combines rows of different
-        // partitions, over inputs of one partition count, is split by
-        // partition; any other stateful query runs whole on one process.
-        let counts: Vec<usize> = flow.readers().map(|r| r.positions.len()).collect();
-        let partitions = counts.first().copied().unwrap_or(1);
-        // (Every process decides the same, including one that only records
-        // the statement and creates the changelogs.)
-        let splittable = stateful
-            && plan.partition_local
-            && self.kafka
-            && partitions > 1
-            && counts.iter().all(|n| *n == partitions);
-        let mut split = splittable && self.background && !self.record_only;
-        for topic in &plan.changelogs {
-            // A changelog made for the whole query has one partition.
-            if let Some(info) = self.log.describe_topic(topic)? {
-                split &= info.partitions as usize == partitions;
-            }
-        }
-        let anchor = flow
-            .inputs
-            .first()
-            .map(|i| i.source_topic().to_string())
-            .unwrap_or_default();
-        let topics: Vec<String> = if split {
-            vec![anchor.clone()]
-        } else {
-            flow.inputs
-                .iter()
-                .map(|i| i.source_topic().to_string())
-                .collect()
-        };
-        let member = if self.background && !self.record_only {
-            self.log.join_group(&group, &topics)?
-        } else {
-            None
-        };
-        let plan_changelogs = plan.changelogs.clone();
-        for topic in &plan.changelogs {
-            crate::log::ensure_topic(
-                self.log.as_ref(),
-                topic,
-                &TopicConfig {
-                    partitions: if splittable { partitions as i32 } else { 1 },
-                    replicas: 1,
-                    compact: true,
-                },
-            )?;
-        }
-        // Exactly-once processing through transactions, where the log has
-        // them. (A process that only records statements must not open a
-        // writer: that would fence the process running the query.)
-        let guarantee = session
-            .first_property(&["processing.guarantee", "ksql.streams.processing.guarantee"])
-            .unwrap_or_default();
-        let exactly_once = guarantee.starts_with("exactly_once") && !self.record_only;
-        if exactly_once && !self.kafka {
-            tracing::warn!(
-                "query {id} runs at least once: processing.guarantee={guarantee} needs Kafka transactions, which the embedded log does not have"
-            );
-        }
-        let exactly_once = exactly_once && self.kafka;
-        // Record caching (ksqlDB's default, 10 MB): a table's changes are
-        // coalesced per key; `cache.max.bytes.buffering = 0` turns it off.
-        let caching = session
-            .first_property(&[
-                "cache.max.bytes.buffering",
-                "ksql.streams.cache.max.bytes.buffering",
-            ])
-            .map(|v| v.trim() != "0")
-            .unwrap_or(true);
-        let coalesce =
-            (caching && sink.kind == SourceKind::Table).then(|| sink.schema.key_indexes());
-        let template = TaskTemplate {
+        let config = DeployConfig {
             query_id: id.to_string(),
-            group: group.clone(),
-            sink: sink.clone(),
-            // Results wait for the commit interval only where they can be
-            // coalesced, and only while queries run in the background (a
-            // caller driving queries expects results when idle).
-            commit_interval: (coalesce.is_some() && self.background).then(|| {
-                Duration::from_millis(
-                    session
-                        .first_property(&["commit.interval.ms", "ksql.streams.commit.interval.ms"])
-                        .and_then(|v| v.trim().parse().ok())
-                        .unwrap_or(2_000),
-                )
-            }),
-            coalesce,
-            checkpoints: plan_changelogs,
+            group: format!("_confluent-ksql-{}query_{id}", self.service_id),
+            earliest: session.reads_from_earliest(),
+            exactly_once: session
+                .first_property(&["processing.guarantee", "ksql.streams.processing.guarantee"])
+                .is_some_and(|g| g.starts_with("exactly_once")),
+            // Record caching (ksqlDB's default, 10 MB) coalesces a table's
+            // changes per key; `cache.max.bytes.buffering = 0` turns it off.
+            caching: session
+                .first_property(&[
+                    "cache.max.bytes.buffering",
+                    "ksql.streams.cache.max.bytes.buffering",
+                ])
+                .is_none_or(|v| v.trim() != "0"),
+            commit_interval: Duration::from_millis(
+                session
+                    .first_property(&["commit.interval.ms", "ksql.streams.commit.interval.ms"])
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(2_000),
+            ),
+            background: self.background,
+            record_only: self.record_only,
+            kafka: self.kafka,
+            instance: self.instance.clone(),
+            stateful,
+            partition_local: plan.partition_local,
+            changelogs: plan.changelogs.clone(),
         };
-        let rebuild = |only: Option<i32>| {
-            query_rebuild(self.me.clone(), replan.clone(), &group, earliest, only)
-        };
-        let txn = |txn_id: String| {
-            exactly_once.then(|| txn_factory(self.log.clone(), group.clone(), txn_id))
-        };
-        let task: Box<dyn Work> = match member {
-            Some(member) if split => {
-                // One task per partition this process owns, each built
-                // (its state restored from its changelog partition) when
-                // the group hands the partition over.
-                drop(flow);
-                let (log, me, replan) = (self.log.clone(), self.me.clone(), replan.clone());
-                let make: crate::runtime::split::TaskFactory = Box::new(move |p| {
-                    let group = &template.group;
-                    let mut rebuild =
-                        query_rebuild(me.clone(), replan.clone(), group, earliest, Some(p));
-                    let mut flow = rebuild()?;
-                    flow.restore(log.as_ref())?;
-                    // Each partition's writer fences that partition's
-                    // earlier owner.
-                    let txn = exactly_once.then(|| {
-                        txn_factory(log.clone(), group.clone(), format!("{group}-txn-p{p}"))
-                    });
-                    Ok(template.task(
-                        flow,
-                        SinkEncoder::try_new(&template.sink)?,
-                        p,
-                        None,
-                        txn,
-                        rebuild,
-                    ))
-                });
-                Box::new(crate::runtime::split::SplitQuery::new(
-                    id.to_string(),
-                    member,
-                    anchor,
-                    make,
-                ))
-            }
-            Some(member) => {
-                // The group says what to read, and the state is restored
-                // when this process takes the query on.
-                for reader in flow.readers_mut() {
-                    reader.positions.clear();
-                }
-                // A query running whole on one process writes as the query
-                // (a new owner fences the old); a stateless one split across
-                // processes writes as this process's share of it.
-                let txn_id = if stateful {
-                    format!("{group}-txn")
-                } else {
-                    format!("{group}-txn-{}", self.instance)
-                };
-                Box::new(template.task(
-                    flow,
-                    encoder,
-                    0,
-                    Some(Membership::new(member, stateful, earliest)),
-                    txn(txn_id),
-                    rebuild(None),
-                ))
-            }
-            None => {
-                // State first: operators reload their stores from their
-                // changelogs.
-                flow.restore(self.log.as_ref())?;
-                Box::new(template.task(
-                    flow,
-                    encoder,
-                    0,
-                    None,
-                    txn(format!("{group}-txn")),
-                    rebuild(None),
-                ))
-            }
-        };
-        self.consume_query_id();
-        let task = Arc::new(Mutex::new(task));
-        let stop = Arc::new(AtomicBool::new(false));
-        let paused = Arc::new(AtomicBool::new(false));
-        let thread = if self.background && !self.record_only {
-            let (t, s, p, log) = (task.clone(), stop.clone(), paused.clone(), self.log.clone());
-            let name = id.to_string();
-            Some(
-                std::thread::Builder::new()
-                    .name(format!("query-{name}"))
-                    .spawn(move || run_loop(t, s, p, log))
-                    .map_err(Error::Io)?,
-            )
-        } else {
-            None
-        };
-        self.queries.lock().push(RunningQuery {
-            id: id.to_string(),
-            plan: described,
-            task,
-            stop,
-            paused,
-            thread,
-        });
-        self.state.lock().catalog.add_query(QueryInfo {
+        let info = QueryInfo {
             id: id.to_string(),
             sql: text.to_string(),
             sink: sink.name.clone(),
             sink_topic: sink.topic.clone(),
-            sources: plan.sources,
+            sources: plan.sources.clone(),
             state: QueryState::Running,
+        };
+        let described = crate::plan::describe(&plan, Some(&sink));
+        let spec = FlowSpec {
+            inputs: plan.inputs,
+            join: plan.join,
+            operators: plan.operators,
+        };
+        let deployment = Deployment::start(self.log.clone(), config, spec, factory, sink)?;
+        self.consume_query_id();
+        self.queries.lock().push(RunningQuery {
+            plan: described,
+            deployment,
         });
+        self.state.lock().catalog.add_query(info);
         Ok(())
     }
 
     pub(super) fn stop_query(&self, id: &str) -> bool {
         let mut qs = self.queries.lock();
-        if let Some(i) = qs.iter().position(|q| q.id == id) {
+        if let Some(i) = qs.iter().position(|q| q.deployment.query_id == id) {
             let mut q = qs.remove(i);
             drop(qs);
-            q.shutdown();
+            q.deployment.shutdown();
             true
         } else {
             false
@@ -550,18 +366,9 @@ impl EngineInner {
     /// Drives every persistent query until none has input left.
     pub fn run_until_idle(&self) -> Result<()> {
         loop {
-            let tasks: Vec<(SharedWork, bool)> = self
-                .queries
-                .lock()
-                .iter()
-                .map(|q| (q.task.clone(), q.paused.load(Ordering::SeqCst)))
-                .collect();
             let mut progress = 0;
-            for (t, paused) in tasks {
-                if paused {
-                    continue;
-                }
-                progress += t.lock().poll(self.log.as_ref())?;
+            for q in self.queries.lock().iter() {
+                progress += q.deployment.poll(self.log.as_ref())?;
             }
             if progress == 0 {
                 return Ok(());
@@ -578,7 +385,7 @@ impl EngineInner {
                 .queries()
                 .find(|q| q.id.eq_ignore_ascii_case(id))
                 .map(|q| vec![q.id.clone()])
-                .ok_or_else(|| Error::catalog(format!("Unknown queryId: {id}"))),
+                .ok_or_else(|| Error::not_found(format!("Unknown queryId: {id}"))),
         }
     }
 
@@ -621,8 +428,13 @@ impl EngineInner {
             ("resume", "Query resumed.")
         };
         for id in self.query_ids(target)? {
-            if let Some(q) = self.queries.lock().iter().find(|q| q.id == id) {
-                q.paused.store(pause, Ordering::SeqCst);
+            if let Some(q) = self
+                .queries
+                .lock()
+                .iter()
+                .find(|q| q.deployment.query_id == id)
+            {
+                q.deployment.set_paused(pause);
             }
             if let Some(info) = self.state.lock().catalog.query_mut(&id) {
                 info.state = if pause {
@@ -633,46 +445,6 @@ impl EngineInner {
             }
         }
         Ok(CommandStatus::success(kind, &target_name(target), "execute", message).into())
-    }
-}
-
-pub(super) fn run_loop(
-    task: SharedWork,
-    stop: Arc<AtomicBool>,
-    paused: Arc<AtomicBool>,
-    log: Arc<dyn Log>,
-) {
-    let mut last_error: Option<String> = None;
-    while !stop.load(Ordering::SeqCst) {
-        if paused.load(Ordering::SeqCst) {
-            std::thread::sleep(Duration::from_millis(50));
-            continue;
-        }
-        let seen = log.append_seq();
-        match task.lock().poll(log.as_ref()) {
-            Ok(read) => {
-                last_error = None;
-                if read == 0 {
-                    log.wait_for_append(seen, Duration::from_millis(200));
-                }
-            }
-            Err(e) => {
-                // Said once per distinct failure; the query retries.
-                let msg = e.to_string();
-                if last_error.as_deref() != Some(msg.as_str()) {
-                    eprintln!("sluice: query failed, retrying: {msg}");
-                    last_error = Some(msg);
-                }
-                std::thread::sleep(Duration::from_millis(500));
-            }
-        }
-    }
-    // Stopping: write what waits for the commit interval.
-    let mut t = task.lock();
-    if t.has_pending() {
-        if let Err(e) = t.flush(log.as_ref()) {
-            eprintln!("sluice: could not write a stopping query's last results: {e}");
-        }
     }
 }
 
@@ -695,89 +467,28 @@ pub(super) fn schemas_compatible(result: &Schema, sink: &Schema) -> bool {
     strip(result) == strip(sink)
 }
 
-/// Plans a persistent query afresh at the group's committed positions:
-/// all of it, or (`only`) partition p's task of a split query.
-pub(super) fn query_rebuild(
-    me: std::sync::Weak<EngineInner>,
-    replan: Replan,
-    group: &str,
-    earliest: bool,
-    only: Option<i32>,
-) -> crate::runtime::task::Rebuild {
-    let group = group.to_string();
-    Box::new(move || {
-        let inner = me
-            .upgrade()
-            .ok_or_else(|| Error::log("the engine is shutting down"))?;
-        let plan = replan(&inner)?;
-        let mut flow = inner.flow(
-            plan.inputs,
-            plan.join,
-            plan.operators,
-            Some(&group),
-            earliest,
-        )?;
-        if let Some(p) = only {
-            flow.only_partition(p);
+/// Plans a persistent query again, with its TIMESTAMP column applied: the
+/// fresh operators a rebuilt task starts from. It plans over the catalog
+/// as it was when the query was created, as the query's sources do not
+/// change under a running query.
+fn flow_factory(
+    catalog: Catalog,
+    query: Query,
+    options: PlanOptions,
+    timestamp: Option<TimestampSpec>,
+) -> FlowFactory {
+    Arc::new(move || {
+        let mut plan = plan_query(&query, &catalog, &options)?;
+        if let Some(spec) = &timestamp {
+            if let Some((i, _)) = plan.schema.find(&spec.column) {
+                plan.operators
+                    .push(Box::new(TimestampOperator::new(i, spec.format.clone())));
+            }
         }
-        Ok(flow)
-    })
-}
-
-/// Opens the transactional writer `txn_id` of a query's group.
-pub(super) fn txn_factory(
-    log: Arc<dyn Log>,
-    group: String,
-    txn_id: String,
-) -> crate::runtime::task::TxnFactory {
-    Box::new(move || {
-        log.transactional_writer(&txn_id, &group)?.ok_or_else(|| {
-            Error::log("this log has no transactions for processing.guarantee exactly_once_v2")
+        Ok(FlowSpec {
+            inputs: plan.inputs,
+            join: plan.join,
+            operators: plan.operators,
         })
     })
 }
-
-/// What every task of a persistent query shares (a split query has one
-/// task per partition).
-#[derive(Clone)]
-pub(super) struct TaskTemplate {
-    query_id: String,
-    group: String,
-    sink: Source,
-    commit_interval: Option<Duration>,
-    coalesce: Option<Vec<usize>>,
-    checkpoints: Vec<String>,
-}
-
-impl TaskTemplate {
-    pub(super) fn task(
-        &self,
-        flow: Flow,
-        encoder: SinkEncoder,
-        changelog_partition: i32,
-        group_member: Option<Membership>,
-        exactly_once: Option<crate::runtime::task::TxnFactory>,
-        rebuild: crate::runtime::task::Rebuild,
-    ) -> PersistentTask {
-        PersistentTask {
-            query_id: self.query_id.clone(),
-            group: self.group.clone(),
-            flow,
-            sink: encoder,
-            errors: 0,
-            commit_interval: self.commit_interval,
-            coalesce: self.coalesce.clone(),
-            checkpoints: self.checkpoints.clone(),
-            changelog_partition,
-            pending: Default::default(),
-            group_member,
-            exactly_once,
-            txn: None,
-            rebuild: Some(rebuild),
-        }
-    }
-}
-
-/// Plans a persistent query again (see `PersistentTask::rebuild`).
-pub(super) type Replan =
-    Arc<dyn Fn(&EngineInner) -> Result<crate::plan::planner::QueryPlan> + Send + Sync>;

@@ -5,14 +5,12 @@ use super::{EngineInner, SessionState};
 use crate::catalog::Source;
 use crate::error::{Error, Result};
 use crate::expr::{Compiled, Scope};
-use crate::log::{Log, TopicConfig};
-use crate::operators::rekey::Rekey;
-use crate::operators::SourceDecoder;
+use crate::log::Log;
 use crate::plan::planner::plan_query;
 use crate::results::{PushQuery, PushSource, ResultColumn, RowSet, StatementResult};
+use crate::runtime::deploy::{open_flow, FlowSpec};
 use crate::runtime::reader::SourceReader;
-use crate::runtime::repartition::Repartition;
-use crate::runtime::task::{Decoder, Flow, Input, Pipeline, TransientTask};
+use crate::runtime::task::TransientTask;
 use crate::sql::ast::*;
 use crate::types::{Column, Schema, SqlType, Value};
 use std::collections::BTreeMap;
@@ -43,7 +41,12 @@ impl EngineInner {
         let feed = push
             .then(|| crate::runtime::push_hub::FeedKey::of(&plan.inputs, plan.join.is_some()))
             .flatten();
-        let flow = self.flow(plan.inputs, plan.join, plan.operators, None, earliest)?;
+        let spec = FlowSpec {
+            inputs: plan.inputs,
+            join: plan.join,
+            operators: plan.operators,
+        };
+        let flow = open_flow(self.log.as_ref(), spec, None, earliest)?;
         let mut task = TransientTask {
             query_id: id.clone(),
             flow,
@@ -174,90 +177,6 @@ impl EngineInner {
         Ok(StatementResult::Rows(set))
     }
 
-    /// Opens a query's inputs on the Log: each positioned at `group`'s
-    /// committed offsets, or else at the start or end of its topic.
-    pub(super) fn flow(
-        &self,
-        inputs: Vec<crate::runtime::spec::PlanInput>,
-        join: Option<Box<dyn crate::operators::JoinOperator>>,
-        operators: Vec<Box<dyn crate::operators::Operator>>,
-        group: Option<&str>,
-        earliest: bool,
-    ) -> Result<Flow> {
-        let mut opened = Vec::with_capacity(inputs.len());
-        let log = self.log.as_ref();
-        for input in inputs {
-            if let Some((topic, partitions)) = &input.rekeyed {
-                crate::log::ensure_topic(
-                    log,
-                    topic,
-                    &TopicConfig {
-                        partitions: *partitions,
-                        replicas: 1,
-                        compact: false,
-                    },
-                )?;
-                opened.push(Input {
-                    // Everything in the internal topic is this query's.
-                    reader: SourceReader::open(log, topic, group, true)?,
-                    pipeline: Pipeline {
-                        decoder: Decoder::Repartitioned(topic.clone()),
-                        operators: input.operators,
-                    },
-                    repartition: None,
-                });
-                continue;
-            }
-            let source_reader = SourceReader::open(log, &input.source.topic, group, earliest)?;
-            let source_decoder = SourceDecoder::try_new(&input.source)?;
-            opened.push(match input.repartition {
-                None => Input {
-                    reader: source_reader,
-                    pipeline: Pipeline {
-                        decoder: Decoder::Source(source_decoder),
-                        operators: input.operators,
-                    },
-                    repartition: None,
-                },
-                Some(spec) => {
-                    crate::log::ensure_topic(
-                        log,
-                        &spec.topic,
-                        &TopicConfig {
-                            partitions: spec.partitions,
-                            replicas: 1,
-                            compact: false,
-                        },
-                    )?;
-                    let rekey = Rekey::new(spec.key, &spec.key_format)?;
-                    Input {
-                        // Everything in the internal topic is this query's.
-                        reader: SourceReader::open(log, &spec.topic, group, true)?,
-                        pipeline: Pipeline {
-                            decoder: Decoder::Repartitioned(spec.topic.clone()),
-                            operators: input.operators,
-                        },
-                        repartition: Some(Repartition {
-                            reader: source_reader,
-                            decoder: source_decoder,
-                            operators: spec.operators,
-                            rekey,
-                            topic: spec.topic,
-                            group: group.map(str::to_string),
-                        }),
-                    }
-                }
-            });
-        }
-        Ok(Flow {
-            inputs: opened,
-            join,
-            operators,
-            // A persistent query's (committed under its group).
-            time_ordered: group.is_some(),
-        })
-    }
-
     /// A pull query over a table: the table's current rows that match,
     /// computed by running the query over the table's topic up to its
     /// current end and keeping the last row of every key.
@@ -366,7 +285,7 @@ impl EngineInner {
             .list_topics()?
             .into_iter()
             .find(|t| t.name == topic || t.name.eq_ignore_ascii_case(topic))
-            .ok_or_else(|| Error::catalog(format!("Could not find topic '{topic}', or the KSQL user does not have permissions to list the topic. Topic names are case-sensitive.")))?;
+            .ok_or_else(|| Error::not_found(format!("Could not find topic '{topic}', or the KSQL user does not have permissions to list the topic. Topic names are case-sensitive.")))?;
         let reader = SourceReader::open(self.log.as_ref(), &topic.name, None, from_beginning)?;
         Ok(StatementResult::Print(PushQuery::new(Box::new(
             PrintPush {

@@ -8,7 +8,8 @@
 //! Windows: TUMBLING and HOPPING assign a row to every window containing
 //! its time; SESSION windows grow and merge per key, and a merge deletes
 //! the sessions it replaces. A row for a window that closed (its end plus
-//! the grace period is behind stream time) is dropped and counted.
+//! the grace period is behind stream time; for a session, its end plus the
+//! gap and the grace period) is dropped and counted.
 //!
 //! State lives in memory and every change is written to a changelog topic
 //! (through `Context::changelog`) before the task commits its input
@@ -270,9 +271,7 @@ impl AggregateOperator {
             | WindowAssigner::Hopping { size, grace, .. } => {
                 self.retention.unwrap_or(size + grace).max(grace)
             }
-            WindowAssigner::Session { gap, grace } => {
-                self.retention.unwrap_or(gap + grace).max(gap + grace)
-            }
+            WindowAssigner::Session { gap, grace } => self.session_retention(gap, grace),
         };
         // Scanning the store is amortized: only after stream time moved a
         // quarter of the retention since the last scan.
@@ -501,40 +500,63 @@ impl AggregateOperator {
         }
     }
 
+    /// How long a session stays in the store past its end (RETENTION, by
+    /// default and at least the inactivity gap plus the grace period, as
+    /// Kafka Streams' session store requires).
+    fn session_retention(&self, gap: i64, grace: i64) -> i64 {
+        let open = gap.saturating_add(grace);
+        self.retention.unwrap_or(open).max(open)
+    }
+
+    /// Folds one row into its key's sessions, as Kafka Streams' session
+    /// aggregation does: the row merges with every session it is within
+    /// the gap of that the store still holds (one ending more than the
+    /// retention before the stream time preceding the row is gone), and it
+    /// is late, dropped and counted, only when the merged session ends
+    /// before stream time minus gap and grace. So a session keeps taking
+    /// rows until its end plus gap plus grace, even with no grace period,
+    /// and a row older than that still counts when it falls into a session
+    /// that is open.
     fn apply_session(
         &mut self,
         key: Vec<Value>,
         args: &[Vec<Value>],
-        ts: i64,
-        gap: i64,
+        (ts, time_before): (i64, i64),
         ctx: &mut Context,
         out: &mut Vec<Row>,
     ) {
+        let Some(WindowAssigner::Session { gap, grace }) = self.window else {
+            return;
+        };
         let kid = self.id(&key, None);
-        let mut sessions = self.sessions.remove(&kid).unwrap_or_default();
-        let close = self.stream_time.saturating_sub(match self.window {
-            Some(WindowAssigner::Session { grace, .. }) => grace,
-            _ => 0,
-        });
-        let (merged, kept): (Vec<Group>, Vec<Group>) = sessions.drain(..).partition(|s| {
+        let held_after = time_before.saturating_sub(self.session_retention(gap, grace));
+        let mergeable = |s: &Group| {
             let w = s.window.expect("sessions have windows");
-            // Expired sessions take no new rows.
-            w.end >= close && ts >= w.start - gap && ts <= w.end + gap
-        });
+            w.end > held_after && ts >= w.start - gap && ts <= w.end + gap
+        };
+        let mut window = Window { start: ts, end: ts };
+        for s in self.sessions.get(&kid).into_iter().flatten() {
+            if mergeable(s) {
+                let w = s.window.expect("sessions have windows");
+                window.start = window.start.min(w.start);
+                window.end = window.end.max(w.end);
+            }
+        }
+        let close = self.stream_time.saturating_sub(gap.saturating_add(grace));
+        if window.end < close {
+            ctx.late_records += 1;
+            return;
+        }
+        let mut sessions = self.sessions.remove(&kid).unwrap_or_default();
+        let (merged, kept): (Vec<Group>, Vec<Group>) = sessions.drain(..).partition(mergeable);
         let mut group = Group {
             key: key.clone(),
-            window: Some(Window { start: ts, end: ts }),
+            window: Some(window),
             states: self.initial(),
             ts,
             dirty: false,
         };
         for m in &merged {
-            let w = m.window.expect("sessions have windows");
-            let gw = group.window.expect("sessions have windows");
-            group.window = Some(Window {
-                start: gw.start.min(w.start),
-                end: gw.end.max(w.end),
-            });
             for ((c, state), other) in self
                 .calls
                 .iter()
@@ -562,6 +584,12 @@ impl AggregateOperator {
         let id = self.id(&group.key, group.window);
         self.log_change(&id, Some(&group), ctx);
         if !self.emit_final {
+            out.push(self.output(&group));
+        } else if window.end <= self.emitted_until {
+            // EMIT FINAL: a session ending at the close time `emit_closed`
+            // already emitted up to (it is not late, but just) can take no
+            // more rows, so it is final now; `emit_closed` only looks at
+            // sessions ending after that time.
             out.push(self.output(&group));
         }
         let mut all = kept;
@@ -761,15 +789,12 @@ impl Operator for AggregateOperator {
                 continue;
             };
             let args = self.eval_args(&row.values, &row, ctx);
+            let time_before = self.stream_time;
             self.stream_time = self.stream_time.max(row.ts);
             match self.window {
                 None => self.apply((&key, None), &args, row.ts, false, ctx, &mut out)?,
-                Some(WindowAssigner::Session { gap, grace }) => {
-                    if row.ts + gap < self.stream_time.saturating_sub(grace) {
-                        ctx.late_records += 1;
-                        continue;
-                    }
-                    self.apply_session(key, &args, row.ts, gap, ctx, &mut out)
+                Some(WindowAssigner::Session { .. }) => {
+                    self.apply_session(key, &args, (row.ts, time_before), ctx, &mut out)
                 }
                 Some(assigner) => {
                     let close = self.stream_time.saturating_sub(assigner.grace());

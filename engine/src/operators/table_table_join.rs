@@ -78,6 +78,12 @@ impl JoinOperator for TableTableJoinOperator {
             }
             let l = self.sides[0].get(&id);
             let r = self.sides[1].get(&id);
+            // Kafka Streams times a table-table join's result (a delete too)
+            // by the later of the change and the other side's row, if any:
+            // a delete that leaves an outer join's row in place does not
+            // take it back to the remaining side's time.
+            let other = if side == 0 { r } else { l };
+            let ts = other.map_or(row.ts, |x| x.1.max(row.ts));
             let exists = match self.kind {
                 JoinKind::Inner => l.is_some() && r.is_some(),
                 JoinKind::Left => l.is_some(),
@@ -85,10 +91,6 @@ impl JoinOperator for TableTableJoinOperator {
                 JoinKind::Full => l.is_some() || r.is_some(),
             };
             if exists {
-                let ts = l
-                    .map(|x| x.1)
-                    .unwrap_or(i64::MIN)
-                    .max(r.map(|x| x.1).unwrap_or(i64::MIN));
                 let joined = self.layout.row(
                     l.map(|x| x.0.as_slice()),
                     r.map(|x| x.0.as_slice()),
@@ -104,7 +106,7 @@ impl JoinOperator for TableTableJoinOperator {
                 values[self.layout.left.0 + self.keys[1]] = key_value.clone();
                 out.push(Row {
                     values,
-                    ts: row.ts,
+                    ts,
                     tombstone: true,
                     ..Row::default()
                 });

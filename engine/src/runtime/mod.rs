@@ -3,6 +3,7 @@
 //! committing offsets), repartition stages, queries split by partition,
 //! table views for pull queries, and the processing log.
 
+pub mod deploy;
 pub mod processing_log;
 pub mod push_hub;
 pub mod reader;

@@ -331,7 +331,7 @@ fn pump(feed: &Feed, log: &dyn Log) {
         if let Err(e) = feed.advance(log, true) {
             // The queries read on their own from now on, and so meet the
             // error themselves.
-            eprintln!("sluice: a push query's shared reader stopped: {e}");
+            tracing::warn!("a push query's shared reader stopped: {e}");
             feed.broken.store(true, Ordering::SeqCst);
             feed.wake();
             return;

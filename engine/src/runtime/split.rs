@@ -68,7 +68,7 @@ impl SplitQuery {
                 // may be refused; the new owner then redoes that input).
                 if task.has_pending() {
                     if let Err(e) = task.flush(log) {
-                        eprintln!("sluice: query {} partition {p}: {e}", self.query_id);
+                        tracing::warn!("query {} partition {p}: {e}", self.query_id);
                     }
                 }
             }
@@ -80,8 +80,8 @@ impl SplitQuery {
             }
         }
         let here: Vec<String> = parts.iter().map(|p| p.to_string()).collect();
-        eprintln!(
-            "sluice: query {} runs partitions [{}] of {} on this process",
+        tracing::info!(
+            "query {} runs partitions [{}] of {} on this process",
             self.query_id,
             here.join(", "),
             self.anchor

@@ -13,6 +13,7 @@ use crate::operators::internal_row::decode_row;
 use crate::operators::{
     Context, JoinOperator, Operator, ProcessingError, Row, SinkEncoder, SourceDecoder,
 };
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// How an input's records become rows.
 pub enum Decoder {
@@ -299,6 +300,18 @@ impl Flow {
     }
 }
 
+/// A persistent query's counters since it started in this process.
+#[derive(Debug, Default)]
+pub struct QueryStats {
+    /// Input records read.
+    pub consumed: AtomicU64,
+    /// Result records written to the sink.
+    pub produced: AtomicU64,
+    /// Records skipped because they could not be processed (each is in
+    /// the processing log).
+    pub errors: AtomicU64,
+}
+
 /// A persistent query's task: inputs -> operators -> sink topic.
 pub struct PersistentTask {
     pub query_id: String,
@@ -306,8 +319,8 @@ pub struct PersistentTask {
     pub group: String,
     pub flow: Flow,
     pub sink: SinkEncoder,
-    /// Records skipped because they could not be processed.
-    pub errors: u64,
+    /// The query's counters (shared by every task of a split query).
+    pub stats: std::sync::Arc<QueryStats>,
     /// For a table sink with record caching on: the key columns by which
     /// the changes of one step are coalesced (only the last change of each
     /// key is written, as ksqlDB's cache does until its commit interval).
@@ -405,10 +418,13 @@ impl PersistentTask {
     /// together when the commit interval has passed (at once without one).
     pub fn poll(&mut self, log: &dyn Log) -> Result<usize> {
         let polled = self.poll_once(log);
-        if polled.is_err() && self.exactly_once.is_some() {
-            // The transaction is gone: start over from what committed.
+        if polled.is_err() {
+            // What was read since the last commit may not have reached the
+            // sink (and under exactly-once the transaction is gone): start
+            // over from what committed, as after a restart, so the failed
+            // input is processed again rather than lost.
             if let Err(e) = self.start_over(log) {
-                eprintln!("sluice: query {}: {e}", self.query_id);
+                tracing::warn!("query {}: {e}", self.query_id);
             }
         }
         polled
@@ -420,7 +436,7 @@ impl PersistentTask {
     fn start_over(&mut self, log: &dyn Log) -> Result<()> {
         if let Some(mut txn) = self.txn.take() {
             if let Err(e) = txn.abort() {
-                eprintln!("sluice: query {}: {e}", self.query_id);
+                tracing::warn!("query {}: {e}", self.query_id);
             }
         }
         self.pending = Pending::default();
@@ -442,8 +458,8 @@ impl PersistentTask {
             }
             None => self.flow.restore(log)?,
         }
-        eprintln!(
-            "sluice: query {} started over from its committed state",
+        tracing::info!(
+            "query {} started over from its committed state",
             self.query_id
         );
         Ok(())
@@ -465,6 +481,9 @@ impl PersistentTask {
         };
         self.report(log, &ctx.errors)?;
         if read > 0 {
+            self.stats
+                .consumed
+                .fetch_add(read as u64, Ordering::Relaxed);
             self.pending.rows.extend(rows);
             self.pending.changelog.append(&mut ctx.changelog);
             self.pending.rekeyed.append(&mut ctx.rekeyed);
@@ -500,7 +519,7 @@ impl PersistentTask {
             // them (the commit may be refused; the new owner then redoes
             // that input, at least once).
             if let Err(e) = self.flush(log) {
-                eprintln!("sluice: query {}: {e}", self.query_id);
+                tracing::warn!("query {}: {e}", self.query_id);
             }
         }
         self.pending = Pending::default();
@@ -517,8 +536,8 @@ impl PersistentTask {
                 (true, false) => {
                     m.lost = true;
                     self.txn = None;
-                    eprintln!(
-                        "sluice: query {} moved to another process of the service",
+                    tracing::info!(
+                        "query {} moved to another process of the service",
                         self.query_id
                     );
                     for reader in self.flow.readers_mut() {
@@ -528,7 +547,7 @@ impl PersistentTask {
                 (false, true) if m.lost => {
                     // The state here is stale: plan the query afresh and
                     // take it over like a new owner.
-                    eprintln!("sluice: query {} came back to this process", self.query_id);
+                    tracing::info!("query {} came back to this process", self.query_id);
                     self.start_over(log)?;
                     return Ok(false);
                 }
@@ -541,7 +560,7 @@ impl PersistentTask {
                         reader.positions = all.positions;
                     }
                     self.flow.restore(log)?;
-                    eprintln!("sluice: query {} runs on this process", self.query_id);
+                    tracing::info!("query {} runs on this process", self.query_id);
                 }
             }
         } else {
@@ -555,8 +574,8 @@ impl PersistentTask {
                     .collect();
             }
             let here: Vec<String> = owned.iter().map(|(t, p)| format!("{t}/{p}")).collect();
-            eprintln!(
-                "sluice: query {} reads partitions [{}] on this process",
+            tracing::info!(
+                "query {} reads partitions [{}] on this process",
                 self.query_id,
                 here.join(", ")
             );
@@ -606,9 +625,13 @@ impl PersistentTask {
             Some(txn) => Out::Txn(txn.as_mut()),
             None => Out::Log(log),
         };
+        let mut produced = 0;
         for row in &rows {
             match self.sink.encode(row) {
-                Ok(rec) => out.append(self.sink.topic(), None, rec)?,
+                Ok(rec) => {
+                    out.append(self.sink.topic(), None, rec)?;
+                    produced += 1;
+                }
                 Err(e) => errors.push(e),
             }
         }
@@ -642,13 +665,14 @@ impl PersistentTask {
                 }
             }
         }
+        self.stats.produced.fetch_add(produced, Ordering::Relaxed);
         self.report(log, &errors)?;
         Ok(())
     }
 
     fn report(&mut self, log: &dyn Log, errors: &[ProcessingError]) -> Result<()> {
         for e in errors {
-            self.errors += 1;
+            self.stats.errors.fetch_add(1, Ordering::Relaxed);
             processing_log::write(log, &self.query_id, e)?;
         }
         Ok(())

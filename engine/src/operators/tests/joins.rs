@@ -169,7 +169,6 @@ fn table_table_full_outer_join_keeps_either_side() {
 }
 
 #[test]
-#[ignore = "engine bug: when a delete on one side leaves an outer join's row in place, TableTableJoinOperator times that row by the remaining side alone (100 and 200 here), going back in time; Kafka Streams' table-table joins time it max(triggering record, other side): 300 and 500"]
 fn outer_table_table_join_row_left_by_a_delete_is_timed_by_the_delete() {
     let mut left = table_table(JoinKind::Left);
     left.check(
@@ -195,6 +194,40 @@ fn outer_table_table_join_row_left_by_a_delete_is_timed_by_the_delete() {
         + a 1 null null a @100
         + a 1 a 10 a @200
         + null null a 10 a @500
+        ",
+    );
+}
+
+#[test]
+fn table_table_join_delete_is_timed_by_the_later_of_it_and_the_other_side() {
+    let mut inner = table_table(JoinKind::Inner);
+    inner.check(
+        "
+        right: + a 10 @500
+        left: + a 1 @100
+        left: - a null @300
+        ",
+        "
+        + a 1 a 10 a @500
+        # The right row is later than the delete: the delete takes its time.
+        - a null a null a @500
+        ",
+    );
+    let mut left = table_table(JoinKind::Left);
+    left.check(
+        "
+        left: + a 1 @100
+        right: + a 10 @400
+        right: - a null @200
+        left: - a null @300
+        ",
+        "
+        + a 1 null null a @100
+        + a 1 a 10 a @400
+        # The left row stays, timed by the later of it and the delete.
+        + a 1 null null a @200
+        # Nothing is left on the right: the delete's own time.
+        - a null a null a @300
         ",
     );
 }

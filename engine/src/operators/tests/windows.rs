@@ -158,7 +158,6 @@ fn session_rows_past_gap_and_grace_are_dropped_and_counted() {
 }
 
 #[test]
-#[ignore = "engine bug: AggregateOperator::apply_session stops merging rows into a session once its end is behind stream time minus the grace period (the inactivity gap is left out), so with GRACE PERIOD 0 (EMIT FINAL's default) in-order rows within the gap of each other never merge; Kafka Streams keeps a session open until end + gap + grace"]
 fn session_rows_within_the_gap_merge_without_a_grace_period() {
     let op = count(WindowAssigner::Session {
         gap: 5_000,
@@ -176,6 +175,69 @@ fn session_rows_within_the_gap_merge_without_a_grace_period() {
         + a 2 1000 3000 [1000,3000) @3000
         ",
     );
+}
+
+#[test]
+fn session_rows_merge_across_the_gap_in_either_order_without_a_grace_period() {
+    let op = count(WindowAssigner::Session {
+        gap: 5_000,
+        grace: 0,
+    });
+    let mut h = OpHarness::new(kv(), op);
+    h.check_each(
+        "
+        + a 1 @3000
+        + a 1 @1000
+        + b 1 @2000
+        + b 1 @7000
+        ",
+        "
+        + a 1 3000 3000 [3000,3000) @3000
+        # Out of order, within the gap before the session: merged.
+        - a 1 3000 3000 [3000,3000) @3000
+        + a 2 1000 3000 [1000,3000) @3000
+        + b 1 2000 2000 [2000,2000) @2000
+        # Exactly the gap after the session's end: merged.
+        - b 1 2000 2000 [2000,2000) @2000
+        + b 2 2000 7000 [2000,7000) @7000
+        ",
+    );
+    assert_eq!(h.ctx.late_records, 0);
+}
+
+#[test]
+fn session_row_past_end_gap_and_grace_is_dropped_and_counted() {
+    let op = count(WindowAssigner::Session {
+        gap: 5_000,
+        grace: 0,
+    });
+    let mut h = OpHarness::new(kv(), op);
+    h.check_each(
+        "
+        + a 1 @1000
+        + b 1 @3000
+        + b 1 @7000
+        + a 1 @1500
+        + a 1 @2000
+        + b 1 @1500
+        ",
+        "
+        + a 1 1000 1000 [1000,1000) @1000
+        + b 1 3000 3000 [3000,3000) @3000
+        - b 1 3000 3000 [3000,3000) @3000
+        + b 2 3000 7000 [3000,7000) @7000
+        # Stream time 7000: the session [1000] closed at 1000 + gap 5000, so
+        # a row within its gap is late (1500 + gap < 7000) ...
+        # ... while one at stream time minus the gap is not, and starts a
+        # session of its own: the closed one is no longer there to merge.
+        + a 1 2000 2000 [2000,2000) @2000
+        # A row older than stream time minus the gap still counts when it
+        # falls within the gap of a session that is open.
+        - b 2 3000 7000 [3000,7000) @7000
+        + b 3 1500 7000 [1500,7000) @7000
+        ",
+    );
+    assert_eq!(h.ctx.late_records, 1);
 }
 
 #[test]
@@ -264,6 +326,41 @@ fn emit_final_session_is_emitted_when_gap_and_grace_have_passed() {
         ",
     );
     assert_eq!(h.ctx.late_records, 1);
+}
+
+#[test]
+fn emit_final_session_without_grace_is_emitted_once_it_can_no_longer_merge() {
+    let op = count(WindowAssigner::Session {
+        gap: 5_000,
+        grace: 0,
+    })
+    .emit_final();
+    let mut h = OpHarness::new(kv(), op);
+    h.check_each(
+        "
+        + a 1 @1000
+        + a 1 @3000
+        + b 1 @7999
+        ",
+        "",
+    );
+    // Stream time 8000 is the end of [1000,3000] plus the gap: no later row
+    // can merge with it any more.
+    h.check("+ b 1 @8000", "+ a 2 1000 3000 [1000,3000) @3000");
+    // A row at the close time is not late, but can take no more rows: it is
+    // final at once, and a row after it starts a new session.
+    h.check("+ c 1 @3000", "+ c 1 3000 3000 [3000,3000) @3000");
+    h.check("+ c 1 @3001", "");
+    // (A row for b at 13000, the end of [7999,8000] plus the gap, would
+    // still have merged with it.)
+    h.check(
+        "+ b 1 @13001",
+        "
+        + c 1 3001 3001 [3001,3001) @3001
+        + b 2 7999 8000 [7999,8000) @8000
+        ",
+    );
+    assert_eq!(h.ctx.late_records, 0);
 }
 
 #[test]
