@@ -16,7 +16,9 @@ use crate::types::SqlType;
 pub struct RewrittenCalls {
     /// Each distinct call, in order of appearance.
     pub calls: Vec<(Expr, AggregateCall)>,
+    /// The SELECT items, calls replaced.
     pub select: Vec<SelectItem>,
+    /// HAVING, calls replaced.
     pub having: Option<Expr>,
 }
 

@@ -45,6 +45,7 @@ pub fn describe(s: &Source) -> String {
 pub struct LeftView<'a> {
     /// The base source, when nothing was joined yet.
     pub source: Option<&'a Source>,
+    /// A stream, or a table.
     pub kind: SourceKind,
     /// Names of the sources joined so far.
     pub names: &'a [String],

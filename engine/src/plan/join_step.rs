@@ -22,8 +22,11 @@ const DEFAULT_GRACE_MS: i64 = 24 * 3_600_000;
 /// The left side of the next join: the first source, or everything joined
 /// so far.
 pub struct LeftSide {
+    /// Its rows' layout.
     pub scope: Scope,
+    /// How many leading columns `*` shows.
     pub visible: usize,
+    /// A stream, or a table.
     pub kind: SourceKind,
     /// Positions holding the left side's key (a source's primary key, or a
     /// previous join's key group).
@@ -33,14 +36,22 @@ pub struct LeftSide {
     /// Names of the sources joined so far.
     pub names: Vec<String>,
 }
+
 /// One planned join of the chain.
 pub struct JoinStep {
+    /// The join operator.
     pub op: Box<dyn JoinOperator>,
+    /// The joined row's layout.
     pub scope: Scope,
+    /// How many leading columns `*` shows.
     pub visible: usize,
+    /// Positions that each hold the result's key.
     pub key_group: Vec<usize>,
+    /// How the key must be selected, for the error when it is not.
     pub key_hint: String,
+    /// The key is the synthesized ROWKEY only.
     pub synthetic: bool,
+    /// A stream unless both sides are tables.
     pub result: SourceKind,
     /// Both sides join on their keys (no repartitioning).
     pub key_to_key: bool,
@@ -59,6 +70,7 @@ pub struct JoinStep {
     /// The left side's join key.
     pub left_key: Compiled,
 }
+
 /// Plans the join of `right` (its scope `rs`) to `left`.
 pub fn plan_step(
     join: &crate::sql::ast::Join,

@@ -12,10 +12,13 @@ use crate::types::SqlType;
 
 /// One result column the SELECT list asks for.
 pub struct Item {
+    /// The result column's name.
     pub name: String,
+    /// What computes it.
     pub expr: Compiled,
     /// The key column this item carries, if it is one.
     pub key: Option<usize>,
+    /// The name is an alias the query gave.
     pub aliased: bool,
 }
 

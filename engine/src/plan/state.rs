@@ -15,7 +15,9 @@ use std::collections::HashSet;
 
 /// A query being planned.
 pub struct Planning<'a> {
+    /// The query being planned.
     pub query: &'a Query,
+    /// How to plan it.
     pub options: &'a PlanOptions,
     /// The first (or only) source, whose formats a sink inherits.
     pub source: Source,
