@@ -5,7 +5,8 @@
 //! re-keyed through internal topics, and an n-way join's intermediate
 //! results where they must be (cuts).
 
-use super::join_step::{plan_step, LeftSide};
+use super::join_side::LeftSide;
+use super::join_step::plan_step;
 use super::{source_scope, PlanOptions};
 use crate::catalog::{Catalog, Source};
 use crate::error::{Error, Result};

@@ -1,41 +1,18 @@
 //! One two-way join of a join chain: the ON equality resolved to a key
 //! expression of each side, which sides are re-keyed (through internal
 //! topics, or in memory for an earlier join's result), the joined row's
-//! layout and key columns, and the join operator for the sides' kinds
-//! (stream-table, table-table on the key or a foreign key, stream-stream
-//! within a window).
+//! layout and key columns; the operator for the sides' kinds comes from
+//! `join_operator`.
 
-use super::join_checks::{check_join, check_keys, describe, describe_left, kind_name, LeftView};
+use super::join_checks::{check_join, check_keys, LeftView};
+use super::join_operator::join_operator;
+use super::join_side::LeftSide;
 use crate::catalog::Source;
 use crate::error::{Error, Result};
 use crate::expr::{Compiled, Scope, ScopeColumn};
-use crate::operators::fk_join::FkJoinOperator;
 use crate::operators::join_row::JoinLayout;
-use crate::operators::stream_stream_join::StreamStreamJoinOperator;
-use crate::operators::stream_table_join::StreamTableJoinOperator;
-use crate::operators::table_table_join::TableTableJoinOperator;
 use crate::operators::JoinOperator;
 use crate::sql::ast::{BinaryOp, Expr, JoinKind, SourceKind};
-
-const DEFAULT_GRACE_MS: i64 = 24 * 3_600_000;
-
-/// The left side of the next join: the first source, or everything joined
-/// so far.
-pub struct LeftSide {
-    /// Its rows' layout.
-    pub scope: Scope,
-    /// How many leading columns `*` shows.
-    pub visible: usize,
-    /// A stream, or a table.
-    pub kind: SourceKind,
-    /// Positions holding the left side's key (a source's primary key, or a
-    /// previous join's key group).
-    pub key_group: Vec<usize>,
-    /// The base source, when nothing was joined yet.
-    pub source: Option<Source>,
-    /// Names of the sources joined so far.
-    pub names: Vec<String>,
-}
 
 /// One planned join of the chain.
 pub struct JoinStep {
@@ -88,8 +65,6 @@ pub fn plan_step(
         },
         right,
     )?;
-    let left_window = left.source.as_ref().and_then(|s| s.window);
-    let describe_left = describe_left(left.source.as_ref(), left.kind, &left.names);
     // ON: an equality between an expression of each side.
     let Expr::Binary {
         op: BinaryOp::Eq,
@@ -203,110 +178,16 @@ pub fn plan_step(
             .as_column()
             .is_some_and(|i| right.schema.key_indexes() == vec![i]);
     key_group.push(rowkey);
-    let right_key = |k: &Compiled, e: &Expr| -> Result<usize> {
-        let keys = right.schema.key_indexes();
-        match k.as_column() {
-            Some(i) if keys == vec![i] => Ok(i),
-            _ => Err(Error::plan(format!(
-                "Cannot repartition a TABLE source. If this is a join, make sure that the criteria uses the TABLE's key column {} instead of [{}]",
-                keys.iter().map(|i| right.schema.columns[*i].name.clone()).collect::<Vec<_>>().join(", "),
-                e
-            ))),
-        }
-    };
-    let mut fk_keys: Option<Vec<usize>> = None;
-    let (op, result): (Box<dyn JoinOperator>, SourceKind) = match (left.kind, right.kind) {
-        (SourceKind::Stream, SourceKind::Table) => {
-            let tk = right_key(&rk, rk_expr)?;
-            (
-                Box::new(StreamTableJoinOperator::new(
-                    layout,
-                    lk,
-                    tk,
-                    join.kind == JoinKind::Left,
-                )),
-                SourceKind::Stream,
-            )
-        }
-        (SourceKind::Table, SourceKind::Table) => {
-            let rkey = right_key(&rk, rk_expr)?;
-            match lk.as_column() {
-                Some(i)
-                    if left.key_group.len() == 1 && left.key_group.contains(&i)
-                        || left.source.is_none() && left.key_group.contains(&i) =>
-                {
-                    (
-                        Box::new(TableTableJoinOperator::new(layout, i, rkey, join.kind)),
-                        SourceKind::Table,
-                    )
-                }
-                _ => {
-                    if left.source.is_none() {
-                        let qualified = |c: &Compiled, sc: &Scope, e: &Expr| match c.as_column() {
-                            Some(i) => format!(
-                                "{}.{}",
-                                sc.columns[i].qualifier.clone().unwrap_or_default(),
-                                sc.columns[i].name
-                            ),
-                            None => e.to_string(),
-                        };
-                        return Err(Error::plan(format!(
-                            "Invalid join condition: foreign-key table-table joins are not supported as part of n-way joins. Got {} = {}.",
-                            qualified(&lk, ls, lk_expr),
-                            qualified(&rk, rs, rk_expr)
-                        )));
-                    }
-                    // A foreign-key join: keyed by the left table's key.
-                    if matches!(join.kind, JoinKind::Right | JoinKind::Full) {
-                        return Err(Error::plan(format!(
-                            "Invalid join type: {} join not supported for foreign-key table-table join. Got {} {} JOIN {}.",
-                            kind_name(join.kind),
-                            describe_left,
-                            if join.kind == JoinKind::Full { "FULL OUTER" } else { "RIGHT" },
-                            describe(right)
-                        )));
-                    }
-                    let left_keys: Vec<usize> = left
-                        .key_group
-                        .iter()
-                        .copied()
-                        .filter(|i| *i < l_vis)
-                        .collect();
-                    fk_keys = Some(left_keys.clone());
-                    (
-                        Box::new(FkJoinOperator::new(
-                            layout,
-                            left_keys,
-                            lk,
-                            rkey,
-                            join.kind == JoinKind::Left,
-                        )),
-                        SourceKind::Table,
-                    )
-                }
-            }
-        }
-        _ => {
-            let within = join.within.as_ref().expect("checked above");
-            let grace = within.grace.map(|g| g.millis()).unwrap_or(DEFAULT_GRACE_MS);
-            // Windowed sources meet only within the same window.
-            let window = left_window.filter(|_| right.window.is_some());
-            (
-                Box::new(StreamStreamJoinOperator::new(
-                    layout,
-                    [lk, rk],
-                    join.kind,
-                    (within.before.millis(), within.after.millis(), grace),
-                    // An explicit grace period holds unmatched outer rows
-                    // until their window closes (Kafka Streams' KIP-633
-                    // joins); without one they are emitted at once.
-                    within.grace.is_some(),
-                    window,
-                )),
-                SourceKind::Stream,
-            )
-        }
-    };
+    let chosen = join_operator(
+        join,
+        left,
+        right,
+        (ls, rs),
+        (lk, lk_expr),
+        (rk, rk_expr),
+        layout,
+    )?;
+    let (op, result, fk_keys) = (chosen.op, chosen.result, chosen.fk_keys);
     let mut scope = Scope::new(cols);
     scope.custom_types = ls.custom_types.clone();
     // A foreign-key join's result is keyed by every left key column.
