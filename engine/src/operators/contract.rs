@@ -112,6 +112,7 @@ pub trait JoinOperator: Send {
 
 /// One two-way join of an n-way join, as plans show it.
 pub struct JoinLink<'a> {
+    /// The two-way join.
     pub join: &'a dyn JoinOperator,
     /// Set when the rows reaching this join are re-keyed through an
     /// internal topic and read back as another input: (that input's index,
