@@ -270,23 +270,24 @@ fn source_description(d: &SourceDescription) -> Printed {
     Printed::Text(out.join("\n"))
 }
 
-/// EXPLAIN: the query, its sources and sinks, its result columns and its
-/// operators, each indented under the operator it feeds.
+/// EXPLAIN, in ksqlDB's spirit: the query (id, status, statement), its
+/// result fields, the sources it reads and the sinks it writes, then its
+/// execution plan, one line per operator, each indented under the operator
+/// that reads it.
 fn query_description(d: &QueryDescription) -> Printed {
     let mut lines = Vec::new();
     if let Some(id) = &d.id {
         lines.push(format!("ID           : {id}"));
     }
-    lines.push(format!("SQL          : {}", d.statement));
-    lines.push(format!("Sources      : {}", d.sources.join(", ")));
-    if !d.sinks.is_empty() {
-        lines.push(format!("Sinks        : {}", d.sinks.join(", ")));
-    }
     if let Some(state) = &d.state {
-        lines.push(format!("State        : {state}"));
+        lines.push(format!("Status       : {state}"));
     }
     if let Some(error) = &d.error {
         lines.push(format!("Error        : {error}"));
+    }
+    lines.push(format!("SQL          : {}", d.statement));
+    if let Some(w) = &d.window_type {
+        lines.push(format!("Window       : {w}"));
     }
     if d.id.is_some() {
         let s = &d.statistics;
@@ -295,41 +296,88 @@ fn query_description(d: &QueryDescription) -> Printed {
             s.messages_consumed, s.messages_produced, s.processing_errors
         ));
     }
-    if let Some(w) = &d.window_type {
-        lines.push(format!("Window       : {w}"));
-    }
     lines.push(String::new());
-    lines.push("Result columns:".to_string());
-    for c in &d.schema.columns {
-        let role = if c.is_key() { " KEY" } else { "" };
-        lines.push(format!("  {} {}{role}", c.name, c.ty));
+    lines.extend(field_lines(d));
+    lines.push(String::new());
+    lines.push("Sources that this query reads from:".to_string());
+    lines.push("-----------------------------------".to_string());
+    lines.extend(d.sources.iter().cloned());
+    if !d.sinks.is_empty() {
+        lines.push(String::new());
+        lines.push("Sinks that this query writes to:".to_string());
+        lines.push("--------------------------------".to_string());
+        for (i, sink) in d.sinks.iter().enumerate() {
+            match d.sink_topics.get(i) {
+                Some(topic) => lines.push(format!("{sink} (topic {topic})")),
+                None => lines.push(sink.clone()),
+            }
+        }
     }
     if !d.plan.is_empty() {
         lines.push(String::new());
-        lines.push("Execution plan:".to_string());
+        lines.push("Execution plan".to_string());
+        lines.push("--------------".to_string());
         lines.extend(plan_lines(d));
     }
     Printed::Text(lines.join("\n"))
 }
 
+/// The result's fields as DESCRIBE lists a source's: name, type, and
+/// whether it is a key.
+fn field_lines(d: &QueryDescription) -> Vec<String> {
+    let name_width = d
+        .schema
+        .columns
+        .iter()
+        .map(|c| c.name.chars().count())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let types: Vec<String> = d.schema.columns.iter().map(|c| c.ty.to_string()).collect();
+    let type_width = types
+        .iter()
+        .map(|t| t.chars().count())
+        .max()
+        .unwrap_or(4)
+        .max(16);
+    let rule = "-".repeat(name_width + type_width + 20);
+    let mut out = vec![format!(" {:<name_width$} | Type", "Field"), rule.clone()];
+    for (c, ty) in d.schema.columns.iter().zip(&types) {
+        let extra = if c.is_key() { "(key)" } else { "" };
+        let line = format!(" {:<name_width$} | {ty:<type_width$} {extra}", c.name);
+        out.push(line.trim_end().to_string());
+    }
+    out.push(rule);
+    out
+}
+
 /// The plan drawn as a tree: the last operator first, each input indented
-/// below the operator that reads it.
+/// below the operator that reads it (`> [ Name ] | parameters`).
 fn plan_lines(d: &QueryDescription) -> Vec<String> {
     fn walk(d: &QueryDescription, node: usize, depth: usize, out: &mut Vec<String>) {
-        let n = &d.plan[node];
+        let Some(n) = d.plan.get(node) else {
+            return;
+        };
         let params = if n.description.is_empty() {
             String::new()
         } else {
-            format!(": {}", n.description)
+            format!(" | {}", n.description)
         };
-        out.push(format!("{}> {}{params}", "  ".repeat(depth + 1), n.name));
+        out.push(format!("{} > [ {} ]{params}", "    ".repeat(depth), n.name));
         for &input in &n.inputs {
             walk(d, input, depth + 1, out);
         }
     }
+    // The roots are the nodes no other node reads: the sink (or the last
+    // operator), last first.
+    let read: std::collections::HashSet<usize> = d
+        .plan
+        .iter()
+        .flat_map(|n| n.inputs.iter().copied())
+        .collect();
     let mut out = Vec::new();
-    if let Some(last) = d.plan.len().checked_sub(1) {
-        walk(d, last, 0, &mut out);
+    for n in d.plan.iter().rev().filter(|n| !read.contains(&n.id)) {
+        walk(d, n.id, 0, &mut out);
     }
     out
 }

@@ -1,9 +1,11 @@
 //! End-to-end tests of the engine facade: restart durability, bad records,
-//! bad statements, push and pull queries; and the layering of the engine's
-//! modules (`layering`).
+//! bad statements, push and pull queries; the layering of the engine's
+//! modules (`layering`); the planner's golden cases (`planner`); and deep
+//! input (`nesting`).
 
 mod layering;
 mod nesting;
+mod planner;
 
 use sluice_engine::log::Log as _;
 use sluice_engine::{Engine, EngineConfig, Error, StatementResult};

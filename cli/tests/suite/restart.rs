@@ -146,3 +146,47 @@ fn a_second_process_on_a_data_directory_is_refused() {
     let out = execute(dir.path(), "SHOW QUERIES;");
     assert!(out.stdout.contains("CSAS_OUT_"), "{}", out.stdout);
 }
+
+#[test]
+fn explain_shows_a_restarted_querys_plan_as_a_tree() {
+    let dir = data_dir();
+    execute(
+        dir.path(),
+        "CREATE STREAM a (id INT KEY, v INT) WITH (kafka_topic='a', value_format='JSON', partitions=1);
+         CREATE TABLE b (id INT PRIMARY KEY, w INT) WITH (kafka_topic='b', value_format='JSON', partitions=1);
+         CREATE TABLE t AS SELECT a.id, COUNT(*) AS n, SUM(b.w) AS s FROM a JOIN b ON a.id = b.id
+           WINDOW TUMBLING (SIZE 10 SECONDS) GROUP BY a.id EMIT CHANGES;",
+    );
+    // The query is started again from the data directory: its plan too.
+    let out = execute(dir.path(), "EXPLAIN CTAS_T_0;");
+    let plan: Vec<&str> = out
+        .stdout
+        .lines()
+        .skip_while(|l| *l != "Execution plan")
+        .skip(2)
+        .take_while(|l| !l.is_empty())
+        .collect();
+    let shape: Vec<String> = plan
+        .iter()
+        .map(|l| l.split(" | ").next().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            " > [ Sink ]",
+            "     > [ Project ]",
+            "         > [ Aggregate ]",
+            "             > [ StreamTableJoin ]",
+            "                 > [ Source ]",
+            "                 > [ Source ]",
+        ],
+        "{}",
+        out.stdout
+    );
+    assert!(
+        plan[2].contains("window: TUMBLING (SIZE 10 SECONDS, GRACE PERIOD 1 DAY)"),
+        "{}",
+        plan[2]
+    );
+    assert!(plan[3].contains("on: A.ID = B.ID"), "{}", plan[3]);
+}

@@ -335,6 +335,7 @@ impl EngineInner {
             sources: plan.sources.clone(),
             state: QueryState::Running,
         };
+        let described = crate::plan::describe(&plan, Some(&sink));
         let spec = FlowSpec {
             inputs: plan.inputs,
             join: plan.join,
@@ -343,7 +344,7 @@ impl EngineInner {
         let deployment = Deployment::start(self.log.clone(), config, spec, factory, sink)?;
         self.consume_query_id();
         self.queries.lock().push(RunningQuery {
-            plan: Vec::new(),
+            plan: described,
             deployment,
         });
         self.state.lock().catalog.add_query(info);

@@ -739,8 +739,10 @@ fn literal(l: &Literal) -> Result<Compiled> {
 }
 
 impl Compiled {
-    /// Compiles `expr` against `scope`.
+    /// Compiles `expr` against `scope`; plans show it as `expr`'s SQL.
     pub fn compile(expr: &Expr, scope: &Scope) -> Result<Compiled> {
-        ExprCompiler::new(scope).compile(expr)
+        Ok(ExprCompiler::new(scope)
+            .compile(expr)?
+            .with_text(expr.to_string()))
     }
 }

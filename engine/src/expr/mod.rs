@@ -97,6 +97,22 @@ impl Scope {
 pub struct Compiled {
     pub ty: SqlType,
     node: Node,
+    /// The SQL it stands for, for plans: the expression it was compiled
+    /// from, or what the planner named it.
+    text: Option<Arc<str>>,
+}
+
+/// The SQL the expression stands for; without one, a column prints as
+/// `#position` and a literal as its value.
+impl std::fmt::Display for Compiled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.text, &self.node) {
+            (Some(text), _) => f.write_str(text),
+            (None, Node::Column(i)) => write!(f, "#{i}"),
+            (None, Node::Literal(v)) => write!(f, "{v}"),
+            (None, _) => f.write_str("<expression>"),
+        }
+    }
 }
 
 impl std::fmt::Debug for Compiled {
@@ -156,7 +172,17 @@ enum LambdaFn {
 
 impl Compiled {
     fn new(ty: SqlType, node: Node) -> Self {
-        Compiled { ty, node }
+        Compiled {
+            ty,
+            node,
+            text: None,
+        }
+    }
+
+    /// The same expression, shown in plans as `text`.
+    pub fn with_text(mut self, text: impl Into<Arc<str>>) -> Self {
+        self.text = Some(text.into());
+        self
     }
 
     /// A constant.

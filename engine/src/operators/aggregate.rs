@@ -663,7 +663,91 @@ impl AggregateOperator {
     }
 }
 
+impl AggregateCall {
+    /// The call as SQL writes it, for plans: `SUM(B.W)`, `COUNT(*)`,
+    /// `TOPK(V, 3)`.
+    pub fn describe(&self) -> String {
+        let mut args: Vec<String> = self.args.iter().map(|a| a.to_string()).collect();
+        args.extend(self.function.literals.iter().map(|v| v.to_string()));
+        if args.is_empty() {
+            args.push("*".to_string());
+        }
+        format!("{}({})", self.function.name, args.join(", "))
+    }
+}
+
+impl WindowAssigner {
+    /// The window as SQL writes it, for plans: `TUMBLING (SIZE 10 SECONDS,
+    /// GRACE PERIOD 1 DAY)`.
+    pub fn describe(&self) -> String {
+        use super::describe::duration;
+        match *self {
+            WindowAssigner::Tumbling { size, grace } => format!(
+                "TUMBLING (SIZE {}, GRACE PERIOD {})",
+                duration(size),
+                duration(grace)
+            ),
+            WindowAssigner::Hopping {
+                size,
+                advance,
+                grace,
+            } => format!(
+                "HOPPING (SIZE {}, ADVANCE BY {}, GRACE PERIOD {})",
+                duration(size),
+                duration(advance),
+                duration(grace)
+            ),
+            WindowAssigner::Session { gap, grace } => format!(
+                "SESSION ({}, GRACE PERIOD {})",
+                duration(gap),
+                duration(grace)
+            ),
+        }
+    }
+}
+
 impl Operator for AggregateOperator {
+    fn name(&self) -> &'static str {
+        "Aggregate"
+    }
+
+    fn describe(&self) -> String {
+        use super::describe::{duration, fields, list};
+        let mut parts = Vec::new();
+        parts.push((
+            "group by",
+            if self.keys.is_empty() {
+                "(one group)".to_string()
+            } else {
+                list(&self.keys)
+            },
+        ));
+        let calls: Vec<String> = self.calls.iter().map(AggregateCall::describe).collect();
+        parts.push(("aggregates", calls.join(", ")));
+        if let Some(w) = &self.window {
+            let mut window = w.describe();
+            if let (Some(r), Some(open)) = (self.retention, window.strip_suffix(')')) {
+                window = format!("{open}, RETENTION {})", duration(r));
+            }
+            parts.push(("window", window));
+        }
+        parts.push((
+            "emit",
+            if self.emit_final { "FINAL" } else { "CHANGES" }.to_string(),
+        ));
+        if self.table_input {
+            parts.push((
+                "input",
+                "table changes (the replaced row is retracted)".to_string(),
+            ));
+        }
+        parts.push(("store", "in memory".to_string()));
+        if let Some(topic) = &self.changelog {
+            parts.push(("changelog", topic.clone()));
+        }
+        fields(&parts)
+    }
+
     fn restore(&mut self, log: &dyn Log) -> Result<()> {
         self.restore_state(log)
     }

@@ -32,6 +32,34 @@ pub struct Cut {
 }
 
 impl JoinOperator for ChainJoinOperator {
+    fn name(&self) -> &'static str {
+        "JoinChain"
+    }
+
+    fn describe(&self) -> String {
+        let joins: Vec<&str> = self.joins.iter().map(|j| j.name()).collect();
+        let mut parts = vec![("joins", joins.join(" -> "))];
+        for cut in &self.cuts {
+            parts.push(("re-keyed through", cut.topic.clone()));
+        }
+        super::describe::fields(&parts)
+    }
+
+    fn links(&self) -> Vec<super::JoinLink<'_>> {
+        self.joins
+            .iter()
+            .enumerate()
+            .map(|(k, join)| super::JoinLink {
+                join: join.as_ref(),
+                rekeyed: self
+                    .cuts
+                    .iter()
+                    .find(|c| c.join == k)
+                    .map(|c| (c.side, c.topic.as_str(), c.rekey.describe())),
+            })
+            .collect()
+    }
+
     fn process(&mut self, side: usize, rows: Vec<Row>, ctx: &mut Context) -> Result<Vec<Row>> {
         let (mut rows, next) = if let Some(cut) = self.cuts.iter().find(|c| c.side == side) {
             (self.joins[cut.join].process(0, rows, ctx)?, cut.join + 1)

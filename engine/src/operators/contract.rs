@@ -96,6 +96,28 @@ pub trait JoinOperator: Send {
     fn restore(&mut self, _log: &dyn crate::log::Log) -> Result<()> {
         Ok(())
     }
+
+    /// The join's name in plans ("StreamTableJoin", ...).
+    fn name(&self) -> &'static str;
+
+    /// Its parameters in one line, for plans: kind, key, window, state.
+    fn describe(&self) -> String;
+
+    /// For an n-way join: its two-way joins in order, the result of each
+    /// the left input of the next. Empty for a two-way join.
+    fn links(&self) -> Vec<JoinLink<'_>> {
+        Vec::new()
+    }
+}
+
+/// One two-way join of an n-way join, as plans show it.
+pub struct JoinLink<'a> {
+    /// The two-way join.
+    pub join: &'a dyn JoinOperator,
+    /// Set when the rows reaching this join are re-keyed through an
+    /// internal topic and read back as another input: (that input's index,
+    /// the topic, the new key).
+    pub rekeyed: Option<(usize, &'a str, String)>,
 }
 
 /// A step of a query: rows in, rows out. Stateless operators map, filter or
@@ -120,4 +142,12 @@ pub trait Operator: Send {
     fn checkpoint(&self) -> Option<super::checkpoint::Positions> {
         None
     }
+
+    /// The operator's name in plans ("Filter", "Aggregate", ...).
+    fn name(&self) -> &'static str;
+
+    /// Its parameters in one line, for plans: a filter's predicate, a
+    /// projection's expressions, an aggregation's keys, calls, window and
+    /// store, ...
+    fn describe(&self) -> String;
 }

@@ -104,4 +104,24 @@ impl Operator for FilterOperator {
         }
         Ok(out)
     }
+
+    fn name(&self) -> &'static str {
+        "Filter"
+    }
+
+    fn describe(&self) -> String {
+        let mut parts = vec![("predicate", self.predicate.to_string())];
+        if self.having.is_some() {
+            parts.push((
+                "keyed",
+                "a key that stops matching is deleted (passing keys kept in memory)".to_string(),
+            ));
+        } else if self.table {
+            parts.push((
+                "table changes",
+                "a row that stops matching is deleted".to_string(),
+            ));
+        }
+        super::describe::fields(&parts)
+    }
 }

@@ -95,6 +95,36 @@ impl Emitter<'_> {
 }
 
 impl JoinOperator for FkJoinOperator {
+    fn name(&self) -> &'static str {
+        "ForeignKeyJoin"
+    }
+
+    fn describe(&self) -> String {
+        use super::describe::fields;
+        let keys: Vec<String> = self
+            .left_keys
+            .iter()
+            .map(|i| self.layout.column_name(0, *i))
+            .collect();
+        fields(&[
+            ("kind", if self.outer { "LEFT" } else { "INNER" }.to_string()),
+            (
+                "on",
+                format!(
+                    "{} = {}",
+                    self.foreign_key,
+                    self.layout.column_name(1, self.right_key)
+                ),
+            ),
+            ("key", keys.join(", ")),
+            (
+                "store",
+                "both tables' rows by key and the left keys by foreign key, in memory (rebuilt from their topics)"
+                    .to_string(),
+            ),
+        ])
+    }
+
     fn process(&mut self, side: usize, rows: Vec<Row>, ctx: &mut Context) -> Result<Vec<Row>> {
         let mut out = Vec::new();
         let emitter = Emitter {

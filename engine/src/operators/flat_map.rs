@@ -16,6 +16,15 @@ pub enum TableFunction {
     CubeExplode(Compiled),
 }
 
+impl std::fmt::Display for TableFunction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TableFunction::Explode(e) => write!(f, "EXPLODE({e})"),
+            TableFunction::CubeExplode(e) => write!(f, "CUBE_EXPLODE({e})"),
+        }
+    }
+}
+
 impl TableFunction {
     fn generate(&self, row: &Row) -> Result<Vec<Value>> {
         match self {
@@ -111,5 +120,13 @@ impl Operator for FlatMapOperator {
             }
         }
         Ok(out)
+    }
+
+    fn name(&self) -> &'static str {
+        "FlatMap"
+    }
+
+    fn describe(&self) -> String {
+        super::describe::fields(&[("table functions", super::describe::list(&self.functions))])
     }
 }

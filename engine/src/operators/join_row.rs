@@ -6,15 +6,26 @@ use crate::operators::Row;
 use crate::types::Value;
 
 /// How a joined row is assembled from the two sides' rows.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct JoinLayout {
     /// Left side: (visible columns, total columns incl. pseudo-columns).
     pub left: (usize, usize),
     /// Right side: the same.
     pub right: (usize, usize),
+    /// Each side's column names (`A.ID`), for plans; empty when unknown.
+    pub names: [Vec<String>; 2],
 }
 
 impl JoinLayout {
+    /// The name of column `i` of `side` (0: left, 1: right), for plans:
+    /// its name, or `#i` when the layout has none.
+    pub fn column_name(&self, side: usize, i: usize) -> String {
+        self.names[side]
+            .get(i)
+            .cloned()
+            .unwrap_or_else(|| format!("#{i}"))
+    }
+
     /// The joined values; a missing side is all NULL.
     pub fn join(&self, left: Option<&[Value]>, right: Option<&[Value]>, key: &Value) -> Vec<Value> {
         let mut out = Vec::with_capacity(self.left.1 + self.right.1 + 1);

@@ -70,4 +70,15 @@ impl Operator for MaterializeOperator {
         }
         Ok(out)
     }
+
+    fn name(&self) -> &'static str {
+        "Materialize"
+    }
+
+    fn describe(&self) -> String {
+        super::describe::fields(&[(
+            "store",
+            "the latest row of each key, in memory (rebuilt from the topic)".to_string(),
+        )])
+    }
 }

@@ -1,12 +1,14 @@
 //! The operators of a query pipeline, one per file: decoding records
 //! (`source`), filtering, projecting, expanding (table functions), re-keying
 //! (PARTITION BY) and encoding results (`sink`); and the contract they all
-//! implement (`contract`), with the checkpoints stateful ones restore from.
+//! implement (`contract`), with the checkpoints stateful ones restore from
+//! and the helpers they describe themselves with in plans (`describe`).
 
 pub mod aggregate;
 pub mod chain_join;
 pub mod checkpoint;
 pub mod contract;
+pub mod describe;
 pub mod filter;
 pub mod fk_join;
 pub mod flat_map;
@@ -22,7 +24,7 @@ pub mod stream_table_join;
 pub mod table_table_join;
 pub mod timestamp;
 
-pub use contract::{Context, JoinOperator, Operator, ProcessingError, Row, Window};
+pub use contract::{Context, JoinLink, JoinOperator, Operator, ProcessingError, Row, Window};
 pub use filter::FilterOperator;
 pub use flat_map::{FlatMapOperator, TableFunction};
 pub use project::ProjectOperator;

@@ -24,6 +24,10 @@ pub struct ProjectOperator {
     /// expression reads: their values are moved out of the input row (after
     /// the other expressions are evaluated) instead of cloned.
     movable: Vec<bool>,
+    /// The output columns' names, for plans (empty when not given).
+    names: Vec<String>,
+    /// PARTITION BY: how many leading output columns are the new key.
+    new_keys: usize,
 }
 
 /// See [`ProjectOperator::movable`].
@@ -53,6 +57,8 @@ impl ProjectOperator {
             exprs,
             key_positions,
             rekey: false,
+            names: Vec::new(),
+            new_keys: 0,
         }
     }
 
@@ -64,6 +70,31 @@ impl ProjectOperator {
             exprs,
             key_positions,
             rekey: true,
+            names: Vec::new(),
+            new_keys: 0,
+        }
+    }
+
+    /// Names the output columns, for plans.
+    pub fn named(mut self, names: Vec<String>) -> Self {
+        self.names = names;
+        self
+    }
+
+    /// Says how many leading output columns of a re-keying projection are
+    /// the new key, for plans.
+    pub fn with_new_keys(mut self, n: usize) -> Self {
+        self.new_keys = n;
+        self
+    }
+
+    /// Output column `i` as `expression AS name` (just the expression when
+    /// it is the name, or no name was given).
+    fn column(&self, i: usize) -> String {
+        let text = self.exprs[i].to_string();
+        match self.names.get(i) {
+            Some(name) if *name != text => format!("{text} AS {name}"),
+            _ => text,
         }
     }
 
@@ -98,6 +129,44 @@ impl Operator for ProjectOperator {
             .into_iter()
             .map(|row| self.project_row(row, ctx))
             .collect())
+    }
+
+    fn name(&self) -> &'static str {
+        if self.rekey {
+            "PartitionBy"
+        } else {
+            "Project"
+        }
+    }
+
+    fn describe(&self) -> String {
+        use super::describe::fields;
+        if self.rekey {
+            let keys: Vec<String> = (0..self.new_keys.min(self.exprs.len()))
+                .map(|i| self.column(i))
+                .collect();
+            let key = if keys.is_empty() {
+                "none (PARTITION BY NULL)".to_string()
+            } else {
+                keys.join(", ")
+            };
+            return fields(&[("new key", key)]);
+        }
+        let columns: Vec<String> = (0..self.exprs.len()).map(|i| self.column(i)).collect();
+        let keys: Vec<String> = self
+            .key_positions
+            .iter()
+            .map(|k| match self.names.get(*k) {
+                Some(name) => name.clone(),
+                None => format!("#{k}"),
+            })
+            .collect();
+        let mut parts = Vec::new();
+        if !keys.is_empty() {
+            parts.push(("key", keys.join(", ")));
+        }
+        parts.push(("columns", columns.join(", ")));
+        fields(&parts)
     }
 }
 

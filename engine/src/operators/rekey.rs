@@ -31,6 +31,11 @@ impl Rekey {
         Ok(Rekey { key, codec })
     }
 
+    /// The new key as SQL, for plans.
+    pub fn describe(&self) -> String {
+        super::describe::list(&self.key)
+    }
+
     /// The internal record carrying `row` (which came from source record
     /// `origin`), keyed by its new key. A key that cannot be computed or
     /// serialized, or is all null, is written as no key (the consuming

@@ -251,6 +251,50 @@ fn order_bytes(key: &Value, window: Option<Window>, kind: Option<WindowInfo>) ->
 }
 
 impl JoinOperator for StreamStreamJoinOperator {
+    fn name(&self) -> &'static str {
+        "StreamStreamJoin"
+    }
+
+    fn describe(&self) -> String {
+        use super::describe::{duration, fields, join_kind};
+        let within = if self.before == self.after {
+            duration(self.before)
+        } else {
+            format!("({}, {})", duration(self.before), duration(self.after))
+        };
+        let mut parts = vec![
+            ("kind", join_kind(self.kind).to_string()),
+            ("on", format!("{} = {}", self.keys[0], self.keys[1])),
+            ("within", within),
+            ("grace", duration(self.grace)),
+        ];
+        if self.kind != JoinKind::Inner {
+            parts.push((
+                "unmatched rows",
+                if self.hold_outer {
+                    "held until their window closes"
+                } else {
+                    "emitted at once"
+                }
+                .to_string(),
+            ));
+        }
+        if let Some(w) = self.window {
+            parts.push((
+                "windowed sources",
+                format!("{} (rows meet within their window)", w.type_name()),
+            ));
+        }
+        parts.push((
+            "store",
+            format!(
+                "each side's rows by key for {}, in memory (rebuilt from the inputs)",
+                duration(self.retention())
+            ),
+        ));
+        fields(&parts)
+    }
+
     fn process(&mut self, side: usize, rows: Vec<Row>, ctx: &mut Context) -> Result<Vec<Row>> {
         let mut out = Vec::new();
         let other = 1 - side;

@@ -73,4 +73,30 @@ impl JoinOperator for StreamTableJoinOperator {
         }
         Ok(out)
     }
+
+    fn name(&self) -> &'static str {
+        "StreamTableJoin"
+    }
+
+    fn describe(&self) -> String {
+        use super::describe::fields;
+        fields(&[
+            (
+                "kind",
+                if self.outer { "LEFT" } else { "INNER" }.to_string(),
+            ),
+            (
+                "on",
+                format!(
+                    "{} = {}",
+                    self.stream_key,
+                    self.layout.column_name(1, self.table_key)
+                ),
+            ),
+            (
+                "store",
+                "the table's rows by key, in memory (rebuilt from its topic)".to_string(),
+            ),
+        ])
+    }
 }

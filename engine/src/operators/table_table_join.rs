@@ -36,6 +36,29 @@ impl TableTableJoinOperator {
 }
 
 impl JoinOperator for TableTableJoinOperator {
+    fn name(&self) -> &'static str {
+        "TableTableJoin"
+    }
+
+    fn describe(&self) -> String {
+        use super::describe::{fields, join_kind};
+        fields(&[
+            ("kind", join_kind(self.kind).to_string()),
+            (
+                "on",
+                format!(
+                    "{} = {}",
+                    self.layout.column_name(0, self.keys[0]),
+                    self.layout.column_name(1, self.keys[1])
+                ),
+            ),
+            (
+                "store",
+                "both tables' rows by key, in memory (rebuilt from their topics)".to_string(),
+            ),
+        ])
+    }
+
     fn process(&mut self, side: usize, rows: Vec<Row>, _ctx: &mut Context) -> Result<Vec<Row>> {
         let mut out = Vec::new();
         for row in rows {

@@ -419,6 +419,18 @@ impl Operator for Chain {
         }
         Ok(rows)
     }
+
+    fn name(&self) -> &'static str {
+        "Chain"
+    }
+
+    fn describe(&self) -> String {
+        self.0
+            .iter()
+            .map(|op| op.name())
+            .collect::<Vec<_>>()
+            .join(" -> ")
+    }
 }
 
 /// One operator, its input layout and its context.
@@ -474,9 +486,19 @@ impl<O: Operator> OpHarness<O> {
 /// The layout of a join of two sides without pseudo-columns: left values,
 /// right values, then the join key (ROWKEY).
 pub(crate) fn join_layout(left: &Layout, right: &Layout) -> JoinLayout {
+    let names = |l: &Layout| {
+        l.columns
+            .iter()
+            .map(|c| match &c.qualifier {
+                Some(q) => format!("{q}.{}", c.name),
+                None => c.name.clone(),
+            })
+            .collect()
+    };
     JoinLayout {
         left: (left.len(), left.len()),
         right: (right.len(), right.len()),
+        names: [names(left), names(right)],
     }
 }
 

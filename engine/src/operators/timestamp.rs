@@ -40,4 +40,16 @@ impl Operator for TimestampOperator {
         }
         Ok(out)
     }
+
+    fn name(&self) -> &'static str {
+        "Timestamp"
+    }
+
+    fn describe(&self) -> String {
+        let mut parts = vec![("ROWTIME from", format!("result column #{}", self.column))];
+        if let Some(f) = &self.format {
+            parts.push(("format", format!("'{f}'")));
+        }
+        super::describe::fields(&parts)
+    }
 }

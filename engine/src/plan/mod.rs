@@ -1,10 +1,34 @@
-//! Planning: queries become operator pipelines over their sources
-//! (`planner`, with joins planned by `join`), their expressions compiled by
-//! `crate::expr`.
+//! Planning: queries become operator pipelines over their sources. The
+//! planner (`planner`) runs one step per file over a shared state
+//! (`state`): inputs and joins (`inputs`; `join`, `join_side`,
+//! `join_step`, `join_checks`, `join_operator`), WHERE (`filter`), table
+//! functions (`table_functions`), PARTITION BY (`partition_by`), GROUP BY
+//! (`aggregate`, `aggregate_calls`, `window`), SELECT (`select`, `names`)
+//! and the result's layout (`sink_layout`); expressions are compiled by
+//! `crate::expr`. A plan lists its steps as data for EXPLAIN
+//! (`describe`).
 
+mod aggregate;
+mod aggregate_calls;
+mod describe;
+mod filter;
+mod inputs;
 pub mod join;
+mod join_checks;
+mod join_operator;
+mod join_side;
+mod join_step;
+mod names;
+mod partition_by;
 pub mod planner;
 pub mod rewrite;
+mod select;
+mod sink_layout;
+mod state;
+mod table_functions;
+mod window;
+
+pub use describe::describe;
 
 use crate::catalog::Source;
 use crate::expr::{Scope, ScopeColumn};

@@ -63,6 +63,10 @@ pub struct ResolvedAggregate {
     /// Merges two states (session windows); None when not mergeable.
     pub merge: Option<MergeFn>,
     pub result: ResultFn,
+    /// The function's name, for plans (set by [`AggregateRegistry::resolve`]).
+    pub name: &'static str,
+    /// The literal parameters it was resolved with (TOPK's k), for plans.
+    pub literals: Vec<Value>,
 }
 
 /// Picks an implementation. `args` are the types of the column arguments;
@@ -136,7 +140,10 @@ impl AggregateRegistry {
                 name.to_ascii_uppercase()
             ))
         })?;
-        (f.resolve)(args, literals)
+        let mut resolved = (f.resolve)(args, literals)?;
+        resolved.name = f.name;
+        resolved.literals = literals.iter().flatten().cloned().collect();
+        Ok(resolved)
     }
 }
 
@@ -157,6 +164,8 @@ impl ResolvedAggregate {
             retract: None,
             merge: None,
             result: Arc::new(result),
+            name: "",
+            literals: Vec::new(),
         }
     }
 

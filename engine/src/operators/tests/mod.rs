@@ -3,6 +3,7 @@
 //! in `operators::testing` and checks what comes out.
 
 mod aggregate;
+mod describe;
 mod filter_project;
 mod flat_map_timestamp;
 mod joins;

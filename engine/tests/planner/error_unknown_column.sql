@@ -1,0 +1,3 @@
+-- A column that does not exist.
+CREATE STREAM orders (id INT KEY, customer STRING, amount DOUBLE, items ARRAY<STRING>, address STRUCT<city STRING, zip INT>, ts BIGINT) WITH (kafka_topic='orders', value_format='JSON', partitions=1);
+CREATE STREAM x AS SELECT id, nope FROM orders;

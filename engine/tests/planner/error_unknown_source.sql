@@ -1,0 +1,2 @@
+-- A source that does not exist.
+CREATE STREAM x AS SELECT * FROM nowhere;

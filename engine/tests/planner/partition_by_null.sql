@@ -1,0 +1,3 @@
+-- PARTITION BY NULL: the result has no key.
+CREATE STREAM orders (id INT KEY, customer STRING, amount DOUBLE, items ARRAY<STRING>, address STRUCT<city STRING, zip INT>, ts BIGINT) WITH (kafka_topic='orders', value_format='JSON', partitions=1);
+CREATE STREAM keyless AS SELECT id, customer FROM orders PARTITION BY NULL;
