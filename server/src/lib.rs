@@ -110,6 +110,27 @@ pub fn listener_address(url: &str) -> Result<String, ServerError> {
     Ok(rest.to_string())
 }
 
+impl AppState {
+    /// The state of a server over `engine` reached at `advertised`.
+    pub fn new(engine: Engine, advertised: String) -> AppState {
+        let service_id = engine
+            .session()
+            .properties()
+            .get("ksql.service.id")
+            .cloned()
+            .unwrap_or_else(|| "default_".to_string());
+        AppState {
+            engine,
+            queries: query::QueryRegistry::default(),
+            info: Arc::new(ServerInfo {
+                service_id,
+                cluster_id: "sluice".to_string(),
+                advertised,
+            }),
+        }
+    }
+}
+
 /// Serves `engine` on `listener` until `shutdown` completes; then closes
 /// the running push queries and waits a little for open responses.
 pub async fn serve(
@@ -117,22 +138,18 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
+    let advertised = format!("http://{}/", listener.local_addr()?);
+    serve_state(AppState::new(engine, advertised), listener, shutdown).await
+}
+
+/// [`serve`] with a state the caller made (and may keep a clone of, to
+/// watch the running queries).
+pub async fn serve_state(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
     let local = listener.local_addr()?;
-    let service_id = engine
-        .session()
-        .properties()
-        .get("ksql.service.id")
-        .cloned()
-        .unwrap_or_else(|| "default_".to_string());
-    let state = AppState {
-        engine,
-        queries: query::QueryRegistry::default(),
-        info: Arc::new(ServerInfo {
-            service_id,
-            cluster_id: "sluice".to_string(),
-            advertised: format!("http://{local}/"),
-        }),
-    };
     let queries = state.queries.clone();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {

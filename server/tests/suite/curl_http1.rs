@@ -263,3 +263,38 @@ fn bad_requests_get_the_error_shape() {
     let err: serde_json::Value = serde_json::from_str(&body).expect("JSON");
     assert_eq!(err["@type"], "generic_error");
 }
+
+#[test]
+fn a_client_going_away_ends_its_push_query() {
+    let server = TestServer::start();
+    server.stream_with_rows();
+    let mut child = std::process::Command::new("curl")
+        .args([
+            "-s",
+            "-N",
+            "--max-time",
+            "20",
+            "-X",
+            "POST",
+            "--data-binary",
+        ])
+        .arg(r#"{"sql":"SELECT * FROM S EMIT CHANGES;"}"#)
+        .arg(format!("{}/query-stream", server.url))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("curl runs");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+    lines.next().expect("a header").expect("read");
+    assert_eq!(server.queries.len(), 1, "the query is registered");
+    child.kill().expect("curl stops");
+    let _ = child.wait();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !server.queries.is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the query outlived its client"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

@@ -8,6 +8,8 @@ use std::process::Command;
 pub struct TestServer {
     /// `http://127.0.0.1:PORT`.
     pub url: String,
+    /// The push queries the server runs.
+    pub queries: sluice_server::query::QueryRegistry,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -29,16 +31,19 @@ impl TestServer {
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .expect("a free port");
         let url = format!("http://{}", listener.local_addr().expect("an address"));
+        let state = sluice_server::AppState::new(engine, format!("{url}/"));
+        let queries = state.queries.clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
             runtime
-                .block_on(sluice_server::serve(engine, listener, async {
+                .block_on(sluice_server::serve_state(state, listener, async {
                     let _ = stopped.await;
                 }))
                 .expect("the server runs");
         });
         TestServer {
             url,
+            queries,
             stop: Some(stop),
             thread: Some(thread),
         }
