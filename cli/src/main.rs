@@ -21,6 +21,8 @@ use std::time::Duration;
 const USAGE: &str = "\
 usage: sluice [--data-dir DIR | --bootstrap-servers HOST:PORT] [--config-file FILE]
               [--service-id ID] [-f FILE | -e SQL | --queries-file FILE]
+       sluice server [--listeners URL] [--data-dir DIR] [--config-file FILE]
+                      (ksqlDB's REST API; see `sluice server --help`)
 
   --data-dir DIR          where topics, queries and state live on the embedded log
                           (default: $SLUICE_DATA_DIR or ./sluice-data)
@@ -100,7 +102,13 @@ fn main() {
     let shell = std::thread::Builder::new()
         .name("sluice-shell".into())
         .stack_size(sluice_engine::runtime::THREAD_STACK)
-        .spawn(run);
+        .spawn(|| {
+            if std::env::args().nth(1).as_deref() == Some("server") {
+                server()
+            } else {
+                run()
+            }
+        });
     let result = match shell {
         Ok(thread) => thread
             .join()
@@ -111,6 +119,56 @@ fn main() {
         eprintln!("sluice: {e:#}");
         std::process::exit(1);
     }
+}
+
+const SERVER_USAGE: &str = "\
+usage: sluice server [--listeners URL] [--data-dir DIR] [--config-file FILE]
+
+  --listeners URL     where the REST API listens (default: http://0.0.0.0:8088, or the
+                      config file's `listeners`)
+  --data-dir DIR      the embedded log's directory (default: $SLUICE_DATA_DIR or ./sluice-data)
+  --config-file FILE  properties file, as for the shell
+";
+
+/// `sluice server`: ksqlDB's REST API over an engine, until SIGINT or
+/// SIGTERM.
+fn server() -> Result<()> {
+    let mut data_dir = std::env::var_os("SLUICE_DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("sluice-data"));
+    let mut listener = None;
+    let mut settings = Vec::new();
+    let mut it = std::env::args().skip(2);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--listeners" => listener = Some(it.next().context("--listeners needs a URL")?),
+            "--data-dir" => data_dir = it.next().context("--data-dir needs a directory")?.into(),
+            "--config-file" => {
+                let path = PathBuf::from(it.next().context("--config-file needs a file")?);
+                settings.extend(
+                    sluice_engine::read_properties_file(&path)
+                        .with_context(|| format!("reading {}", path.display()))?,
+                );
+            }
+            "-h" | "--help" => {
+                print!("{SERVER_USAGE}");
+                std::process::exit(0);
+            }
+            other => bail!("unknown argument '{other}'\n{SERVER_USAGE}"),
+        }
+    }
+    let from_file = settings.iter().find(|(k, _)| k == "listeners");
+    let listener = listener
+        .or_else(|| from_file.map(|(_, v)| v.clone()))
+        .unwrap_or_else(|| sluice_server::DEFAULT_LISTENER.to_string());
+    let mut engine = EngineConfig {
+        data_dir: Some(data_dir),
+        background: true,
+        ..Default::default()
+    };
+    engine.apply_settings(settings);
+    sluice_server::run(sluice_server::ServerConfig { listener, engine })?;
+    Ok(())
 }
 
 /// The engine's messages (a query failing and retrying, a statement another

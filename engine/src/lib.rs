@@ -139,6 +139,16 @@ impl Session {
         self.engine.inner.execute(&mut self.state.lock(), sql)
     }
 
+    /// Runs one statement cut out of a script by
+    /// [`sql::split_statements`], reporting errors at its place in the
+    /// script: callers that answer per statement (the REST API) run a
+    /// script's pieces one at a time.
+    pub fn execute_statement(&self, piece: &sql::StatementText) -> Result<StatementResult> {
+        self.engine
+            .inner
+            .execute_one(&mut self.state.lock(), &piece.text, piece.pos, true)
+    }
+
     /// Sets a property, as `SET 'name'='value';` does.
     pub fn set_property(&self, name: &str, value: &str) {
         self.state.lock().set(name, value);

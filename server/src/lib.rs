@@ -1,5 +1,237 @@
-//! Sluice's REST API, shaped like ksqlDB's (`/ksql`, `/query`, `/info`).
-//! The HTTP front end arrives with its own issue; until then the crate only
-//! re-exports the engine facade the server will sit on.
+//! Sluice's REST API, shaped like ksqlDB's: `/ksql` for statements,
+//! `/query` and `/query-stream` for queries, `/inserts-stream` for rows,
+//! `/info` and friends for the server's state. HTTP/1.1 and HTTP/2 (h2c
+//! with prior knowledge) are served on one port. The server uses only the
+//! engine's facade: each request runs in its own [`sluice_engine::Session`]
+//! on a blocking thread.
 
+pub mod error;
+pub mod info;
+pub mod inserts;
+pub mod json;
+pub mod ksql;
+pub mod query;
+pub mod request;
+
+pub use error::{ApiError, ServerError};
 pub use sluice_engine::Engine;
+
+use axum::http::Uri;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use sluice_engine::EngineConfig;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// The listener a server binds when given none.
+pub const DEFAULT_LISTENER: &str = "http://0.0.0.0:8088";
+
+/// How long a stopping server waits for open responses to finish.
+const DRAIN: Duration = Duration::from_secs(3);
+
+/// How to run a server: where it listens and the engine it opens.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// `http://HOST:PORT`.
+    pub listener: String,
+    /// The engine to open.
+    pub engine: EngineConfig,
+}
+
+/// What `/info` and `/clusterStatus` report about this server.
+#[derive(Debug, Clone)]
+pub struct ServerInfo {
+    /// `ksql.service.id`.
+    pub service_id: String,
+    /// The Kafka cluster's id, or the embedded log's name.
+    pub cluster_id: String,
+    /// The URL clients reach the server at.
+    pub advertised: String,
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// The engine requests run on.
+    pub engine: Engine,
+    /// Push queries running for clients.
+    pub queries: query::QueryRegistry,
+    /// The server's identity.
+    pub info: Arc<ServerInfo>,
+}
+
+/// The router: every endpoint, with ksqlDB's error shape for unknown paths
+/// and methods.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/ksql", post(ksql::handle))
+        .route("/query", post(query::handle_v1))
+        .route("/query-stream", post(query::handle_v2))
+        .route("/close-query", post(query::close))
+        .route("/inserts-stream", post(inserts::handle))
+        .route("/info", get(info::info))
+        .route("/healthcheck", get(info::healthcheck))
+        .route("/status", get(info::statuses))
+        .route("/status/{*id}", get(info::status))
+        .route("/clusterStatus", get(info::cluster_status))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
+async fn not_found(uri: Uri) -> Response {
+    ApiError::generic(
+        error::codes::NOT_FOUND,
+        format!("no endpoint at {}", uri.path()),
+    )
+    .into_response()
+}
+
+async fn method_not_allowed(uri: Uri) -> Response {
+    ApiError::generic(
+        error::codes::METHOD_NOT_ALLOWED,
+        format!("{} does not serve this method", uri.path()),
+    )
+    .into_response()
+}
+
+/// `host:port` from `http://host:port` (a trailing `/` allowed).
+pub fn listener_address(url: &str) -> Result<String, ServerError> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| ServerError::Listener(url.to_string()))?
+        .trim_end_matches('/');
+    if rest.is_empty() || rest.contains('/') || !rest.contains(':') {
+        return Err(ServerError::Listener(url.to_string()));
+    }
+    Ok(rest.to_string())
+}
+
+impl AppState {
+    /// The state of a server over `engine` reached at `advertised`.
+    pub fn new(engine: Engine, advertised: String) -> AppState {
+        let service_id = engine
+            .session()
+            .properties()
+            .get("ksql.service.id")
+            .cloned()
+            .unwrap_or_else(|| "default_".to_string());
+        AppState {
+            engine,
+            queries: query::QueryRegistry::default(),
+            info: Arc::new(ServerInfo {
+                service_id,
+                cluster_id: "sluice".to_string(),
+                advertised,
+            }),
+        }
+    }
+}
+
+/// Serves `engine` on `listener` until `shutdown` completes; then closes
+/// the running push queries and waits a little for open responses.
+pub async fn serve(
+    engine: Engine,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let advertised = format!("http://{}/", listener.local_addr()?);
+    serve_state(AppState::new(engine, advertised), listener, shutdown).await
+}
+
+/// [`serve`] with a state the caller made (and may keep a clone of, to
+/// watch the running queries).
+pub async fn serve_state(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let local = listener.local_addr()?;
+    let queries = state.queries.clone();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        queries.close_all();
+        let _ = stop_tx.send(true);
+    });
+    let mut graceful_rx = stop_rx.clone();
+    let mut deadline_rx = stop_rx;
+    tracing::info!("listening on http://{local}");
+    let server = axum::serve(listener, router(state)).with_graceful_shutdown(async move {
+        let _ = graceful_rx.wait_for(|s| *s).await;
+    });
+    tokio::select! {
+        r = server => r?,
+        _ = async move {
+            let _ = deadline_rx.wait_for(|s| *s).await;
+            tokio::time::sleep(DRAIN).await;
+        } => tracing::warn!("open responses did not finish in time"),
+    }
+    Ok(())
+}
+
+/// Opens the engine, serves it on the configured listener until SIGINT or
+/// SIGTERM, then stops (blocking the calling thread).
+pub fn run(config: ServerConfig) -> Result<(), ServerError> {
+    let address = listener_address(&config.listener)?;
+    // Statements run on the runtime's blocking threads: they get the
+    // engine's query stack, which deeply nested expressions need.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(sluice_engine::runtime::THREAD_STACK)
+        .build()?;
+    let engine = Engine::open(config.engine)?;
+    runtime.block_on(async move {
+        let listener = TcpListener::bind(&address).await?;
+        serve(engine, listener, stop_signal()).await
+    })?;
+    tracing::info!("server stopped");
+    Ok(())
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn stop_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+    tracing::info!("stopping");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listeners_are_http_urls() {
+        assert_eq!(
+            listener_address("http://0.0.0.0:8088").ok().as_deref(),
+            Some("0.0.0.0:8088")
+        );
+        assert_eq!(
+            listener_address("http://localhost:1/").ok().as_deref(),
+            Some("localhost:1")
+        );
+        assert!(listener_address("https://x:1").is_err());
+        assert!(listener_address("http://x").is_err());
+    }
+}

@@ -163,7 +163,7 @@ impl EngineInner {
 
     /// Parses and runs one statement. `record` appends catalog changes to
     /// the metastore (off while replaying it).
-    fn execute_one(
+    pub(crate) fn execute_one(
         &self,
         session: &mut SessionState,
         text: &str,

@@ -1,0 +1,395 @@
+//! The query endpoints: `/query` (v1: one chunked JSON array of a header,
+//! rows and a final message) and `/query-stream` (v2: delimited lines or a
+//! JSON array), each row its own flushed chunk or DATA frame; and
+//! `/close-query`, which stops a push query by id.
+//!
+//! A query runs on a blocking thread that feeds a bounded channel; the
+//! response body drains it. A push query is registered before its header
+//! is sent and ends when its LIMIT is reached, when `/close-query` names
+//! it, or when the client goes away (the channel closes).
+
+use crate::error::{codes, ApiError};
+use crate::request::{json_object, open_session, statement_request, StatementRequest};
+use crate::{json, AppState};
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value as Json};
+use sluice_engine::{Engine, PushQuery, ResultColumn, StatementResult};
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// How long a push query waits for rows before checking whether it was
+/// closed or its client left.
+const POLL: Duration = Duration::from_millis(100);
+
+/// The media type of the v2 delimited format.
+pub const DELIMITED: &str = "application/vnd.ksqlapi.delimited.v1";
+/// The media type of the v1 format.
+pub const V1: &str = "application/vnd.ksql.v1+json";
+
+/// A query response's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `[{"header":...},\n{"row":...},\n{"finalMessage":...}]`.
+    V1,
+    /// A metadata line, then one JSON array per row, each ended by `\n`.
+    Delimited,
+    /// `[{metadata},[row],...]` without newlines.
+    JsonArray,
+}
+
+impl Format {
+    /// Picks the format from the Accept header: `/query` answers v1 unless
+    /// asked for `*/*` or the delimited type; `/query-stream` answers
+    /// delimited unless asked for JSON.
+    pub fn negotiate(accept: Option<&str>, v1_endpoint: bool) -> Format {
+        let Some(accept) = accept.map(str::to_ascii_lowercase) else {
+            return if v1_endpoint {
+                Format::V1
+            } else {
+                Format::Delimited
+            };
+        };
+        if accept.contains(DELIMITED) {
+            Format::Delimited
+        } else if accept.contains(V1) {
+            Format::V1
+        } else if accept.contains("application/json") {
+            if v1_endpoint {
+                Format::V1
+            } else {
+                Format::JsonArray
+            }
+        } else {
+            Format::Delimited
+        }
+    }
+
+    fn content_type(self) -> &'static str {
+        match self {
+            Format::Delimited => DELIMITED,
+            Format::V1 | Format::JsonArray => "application/json",
+        }
+    }
+
+    /// The first chunk: the query's id and columns.
+    fn header(self, query_id: &str, columns: &[ResultColumn], pull: bool) -> String {
+        match self {
+            Format::V1 => {
+                let header = json!({"header": {
+                    "queryId": query_id,
+                    "schema": json::schema_text(columns, pull),
+                }});
+                format!("[{header}")
+            }
+            Format::Delimited | Format::JsonArray => {
+                let meta = json!({
+                    "queryId": query_id,
+                    "columnNames": columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
+                    "columnTypes": columns.iter().map(|c| c.ty.to_string()).collect::<Vec<_>>(),
+                });
+                if self == Format::Delimited {
+                    format!("{meta}\n")
+                } else {
+                    format!("[{meta}")
+                }
+            }
+        }
+    }
+
+    fn row(self, values: &[sluice_engine::types::Value]) -> String {
+        let row = json::row(values);
+        match self {
+            Format::V1 => format!(",\n{}", json!({"row": {"columns": row}})),
+            Format::Delimited => format!("{row}\n"),
+            Format::JsonArray => format!(",{row}"),
+        }
+    }
+
+    /// The last chunk; `limit` when the push query reached its LIMIT.
+    fn end(self, limit: bool) -> Option<String> {
+        match (self, limit) {
+            (Format::V1, true) => Some(",\n{\"finalMessage\":\"Limit Reached\"}]".to_string()),
+            (Format::V1, false) | (Format::JsonArray, _) => Some("]".to_string()),
+            (Format::Delimited, _) => None,
+        }
+    }
+
+    /// A failure after the header was sent.
+    fn error(self, err: &sluice_engine::Error) -> String {
+        let e = json!({
+            "@type": "generic_error",
+            "error_code": err.code(),
+            "message": err.to_string(),
+        });
+        match self {
+            Format::V1 => format!(",\n{}]", json!({"errorMessage": e})),
+            Format::Delimited => format!("{e}\n"),
+            Format::JsonArray => format!(",{e}]"),
+        }
+    }
+}
+
+/// POST `/query`: `{"ksql", "streamsProperties", "sessionVariables"}`.
+pub async fn handle_v1(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let format = Format::negotiate(accept(&headers), true);
+    match statement_request(&body, "ksql", "streamsProperties") {
+        Ok(req) => run(state, req, format).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// POST `/query-stream`: `{"sql", "properties", "sessionVariables"}`.
+pub async fn handle_v2(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let format = Format::negotiate(accept(&headers), false);
+    match statement_request(&body, "sql", "properties") {
+        Ok(req) => run(state, req, format).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// POST `/close-query`: `{"queryId"}`; 200 with an empty body, or 400.
+pub async fn close(State(state): State<AppState>, body: Bytes) -> Response {
+    let map = match json_object(&body) {
+        Ok(m) => m,
+        Err(e) => return e.into_response(),
+    };
+    let Some(id) = map.get("queryId").and_then(Json::as_str) else {
+        return ApiError::generic(codes::BAD_REQUEST, "the request body needs \"queryId\"")
+            .into_response();
+    };
+    if state.queries.close(id) {
+        tracing::debug!(query_id = id, "query closed by request");
+        Body::empty().into_response()
+    } else {
+        ApiError::generic(codes::BAD_REQUEST, format!("No query with id {id}")).into_response()
+    }
+}
+
+/// The Accept header's value.
+pub fn accept(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok())
+}
+
+/// Starts the query on a blocking thread and answers once it has started
+/// (or failed to): the status line depends on that.
+async fn run(state: AppState, req: StatementRequest, format: Format) -> Response {
+    let (tx, rx) = mpsc::channel::<Bytes>(64);
+    let (started_tx, started_rx) = oneshot::channel();
+    let engine = state.engine.clone();
+    let registry = state.queries.clone();
+    tokio::task::spawn_blocking(move || {
+        produce(&engine, &registry, &req, format, &tx, started_tx);
+    });
+    match started_rx.await {
+        Ok(Ok(())) => {
+            let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+                rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx))
+            });
+            (
+                [(header::CONTENT_TYPE, format.content_type())],
+                Body::from_stream(stream),
+            )
+                .into_response()
+        }
+        Ok(Err(e)) => e.into_response(),
+        Err(_) => ApiError::internal("the query task ended before starting").into_response(),
+    }
+}
+
+/// Runs the query, reporting its start through `started` and sending its
+/// chunks through `tx`.
+fn produce(
+    engine: &Engine,
+    registry: &QueryRegistry,
+    req: &StatementRequest,
+    format: Format,
+    tx: &mpsc::Sender<Bytes>,
+    started: oneshot::Sender<Result<(), ApiError>>,
+) {
+    let result = start(engine, req);
+    let send = |chunk: String| tx.blocking_send(Bytes::from(chunk)).is_ok();
+    match result {
+        Err(e) => {
+            let _ = started.send(Err(e));
+        }
+        Ok(StatementResult::Rows(set)) => {
+            let _ = started.send(Ok(()));
+            if !send(format.header(&set.query_id, &set.columns, true)) {
+                return;
+            }
+            for row in &set.rows {
+                if !send(format.row(row)) {
+                    return;
+                }
+            }
+            if let Some(end) = format.end(false) {
+                send(end);
+            }
+        }
+        Ok(StatementResult::Push(query) | StatementResult::Print(query)) => {
+            let id = query.query_id();
+            let closed = registry.register(&id);
+            let _ = started.send(Ok(()));
+            tracing::debug!(query_id = id, "push query started");
+            stream_push(query, format, &closed, tx);
+            registry.remove(&id);
+            tracing::debug!(query_id = id, "push query ended");
+        }
+        Ok(_) => {
+            let _ = started.send(Err(ApiError::statement(
+                codes::BAD_REQUEST,
+                "the query endpoints run SELECT and PRINT statements; send other statements to /ksql",
+                req.sql.trim(),
+                Vec::new(),
+            )));
+        }
+    }
+}
+
+/// Runs the request's single statement in a fresh session.
+fn start(engine: &Engine, req: &StatementRequest) -> Result<StatementResult, ApiError> {
+    let session = open_session(engine, req)?;
+    let text = req.sql.trim();
+    let pieces = sluice_engine::sql::split_statements(&req.sql)
+        .map_err(|e| ApiError::engine(&e, text, Vec::new()))?;
+    let [piece] = pieces.as_slice() else {
+        return Err(ApiError::statement(
+            codes::BAD_REQUEST,
+            format!(
+                "the query endpoints run exactly one statement, found {}",
+                pieces.len()
+            ),
+            text,
+            Vec::new(),
+        ));
+    };
+    session
+        .execute_statement(piece)
+        .map_err(|e| ApiError::engine(&e, piece.text.trim(), Vec::new()))
+}
+
+/// Streams a push query's header and rows until it ends.
+fn stream_push(
+    mut query: PushQuery,
+    format: Format,
+    closed: &AtomicBool,
+    tx: &mpsc::Sender<Bytes>,
+) {
+    let send = |chunk: String| tx.blocking_send(Bytes::from(chunk)).is_ok();
+    if !send(format.header(&query.query_id(), &query.columns(), false)) {
+        return;
+    }
+    loop {
+        if closed.load(Ordering::SeqCst) || tx.is_closed() {
+            if let Some(end) = format.end(false) {
+                send(end);
+            }
+            return;
+        }
+        match query.next_rows(POLL) {
+            Ok(Some(rows)) => {
+                for row in &rows {
+                    if !send(format.row(row)) {
+                        return;
+                    }
+                }
+            }
+            Ok(None) => {
+                if let Some(end) = format.end(true) {
+                    send(end);
+                }
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "push query failed");
+                send(format.error(&e));
+                return;
+            }
+        }
+    }
+}
+
+/// The push queries running for clients, by id, each with the flag that
+/// closes it.
+#[derive(Clone, Default)]
+pub struct QueryRegistry {
+    queries: Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<AtomicBool>>>>,
+}
+
+impl QueryRegistry {
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Arc<AtomicBool>>> {
+        self.queries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Registers a running query; the flag returned closes it.
+    pub fn register(&self, id: &str) -> Arc<AtomicBool> {
+        let flag = Arc::new(AtomicBool::new(false));
+        self.lock().insert(id.to_string(), flag.clone());
+        flag
+    }
+
+    /// Forgets a query that ended.
+    pub fn remove(&self, id: &str) {
+        self.lock().remove(id);
+    }
+
+    /// Closes a running query; false when none has that id.
+    pub fn close(&self, id: &str) -> bool {
+        match self.lock().get(id) {
+            Some(flag) => {
+                flag.store(true, Ordering::SeqCst);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Closes every running query (the server is stopping).
+    pub fn close_all(&self) {
+        for flag in self.lock().values() {
+            flag.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// How many queries run.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether none runs.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_picks_the_format() {
+        assert_eq!(Format::negotiate(None, true), Format::V1);
+        assert_eq!(Format::negotiate(None, false), Format::Delimited);
+        assert_eq!(Format::negotiate(Some("*/*"), true), Format::Delimited);
+        assert_eq!(
+            Format::negotiate(Some("application/json"), true),
+            Format::V1
+        );
+        assert_eq!(
+            Format::negotiate(Some("application/json"), false),
+            Format::JsonArray
+        );
+        assert_eq!(Format::negotiate(Some(V1), false), Format::V1);
+        assert_eq!(Format::negotiate(Some(DELIMITED), true), Format::Delimited);
+    }
+}
