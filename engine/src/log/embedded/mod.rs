@@ -471,4 +471,6 @@ fn missing_topic(name: &str) -> Error {
 }
 
 #[cfg(test)]
+mod segment_tests;
+#[cfg(test)]
 mod tests;
