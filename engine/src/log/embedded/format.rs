@@ -13,7 +13,7 @@ use std::path::Path;
 /// First bytes of a partition segment file.
 pub(super) const SEGMENT_MAGIC: &[u8; 8] = b"SLUSEG\x00\x01";
 /// Length and CRC in front of every frame payload.
-const FRAME_HEADER: usize = 8;
+pub(super) const FRAME_HEADER: usize = 8;
 /// Size of the write buffer of every segment and of the offsets file.
 pub(super) const WRITE_BUFFER: usize = 64 * 1024;
 
@@ -38,13 +38,13 @@ pub(super) fn new_file(path: &Path, magic: &[u8; 8]) -> Result<File> {
     Ok(file)
 }
 
-/// Opens (or creates) a framed file, hands every valid frame's payload to
-/// `on_frame` in order, cuts off a torn or corrupt tail, and returns the
-/// file positioned at its end for appending.
+/// Opens (or creates) a framed file, hands every valid frame's position and
+/// payload to `on_frame` in order, cuts off a torn or corrupt tail, and
+/// returns the file positioned at its end for appending.
 pub(super) fn scan_file(
     path: &Path,
     magic: &[u8; 8],
-    mut on_frame: impl FnMut(&[u8]) -> Result<()>,
+    mut on_frame: impl FnMut(u64, &[u8]) -> Result<()>,
 ) -> Result<File> {
     let mut file = OpenOptions::new()
         .read(true)
@@ -87,7 +87,7 @@ pub(super) fn scan_file(
             if crc32fast::hash(&payload) != crc {
                 break;
             }
-            on_frame(&payload)?;
+            on_frame(pos, &payload)?;
             pos += FRAME_HEADER as u64 + u64::from(size);
         }
         pos
@@ -100,19 +100,69 @@ pub(super) fn scan_file(
     Ok(file)
 }
 
+/// The frame at the start of `bytes`: its payload and its whole length,
+/// None when `bytes` does not hold all of it. A frame that is all there but
+/// fails its CRC is an error naming `what`.
+pub(super) fn frame_at<'a>(
+    bytes: &'a [u8],
+    what: &dyn Fn() -> String,
+) -> Result<Option<(&'a [u8], usize)>> {
+    let Some(header) = bytes.get(..FRAME_HEADER) else {
+        return Ok(None);
+    };
+    let size = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
+    let crc = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
+    let Some(payload) = bytes.get(FRAME_HEADER..FRAME_HEADER + size) else {
+        return Ok(None);
+    };
+    if crc32fast::hash(payload) != crc {
+        return Err(Error::log(format!("{}: a frame fails its CRC", what())));
+    }
+    Ok(Some((payload, FRAME_HEADER + size)))
+}
+
+/// The length of the frame whose header starts `bytes`, if it is all there.
+pub(super) fn frame_len(bytes: &[u8]) -> Option<usize> {
+    let header = bytes.get(..4)?;
+    Some(FRAME_HEADER + u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize)
+}
+
 /// Fills `buf` with one frame: header, then the payload `fill` writes.
 pub(super) fn encode_frame(
     buf: &mut Vec<u8>,
     fill: impl FnOnce(&mut Vec<u8>) -> Result<()>,
 ) -> Result<()> {
     buf.clear();
+    push_frame(buf, fill)
+}
+
+/// Adds one frame to the end of `buf`: header, then the payload `fill`
+/// writes. On an error `buf` is left as it was.
+pub(super) fn push_frame(
+    buf: &mut Vec<u8>,
+    fill: impl FnOnce(&mut Vec<u8>) -> Result<()>,
+) -> Result<()> {
+    let start = buf.len();
     buf.extend_from_slice(&[0; FRAME_HEADER]);
-    fill(buf)?;
-    let size = u32::try_from(buf.len() - FRAME_HEADER)
-        .map_err(|_| Error::log(format!("a record of {} bytes is too large", buf.len())))?;
-    let crc = crc32fast::hash(&buf[FRAME_HEADER..]);
-    buf[0..4].copy_from_slice(&size.to_le_bytes());
-    buf[4..8].copy_from_slice(&crc.to_le_bytes());
+    let body = start + FRAME_HEADER;
+    let filled = fill(buf).and_then(|()| {
+        u32::try_from(buf.len() - body).map_err(|_| {
+            Error::log(format!(
+                "a record of {} bytes is too large",
+                buf.len() - body
+            ))
+        })
+    });
+    let size = match filled {
+        Ok(size) => size,
+        Err(e) => {
+            buf.truncate(start);
+            return Err(e);
+        }
+    };
+    let crc = crc32fast::hash(&buf[body..]);
+    buf[start..start + 4].copy_from_slice(&size.to_le_bytes());
+    buf[start + 4..body].copy_from_slice(&crc.to_le_bytes());
     Ok(())
 }
 
@@ -204,6 +254,11 @@ impl<'a> Cursor<'a> {
     pub(super) fn done(&self) -> bool {
         self.rest.is_empty()
     }
+}
+
+/// The offset at the front of a record payload.
+pub(super) fn record_offset(payload: &[u8]) -> Option<i64> {
+    Some(i64::from_le_bytes(payload.get(..8)?.try_into().ok()?))
 }
 
 pub(super) fn decode_record(payload: &[u8]) -> Option<(i64, Record)> {

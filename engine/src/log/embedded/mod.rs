@@ -1,14 +1,15 @@
-//! The embedded Log: Kafka-shaped topics kept in memory and, unless the log
-//! is in-memory only, in append-only, CRC-checked segment files.
+//! The embedded Log: Kafka-shaped topics kept in memory only, or in
+//! append-only, CRC-checked segment files read through the page cache.
 //!
 //! Layout of a data directory:
 //!
 //! ```text
-//! dir/topics/<encoded name>/meta.json   the topic: name, partitions, replicas, compact
-//! dir/topics/<encoded name>/<p>.log     one segment per partition
-//! dir/offsets.log                       consumer-group commits, last one wins
-//! dir/trash/                            topics being deleted (emptied on open)
-//! dir/LOCK                              held by the process that has it open
+//! dir/topics/<encoded name>/meta.json          the topic: name, partitions, replicas, compact
+//! dir/topics/<encoded name>/<p>/<base>.log     a segment of partition <p>
+//! dir/topics/<encoded name>/<p>/<base>.index   its sparse offset index
+//! dir/offsets.log                              consumer-group commits, last one wins
+//! dir/trash/                                   topics being deleted (emptied on open)
+//! dir/LOCK                                     held by the process that has it open
 //! ```
 //!
 //! A topic's directory name is its name percent-encoded (only ASCII letters,
@@ -16,6 +17,13 @@
 //! for a file name is cut and suffixed with `~` and a hash. The real name
 //! is the one in `meta.json`, which is written last: a topic directory
 //! without it is the remains of an interrupted create and is removed.
+//!
+//! A partition is a sequence of segments, each named by the offset of its
+//! first record (`<base>`, zero-padded to 20 digits); a segment holds the
+//! records from its base up to the next segment's base. Appends go to the
+//! last (active) segment, which is sealed once it holds
+//! [`EmbeddedConfig::segment_bytes`] (64 MiB by default): it is written out
+//! and fsynced with its index, and a new segment starts at the next offset.
 //!
 //! Segment and offsets files start with an 8-byte magic, followed by
 //! frames: a little-endian `u32` payload length, a little-endian `u32`
@@ -27,34 +35,59 @@
 //! offset) or 1 for a deleted topic (topic), strings being a `u32` length
 //! and UTF-8. All integers are little-endian.
 //!
-//! On open every segment is scanned into memory (reads never touch the
-//! disk); a frame that is cut short or fails its CRC ends the file, which is
-//! truncated there: that is what a crash in the middle of a write leaves.
+//! A segment's index is a flat array of 8-byte entries, each a `u32` offset
+//! relative to the segment's base and the `u32` byte position of that
+//! record's frame, one entry per 4 KiB of segment. Entries are written as
+//! the records they point at are written out; a read binary-searches the
+//! index (by positioned reads) for the latest entry at or before its offset
+//! and scans forward from there. A missing index, or one that does not
+//! match its segment, only makes reads scan the segment from its start.
+//! There is no time index yet.
 //!
-//! Appends and commits go through a buffered writer and are not synced one
-//! by one: they are written to the file when the buffer fills, when the log
-//! is dropped, or on `flush`, which also fsyncs them. One process at a time
-//! may open a data directory: opening takes an exclusive lock on `LOCK`
-//! (see `lock`), and a second opener fails naming the holder.
+//! Reads use positioned reads (`read_at`) of the segment files, in chunks
+//! of 64 KiB: the data lives in the operating system's page cache, not in
+//! the process. Records appended but not yet written out sit in the
+//! partition's tail buffer (64 KiB, then it is written) and are read from
+//! there.
+//!
+//! On open, each partition's segments are listed and only the last one is
+//! scanned: it gives the partition's next offset and its index is rebuilt
+//! (it may lag its records). A frame at the end of it that is cut short or
+//! fails its CRC ends the file, which is truncated there: that is what a
+//! crash in the middle of a write leaves. Sealed segments were fsynced when
+//! sealed and are not read on open, so opening does not grow with the data
+//! kept. A partition in the older layout, one `<p>.log` file beside the
+//! partition directories, is moved (renamed) into `<p>/` as its first
+//! segment on open.
+//!
+//! Appends and commits are buffered and not synced one by one: they are
+//! written to the files when the buffer fills, when a commit or `hand_off`
+//! asks for it, when the log is dropped, or on `flush`, which also fsyncs
+//! them. One process at a time may open a data directory: opening takes an
+//! exclusive lock on `LOCK` (see `lock`), and a second opener fails naming
+//! the holder.
 //!
 //! This file holds [`EmbeddedLog`] and its `Log` implementation; the parts
-//! are in `topic` (topics, partitions and their directories), `offsets`
-//! (consumer-group commits), `format` (framed files and the record payload)
-//! and `appends` (waiting for appends).
+//! are in `topic` (topics, partitions and their directories), `segments`
+//! (a partition's segments and indexes on disk), `offsets` (consumer-group
+//! commits), `format` (framed files and the record payload) and `appends`
+//! (waiting for appends).
 
 mod appends;
 mod format;
 mod lock;
 mod offsets;
+mod segments;
 mod topic;
 
 use super::{partition_for_key, Log, Record, StoredRecord, TopicConfig, TopicInfo};
 use crate::error::{Error, Result};
 use appends::Appends;
-use format::{new_file, sync_dir, SEGMENT_MAGIC};
+use format::sync_dir;
 use lock::DirLock;
 use offsets::OffsetStore;
 use parking_lot::{Mutex, RwLock};
+use segments::Segments;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::{self, File};
@@ -63,11 +96,30 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use topic::{dir_name, segment_path, Partition, Topic, TopicMeta};
+use topic::{dir_name, partition_dir, Partition, Topic, TopicMeta};
 
-/// The default Log: topics of partitions held in memory and, when opened on
-/// a directory, persisted in append-only segment files (see the module
-/// documentation for the format). Shared between threads; each partition
+/// Bytes a partition's active segment holds before a new one is started.
+pub const DEFAULT_SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Settings of an [`EmbeddedLog`] stored in a directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmbeddedConfig {
+    /// A partition's active segment is sealed, and a new one started, once
+    /// it holds this many bytes (a segment holds at least one record).
+    pub segment_bytes: u64,
+}
+
+impl Default for EmbeddedConfig {
+    fn default() -> Self {
+        EmbeddedConfig {
+            segment_bytes: DEFAULT_SEGMENT_BYTES,
+        }
+    }
+}
+
+/// The default Log: topics of partitions held in memory or, when opened on
+/// a directory, in append-only segment files read back from disk (see the
+/// module documentation for the format). Shared between threads; each partition
 /// has its own lock, so work on one does not wait for another.
 pub struct EmbeddedLog {
     /// The data directory; None for an in-memory log.
@@ -81,6 +133,7 @@ pub struct EmbeddedLog {
     appends: Appends,
     /// Makes names in `trash/` unique.
     trash_seq: AtomicU64,
+    config: EmbeddedConfig,
     /// The data directory's lock, held while the log is open (None in
     /// memory). Declared last: dropped after the buffered writes are out.
     _lock: Option<DirLock>,
@@ -88,9 +141,10 @@ pub struct EmbeddedLog {
 
 impl EmbeddedLog {
     /// Opens (creating it if needed) a log stored in `dir`, loading every
-    /// topic, record and committed offset kept there. A torn or corrupt
-    /// tail of a file is cut off; other damage is an error. Fails, touching
-    /// nothing, when another process (or another open log) holds `dir`.
+    /// topic and committed offset kept there and the last segment of each
+    /// partition. A torn or corrupt tail of a file is cut off; other damage
+    /// is an error. Fails, touching nothing, when another process (or
+    /// another open log) holds `dir`.
     pub fn open(dir: impl AsRef<Path>) -> Result<EmbeddedLog> {
         let dir = dir.as_ref().to_path_buf();
         let lock = DirLock::acquire(&dir)?;
@@ -127,8 +181,17 @@ impl EmbeddedLog {
             offsets: Mutex::new(offsets),
             appends: Appends::default(),
             trash_seq: AtomicU64::new(0),
+            config: EmbeddedConfig::default(),
             _lock: Some(lock),
         })
+    }
+
+    /// Opens a log stored in `dir` as [`EmbeddedLog::open`] does, with
+    /// `config` for the segments it writes.
+    pub fn open_with(dir: impl AsRef<Path>, config: EmbeddedConfig) -> Result<EmbeddedLog> {
+        let mut log = EmbeddedLog::open(dir)?;
+        log.config = config;
+        Ok(log)
     }
 
     /// A log that lives in memory only and is gone when dropped.
@@ -140,6 +203,7 @@ impl EmbeddedLog {
             offsets: Mutex::new(OffsetStore::empty()),
             appends: Appends::default(),
             trash_seq: AtomicU64::new(0),
+            config: EmbeddedConfig::default(),
             _lock: None,
         }
     }
@@ -178,8 +242,8 @@ impl EmbeddedLog {
         fs::create_dir(&path)?;
         let mut partitions = Vec::with_capacity(config.partitions as usize);
         for p in 0..config.partitions {
-            let file = new_file(&segment_path(&path, p), SEGMENT_MAGIC)?;
-            partitions.push(Partition::with_file(Vec::new(), file)?);
+            let segments = Segments::create(&partition_dir(&path, p))?;
+            partitions.push(Partition::on_disk(segments));
         }
         let meta = TopicMeta {
             name: name.to_string(),
@@ -286,14 +350,8 @@ impl Log for EmbeddedLog {
             .remove(name)
             .ok_or_else(|| missing_topic(name))?;
         for partition in &topic.partitions {
-            let mut state = partition.state.write();
-            state.closed = Some(format!("topic '{name}' was deleted"));
-            if let Some(writer) = state.writer.take() {
-                // The file is about to go: drop what is buffered unwritten.
-                let _ = writer.into_parts();
-            }
-            state.records = Vec::new();
-            state.dirty = false;
+            // The files are about to go: drop what is buffered unwritten.
+            partition.close(format!("topic '{name}' was deleted"));
         }
         if let Some(dir) = &self.dir {
             self.delete_on_disk(dir, name)?;
@@ -315,7 +373,7 @@ impl Log for EmbeddedLog {
                 None => 0,
             },
         };
-        let offset = t.partition(p)?.append(record)?;
+        let offset = t.partition(p)?.append(record, self.config.segment_bytes)?;
         self.bump(t);
         drop(topics);
         Ok((p, offset))
@@ -335,25 +393,12 @@ impl Log for EmbeddedLog {
         }
         let topics = self.topics.read();
         let t = topics.get(topic).ok_or_else(|| missing_topic(topic))?;
-        let state = t.partition(partition)?.state.read();
-        let len = state.records.len();
-        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(len);
-        let end = start.saturating_add(max).min(len);
-        Ok(state.records[start..end]
-            .iter()
-            .zip(start..)
-            .map(|(record, i)| StoredRecord {
-                partition,
-                offset: i as i64,
-                record: record.clone(),
-            })
-            .collect())
+        t.partition(partition)?.read(partition, offset, max)
     }
 
     fn end_offset(&self, topic: &str, partition: i32) -> Result<i64> {
         let t = self.topic(topic)?;
-        let len = t.partition(partition)?.state.read().records.len();
-        Ok(len as i64)
+        Ok(t.partition(partition)?.end_offset())
     }
 
     fn commit(&self, group: &str, topic: &str, partition: i32, offset: i64) -> Result<()> {
@@ -437,5 +482,7 @@ fn missing_topic(name: &str) -> Error {
     Error::log(format!("topic '{name}' does not exist"))
 }
 
+#[cfg(test)]
+mod segment_tests;
 #[cfg(test)]
 mod tests;

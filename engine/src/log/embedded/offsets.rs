@@ -52,7 +52,7 @@ impl OffsetStore {
         let path = dir.join("offsets.log");
         let mut committed: Committed = HashMap::new();
         let mut frames = 0usize;
-        let file = scan_file(&path, OFFSETS_MAGIC, |payload| {
+        let file = scan_file(&path, OFFSETS_MAGIC, |_, payload| {
             frames += 1;
             apply_offsets_frame(&mut committed, payload)
                 .ok_or_else(|| Error::log(format!("{}: undecodable frame", path.display())))

@@ -1,7 +1,9 @@
 //! The embedded log's tests, through the `Log` trait: records and their
 //! partitions, topic creation and deletion, committed offsets, reopening,
-//! torn and corrupt files, waiting for appends, concurrency.
+//! torn and corrupt files, waiting for appends, concurrency. Segments,
+//! their rolling and indexes are in `segment_tests`.
 
+use super::format::SEGMENT_MAGIC;
 use super::*;
 use crate::log::Header;
 use std::fs::OpenOptions;
@@ -33,8 +35,14 @@ fn values(log: &EmbeddedLog, topic: &str, partition: i32) -> Vec<Option<String>>
         .collect()
 }
 
+/// The directory of a partition.
+fn part_dir(dir: &Path, topic: &str, partition: i32) -> PathBuf {
+    partition_dir(&dir.join("topics").join(dir_name(topic)), partition)
+}
+
+/// The first segment of a partition.
 fn segment(dir: &Path, topic: &str, partition: i32) -> PathBuf {
-    segment_path(&dir.join("topics").join(dir_name(topic)), partition)
+    segments::log_path(&part_dir(dir, topic, partition), 0)
 }
 
 /// Runs a test body against an in-memory log and a file-backed one.

@@ -1,18 +1,15 @@
-//! A topic and its partitions: the records in memory, each partition's
-//! segment writer, loading a topic from its directory, and where a topic
-//! lives on disk (`meta.json`, directory names, segment paths).
+//! A topic and its partitions: each partition's records (in memory, or in
+//! its segments on disk), loading a topic from its directory, and where a
+//! topic lives on disk (`meta.json`, directory names, partition
+//! directories).
 
 use super::appends::Appends;
-use super::format::{
-    decode_record, encode_frame, encode_record, scan_file, SEGMENT_MAGIC, WRITE_BUFFER,
-};
+use super::segments::Segments;
 use crate::error::{Error, Result};
-use crate::log::{Record, TopicInfo};
+use crate::log::{Record, StoredRecord, TopicInfo};
 use parking_lot::RwLock;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::{Deserialize, Serialize};
-use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 /// Bytes of a topic name kept as they are in its directory name.
@@ -29,25 +26,23 @@ pub(super) struct Topic {
     pub(super) appends: Appends,
 }
 
-/// One partition: its records behind a lock, plus a handle on its segment
-/// file to fsync without holding that lock.
+/// One partition: its records behind a lock.
 pub(super) struct Partition {
-    pub(super) state: RwLock<PartitionState>,
-    sync_file: Option<File>,
+    state: RwLock<PartitionState>,
 }
 
 /// What the partition lock protects.
-pub(super) struct PartitionState {
-    /// Every record; a record's offset is its index.
-    pub(super) records: Vec<Record>,
-    /// The segment, None in memory or once closed.
-    pub(super) writer: Option<BufWriter<File>>,
-    /// Reused buffer for encoding a frame.
-    scratch: Vec<u8>,
-    /// Appended to since the last flush.
-    pub(super) dirty: bool,
+struct PartitionState {
+    store: Store,
     /// Why appends are refused (topic deleted, earlier write failed).
-    pub(super) closed: Option<String>,
+    closed: Option<String>,
+}
+
+/// Where a partition's records are.
+enum Store {
+    /// Every record; a record's offset is its index.
+    Memory(Vec<Record>),
+    Disk(Box<Segments>),
 }
 
 /// `meta.json` of a topic.
@@ -60,7 +55,8 @@ pub(super) struct TopicMeta {
 }
 
 impl Topic {
-    /// Loads a topic's segments from its directory.
+    /// Loads a topic's partitions from its directory (see
+    /// `Segments::load`: only their last segments are read).
     pub(super) fn load(path: &Path, meta: TopicMeta) -> Result<Topic> {
         if meta.partitions < 1 {
             return Err(Error::log(format!(
@@ -72,22 +68,8 @@ impl Topic {
         }
         let mut partitions = Vec::with_capacity(meta.partitions as usize);
         for p in 0..meta.partitions {
-            let seg = segment_path(path, p);
-            let mut records = Vec::new();
-            let file = scan_file(&seg, SEGMENT_MAGIC, |payload| {
-                let (offset, record) = decode_record(payload)
-                    .ok_or_else(|| Error::log(format!("{}: undecodable record", seg.display())))?;
-                if offset != records.len() as i64 {
-                    return Err(Error::log(format!(
-                        "{}: record at offset {offset} where {} was due",
-                        seg.display(),
-                        records.len()
-                    )));
-                }
-                records.push(record);
-                Ok(())
-            })?;
-            partitions.push(Partition::with_file(records, file)?);
+            let segments = Segments::load(&partition_dir(path, p), &legacy_segment_path(path, p))?;
+            partitions.push(Partition::on_disk(segments));
         }
         Ok(Topic {
             info: meta.into_info(),
@@ -122,89 +104,163 @@ impl TopicMeta {
 
 impl Partition {
     pub(super) fn in_memory() -> Partition {
+        Partition::with(Store::Memory(Vec::new()))
+    }
+
+    /// A partition stored in `segments`.
+    pub(super) fn on_disk(segments: Segments) -> Partition {
+        Partition::with(Store::Disk(Box::new(segments)))
+    }
+
+    fn with(store: Store) -> Partition {
         Partition {
             state: RwLock::new(PartitionState {
-                records: Vec::new(),
-                writer: None,
-                scratch: Vec::new(),
-                dirty: false,
+                store,
                 closed: None,
             }),
-            sync_file: None,
         }
     }
 
-    /// A partition holding `records`, appending to `file` (positioned at
-    /// its end).
-    pub(super) fn with_file(records: Vec<Record>, file: File) -> Result<Partition> {
-        let sync_file = file.try_clone()?;
-        Ok(Partition {
-            state: RwLock::new(PartitionState {
-                records,
-                writer: Some(BufWriter::with_capacity(WRITE_BUFFER, file)),
-                scratch: Vec::new(),
-                dirty: false,
-                closed: None,
-            }),
-            sync_file: Some(sync_file),
-        })
-    }
-
-    /// Appends a record, returning its offset.
-    pub(super) fn append(&self, record: Record) -> Result<i64> {
+    /// Appends a record, returning its offset; on disk, the active segment
+    /// is rolled once it holds `segment_bytes`.
+    pub(super) fn append(&self, record: Record, segment_bytes: u64) -> Result<i64> {
         let mut guard = self.state.write();
         let state = &mut *guard;
         if let Some(why) = &state.closed {
             return Err(Error::log(format!("cannot append: {why}")));
         }
-        let offset = state.records.len() as i64;
-        if let Some(writer) = state.writer.as_mut() {
-            encode_frame(&mut state.scratch, |buf| {
-                encode_record(buf, offset, &record)
-            })?;
-            if let Err(e) = writer.write_all(&state.scratch) {
-                // Part of the frame may be in the file: later frames would
-                // sit behind a torn one, so no more appends here.
-                state.closed = Some(format!("an earlier write failed: {e}"));
-                state.writer = None;
-                return Err(e.into());
+        match &mut state.store {
+            Store::Memory(records) => {
+                records.push(record);
+                Ok(records.len() as i64 - 1)
             }
-            state.dirty = true;
+            Store::Disk(segments) => match segments.append(&record, segment_bytes) {
+                Ok(offset) => Ok(offset),
+                Err(e) => {
+                    if matches!(e, Error::Io(_)) {
+                        // Part of a frame may be in the file: later frames
+                        // would sit behind a torn one, so no more appends.
+                        state.closed = Some(format!("an earlier write failed: {e}"));
+                    }
+                    Err(e)
+                }
+            },
         }
-        state.records.push(record);
-        Ok(offset)
+    }
+
+    /// Up to `max` records from `offset` on.
+    pub(super) fn read(
+        &self,
+        partition: i32,
+        offset: i64,
+        max: usize,
+    ) -> Result<Vec<StoredRecord>> {
+        let state = self.state.read();
+        match &state.store {
+            Store::Memory(records) => {
+                let len = records.len();
+                let start = usize::try_from(offset).unwrap_or(usize::MAX).min(len);
+                let end = start.saturating_add(max).min(len);
+                Ok(records[start..end]
+                    .iter()
+                    .zip(start..)
+                    .map(|(record, i)| StoredRecord {
+                        partition,
+                        offset: i as i64,
+                        record: record.clone(),
+                    })
+                    .collect())
+            }
+            Store::Disk(segments) => segments.read(partition, offset, max),
+        }
+    }
+
+    /// The offset of the next record appended.
+    pub(super) fn end_offset(&self) -> i64 {
+        match &self.state.read().store {
+            Store::Memory(records) => records.len() as i64,
+            Store::Disk(segments) => segments.end_offset(),
+        }
+    }
+
+    /// Refuses appends from now on, dropping what is not yet written (the
+    /// topic is being deleted).
+    pub(super) fn close(&self, why: String) {
+        let mut state = self.state.write();
+        state.closed = Some(why);
+        match &mut state.store {
+            Store::Memory(records) => *records = Vec::new(),
+            Store::Disk(segments) => segments.discard(),
+        }
     }
 
     /// Hands buffered records to the operating system (no fsync).
     pub(super) fn write_out(&self) -> Result<()> {
-        let mut state = self.state.write();
-        if let Some(writer) = state.writer.as_mut() {
-            if !writer.buffer().is_empty() {
-                writer.flush()?;
+        let mut guard = self.state.write();
+        let state = &mut *guard;
+        if state.closed.is_some() {
+            return Ok(());
+        }
+        match &mut state.store {
+            Store::Memory(_) => Ok(()),
+            Store::Disk(segments) => {
+                let written = segments.write_out();
+                if let Err(e) = &written {
+                    state.closed = Some(format!("an earlier write failed: {e}"));
+                }
+                written
             }
         }
-        Ok(())
     }
 
     /// Writes out the buffered records and fsyncs the segment.
     pub(super) fn flush(&self) -> Result<()> {
-        {
-            let mut state = self.state.write();
-            if !state.dirty {
+        let file = {
+            let mut guard = self.state.write();
+            let state = &mut *guard;
+            if state.closed.is_some() {
                 return Ok(());
             }
-            if let Some(writer) = state.writer.as_mut() {
-                writer.flush()?;
+            let Store::Disk(segments) = &mut state.store else {
+                return Ok(());
+            };
+            if !segments.dirty {
+                return Ok(());
             }
-            state.dirty = false;
-        }
-        if let Some(file) = &self.sync_file {
-            if let Err(e) = file.sync_data() {
-                self.state.write().dirty = true;
-                return Err(e.into());
+            match segments.write_out_for_sync() {
+                Ok(file) => {
+                    segments.dirty = false;
+                    file
+                }
+                Err(e) => {
+                    state.closed = Some(format!("an earlier write failed: {e}"));
+                    return Err(e);
+                }
             }
+        };
+        // Without the lock: appends go on while the disk works.
+        if let Err(e) = file.sync_data() {
+            if let Store::Disk(segments) = &mut self.state.write().store {
+                segments.dirty = true;
+            }
+            return Err(e.into());
         }
         Ok(())
+    }
+}
+
+impl Drop for PartitionState {
+    /// Writes out what is buffered: a log dropped without `flush` loses
+    /// nothing to a later crash of the process.
+    fn drop(&mut self) {
+        if self.closed.is_some() {
+            return;
+        }
+        if let Store::Disk(segments) = &mut self.store {
+            if let Err(e) = segments.write_out() {
+                tracing::warn!(error = %e, "could not write out a partition's last records");
+            }
+        }
     }
 }
 
@@ -231,7 +287,14 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
-pub(super) fn segment_path(topic_dir: &Path, partition: i32) -> PathBuf {
+/// The directory of a partition's segments.
+pub(super) fn partition_dir(topic_dir: &Path, partition: i32) -> PathBuf {
+    topic_dir.join(partition.to_string())
+}
+
+/// A partition's one segment file in the old layout (moved into the
+/// partition directory on open).
+pub(super) fn legacy_segment_path(topic_dir: &Path, partition: i32) -> PathBuf {
     topic_dir.join(format!("{partition}.log"))
 }
 
