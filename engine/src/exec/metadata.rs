@@ -1,10 +1,10 @@
 //! Statements that describe: SHOW/LIST, DESCRIBE, EXPLAIN and ASSERT.
 
-use super::{prop_int, prop_str, EngineInner, SessionState};
+use super::{prop_int, EngineInner, SessionState};
 use crate::catalog::{Catalog, QueryInfo, QueryState, Source};
 use crate::error::{Error, Result};
-use crate::formats::{FormatKind, FormatSpec};
-use crate::plan::planner::{plan_query, QueryPlan};
+use crate::formats::FormatKind;
+use crate::plan::planner::plan_query;
 use crate::results::{
     FunctionDescription, FunctionSummary, Property, QueryDescription, QueryRef, QuerySummary,
     RuntimeStats, SourceDescription, SourceList, SourceSummary, StatementResult, TopicSummary,
@@ -301,7 +301,7 @@ impl EngineInner {
                 let options = self.plan_options(session, sink.clone(), sink.is_none(), query_id);
                 let mut plan = plan_query(q, &self.state.lock().catalog, &options)?;
                 let sink_source = match stmt.as_ref() {
-                    Statement::CreateAsSelect(c) => Some(self.sink_preview(session, c, &mut plan)?),
+                    Statement::CreateAsSelect(c) => Some(self.plan_sink(session, c, &mut plan)?),
                     Statement::InsertInto { target, .. } => {
                         self.state.lock().catalog.find_source(target).cloned()
                     }
@@ -323,62 +323,6 @@ impl EngineInner {
                 }))
             }
         }
-    }
-
-    /// The sink a CREATE ... AS SELECT would create, for its EXPLAIN:
-    /// name, topic, formats and event time as `create_as_select` sets them,
-    /// with the TIMESTAMP step added to `plan` as it adds it.
-    fn sink_preview(
-        &self,
-        session: &SessionState,
-        c: &CreateAsSelect,
-        plan: &mut QueryPlan,
-    ) -> Result<Source> {
-        let topic = prop_str(&c.properties, "KAFKA_TOPIC").unwrap_or_else(|| {
-            format!(
-                "{}{}",
-                session
-                    .property("ksql.output.topic.name.prefix")
-                    .unwrap_or_default(),
-                c.name
-            )
-        });
-        let (mut key_format, value_format) = Self::formats_from(
-            session,
-            &c.properties,
-            Some(plan.source.key_format.clone()),
-            Some(plan.source.value_format.clone()),
-        )?;
-        let format_given = prop_str(&c.properties, "KEY_FORMAT").is_some()
-            || prop_str(&c.properties, "FORMAT").is_some();
-        if plan.schema.keys().next().is_none() && !format_given {
-            key_format = FormatSpec::new(FormatKind::None);
-        } else if key_format.kind == FormatKind::None && !format_given {
-            key_format = FormatSpec::new(FormatKind::Kafka);
-        }
-        let timestamp = self.timestamp_spec(&c.properties, &plan.schema)?;
-        if let Some(spec) = &timestamp {
-            if let Some((i, _)) = plan.schema.find(&spec.column) {
-                plan.operators
-                    .push(Box::new(crate::operators::TimestampOperator::new(
-                        i,
-                        spec.format.clone(),
-                    )));
-            }
-        }
-        Ok(Source {
-            name: c.name.clone(),
-            kind: c.kind,
-            schema: plan.schema.clone(),
-            topic,
-            key_format,
-            value_format,
-            timestamp,
-            is_source: false,
-            sql: String::new(),
-            created_by: None,
-            window: plan.window,
-        })
     }
 
     /// The counters of the given persistent queries, added up.

@@ -112,32 +112,6 @@ impl EngineInner {
                 "Invalid result type. Your SELECT query produces a {produced}. Please use {use_} statement instead."
             )));
         }
-        let topic = prop_str(&c.properties, "KAFKA_TOPIC").unwrap_or_else(|| {
-            format!(
-                "{}{}",
-                session
-                    .property("ksql.output.topic.name.prefix")
-                    .unwrap_or_default(),
-                c.name
-            )
-        });
-        let (mut key_format, value_format) = Self::formats_from(
-            session,
-            &c.properties,
-            Some(plan.source.key_format.clone()),
-            Some(plan.source.value_format.clone()),
-        )?;
-        if plan.schema.keys().next().is_none()
-            && prop_str(&c.properties, "KEY_FORMAT").is_none()
-            && prop_str(&c.properties, "FORMAT").is_none()
-        {
-            key_format = FormatSpec::new(FormatKind::None);
-        } else if key_format.kind == FormatKind::None
-            && prop_str(&c.properties, "KEY_FORMAT").is_none()
-            && prop_str(&c.properties, "FORMAT").is_none()
-        {
-            key_format = FormatSpec::new(FormatKind::Kafka);
-        }
         let source_partitions = self
             .log
             .describe_topic(&plan.source.topic)?
@@ -147,32 +121,13 @@ impl EngineInner {
             .map(|p| p as i32)
             .unwrap_or(source_partitions);
         let replicas = prop_int(&c.properties, "REPLICAS")?.unwrap_or(1) as i16;
-        let timestamp = self.timestamp_spec(&c.properties, &plan.schema)?;
         let mut plan = plan;
-        if let Some(spec) = &timestamp {
-            let (i, _) = plan
-                .schema
-                .find(&spec.column)
-                .expect("timestamp_spec checked the column exists");
-            plan.operators
-                .push(Box::new(crate::operators::TimestampOperator::new(
-                    i,
-                    spec.format.clone(),
-                )));
-        }
         let sink = Source {
-            name: c.name.clone(),
-            kind: c.kind,
-            schema: plan.schema.clone(),
-            topic: topic.clone(),
-            key_format,
-            value_format,
-            timestamp,
-            is_source: false,
             sql: text.to_string(),
             created_by: Some(id.clone()),
-            window: plan.window,
+            ..self.plan_sink(session, c, &mut plan)?
         };
+        let topic = sink.topic.clone();
         if prop_str(&c.properties, "WRAP_SINGLE_VALUE").is_some()
             && !sink.value_format.wrap_single
             && sink.schema.values().count() != 1
@@ -233,6 +188,65 @@ impl EngineInner {
         )
         .with_query(&id)
         .into())
+    }
+
+    /// The stream or table a CREATE ... AS SELECT writes: its topic
+    /// (`KAFKA_TOPIC`, or the name after `ksql.output.topic.name.prefix`),
+    /// formats (given, or the source's; no key format without key columns)
+    /// and TIMESTAMP column, whose operator is added to `plan`.
+    pub(super) fn plan_sink(
+        &self,
+        session: &SessionState,
+        c: &CreateAsSelect,
+        plan: &mut QueryPlan,
+    ) -> Result<Source> {
+        let topic = prop_str(&c.properties, "KAFKA_TOPIC").unwrap_or_else(|| {
+            format!(
+                "{}{}",
+                session
+                    .property("ksql.output.topic.name.prefix")
+                    .unwrap_or_default(),
+                c.name
+            )
+        });
+        let (mut key_format, value_format) = Self::formats_from(
+            session,
+            &c.properties,
+            Some(plan.source.key_format.clone()),
+            Some(plan.source.value_format.clone()),
+        )?;
+        let format_given = prop_str(&c.properties, "KEY_FORMAT").is_some()
+            || prop_str(&c.properties, "FORMAT").is_some();
+        if plan.schema.keys().next().is_none() && !format_given {
+            key_format = FormatSpec::new(FormatKind::None);
+        } else if key_format.kind == FormatKind::None && !format_given {
+            key_format = FormatSpec::new(FormatKind::Kafka);
+        }
+        let timestamp = self.timestamp_spec(&c.properties, &plan.schema)?;
+        if let Some(spec) = &timestamp {
+            let (i, _) = plan
+                .schema
+                .find(&spec.column)
+                .expect("timestamp_spec checked the column exists");
+            plan.operators.push(Box::new(TimestampOperator::new(
+                i,
+                &spec.column,
+                spec.format.clone(),
+            )));
+        }
+        Ok(Source {
+            name: c.name.clone(),
+            kind: c.kind,
+            schema: plan.schema.clone(),
+            topic,
+            key_format,
+            value_format,
+            timestamp,
+            is_source: false,
+            sql: String::new(),
+            created_by: None,
+            window: plan.window,
+        })
     }
 
     pub(super) fn insert_into(
@@ -481,8 +495,11 @@ fn flow_factory(
         let mut plan = plan_query(&query, &catalog, &options)?;
         if let Some(spec) = &timestamp {
             if let Some((i, _)) = plan.schema.find(&spec.column) {
-                plan.operators
-                    .push(Box::new(TimestampOperator::new(i, spec.format.clone())));
+                plan.operators.push(Box::new(TimestampOperator::new(
+                    i,
+                    &spec.column,
+                    spec.format.clone(),
+                )));
             }
         }
         Ok(FlowSpec {

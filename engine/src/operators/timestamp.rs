@@ -9,12 +9,19 @@ use crate::operators::{Context, Operator, Row};
 /// A row whose timestamp cannot be read is dropped and logged.
 pub struct TimestampOperator {
     column: usize,
+    /// The column's name, for plans.
+    name: String,
     format: Option<String>,
 }
 
 impl TimestampOperator {
-    pub fn new(column: usize, format: Option<String>) -> Self {
-        TimestampOperator { column, format }
+    /// Takes event time from the row's `column`, named `name`.
+    pub fn new(column: usize, name: impl Into<String>, format: Option<String>) -> Self {
+        TimestampOperator {
+            column,
+            name: name.into(),
+            format,
+        }
     }
 }
 
@@ -46,7 +53,7 @@ impl Operator for TimestampOperator {
     }
 
     fn describe(&self) -> String {
-        let mut parts = vec![("ROWTIME from", format!("result column #{}", self.column))];
+        let mut parts = vec![("ROWTIME from", self.name.clone())];
         if let Some(f) = &self.format {
             parts.push(("format", format!("'{f}'")));
         }

@@ -64,11 +64,11 @@ fn table_functions_materialize_and_timestamps_describe_themselves() {
     assert!(m
         .describe()
         .starts_with("store: the latest row of each key"));
-    let t = TimestampOperator::new(2, Some("yyyy-MM-dd".into()));
+    let t = TimestampOperator::new(2, "TS", Some("yyyy-MM-dd".into()));
     assert_eq!(t.name(), "Timestamp");
     assert_eq!(
         t.describe(),
-        "ROWTIME from: result column #2 | format: 'yyyy-MM-dd'"
+        "ROWTIME from: TS | format: 'yyyy-MM-dd'"
     );
 }
 

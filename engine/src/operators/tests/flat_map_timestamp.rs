@@ -106,7 +106,7 @@ fn stamped() -> Layout {
 
 #[test]
 fn timestamp_takes_event_time_from_a_column_and_drops_unreadable_rows() {
-    let mut h = OpHarness::new(stamped(), TimestampOperator::new(1, None));
+    let mut h = OpHarness::new(stamped(), TimestampOperator::new(1, "TS", None));
     h.check(
         "
         + a 5000 x @1
@@ -135,7 +135,7 @@ fn timestamp_takes_event_time_from_a_column_and_drops_unreadable_rows() {
 fn timestamp_parses_a_string_column_with_a_format() {
     let mut h = OpHarness::new(
         stamped(),
-        TimestampOperator::new(2, Some("yyyy-MM-dd HH:mm:ss".into())),
+        TimestampOperator::new(2, "TS", Some("yyyy-MM-dd HH:mm:ss".into())),
     );
     h.check(
         "
