@@ -19,6 +19,7 @@ pub mod report;
 pub mod rng;
 pub mod runner;
 pub mod startup;
+pub mod storage;
 pub mod workloads;
 
 pub use runner::{run, RunOptions, RunReport};
@@ -35,6 +36,9 @@ pub enum Bench {
     Push,
     /// The shell's (and later the server's) start-up ([`startup`]).
     Startup,
+    /// Volume in the embedded log: memory, reopening, start-up
+    /// ([`storage`]).
+    Storage,
 }
 
 impl Bench {
@@ -43,7 +47,7 @@ impl Bench {
         Workload::ALL
             .iter()
             .map(|w| Bench::Flow(*w))
-            .chain([Bench::Pull, Bench::Push, Bench::Startup])
+            .chain([Bench::Pull, Bench::Push, Bench::Startup, Bench::Storage])
             .collect()
     }
 
@@ -54,12 +58,13 @@ impl Bench {
             Bench::Pull => "pull",
             Bench::Push => "push",
             Bench::Startup => "startup",
+            Bench::Storage => "storage",
         }
     }
 
     /// The benchmark of a name.
     pub fn parse(name: &str) -> Option<Bench> {
-        [Bench::Pull, Bench::Push, Bench::Startup]
+        [Bench::Pull, Bench::Push, Bench::Startup, Bench::Storage]
             .into_iter()
             .find(|b| b.name().eq_ignore_ascii_case(name))
             .or_else(|| Workload::parse(name).map(Bench::Flow))
@@ -72,6 +77,9 @@ impl Bench {
             Bench::Pull => "pull queries: random key lookups on a 1M-key CTAS table",
             Bench::Push => "push queries: 100 subscribers to a stream fed 10k events/s",
             Bench::Startup => "start-up time to ready and idle memory of the sluice shell",
+            Bench::Storage => {
+                "storage: records of ~200 bytes into the embedded log, peak memory, reopening and start-up"
+            }
         }
     }
 }

@@ -21,7 +21,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 use anyhow::{anyhow, bail, Context, Result};
 use sluice_bench::events::GenConfig;
 use sluice_bench::report::{self, ServeReport};
-use sluice_bench::{pull, push, runner, startup, Bench, Workload};
+use sluice_bench::{pull, push, runner, startup, storage, Bench, Workload};
 use std::io::Write;
 
 /// Event-time spacing of the second, sparse `--check` pass.
@@ -127,7 +127,9 @@ fn parse_args() -> Result<Args> {
         // The start-up benchmark checks nothing beyond "it answers" and
         // needs the shell built: not part of the correctness run.
         args.benches = Bench::all();
-        args.benches.retain(|b| *b != Bench::Startup);
+        // Nor is the storage benchmark, which needs it too.
+        args.benches
+            .retain(|b| !matches!(b, Bench::Startup | Bench::Storage));
     }
     if args.benches.is_empty() {
         bail!("{USAGE}");
@@ -154,6 +156,18 @@ fn options(args: &Args, w: Workload, ms_per_event: i64) -> runner::RunOptions {
 }
 
 /// The pull benchmark's options.
+fn storage_options(args: &Args) -> storage::StorageOptions {
+    let default = if args.check {
+        sluice_bench::CHECK_EVENTS
+    } else {
+        storage::DEFAULT_RECORDS
+    };
+    storage::StorageOptions {
+        records: args.events.unwrap_or(default),
+        seed: args.seed,
+    }
+}
+
 fn pull_options(args: &Args) -> pull::PullOptions {
     let (keys, queries) = if args.check {
         (CHECK_PULL, CHECK_PULL)
@@ -220,6 +234,7 @@ fn run_here(args: &Args, b: Bench, ms_per_event: i64) -> Result<Vec<Report>> {
             )?),
             Report::Serve(startup::run_server()),
         ],
+        Bench::Storage => vec![Report::Serve(storage::run(&storage_options(args))?)],
     })
 }
 
@@ -247,6 +262,10 @@ fn run_child(args: &Args, b: Bench, ms_per_event: i64) -> Result<Vec<Report>> {
             cmd.args(["--seconds", &o.seconds.to_string()])
                 .args(["--rate", &o.rate.to_string()])
                 .args(["--subscribers", &o.subscribers.to_string()]);
+        }
+        Bench::Storage => {
+            let o = storage_options(args);
+            cmd.args(["--events", &o.records.to_string()]);
         }
         Bench::Startup => {
             if let Some(runs) = args.runs {

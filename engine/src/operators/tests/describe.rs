@@ -66,10 +66,7 @@ fn table_functions_materialize_and_timestamps_describe_themselves() {
         .starts_with("store: the latest row of each key"));
     let t = TimestampOperator::new(2, "TS", Some("yyyy-MM-dd".into()));
     assert_eq!(t.name(), "Timestamp");
-    assert_eq!(
-        t.describe(),
-        "ROWTIME from: TS | format: 'yyyy-MM-dd'"
-    );
+    assert_eq!(t.describe(), "ROWTIME from: TS | format: 'yyyy-MM-dd'");
 }
 
 #[test]
