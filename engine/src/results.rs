@@ -246,6 +246,11 @@ pub struct RowSet {
     pub query_id: String,
     pub columns: Vec<ResultColumn>,
     pub rows: Vec<Vec<Value>>,
+    /// Whether the query read a stream (a scan to the stream's current
+    /// end) rather than a table's state.
+    pub over_stream: bool,
+    /// Whether a scan of a stream stopped at the query's LIMIT.
+    pub limit_reached: bool,
 }
 
 /// A running push query (or PRINT); dropping it stops it.

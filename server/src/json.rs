@@ -325,16 +325,46 @@ pub fn row(values: &[Value]) -> Json {
 }
 
 /// ksqlDB's schema text for a query's header: `` `ID` STRING KEY, `N` INTEGER``
-/// (key columns marked only when `mark_keys`, as for pull queries).
+/// (key columns marked only when `mark_keys`, as for pull queries over
+/// tables, whose window bounds `WINDOWSTART` and `WINDOWEND` are part of
+/// a windowed table's key).
 pub fn schema_text(columns: &[ResultColumn], mark_keys: bool) -> String {
     columns
         .iter()
         .map(|c| {
-            let key = if mark_keys && c.key { " KEY" } else { "" };
-            format!("`{}` {}{key}", c.name.replace('`', "``"), c.ty)
+            let window_bound =
+                c.ty == SqlType::BigInt && (c.name == "WINDOWSTART" || c.name == "WINDOWEND");
+            let key = if mark_keys && (c.key || window_bound) {
+                " KEY"
+            } else {
+                ""
+            };
+            format!("{} {}{key}", quoted(&c.name), type_text(&c.ty))
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+fn quoted(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
+}
+
+/// A type as ksqlDB writes it in a header: struct fields quoted
+/// (`` STRUCT<`F1` STRING> ``).
+fn type_text(ty: &SqlType) -> String {
+    match ty {
+        SqlType::Array(t) => format!("ARRAY<{}>", type_text(t)),
+        SqlType::Map(k, v) => format!("MAP<{}, {}>", type_text(k), type_text(v)),
+        SqlType::Struct(fields) => format!(
+            "STRUCT<{}>",
+            fields
+                .iter()
+                .map(|(n, t)| format!("{} {}", quoted(n), type_text(t)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        other => other.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -379,6 +409,25 @@ mod tests {
         ];
         assert_eq!(schema_text(&cols, true), "`ID` STRING KEY, `N` INTEGER");
         assert_eq!(schema_text(&cols, false), "`ID` STRING, `N` INTEGER");
+        let nested = vec![
+            ResultColumn {
+                name: "WINDOWSTART".into(),
+                ty: SqlType::BigInt,
+                key: false,
+            },
+            ResultColumn {
+                name: "S".into(),
+                ty: SqlType::Array(Box::new(SqlType::Struct(vec![(
+                    "F1".into(),
+                    SqlType::String,
+                )]))),
+                key: false,
+            },
+        ];
+        assert_eq!(
+            schema_text(&nested, true),
+            "`WINDOWSTART` BIGINT KEY, `S` ARRAY<STRUCT<`F1` STRING>>"
+        );
         assert_eq!(
             schema_info(&SqlType::Array(Box::new(SqlType::Int))),
             json!({"type": "ARRAY", "fields": null, "memberSchema": {"type": "INTEGER", "fields": null, "memberSchema": null}})

@@ -120,6 +120,17 @@ impl Format {
         }
     }
 
+    /// The last chunk of a pull query's answer: ksqlDB ends a v1 scan of a
+    /// stream with `Limit Reached` when it stopped at its LIMIT, otherwise
+    /// with `Query Completed`.
+    fn end_pull(self, over_stream: bool, limit_reached: bool) -> Option<String> {
+        match (self, over_stream) {
+            (Format::V1, true) if limit_reached => self.end(true),
+            (Format::V1, true) => Some(",\n{\"finalMessage\":\"Query Completed\"}]".to_string()),
+            _ => self.end(false),
+        }
+    }
+
     /// A failure after the header was sent.
     fn error(self, err: &sluice_engine::Error) -> String {
         let e = json!({
@@ -220,7 +231,7 @@ fn produce(
         }
         Ok(StatementResult::Rows(set)) => {
             let _ = started.send(Ok(()));
-            if !send(format.header(&set.query_id, &set.columns, true)) {
+            if !send(format.header(&set.query_id, &set.columns, !set.over_stream)) {
                 return;
             }
             for row in &set.rows {
@@ -228,7 +239,7 @@ fn produce(
                     return;
                 }
             }
-            if let Some(end) = format.end(false) {
+            if let Some(end) = format.end_pull(set.over_stream, set.limit_reached) {
                 send(end);
             }
         }

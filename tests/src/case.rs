@@ -125,6 +125,8 @@ pub struct ExpectedError {
     pub type_name: Option<String>,
     /// A fragment of ksqlDB's message.
     pub message: Option<String>,
+    /// The HTTP status ksqlDB's REST API answers with (RQTT).
+    pub status: Option<u16>,
 }
 
 /// `post` checks.
@@ -171,8 +173,9 @@ pub struct TopicCheck {
 /// The expected REST response to one statement.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Response {
-    /// `{"admin": ...}`: the statement succeeds.
-    Admin,
+    /// `{"admin": {"@type": ...}}`: the statement succeeds, answering an
+    /// entity of this type (when given).
+    Admin(Option<String>),
     /// `{"query": [...]}`: a query's header and rows.
     Query(QueryResponse),
     /// Anything else (kept so positions still line up).
@@ -407,6 +410,10 @@ fn build_case(
         .map(|e| ExpectedError {
             type_name: e.get("type").and_then(Json::as_str).map(str::to_string),
             message: e.get("message").and_then(Json::as_str).map(str::to_string),
+            status: e
+                .get("status")
+                .and_then(Json::as_u64)
+                .and_then(|n| u16::try_from(n).ok()),
         });
 
     let post = match obj.get("post") {
@@ -594,8 +601,12 @@ fn parse_post(v: &Json) -> Result<PostChecks, String> {
 }
 
 fn parse_response(v: &Json) -> Response {
-    if v.get("admin").is_some() {
-        return Response::Admin;
+    if let Some(admin) = v.get("admin") {
+        let ty = admin
+            .get("@type")
+            .and_then(Json::as_str)
+            .map(str::to_string);
+        return Response::Admin(ty);
     }
     let Some(entries) = v.get("query").and_then(Json::as_array) else {
         return Response::Other(v.clone());

@@ -3,17 +3,21 @@
 //! ([`runner`]), compares what it produced with what the case expects
 //! ([`compare`], [`post`], [`queries`]) and gathers the outcomes into a
 //! [`Report`]. The `qtt` binary and the crate's integration tests are thin
-//! layers over [`run_paths`].
+//! layers over [`run_paths`]. In REST mode ([`run_files_over_http`]) each
+//! case runs through a server started in process instead ([`rest`],
+//! [`http`]).
 
 pub mod case;
 pub mod compare;
+pub mod http;
 mod panics;
 pub mod post;
 pub mod queries;
+pub mod rest;
 pub mod runner;
 
 pub use case::{Case, CaseFileRef};
-pub use runner::{run_case, Outcome};
+pub use runner::{run_case, run_case_over_http, Outcome};
 
 use case::FileContents;
 use serde_json::json;
@@ -127,6 +131,25 @@ pub fn run_paths_with(
     run_paths_selected(paths, filter, None, None, &[], on_case)
 }
 
+/// [`run_paths_selected`] in REST mode: each case through a server of its
+/// own over real HTTP ([`run_case_over_http`]).
+pub fn run_paths_over_http(
+    paths: &[PathBuf],
+    filter: Option<&str>,
+    only: Option<&HashSet<String>>,
+    properties: &[(String, String)],
+    on_case: impl FnMut(&CaseResult),
+) -> Report {
+    let selection = Selection {
+        filter,
+        only,
+        kafka: None,
+        properties,
+        http: true,
+    };
+    run_paths_into(paths, &selection, on_case)
+}
+
 /// [`run_paths_with`], running only the cases whose `file/name` is in
 /// `only` (when given), against the Kafka cluster at `kafka` (when given),
 /// with `properties` set for every case (its own come on top).
@@ -136,18 +159,27 @@ pub fn run_paths_selected(
     only: Option<&HashSet<String>>,
     kafka: Option<&str>,
     properties: &[(String, String)],
-    mut on_case: impl FnMut(&CaseResult),
+    on_case: impl FnMut(&CaseResult),
 ) -> Report {
-    let mut report = Report::default();
     let selection = Selection {
         filter,
         only,
         kafka,
         properties,
+        http: false,
     };
+    run_paths_into(paths, &selection, on_case)
+}
+
+fn run_paths_into(
+    paths: &[PathBuf],
+    selection: &Selection<'_>,
+    mut on_case: impl FnMut(&CaseResult),
+) -> Report {
+    let mut report = Report::default();
     for path in paths {
         match case::discover(path) {
-            Ok(files) => run_files_into(&files, &selection, &mut on_case, &mut report),
+            Ok(files) => run_files_into(&files, selection, &mut on_case, &mut report),
             Err(e) => {
                 let result = CaseResult {
                     file: path.display().to_string(),
@@ -166,6 +198,24 @@ pub fn run_paths_selected(
 pub fn run_files(
     files: &[CaseFileRef],
     filter: Option<&str>,
+    on_case: impl FnMut(&CaseResult),
+) -> Report {
+    run_files_selected(files, filter, false, on_case)
+}
+
+/// [`run_files`] in REST mode ([`run_case_over_http`]).
+pub fn run_files_over_http(
+    files: &[CaseFileRef],
+    filter: Option<&str>,
+    on_case: impl FnMut(&CaseResult),
+) -> Report {
+    run_files_selected(files, filter, true, on_case)
+}
+
+fn run_files_selected(
+    files: &[CaseFileRef],
+    filter: Option<&str>,
+    http: bool,
     mut on_case: impl FnMut(&CaseResult),
 ) -> Report {
     let mut report = Report::default();
@@ -174,6 +224,7 @@ pub fn run_files(
         only: None,
         kafka: None,
         properties: &[],
+        http,
     };
     run_files_into(files, &selection, &mut on_case, &mut report);
     report
@@ -189,6 +240,8 @@ struct Selection<'a> {
     kafka: Option<&'a str>,
     /// Properties set for every case before its own.
     properties: &'a [(String, String)],
+    /// Run each case through a server over HTTP.
+    http: bool,
 }
 
 /// Reads a list of case ids (`file/name`), one per line; blank lines and
@@ -242,6 +295,7 @@ fn run_files_into(
                             c.properties = properties;
                             match selection.kafka {
                                 Some(servers) => runner::run_case_on_kafka(&c, servers),
+                                None if selection.http => run_case_over_http(&c),
                                 None => run_case(&c),
                             }
                         }

@@ -5,12 +5,17 @@
 //!
 //! [`run_case`] runs a case on its own thread under `catch_unwind` and a
 //! time budget, so a panic or a hang fails that case only.
+//! [`run_case_over_http`] runs it through a server instead: statements and
+//! queries go over real HTTP (`/ksql`, `/query`) and the answers are
+//! compared with the case's `responses` ([`crate::rest`]).
 
 use crate::case::{Case, ExpectedRecord, InputRecord, TopicSpec, WindowSpec};
 use crate::compare::{clip, compare_topic, ObservedRecord};
+use crate::http::HttpResponse;
 use crate::panics;
 use crate::post;
 use crate::queries::{self, QueryOutput};
+use crate::rest::{self, Answer, TestServer};
 use serde_json::Value as Json;
 use sluice_engine::error::Pos;
 use sluice_engine::log::{Header, Log, Record, StoredRecord, TopicConfig};
@@ -19,7 +24,7 @@ use sluice_engine::sql::parser;
 use sluice_engine::{Engine, EngineConfig, StatementResult};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How a case ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,6 +82,13 @@ pub fn run_case(case: &Case) -> Outcome {
     run_case_with_budget(case, DEFAULT_BUDGET, None)
 }
 
+/// [`run_case`] through a server on a free loopback port over the case's
+/// fresh engine: statements go to `/ksql`, queries to `/query`, and the
+/// answers are compared with the case's `responses`.
+pub fn run_case_over_http(case: &Case) -> Outcome {
+    run_guarded(case, DEFAULT_BUDGET, None, true)
+}
+
 /// [`run_case`] against the Kafka cluster at `bootstrap_servers` instead
 /// of an in-memory embedded log; the case gets its own topic and group
 /// prefix, so cases never see each other's records.
@@ -87,6 +99,10 @@ pub fn run_case_on_kafka(case: &Case, bootstrap_servers: &str) -> Outcome {
 /// [`run_case`] with a chosen time budget. A case that runs out of time is
 /// failed and its thread left behind (threads cannot be stopped).
 pub fn run_case_with_budget(case: &Case, budget: Duration, kafka: Option<&str>) -> Outcome {
+    run_guarded(case, budget, kafka, false)
+}
+
+fn run_guarded(case: &Case, budget: Duration, kafka: Option<&str>, http: bool) -> Outcome {
     if !case.enabled {
         return Outcome::Skip("disabled in the case file (enabled: false)".into());
     }
@@ -96,7 +112,7 @@ pub fn run_case_with_budget(case: &Case, budget: Duration, kafka: Option<&str>) 
     let spawned = std::thread::Builder::new()
         .name("qtt-case".into())
         .spawn(move || {
-            let outcome = panics::catch(|| execute_case_on(&owned, kafka));
+            let outcome = panics::catch(|| execute_case_on(&owned, kafka, http));
             // The receiver is gone only when the case already timed out.
             let _ = tx.send(outcome);
         });
@@ -127,13 +143,28 @@ enum At {
 
 /// Runs a case on the calling thread, without panic or time protection.
 pub fn execute_case(case: &Case) -> Outcome {
-    execute_case_on(case, None)
+    execute_case_on(case, None, false)
 }
 
-fn execute_case_on(case: &Case, kafka: Option<sluice_engine::log::KafkaConfig>) -> Outcome {
-    match CaseRun::start(case, kafka).and_then(|mut run| run.run()) {
+fn execute_case_on(
+    case: &Case,
+    kafka: Option<sluice_engine::log::KafkaConfig>,
+    http: bool,
+) -> Outcome {
+    let ran =
+        CaseRun::start(case, kafka, http).and_then(
+            |mut run| {
+                if http {
+                    run.run_http()
+                } else {
+                    run.run()
+                }
+            },
+        );
+    match ran {
         Ok(()) => Outcome::Pass,
         Err(Stop::Failed(at, message)) => judge_error(case, at, &message),
+        Err(Stop::Rejected(at, status, body)) => judge_rejection(case, at, status, &body),
         Err(Stop::Mismatch(reason)) => Outcome::Fail(clip(&reason, 600)),
     }
 }
@@ -144,6 +175,8 @@ enum Stop {
     Failed(At, String),
     /// A check failed, or the harness could not do its part.
     Mismatch(String),
+    /// The server answered an error (HTTP status, ksqlDB's error body).
+    Rejected(At, u16, Json),
 }
 
 fn mismatch(reason: impl Into<String>) -> Stop {
@@ -179,6 +212,43 @@ fn judge_error(case: &Case, at: At, message: &str) -> Outcome {
     }
 }
 
+/// [`judge_error`] for an error the server answered, which must also carry
+/// the status and error type the case expects (a `KsqlStatementErrorMessage`
+/// is a `statement_error`; any error body is a `KsqlErrorMessage`).
+fn judge_rejection(case: &Case, at: At, status: u16, body: &Json) -> Outcome {
+    let message = body
+        .get("message")
+        .and_then(Json::as_str)
+        .map_or_else(|| body.to_string(), str::to_string);
+    let outcome = judge_error(case, at, &format!("HTTP {status}: {message}"));
+    let Some(expected) = (outcome == Outcome::Pass)
+        .then_some(case.expected_error.as_ref())
+        .flatten()
+    else {
+        return outcome;
+    };
+    if let Some(want) = expected.status {
+        if want != status {
+            return Outcome::Fail(clip(
+                &format!("expected HTTP {want} but got {status}: {message}"),
+                600,
+            ));
+        }
+    }
+    let ty = body.get("@type").and_then(Json::as_str).unwrap_or("");
+    let statement_error = expected
+        .type_name
+        .as_deref()
+        .is_some_and(|t| t.ends_with(".KsqlStatementErrorMessage"));
+    if statement_error && ty != "statement_error" {
+        return Outcome::Fail(clip(
+            &format!("expected a statement_error but got {ty:?}: {message}"),
+            600,
+        ));
+    }
+    Outcome::Pass
+}
+
 /// Case-insensitive containment, with runs of whitespace treated alike.
 fn contains_loosely(haystack: &str, needle: &str) -> bool {
     let norm = |s: &str| {
@@ -210,10 +280,20 @@ struct CaseRun<'a> {
     tracker: OutputTracker,
     /// Per statement: the rows a query returned or the handle of a push query.
     results: Vec<Option<QueryOutput>>,
+    /// REST mode: the server the statements are sent to.
+    server: Option<TestServer>,
+    /// REST mode, per statement: what the server answered.
+    answers: Vec<Option<Answer>>,
+    /// REST mode, per statement: a `/query` answer still being read.
+    open: Vec<Option<HttpResponse>>,
 }
 
 impl<'a> CaseRun<'a> {
-    fn start(case: &'a Case, kafka: Option<sluice_engine::log::KafkaConfig>) -> Result<Self, Stop> {
+    fn start(
+        case: &'a Case,
+        kafka: Option<sluice_engine::log::KafkaConfig>,
+        http: bool,
+    ) -> Result<Self, Stop> {
         let mut properties = BTreeMap::new();
         // ksqlDB's test drivers read every topic from its beginning.
         properties.insert("auto.offset.reset".to_string(), "earliest".to_string());
@@ -245,12 +325,23 @@ impl<'a> CaseRun<'a> {
                 outputs.push(o.topic.clone());
             }
         }
+        let server = match http {
+            true => Some(
+                TestServer::start(engine.clone())
+                    .map_err(|e| mismatch(format!("the server did not start: {e:#}")))?,
+            ),
+            false => None,
+        };
+        let n = case.statements.len();
         Ok(CaseRun {
             case,
             engine,
             log,
             tracker: OutputTracker::new(outputs),
-            results: (0..case.statements.len()).map(|_| None).collect(),
+            results: (0..n).map(|_| None).collect(),
+            server,
+            answers: (0..n).map(|_| None).collect(),
+            open: (0..n).map(|_| None).collect(),
         })
     }
 
@@ -281,22 +372,28 @@ impl<'a> CaseRun<'a> {
         }
         self.collect_query_rows()?;
         self.poll_outputs()?;
-        if let Some(e) = &self.case.expected_error {
-            return Err(mismatch(format!(
-                "expected an error ({}{}) but every statement and input succeeded",
-                e.type_name.as_deref().unwrap_or("exception"),
-                e.message
-                    .as_deref()
-                    .map(|m| format!(": \"{m}\""))
-                    .unwrap_or_default()
-            )));
-        }
+        self.no_error_expected()?;
         self.check_outputs()?;
         post::check(&self.engine, &*self.log, &self.case.post).map_err(Stop::Mismatch)?;
         if let Some(responses) = &self.case.responses {
             queries::check_responses(responses, &self.results).map_err(Stop::Mismatch)?;
         }
         Ok(())
+    }
+
+    /// Fails a case that expects an error once everything succeeded.
+    fn no_error_expected(&self) -> Result<(), Stop> {
+        match &self.case.expected_error {
+            Some(e) => Err(mismatch(format!(
+                "expected an error ({}{}) but every statement and input succeeded",
+                e.type_name.as_deref().unwrap_or("exception"),
+                e.message
+                    .as_deref()
+                    .map(|m| format!(": \"{m}\""))
+                    .unwrap_or_default()
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// Creates the case's `topics`, the topics of its `CREATE STREAM/TABLE`
@@ -480,6 +577,211 @@ impl<'a> CaseRun<'a> {
                 return Err(mismatch(why));
             }
         }
+        Ok(())
+    }
+}
+
+/// How long a `/ksql` answer or a pull query's answer may take.
+const ANSWER_BUDGET: Duration = Duration::from_secs(5);
+/// How long one read of a `/query` answer waits for more of it.
+const HTTP_POLL: Duration = Duration::from_millis(50);
+/// How long a push query's answer is read at most.
+const HTTP_PUSH_BUDGET: Duration = Duration::from_secs(3);
+
+/// REST mode: the case's statements over HTTP, as ksqlDB's REST
+/// query-validation runner sends them.
+impl CaseRun<'_> {
+    /// Runs the case through the server: the statements before the first
+    /// query in one `/ksql` request, then the inputs (after the queries are
+    /// open when the case waits for an active push query), then each query
+    /// through `/query` (any other statement through `/ksql`), each answer
+    /// read while the engine is driven; then the same checks as in process,
+    /// the answers compared with `responses`.
+    fn run_http(&mut self) -> Result<(), Stop> {
+        self.create_topics()?;
+        let n = self.case.statements.len();
+        let first_query = self
+            .case
+            .statements
+            .iter()
+            .position(|s| is_query(s))
+            .unwrap_or(n);
+        if first_query > 0 {
+            self.send_ksql(0, first_query)?;
+        }
+        self.engine
+            .run_until_idle()
+            .map_err(|e| Stop::Failed(At::Statements, e.to_string()))?;
+        self.poll_outputs()?;
+        if self.case.wait_for_active_push_query {
+            for i in first_query..n {
+                self.send_later(i)?;
+            }
+            self.produce_inputs()?;
+            for i in first_query..n {
+                self.finish_query(i)?;
+            }
+        } else {
+            self.produce_inputs()?;
+            for i in first_query..n {
+                self.send_later(i)?;
+                self.finish_query(i)?;
+            }
+        }
+        self.poll_outputs()?;
+        self.no_error_expected()?;
+        self.check_outputs()?;
+        post::check(&self.engine, &*self.log, &self.case.post).map_err(Stop::Mismatch)?;
+        if let Some(responses) = &self.case.responses {
+            rest::check_responses(responses, &self.answers).map_err(Stop::Mismatch)?;
+        }
+        Ok(())
+    }
+
+    fn addr(&self) -> Result<std::net::SocketAddr, Stop> {
+        self.server
+            .as_ref()
+            .map(|s| s.addr)
+            .ok_or_else(|| mismatch("no server runs"))
+    }
+
+    /// `{"ksql": sql, "streamsProperties": the case's properties}`.
+    fn request_body(&self, sql: &str) -> String {
+        let properties: serde_json::Map<String, Json> = self
+            .case
+            .properties
+            .iter()
+            .map(|(k, v)| (k.clone(), Json::String(v.clone())))
+            .collect();
+        serde_json::json!({"ksql": sql, "streamsProperties": properties}).to_string()
+    }
+
+    /// Sends statements `from..to` to `/ksql` in one request, keeping the
+    /// entity answered for each.
+    fn send_ksql(&mut self, from: usize, to: usize) -> Result<(), Stop> {
+        let sql = self.case.statements[from..to].join("\n");
+        let body = self.request_body(&sql);
+        let mut response = HttpResponse::post(self.addr()?, "/ksql", &body)
+            .map_err(|e| mismatch(format!("statement #{}: {e:#}", from + 1)))?;
+        response
+            .read_to_end(ANSWER_BUDGET)
+            .map_err(|e| mismatch(format!("statement #{}: /ksql: {e:#}", from + 1)))?;
+        let text = response.text();
+        let json: Json = serde_json::from_str(&text).unwrap_or(Json::String(text.clone()));
+        if response.status != 200 {
+            // The error carries the entities of the statements before the
+            // one that failed.
+            let done = json
+                .get("entities")
+                .and_then(Json::as_array)
+                .map_or(0, Vec::len);
+            let at = At::Statement((from + done).min(to - 1));
+            return Err(Stop::Rejected(at, response.status, json));
+        }
+        let Json::Array(entities) = json else {
+            return Err(mismatch(format!(
+                "statement #{}: /ksql answered {}",
+                from + 1,
+                clip(&text, 300)
+            )));
+        };
+        for (j, entity) in entities.into_iter().enumerate().take(to - from) {
+            self.answers[from + j] = Some(Answer::Admin(entity));
+        }
+        Ok(())
+    }
+
+    /// Sends statement `i`, which follows the first query: a query is
+    /// opened on `/query` (read by [`CaseRun::finish_query`]), anything
+    /// else goes to `/ksql`.
+    fn send_later(&mut self, i: usize) -> Result<(), Stop> {
+        let sql = &self.case.statements[i];
+        if !is_query(sql) {
+            return self.send_ksql(i, i + 1);
+        }
+        let body = self.request_body(sql);
+        let mut response = HttpResponse::post(self.addr()?, "/query", &body)
+            .map_err(|e| mismatch(format!("statement #{}: {e:#}", i + 1)))?;
+        if response.status != 200 {
+            response
+                .read_to_end(ANSWER_BUDGET)
+                .map_err(|e| mismatch(format!("statement #{}: /query: {e:#}", i + 1)))?;
+            let text = response.text();
+            let json = serde_json::from_str(&text).unwrap_or(Json::String(text));
+            return Err(Stop::Rejected(At::Statement(i), response.status, json));
+        }
+        self.open[i] = Some(response);
+        Ok(())
+    }
+
+    /// Reads statement `i`'s `/query` answer while driving the engine: a
+    /// pull query's to its end; a push query's until it ends, it has the
+    /// rows expected (and no final message is awaited) and nothing more
+    /// comes, or the budget is spent. Then the connection is closed, which
+    /// stops the push query.
+    fn finish_query(&mut self, i: usize) -> Result<(), Stop> {
+        let Some(mut response) = self.open[i].take() else {
+            return Ok(());
+        };
+        let sql = &self.case.statements[i];
+        let is_push = sql
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_ascii_uppercase()
+            .contains("EMIT CHANGES");
+        let expected = match self.case.responses.as_ref().and_then(|r| r.get(i)) {
+            Some(crate::case::Response::Query(q)) => Some(q),
+            _ => None,
+        };
+        let wanted_rows = expected.map(|q| q.rows.len());
+        let awaits_final = expected.is_some_and(|q| q.final_message.is_some());
+        let budget = if is_push {
+            HTTP_PUSH_BUDGET
+        } else {
+            ANSWER_BUDGET
+        };
+        let deadline = Instant::now() + budget;
+        let mut empty = 0;
+        loop {
+            self.engine
+                .run_until_idle()
+                .map_err(|e| Stop::Failed(At::Statement(i), e.to_string()))?;
+            if response.is_complete() || Instant::now() > deadline {
+                break;
+            }
+            let got = response
+                .poll(HTTP_POLL)
+                .map_err(|e| mismatch(format!("statement #{}: /query: {e:#}", i + 1)))?;
+            if !is_push || response.is_complete() {
+                continue;
+            }
+            empty = if got { 0 } else { empty + 1 };
+            let rows = rest::count_rows(&response.text());
+            let enough = wanted_rows.is_some_and(|n| rows >= n);
+            let settled = match wanted_rows {
+                Some(_) => enough && !awaits_final && empty >= 1,
+                None => empty >= 3,
+            };
+            if settled {
+                break;
+            }
+        }
+        self.poll_outputs()?;
+        let (entries, ended) = rest::parse_query_body(&response.text())
+            .map_err(|e| mismatch(format!("statement #{}: {e}", i + 1)))?;
+        if let Some(error) = rest::error_entry(&entries) {
+            return Err(Stop::Rejected(
+                At::Statement(i),
+                response.status,
+                error.clone(),
+            ));
+        }
+        self.answers[i] = Some(Answer::Query {
+            is_push,
+            entries,
+            complete: ended && response.is_complete(),
+        });
         Ok(())
     }
 }

@@ -1,6 +1,7 @@
 //! The crate's one integration-test binary: our own end-to-end cases in
-//! `tests/cases/`, the ratchet over ksqlDB's conformance cases, and a
-//! sample of those cases run against a real Kafka broker.
+//! `tests/cases/`, the ratchet over ksqlDB's conformance cases (through the
+//! engine, and the REST cases again over real HTTP), and a sample of those
+//! cases run against a real Kafka broker.
 
 use std::path::{Path, PathBuf};
 
@@ -36,7 +37,7 @@ mod own_cases {
 mod conformance {
     use super::{manifest_dir, Path};
     use sluice_tests::case::discover;
-    use sluice_tests::{run_files, shared_cases_dir};
+    use sluice_tests::{run_files, shared_cases_dir, Report};
     use std::collections::BTreeSet;
 
     fn passing_list() -> std::path::PathBuf {
@@ -53,19 +54,19 @@ mod conformance {
             .collect()
     }
 
-    fn write_list(path: &Path, cases: &BTreeSet<String>) {
-        let mut text = String::from(
-            "# ksqlDB conformance cases (../shared/qtt) that Sluice passes, one\n\
-             # `file/case name` per line. The integration tests fail when one of\n\
-             # them stops passing. Regenerate with:\n\
-             #   QTT_WRITE_PASSING=1 cargo test -p sluice-tests --test main conformance\n",
-        );
+    pub(super) fn write_list(path: &Path, cases: &BTreeSet<String>, header: &str) {
+        let mut text = String::from(header);
         for c in cases {
             text.push_str(c);
             text.push('\n');
         }
-        std::fs::write(path, text).expect("write passing.txt");
+        std::fs::write(path, text).expect("write the list of passing cases");
     }
+
+    const HEADER: &str = "# ksqlDB conformance cases (../shared/qtt) that Sluice passes, one\n\
+         # `file/case name` per line. The integration tests fail when one of\n\
+         # them stops passing. Regenerate with:\n\
+         #   QTT_WRITE_PASSING=1 cargo test -p sluice-tests --test main conformance\n";
 
     #[test]
     fn listed_cases_still_pass() {
@@ -79,6 +80,13 @@ mod conformance {
             .filter(|f| f.rel.starts_with("qtt/") || f.rel.starts_with("rqtt/"))
             .collect();
         let report = run_files(&files, None, |_| {});
+        println!("conformance: {}", report.summary());
+        ratchet(&report, &passing_list(), HEADER);
+    }
+
+    /// Checks that every case listed in `list_path` passed in `report`; with
+    /// `QTT_WRITE_PASSING=1`, rewrites the list instead.
+    pub(super) fn ratchet(report: &Report, list_path: &Path, header: &str) {
         let passing: BTreeSet<String> = report
             .cases
             .iter()
@@ -87,11 +95,8 @@ mod conformance {
             // few case names end with one.
             .map(|c| c.id().trim_end().to_string())
             .collect();
-        println!("conformance: {}", report.summary());
-
-        let list_path = passing_list();
         if std::env::var("QTT_WRITE_PASSING").is_ok_and(|v| v == "1") {
-            write_list(&list_path, &passing);
+            write_list(list_path, &passing, header);
             println!(
                 "wrote {} passing cases to {}",
                 passing.len(),
@@ -100,12 +105,13 @@ mod conformance {
             return;
         }
 
-        let listed = read_list(&list_path);
+        let listed = read_list(list_path);
         let newly: Vec<&String> = passing.difference(&listed).collect();
         if !newly.is_empty() {
             println!(
-                "{} cases pass but are not in passing.txt (add them with QTT_WRITE_PASSING=1):",
-                newly.len()
+                "{} cases pass but are not in {} (add them with QTT_WRITE_PASSING=1):",
+                newly.len(),
+                list_path.display()
             );
             for c in &newly {
                 println!("  {c}");
@@ -123,9 +129,48 @@ mod conformance {
             .collect();
         assert!(
             regressed.is_empty(),
-            "{} cases listed in passing.txt no longer pass:\n{}",
+            "{} cases listed in {} no longer pass:\n{}",
             regressed.len(),
+            list_path.display(),
             regressed.join("\n")
+        );
+    }
+}
+
+/// ksqlDB's REST cases (`../shared/qtt/rqtt`) over real HTTP: each case
+/// through a server of its own in this process, its statements sent to
+/// `/ksql` and `/query`. Every case listed in
+/// `tests/conformance/passing-http.txt` must still pass;
+/// `QTT_WRITE_PASSING=1` rewrites the list.
+mod conformance_http {
+    use super::conformance::ratchet;
+    use super::manifest_dir;
+    use sluice_tests::case::discover;
+    use sluice_tests::{run_files_over_http, shared_cases_dir};
+
+    const HEADER: &str =
+        "# ksqlDB's REST conformance cases (../shared/qtt/rqtt) that Sluice passes\n\
+         # over real HTTP (/ksql, /query), one `file/case name` per line. The\n\
+         # integration tests fail when one of them stops passing. Regenerate with:\n\
+         #   QTT_WRITE_PASSING=1 cargo test -p sluice-tests --test main conformance_http\n";
+
+    #[test]
+    fn listed_http_cases_still_pass() {
+        let Some(root) = shared_cases_dir() else {
+            println!("note: ../shared/qtt is not there; the HTTP conformance ratchet is skipped");
+            return;
+        };
+        let files: Vec<_> = discover(&root)
+            .expect("list ../shared/qtt")
+            .into_iter()
+            .filter(|f| f.rel.starts_with("rqtt/"))
+            .collect();
+        let report = run_files_over_http(&files, None, |_| {});
+        println!("conformance over HTTP: {}", report.summary());
+        ratchet(
+            &report,
+            &manifest_dir().join("conformance/passing-http.txt"),
+            HEADER,
         );
     }
 }

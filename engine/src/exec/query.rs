@@ -89,6 +89,8 @@ impl EngineInner {
             query_id: id,
             columns,
             rows,
+            over_stream: true,
+            limit_reached: task.finished(),
         }))
     }
 
@@ -270,6 +272,8 @@ impl EngineInner {
             query_id: task.query_id,
             columns,
             rows,
+            over_stream: false,
+            limit_reached: false,
         }))
     }
 

@@ -96,6 +96,8 @@ fn insert_values_answers_an_empty_array_and_lists_describe() {
 
 #[test]
 fn query_v1_pull_answers_one_array() {
+    // A pull query over a stream: no key marks, and ksqlDB's final message
+    // for a completed scan.
     let server = TestServer::start();
     server.stream_with_rows();
     let (status, body) = server.post(
@@ -106,9 +108,10 @@ fn query_v1_pull_answers_one_array() {
     assert_eq!(status, 200);
     assert_eq!(
         mask_query_id(&body),
-        "[{\"header\":{\"queryId\":\"ID\",\"schema\":\"`ID` STRING KEY, `NAME` STRING, `AMOUNT` INTEGER\"}},\n\
+        "[{\"header\":{\"queryId\":\"ID\",\"schema\":\"`ID` STRING, `NAME` STRING, `AMOUNT` INTEGER\"}},\n\
          {\"row\":{\"columns\":[\"k1\",\"al\",10]}},\n\
-         {\"row\":{\"columns\":[\"k2\",\"bob\",20]}}]"
+         {\"row\":{\"columns\":[\"k2\",\"bob\",20]}},\n\
+         {\"finalMessage\":\"Query Completed\"}]"
     );
 }
 

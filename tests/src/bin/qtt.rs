@@ -1,16 +1,18 @@
-//! `qtt [--json REPORT] [--filter SUBSTRING] [--cases LIST]
+//! `qtt [--json REPORT] [--filter SUBSTRING] [--cases LIST] [--http]
 //! [--bootstrap-servers HOST:PORT] [--set NAME=VALUE]... PATH...`: runs ksqlDB QTT/RQTT case files
 //! (or folders of them, recursed) against Sluice, one fresh engine per case
 //! (on the embedded log, or on a Kafka cluster with a topic prefix per
-//! case), printing `PASS|FAIL|SKIP <file>/<case>` per case and a
+//! case; with `--http`, through a server of its own over real HTTP),
+//! printing `PASS|FAIL|SKIP <file>/<case>` per case and a
 //! final `N passed, M failed[, K skipped]` line. Exits 0 whenever it ran.
 
 use anyhow::{bail, Context, Result};
 use std::io::Write;
 use std::path::PathBuf;
 
-const USAGE: &str = "usage: qtt [--json REPORT] [--filter SUBSTRING] [--cases LIST] [--bootstrap-servers HOST:PORT] [--set NAME=VALUE]... PATH...
+const USAGE: &str = "usage: qtt [--json REPORT] [--filter SUBSTRING] [--cases LIST] [--http] [--bootstrap-servers HOST:PORT] [--set NAME=VALUE]... PATH...
   --cases LIST      run only the cases named in LIST (one `file/case name` per line, # comments)
+  --http            send each case's statements through a server over HTTP (/ksql, /query)
   --set NAME=VALUE  a property for every case (e.g. processing.guarantee=exactly_once_v2)";
 
 struct Args {
@@ -18,6 +20,7 @@ struct Args {
     filter: Option<String>,
     cases: Option<PathBuf>,
     bootstrap_servers: Option<String>,
+    http: bool,
     properties: Vec<(String, String)>,
     paths: Vec<PathBuf>,
 }
@@ -28,6 +31,7 @@ fn parse_args() -> Result<Args> {
         filter: None,
         cases: None,
         bootstrap_servers: None,
+        http: false,
         properties: Vec::new(),
         paths: Vec::new(),
     };
@@ -41,6 +45,7 @@ fn parse_args() -> Result<Args> {
                 args.bootstrap_servers =
                     Some(it.next().context("--bootstrap-servers needs HOST:PORT")?)
             }
+            "--http" => args.http = true,
             "--set" => {
                 let set = it.next().context("--set needs NAME=VALUE")?;
                 let (name, value) = set.split_once('=').context("--set needs NAME=VALUE")?;
@@ -61,6 +66,9 @@ fn parse_args() -> Result<Args> {
     }
     if args.paths.is_empty() {
         bail!("no PATH given");
+    }
+    if args.http && args.bootstrap_servers.is_some() {
+        bail!("--http runs on the embedded log; it does not take --bootstrap-servers");
     }
     Ok(args)
 }
@@ -85,19 +93,30 @@ fn run(args: &Args) -> Result<()> {
         Some(path) => Some(sluice_tests::read_case_list(path).map_err(anyhow::Error::msg)?),
         None => None,
     };
-    let report = sluice_tests::run_paths_selected(
-        &args.paths,
-        args.filter.as_deref(),
-        only.as_ref(),
-        args.bootstrap_servers.as_deref(),
-        &args.properties,
-        |result| {
-            let mut out = stdout.lock();
-            // A closed pipe (e.g. `| head`) must not stop the run.
-            let _ = writeln!(out, "{}", result.line());
-            let _ = out.flush();
-        },
-    );
+    let print = |result: &sluice_tests::CaseResult| {
+        let mut out = stdout.lock();
+        // A closed pipe (e.g. `| head`) must not stop the run.
+        let _ = writeln!(out, "{}", result.line());
+        let _ = out.flush();
+    };
+    let report = if args.http {
+        sluice_tests::run_paths_over_http(
+            &args.paths,
+            args.filter.as_deref(),
+            only.as_ref(),
+            &args.properties,
+            print,
+        )
+    } else {
+        sluice_tests::run_paths_selected(
+            &args.paths,
+            args.filter.as_deref(),
+            only.as_ref(),
+            args.bootstrap_servers.as_deref(),
+            &args.properties,
+            print,
+        )
+    };
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&report.to_json())?;
         std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
