@@ -1326,7 +1326,7 @@ fn catalog_statements_answer_a_command_status() {
     assert_eq!(terminated.command_id, "terminate/CSAS_UP_0/execute");
     let dropped = status("DROP STREAM up;");
     assert_eq!(dropped.command_id, "stream/UP/drop");
-    assert_eq!(dropped.message, "Source `UP` (topic: UP) was dropped.");
+    assert_eq!(dropped.message, "Source UP (topic: UP) was dropped.");
     // Session statements change no catalog: a message, no command.
     assert!(matches!(
         e.execute("SET 'auto.offset.reset' = 'earliest';")

@@ -424,7 +424,7 @@ impl EngineInner {
             kind_name(kind),
             name,
             "drop",
-            format!("Source `{name}` (topic: {}) was dropped.", src.topic),
+            format!("Source {name} (topic: {}) was dropped.", src.topic),
         )
         .into())
     }
