@@ -87,7 +87,8 @@ use format::sync_dir;
 use lock::DirLock;
 use offsets::OffsetStore;
 use parking_lot::{Mutex, RwLock};
-use segments::Segments;
+pub use segments::Damage;
+use segments::{Place, Segments};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::{self, File};
@@ -96,7 +97,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use topic::{dir_name, partition_dir, Partition, Topic, TopicMeta};
+use topic::{dir_name, mirrored, partition_dir, Partition, Topic, TopicMeta};
 
 /// Bytes a partition's active segment holds before a new one is started.
 pub const DEFAULT_SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
@@ -208,6 +209,24 @@ impl EmbeddedLog {
         }
     }
 
+    /// The damage found so far in the segments of every topic: ranges of
+    /// bytes that failed their checks, found on open (in the last segment
+    /// of each partition) or by reads, each with the records lost to it.
+    pub fn damage(&self) -> Vec<Damage> {
+        let topics = self.topics.read();
+        topics
+            .values()
+            .flat_map(|t| t.partitions.iter().flat_map(Partition::damage))
+            .collect()
+    }
+
+    /// Whether this log keeps the topic `name` twice (each segment with a
+    /// byte-for-byte mirror copy): command topics, whose loss would lose
+    /// the catalog.
+    pub fn mirrors(name: &str) -> bool {
+        mirrored(name)
+    }
+
     /// The data directory, None for an in-memory log.
     pub fn dir(&self) -> Option<&Path> {
         self.dir.as_deref()
@@ -242,7 +261,11 @@ impl EmbeddedLog {
         fs::create_dir(&path)?;
         let mut partitions = Vec::with_capacity(config.partitions as usize);
         for p in 0..config.partitions {
-            let segments = Segments::create(&partition_dir(&path, p))?;
+            let place = Place {
+                topic: name.to_string(),
+                partition: p,
+            };
+            let segments = Segments::create(&partition_dir(&path, p), place, mirrored(name))?;
             partitions.push(Partition::on_disk(segments));
         }
         let meta = TopicMeta {
@@ -422,14 +445,7 @@ impl Log for EmbeddedLog {
     }
 
     fn committed(&self, group: &str, topic: &str, partition: i32) -> Result<Option<i64>> {
-        Ok(self
-            .offsets
-            .lock()
-            .committed
-            .get(group)
-            .and_then(|topics| topics.get(topic))
-            .and_then(|partitions| partitions.get(&partition))
-            .copied())
+        self.offsets.lock().committed(group, topic, partition)
     }
 
     fn append_seq(&self) -> u64 {
@@ -482,6 +498,8 @@ fn missing_topic(name: &str) -> Error {
     Error::log(format!("topic '{name}' does not exist"))
 }
 
+#[cfg(test)]
+mod damage_tests;
 #[cfg(test)]
 mod segment_tests;
 #[cfg(test)]
