@@ -1363,3 +1363,76 @@ fn drop_delete_topic_refuses_while_other_sources_use_the_topic() {
     e.execute("DROP STREAM b DELETE TOPIC;").unwrap();
     assert!(e.log().describe_topic("t").unwrap().is_none());
 }
+
+/// Flips every bit of the byte at `pos` of `path`.
+fn flip_byte(path: &std::path::Path, pos: u64) {
+    use std::os::unix::fs::FileExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .unwrap();
+    let mut byte = [0u8];
+    file.read_exact_at(&mut byte, pos).unwrap();
+    file.write_all_at(&[byte[0] ^ 0xff], pos).unwrap();
+}
+
+#[test]
+fn a_bad_byte_in_the_command_topic_or_the_offsets_loses_no_source_query_or_position() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let e = open(dir.path(), false);
+        e.execute(
+            "CREATE STREAM s (id INT KEY, v STRING) WITH (kafka_topic='s', value_format='JSON', partitions=1);
+             CREATE TABLE t (id INT PRIMARY KEY, n INT) WITH (kafka_topic='t', value_format='JSON', partitions=1);
+             SET 'auto.offset.reset'='earliest';
+             CREATE STREAM up AS SELECT id, UCASE(v) AS v FROM s;
+             INSERT INTO s (id, v) VALUES (1, 'a');
+             INSERT INTO s (id, v) VALUES (2, 'b');",
+        )
+        .unwrap();
+        e.run_until_idle().unwrap();
+        assert_eq!(topic_values(&e, "UP").len(), 2);
+    }
+    // One bad byte in the middle of the command topic's segment, and one
+    // in every commit of the offsets file (a query commits the same
+    // position more than once: damaging only the newest would leave an
+    // equal one before it).
+    let topics = dir.path().join("topics");
+    let command = std::fs::read_dir(&topics)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with("_command_topic"))
+        .expect("a command topic");
+    let segment = command.join("0").join(format!("{:020}.log", 0));
+    let len = std::fs::metadata(&segment).unwrap().len();
+    flip_byte(&segment, len / 2);
+    let offsets = dir.path().join("offsets.log");
+    let bytes = std::fs::read(&offsets).unwrap();
+    let mut pos = 8;
+    while pos + 8 <= bytes.len() {
+        let size = u32::from_le_bytes(bytes[pos..pos + 4].try_into().unwrap()) as usize;
+        flip_byte(&offsets, (pos + 8 + size - 1) as u64);
+        pos += 8 + size;
+    }
+
+    let e = open(dir.path(), false);
+    for name in ["s", "t", "up"] {
+        match e.execute(&format!("DESCRIBE {name};")).unwrap().pop() {
+            Some(StatementResult::SourceDescription(_)) => {}
+            other => panic!("{name} is gone: {other:?}"),
+        }
+    }
+    match e.execute("SHOW QUERIES;").unwrap().pop() {
+        Some(StatementResult::Queries(q)) => assert_eq!(q.len(), 1, "{q:?}"),
+        other => panic!("{other:?}"),
+    }
+    e.execute("INSERT INTO s (id, v) VALUES (3, 'c');").unwrap();
+    e.run_until_idle().unwrap();
+    let mut got: Vec<String> = topic_values(&e, "UP")
+        .iter()
+        .map(|v| v["V"].as_str().unwrap().to_string())
+        .collect();
+    got.sort();
+    assert_eq!(got, vec!["A", "B", "C"], "no record processed twice");
+}

@@ -98,3 +98,15 @@ pub fn now_ms() -> i64 {
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_log_keeps_command_topics_twice() {
+        assert!(crate::log::EmbeddedLog::mirrors(&command_topic("default_")));
+        assert!(crate::log::EmbeddedLog::mirrors(&command_topic("svc")));
+        assert!(!crate::log::EmbeddedLog::mirrors("orders"));
+    }
+}

@@ -1,13 +1,15 @@
 //! The bytes on disk: framed files (an 8-byte magic, then frames of a
 //! length, a CRC32 and a payload), shared by the segments and the offsets
-//! file; the scan that loads them and cuts off a torn tail; the payload
-//! fields; and a record's payload. The offsets file's payloads are in
+//! files; a window of positioned reads that finds the frame at a position
+//! and, after damage, the next valid frame (`resync`); the payload fields;
+//! and a record's payload. The offsets file's payloads are in
 //! `offsets`.
 
 use crate::error::{Error, Result};
 use crate::log::{Header, Record};
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 /// First bytes of a partition segment file.
@@ -38,66 +40,136 @@ pub(super) fn new_file(path: &Path, magic: &[u8; 8]) -> Result<File> {
     Ok(file)
 }
 
-/// Opens (or creates) a framed file, hands every valid frame's position and
-/// payload to `on_frame` in order, cuts off a torn or corrupt tail, and
-/// returns the file positioned at its end for appending.
-pub(super) fn scan_file(
-    path: &Path,
-    magic: &[u8; 8],
-    mut on_frame: impl FnMut(u64, &[u8]) -> Result<()>,
-) -> Result<File> {
-    let mut file = OpenOptions::new()
+/// Bytes read at a time by a [`Window`].
+const WINDOW: usize = 64 * 1024;
+
+/// Bytes of a payload that a [`Window::frame`] caller's check sees.
+pub(super) const ACCEPT_PREFIX: usize = 16;
+
+/// What a [`Window`] finds at a position of a framed file.
+pub(super) enum Frame<'a> {
+    /// A whole frame (header and payload) whose CRC checks out.
+    Valid(&'a [u8]),
+    /// A frame cut short by the end of the file, one whose length runs
+    /// past it, one refused by the caller, or one failing its CRC.
+    Bad,
+    /// The end of the file: no bytes left.
+    End,
+}
+
+/// The payload of a whole frame.
+pub(super) fn payload(frame: &[u8]) -> &[u8] {
+    &frame[FRAME_HEADER..]
+}
+
+/// Positioned reads of the first `len` bytes of a framed file through a
+/// buffer of them (a chunk at a time), so scans do not read the file one
+/// frame at a time.
+pub(super) struct Window<'a> {
+    file: &'a File,
+    len: u64,
+    /// File position of `buf[0]`.
+    start: u64,
+    buf: Vec<u8>,
+}
+
+impl<'a> Window<'a> {
+    /// A window over the first `len` bytes of `file`.
+    pub(super) fn new(file: &'a File, len: u64) -> Window<'a> {
+        Window {
+            file,
+            len,
+            start: 0,
+            buf: Vec::new(),
+        }
+    }
+
+    /// The `n` bytes at `pos`, None when they run past the end.
+    pub(super) fn bytes(&mut self, pos: u64, n: usize) -> Result<Option<&[u8]>> {
+        let Some(end) = pos.checked_add(n as u64).filter(|&end| end <= self.len) else {
+            return Ok(None);
+        };
+        if pos < self.start || end > self.start + self.buf.len() as u64 {
+            let size = usize::try_from(self.len - pos)
+                .unwrap_or(usize::MAX)
+                .min(n.max(WINDOW));
+            self.buf.resize(size, 0);
+            self.file.read_exact_at(&mut self.buf, pos)?;
+            self.start = pos;
+        }
+        let at = (pos - self.start) as usize;
+        Ok(Some(&self.buf[at..at + n]))
+    }
+
+    /// The frame at `pos`; `accept` looks at the first bytes of its payload
+    /// (up to 16) before the rest is read and its CRC checked, and may
+    /// refuse it (a cheap check that it is the frame due).
+    pub(super) fn frame(&mut self, pos: u64, accept: impl Fn(&[u8]) -> bool) -> Result<Frame<'_>> {
+        if pos >= self.len {
+            return Ok(Frame::End);
+        }
+        let Some(header) = self.bytes(pos, FRAME_HEADER)? else {
+            return Ok(Frame::Bad);
+        };
+        let size = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
+        let crc = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
+        let total = FRAME_HEADER + size;
+        if pos + total as u64 > self.len {
+            return Ok(Frame::Bad);
+        }
+        // The caller's check first, on the payload's first bytes: a resync
+        // then reads little at the positions it tries.
+        let Some(prefix) = self.bytes(pos, FRAME_HEADER + size.min(ACCEPT_PREFIX))? else {
+            return Ok(Frame::Bad);
+        };
+        if !accept(&prefix[FRAME_HEADER..]) {
+            return Ok(Frame::Bad);
+        }
+        let Some(frame) = self.bytes(pos, total)? else {
+            return Ok(Frame::Bad);
+        };
+        if crc32fast::hash(&frame[FRAME_HEADER..]) != crc {
+            return Ok(Frame::Bad);
+        }
+        Ok(Frame::Valid(frame))
+    }
+
+    /// The first position at or after `from` where a valid frame that
+    /// `accept` takes starts: where reading resumes after damage.
+    pub(super) fn resync(
+        &mut self,
+        from: u64,
+        accept: impl Fn(&[u8]) -> bool,
+    ) -> Result<Option<u64>> {
+        let mut pos = from;
+        while pos + FRAME_HEADER as u64 <= self.len {
+            if let Frame::Valid(..) = self.frame(pos, &accept)? {
+                return Ok(Some(pos));
+            }
+            pos += 1;
+        }
+        Ok(None)
+    }
+}
+
+/// Opens (or creates) a framed file for reading and writing; a file too
+/// short to hold `magic` (new, or torn while being created) is reset to
+/// just `magic`. Returns the file and whether its magic is right.
+pub(super) fn open_framed(path: &Path, magic: &[u8; 8]) -> Result<(File, bool)> {
+    let file = OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
         .open(path)?;
-    let len = file.metadata()?.len();
-    if len < magic.len() as u64 {
-        // New, or torn while being created.
+    if file.metadata()?.len() < magic.len() as u64 {
         file.set_len(0)?;
-        file.write_all(magic)?;
-        return Ok(file);
+        file.write_all_at(magic, 0)?;
+        return Ok((file, true));
     }
-    let good = {
-        let mut reader = BufReader::with_capacity(WRITE_BUFFER, &file);
-        let mut head = [0u8; 8];
-        reader.read_exact(&mut head)?;
-        if &head != magic {
-            return Err(Error::log(format!(
-                "{}: not a Sluice log file",
-                path.display()
-            )));
-        }
-        let mut pos = magic.len() as u64;
-        let mut payload = Vec::new();
-        loop {
-            if len - pos < FRAME_HEADER as u64 {
-                break;
-            }
-            let mut header = [0u8; FRAME_HEADER];
-            reader.read_exact(&mut header)?;
-            let size = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
-            let crc = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
-            if u64::from(size) > len - pos - FRAME_HEADER as u64 {
-                break;
-            }
-            payload.resize(size as usize, 0);
-            reader.read_exact(&mut payload)?;
-            if crc32fast::hash(&payload) != crc {
-                break;
-            }
-            on_frame(pos, &payload)?;
-            pos += FRAME_HEADER as u64 + u64::from(size);
-        }
-        pos
-    };
-    if good < len {
-        file.set_len(good)?;
-        file.sync_all()?;
-    }
-    file.seek(SeekFrom::Start(good))?;
-    Ok(file)
+    let mut head = [0u8; 8];
+    file.read_exact_at(&mut head, 0)?;
+    Ok((file, &head == magic))
 }
 
 /// The frame at the start of `bytes`: its payload and its whole length,
@@ -119,12 +191,6 @@ pub(super) fn frame_at<'a>(
         return Err(Error::log(format!("{}: a frame fails its CRC", what())));
     }
     Ok(Some((payload, FRAME_HEADER + size)))
-}
-
-/// The length of the frame whose header starts `bytes`, if it is all there.
-pub(super) fn frame_len(bytes: &[u8]) -> Option<usize> {
-    let header = bytes.get(..4)?;
-    Some(FRAME_HEADER + u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize)
 }
 
 /// Fills `buf` with one frame: header, then the payload `fill` writes.

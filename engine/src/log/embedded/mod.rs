@@ -7,7 +7,9 @@
 //! dir/topics/<encoded name>/meta.json          the topic: name, partitions, replicas, compact
 //! dir/topics/<encoded name>/<p>/<base>.log     a segment of partition <p>
 //! dir/topics/<encoded name>/<p>/<base>.index   its sparse offset index
+//! dir/topics/<encoded name>/<p>/<base>.mirror  its second copy (command topics only)
 //! dir/offsets.log                              consumer-group commits, last one wins
+//! dir/offsets.mirror                           their second copy
 //! dir/trash/                                   topics being deleted (emptied on open)
 //! dir/LOCK                                     held by the process that has it open
 //! ```
@@ -31,9 +33,11 @@
 //! offset, the `i64` timestamp, the key and the value (each an `i32` length,
 //! -1 for null, then the bytes), a `u32` header count and, per header, the
 //! name (`u32` length, UTF-8) and the value (as the key). An offsets payload
-//! is a kind byte: 0 for a commit (group, topic, `i32` partition, `i64`
-//! offset) or 1 for a deleted topic (topic), strings being a `u32` length
-//! and UTF-8. All integers are little-endian.
+//! is a `u64` sequence number and a kind byte: 0 for a commit (group,
+//! topic, `i32` partition, `i64` offset) or 1 for a deleted topic (topic),
+//! strings being a `u32` length and UTF-8. All integers are little-endian.
+//! (An offsets file of the older format, magic `SLUOFS\0\1`, has no
+//! sequence numbers; it is read once and rewritten.)
 //!
 //! A segment's index is a flat array of 8-byte entries, each a `u32` offset
 //! relative to the segment's base and the `u32` byte position of that
@@ -52,11 +56,40 @@
 //!
 //! On open, each partition's segments are listed and only the last one is
 //! scanned: it gives the partition's next offset and its index is rebuilt
-//! (it may lag its records). A frame at the end of it that is cut short or
-//! fails its CRC ends the file, which is truncated there: that is what a
-//! crash in the middle of a write leaves. Sealed segments were fsynced when
-//! sealed and are not read on open, so opening does not grow with the data
-//! kept. A partition in the older layout, one `<p>.log` file beside the
+//! (it may lag its records). Sealed segments were fsynced when sealed and
+//! are not read on open, so opening does not grow with the data kept.
+//!
+//! Damage. A frame that is cut short, fails its CRC or does not hold the
+//! offset due is bad. A bad frame with no valid frame after it at the end
+//! of the last segment is a torn write (a crash in the middle of a write):
+//! the file is truncated there, with a warning naming the topic, partition
+//! and byte range. Any other bad frame (valid frames follow it, or it is
+//! in a sealed segment) is damage: the segment is left as it is, and the
+//! scan (on open) or read resynchronizes on the next position where a
+//! frame's length and CRC check out and its offset continues the sequence
+//! (`format::Window::resync`). The records in between are lost: their
+//! offsets no longer exist and reads skip them. Each damaged range is
+//! reported once, as a `tracing` error with the topic, partition, segment,
+//! byte range, the last good offset and the offset reading resumes at, and
+//! listed by [`EmbeddedLog::damage`]; damage in the last segment is found
+//! on open, in a sealed one by the first read that crosses it. A sparse
+//! index entry is used only if it points at the frame of its offset.
+//!
+//! Command topics (`_confluent-ksql-<service>_command_topic`), whose loss
+//! would lose every stream, table and query, are mirrored: each segment
+//! has a byte-for-byte second copy, `<base>.mirror`, written at the same
+//! positions and fsynced with it. A frame bad in one copy is read from the
+//! other (and, in the last segment, the bad copy is repaired on open). A
+//! mirror is chosen over a snapshot because the command topic is already
+//! a log: the copy needs no format of its own, and the positions being the
+//! same, the repair is a lookup at the same place. Committed offsets are
+//! kept in two files (see `offsets`): every frame is appended to both
+//! with a sequence number, and open merges the valid frames of both by
+//! that number, so a frame damaged in one is taken from the other (a file
+//! can be rewritten on its own, so positions are not relied on there). A
+//! number missing from both is a lost commit: the offsets it may have
+//! held are refused by `committed` (the query fails) rather than read as
+//! an older position that would repeat the query's output. A partition in the older layout, one `<p>.log` file beside the
 //! partition directories, is moved (renamed) into `<p>/` as its first
 //! segment on open.
 //!
@@ -69,9 +102,10 @@
 //!
 //! This file holds [`EmbeddedLog`] and its `Log` implementation; the parts
 //! are in `topic` (topics, partitions and their directories), `segments`
-//! (a partition's segments and indexes on disk), `offsets` (consumer-group
-//! commits), `format` (framed files and the record payload) and `appends`
-//! (waiting for appends).
+//! (a partition's segments, their mirrors and indexes on disk, and damage),
+//! `offsets` (consumer-group commits in two copies), `format` (framed
+//! files, resynchronizing after damage, and the record payload) and
+//! `appends` (waiting for appends).
 
 mod appends;
 mod format;
@@ -87,7 +121,8 @@ use format::sync_dir;
 use lock::DirLock;
 use offsets::OffsetStore;
 use parking_lot::{Mutex, RwLock};
-use segments::Segments;
+pub use segments::Damage;
+use segments::{Place, Segments};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::{self, File};
@@ -96,7 +131,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use topic::{dir_name, partition_dir, Partition, Topic, TopicMeta};
+use topic::{dir_name, mirrored, partition_dir, Partition, Topic, TopicMeta};
 
 /// Bytes a partition's active segment holds before a new one is started.
 pub const DEFAULT_SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
@@ -142,8 +177,8 @@ pub struct EmbeddedLog {
 impl EmbeddedLog {
     /// Opens (creating it if needed) a log stored in `dir`, loading every
     /// topic and committed offset kept there and the last segment of each
-    /// partition. A torn or corrupt tail of a file is cut off; other damage
-    /// is an error. Fails, touching nothing, when another process (or
+    /// partition. A torn tail of a file is cut off; damage before it is
+    /// reported and skipped (see the module documentation). Fails, touching nothing, when another process (or
     /// another open log) holds `dir`.
     pub fn open(dir: impl AsRef<Path>) -> Result<EmbeddedLog> {
         let dir = dir.as_ref().to_path_buf();
@@ -208,6 +243,24 @@ impl EmbeddedLog {
         }
     }
 
+    /// The damage found so far in the segments of every topic: ranges of
+    /// bytes that failed their checks, found on open (in the last segment
+    /// of each partition) or by reads, each with the records lost to it.
+    pub fn damage(&self) -> Vec<Damage> {
+        let topics = self.topics.read();
+        topics
+            .values()
+            .flat_map(|t| t.partitions.iter().flat_map(Partition::damage))
+            .collect()
+    }
+
+    /// Whether this log keeps the topic `name` twice (each segment with a
+    /// byte-for-byte mirror copy): command topics, whose loss would lose
+    /// the catalog.
+    pub fn mirrors(name: &str) -> bool {
+        mirrored(name)
+    }
+
     /// The data directory, None for an in-memory log.
     pub fn dir(&self) -> Option<&Path> {
         self.dir.as_deref()
@@ -242,7 +295,11 @@ impl EmbeddedLog {
         fs::create_dir(&path)?;
         let mut partitions = Vec::with_capacity(config.partitions as usize);
         for p in 0..config.partitions {
-            let segments = Segments::create(&partition_dir(&path, p))?;
+            let place = Place {
+                topic: name.to_string(),
+                partition: p,
+            };
+            let segments = Segments::create(&partition_dir(&path, p), place, mirrored(name))?;
             partitions.push(Partition::on_disk(segments));
         }
         let meta = TopicMeta {
@@ -422,14 +479,7 @@ impl Log for EmbeddedLog {
     }
 
     fn committed(&self, group: &str, topic: &str, partition: i32) -> Result<Option<i64>> {
-        Ok(self
-            .offsets
-            .lock()
-            .committed
-            .get(group)
-            .and_then(|topics| topics.get(topic))
-            .and_then(|partitions| partitions.get(&partition))
-            .copied())
+        self.offsets.lock().committed(group, topic, partition)
     }
 
     fn append_seq(&self) -> u64 {
@@ -482,6 +532,8 @@ fn missing_topic(name: &str) -> Error {
     Error::log(format!("topic '{name}' does not exist"))
 }
 
+#[cfg(test)]
+mod damage_tests;
 #[cfg(test)]
 mod segment_tests;
 #[cfg(test)]

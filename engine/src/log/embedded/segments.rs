@@ -1,37 +1,71 @@
 //! A partition on disk: a directory of segment files, each named by the
 //! offset of its first record and paired with a sparse offset index; the
 //! active (last) segment and its tail of frames not yet written; appending
-//! and rolling; reads by positioned reads through the page cache; loading,
-//! which scans the last segment only and cuts off its torn tail; and moving
-//! a partition of the old one-file layout into its first segment.
+//! and rolling; reads by positioned reads through the page cache, which
+//! skip damaged byte ranges (resynchronizing on the next valid frame) or
+//! take them from a mirrored partition's second copy; loading, which scans
+//! the last segment only, cuts off its torn tail and reports damage before
+//! it; and moving a partition of the old one-file layout into its first
+//! segment.
 
 use super::format::{
-    decode_record, encode_record, frame_at, frame_len, new_file, push_frame, record_offset,
-    scan_file, sync_dir, SEGMENT_MAGIC, WRITE_BUFFER,
+    decode_record, encode_record, frame_at, new_file, open_framed, payload, push_frame,
+    record_offset, sync_dir, Frame, Window, SEGMENT_MAGIC, WRITE_BUFFER,
 };
 use crate::error::{Error, Result};
 use crate::log::{Record, StoredRecord};
+use parking_lot::Mutex;
 use std::fs::{self, File, OpenOptions};
 use std::io::ErrorKind;
+use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Bytes of segment between two entries of its index.
 pub(super) const INDEX_INTERVAL: u64 = 4 * 1024;
-/// Bytes of segment read at a time.
-const READ_CHUNK: usize = 64 * 1024;
 /// An index entry: the `u32` offset relative to the segment's base and the
 /// `u32` byte position of that record's frame.
 const INDEX_ENTRY: u64 = 8;
 /// Where the first frame of a segment starts.
 const FIRST_FRAME: u64 = SEGMENT_MAGIC.len() as u64;
 
+/// A damaged byte range of a segment, found when the partition was opened
+/// (its last segment) or read (any segment).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Damage {
+    /// The topic.
+    pub topic: String,
+    /// The partition.
+    pub partition: i32,
+    /// The segment file.
+    pub segment: PathBuf,
+    /// The damaged bytes of the segment file.
+    pub bytes: Range<u64>,
+    /// The offsets of the records lost with them (gone from the partition:
+    /// readers skip them); empty when the mirror copy had them.
+    pub lost: Range<i64>,
+    /// The records were read from the partition's mirror copy instead.
+    pub repaired: bool,
+}
+
+/// Where a partition is: for the damage it reports.
+#[derive(Clone)]
+pub(super) struct Place {
+    pub(super) topic: String,
+    pub(super) partition: i32,
+}
+
 /// A partition's segments: the sealed ones (on disk only) and the active
 /// one, whose unwritten tail and index are in memory.
 pub(super) struct Segments {
     /// The partition's directory.
     dir: PathBuf,
+    place: Place,
+    /// Every segment has a byte-for-byte second copy (`<base>.mirror`).
+    mirrored: bool,
+    /// The damage found so far, each reported once.
+    damage: Mutex<Vec<Damage>>,
     /// Base offsets of the sealed segments, ascending.
     sealed: Vec<i64>,
     active: Active,
@@ -49,6 +83,8 @@ pub(super) struct Segments {
 struct Active {
     base: i64,
     file: Arc<File>,
+    /// The second copy of a mirrored partition's segment.
+    mirror: Option<Arc<File>>,
     /// Bytes of the file written (the tail goes after them).
     written: u64,
     /// The whole sparse index of this segment.
@@ -65,15 +101,24 @@ pub(super) fn log_path(dir: &Path, base: i64) -> PathBuf {
     dir.join(format!("{base:020}.log"))
 }
 
+/// The path of a segment's second copy (mirrored partitions only).
+pub(super) fn mirror_path(dir: &Path, base: i64) -> PathBuf {
+    dir.join(format!("{base:020}.mirror"))
+}
+
 /// A segment's offset index's path.
 pub(super) fn index_path(dir: &Path, base: i64) -> PathBuf {
     dir.join(format!("{base:020}.index"))
 }
 
 impl Active {
-    /// Starts an empty segment at `base`.
-    fn create(dir: &Path, base: i64) -> Result<Active> {
+    /// Starts an empty segment at `base` (and its mirror copy).
+    fn create(dir: &Path, base: i64, mirrored: bool) -> Result<Active> {
         let file = new_file(&log_path(dir, base), SEGMENT_MAGIC)?;
+        let mirror = match mirrored {
+            true => Some(Arc::new(new_file(&mirror_path(dir, base), SEGMENT_MAGIC)?)),
+            false => None,
+        };
         let index_file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -83,6 +128,7 @@ impl Active {
         Ok(Active {
             base,
             file: Arc::new(file),
+            mirror,
             written: FIRST_FRAME,
             index: Vec::new(),
             index_file,
@@ -120,31 +166,52 @@ impl Active {
         Ok(())
     }
 
-    /// Where to start reading for `offset`: the latest index entry at or
-    /// before it.
-    fn seek(&self, offset: i64) -> u64 {
+    /// Where to start reading for `offset`: the position and offset of the
+    /// latest index entry at or before it.
+    fn seek(&self, offset: i64) -> (u64, i64) {
         let n = self
             .index
             .partition_point(|&(rel, _)| self.base + i64::from(rel) <= offset);
         match n {
-            0 => FIRST_FRAME,
-            n => u64::from(self.index[n - 1].1),
+            0 => (FIRST_FRAME, self.base),
+            n => {
+                let (rel, pos) = self.index[n - 1];
+                (u64::from(pos), self.base + i64::from(rel))
+            }
         }
     }
 }
 
 impl Segments {
-    /// A new, empty partition in `dir` (created here).
-    pub(super) fn create(dir: &Path) -> Result<Segments> {
+    /// A new, empty partition in `dir` (created here); `mirrored` keeps a
+    /// second copy of every segment.
+    pub(super) fn create(dir: &Path, place: Place, mirrored: bool) -> Result<Segments> {
         fs::create_dir(dir)?;
-        let active = Active::create(dir, 0)?;
+        let active = Active::create(dir, 0, mirrored)?;
         sync_dir(dir)?;
-        Ok(Segments::with_active(dir, Vec::new(), active, 0))
+        Ok(Segments::with_active(
+            dir,
+            place,
+            mirrored,
+            Vec::new(),
+            active,
+            0,
+        ))
     }
 
-    fn with_active(dir: &Path, sealed: Vec<i64>, active: Active, next: i64) -> Segments {
+    fn with_active(
+        dir: &Path,
+        place: Place,
+        mirrored: bool,
+        sealed: Vec<i64>,
+        active: Active,
+        next: i64,
+    ) -> Segments {
         Segments {
             dir: dir.to_path_buf(),
+            place,
+            mirrored,
+            damage: Mutex::new(Vec::new()),
             sealed,
             active,
             next,
@@ -155,44 +222,38 @@ impl Segments {
     }
 
     /// Opens the partition in `dir`: lists its segments and scans the last
-    /// one only, cutting off a torn or corrupt tail and rebuilding its
-    /// index. A partition of the old layout (`<p>.log` beside `dir`) is
-    /// first moved into `dir` as its first segment.
-    pub(super) fn load(dir: &Path, legacy: &Path) -> Result<Segments> {
+    /// one only, rebuilding its index. A bad frame with nothing valid after
+    /// it is a torn write and is cut off; one followed by valid frames is
+    /// damage: it is reported and skipped, and nothing after it is removed.
+    /// A mirrored partition takes a frame damaged in one copy from the
+    /// other, and repairs the copy. A partition of the old layout
+    /// (`<p>.log` beside `dir`) is first moved into `dir` as its first
+    /// segment.
+    pub(super) fn load(
+        dir: &Path,
+        legacy: &Path,
+        place: Place,
+        mirrored: bool,
+    ) -> Result<Segments> {
         if legacy.exists() {
             migrate(legacy, dir)?;
         }
         let mut bases = list(dir)?;
+        if mirrored {
+            for &base in &bases {
+                make_mirror(dir, base)?;
+            }
+        }
         let Some(base) = bases.pop() else {
             // Created but never given its first segment.
             fs::create_dir_all(dir)?;
-            let active = Active::create(dir, 0)?;
+            let active = Active::create(dir, 0, mirrored)?;
             sync_dir(dir)?;
-            return Ok(Segments::with_active(dir, bases, active, 0));
+            return Ok(Segments::with_active(
+                dir, place, mirrored, bases, active, 0,
+            ));
         };
-        let path = log_path(dir, base);
-        let mut next = base;
-        let mut index = Vec::new();
-        let mut last_entry = FIRST_FRAME;
-        let file = scan_file(&path, SEGMENT_MAGIC, |pos, payload| {
-            let offset = record_offset(payload)
-                .ok_or_else(|| Error::log(format!("{}: undecodable record", path.display())))?;
-            if offset != next {
-                return Err(Error::log(format!(
-                    "{}: record at offset {offset} where {next} was due",
-                    path.display()
-                )));
-            }
-            if pos - last_entry >= INDEX_INTERVAL {
-                if let (Ok(rel), Ok(at)) = (u32::try_from(offset - base), u32::try_from(pos)) {
-                    index.push((rel, at));
-                    last_entry = pos;
-                }
-            }
-            next += 1;
-            Ok(())
-        })?;
-        let written = file.metadata()?.len();
+        let loaded = load_active(dir, base, &place, mirrored)?;
         let index_file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -203,15 +264,37 @@ impl Segments {
         index_file.set_len(0)?;
         let mut active = Active {
             base,
-            file: Arc::new(file),
-            written,
-            index,
+            file: Arc::new(loaded.file),
+            mirror: loaded.mirror.map(Arc::new),
+            written: loaded.written,
+            index: loaded.index,
             index_file,
             index_written: 0,
-            last_entry,
+            last_entry: loaded.last_entry,
         };
         active.write_index()?;
-        Ok(Segments::with_active(dir, bases, active, next))
+        let segments = Segments::with_active(dir, place, mirrored, bases, active, loaded.next);
+        *segments.damage.lock() = loaded.damage;
+        Ok(segments)
+    }
+
+    /// The damage found in this partition so far.
+    pub(super) fn damage(&self) -> Vec<Damage> {
+        self.damage.lock().clone()
+    }
+
+    /// Records `damage` and reports it (loudly when records were lost),
+    /// once per damaged range.
+    fn report(&self, damage: Damage) {
+        let mut known = self.damage.lock();
+        if known
+            .iter()
+            .any(|d| d.segment == damage.segment && d.bytes.start == damage.bytes.start)
+        {
+            return;
+        }
+        log_damage(&damage);
+        known.push(damage);
     }
 
     /// The offset the next record appended gets.
@@ -239,12 +322,16 @@ impl Segments {
         Ok(offset)
     }
 
-    /// Writes the tail (and new index entries) to the files, no fsync.
+    /// Writes the tail (and new index entries) to the files, and to the
+    /// mirror copy at the same position; no fsync.
     pub(super) fn write_out(&mut self) -> Result<()> {
         if !self.tail.is_empty() {
             self.active
                 .file
                 .write_all_at(&self.tail, self.active.written)?;
+            if let Some(mirror) = &self.active.mirror {
+                mirror.write_all_at(&self.tail, self.active.written)?;
+            }
             self.active.written += self.tail.len() as u64;
             self.tail.clear();
             self.tail_first = self.next;
@@ -259,12 +346,14 @@ impl Segments {
         self.dirty = false;
     }
 
-    /// Writes out the tail and returns the file to fsync to make every
+    /// Writes out the tail and returns the files to fsync to make every
     /// record appended so far durable (older segments were synced when
     /// they were rolled).
-    pub(super) fn write_out_for_sync(&mut self) -> Result<Arc<File>> {
+    pub(super) fn write_out_for_sync(&mut self) -> Result<Vec<Arc<File>>> {
         self.write_out()?;
-        Ok(Arc::clone(&self.active.file))
+        let mut files = vec![Arc::clone(&self.active.file)];
+        files.extend(self.active.mirror.iter().cloned());
+        Ok(files)
     }
 
     /// Seals the active segment (written out and fsynced with its index)
@@ -272,8 +361,11 @@ impl Segments {
     fn roll(&mut self) -> Result<()> {
         self.write_out()?;
         self.active.file.sync_data()?;
+        if let Some(mirror) = &self.active.mirror {
+            mirror.sync_data()?;
+        }
         self.active.index_file.sync_data()?;
-        let fresh = Active::create(&self.dir, self.next)?;
+        let fresh = Active::create(&self.dir, self.next, self.mirrored)?;
         sync_dir(&self.dir)?;
         let old = std::mem::replace(&mut self.active, fresh);
         tracing::debug!(
@@ -287,7 +379,8 @@ impl Segments {
     }
 
     /// Up to `max` records from `offset` on, read from the segment files
-    /// and the unwritten tail.
+    /// and the unwritten tail. Records lost to damage are skipped (the
+    /// damage is reported the first time a read meets it).
     pub(super) fn read(
         &self,
         partition: i32,
@@ -299,6 +392,7 @@ impl Segments {
             return Ok(out);
         }
         let mut reader = Reader {
+            segments: self,
             partition,
             want: offset,
             max,
@@ -310,17 +404,26 @@ impl Segments {
             .partition_point(|&b| b <= offset)
             .saturating_sub(1);
         if offset < self.active.base {
-            for &base in &self.sealed[first..] {
+            for (i, &base) in self.sealed.iter().enumerate().skip(first) {
                 if reader.full() {
                     break;
                 }
-                reader.sealed(&self.dir, base)?;
+                let end = self.sealed.get(i + 1).copied().unwrap_or(self.active.base);
+                if reader.want < end {
+                    reader.sealed(base, end)?;
+                }
             }
         }
         if !reader.full() && reader.want < self.tail_first {
-            let what = || log_path(&self.dir, self.active.base).display().to_string();
-            let start = self.active.seek(reader.want);
-            reader.file(&self.active.file, start, self.active.written, &what)?;
+            let (start, first) = self.active.seek(reader.want);
+            let file = Source {
+                path: log_path(&self.dir, self.active.base),
+                file: &self.active.file,
+                mirror: self.active.mirror.as_deref(),
+                limit: self.active.written,
+                end: self.tail_first,
+            };
+            reader.file(&file, start, first)?;
         }
         if !reader.full() {
             let what = || format!("{}: unwritten tail", self.dir.display());
@@ -330,8 +433,218 @@ impl Segments {
     }
 }
 
+/// What `load_active` found in a partition's last segment.
+struct Loaded {
+    file: File,
+    mirror: Option<File>,
+    written: u64,
+    next: i64,
+    index: Vec<(u32, u32)>,
+    last_entry: u64,
+    damage: Vec<Damage>,
+}
+
+/// Scans the last segment (at `base`) of the partition in `dir`: checks
+/// every frame (against the mirror copy too), repairs a copy from the
+/// other, skips and reports damage, cuts off a torn tail, and builds the
+/// segment's index.
+fn load_active(dir: &Path, base: i64, place: &Place, mirrored: bool) -> Result<Loaded> {
+    let path = log_path(dir, base);
+    let (file, magic_ok) = open_framed(&path, SEGMENT_MAGIC)?;
+    let mirror = match mirrored {
+        true => Some(open_framed(&mirror_path(dir, base), SEGMENT_MAGIC)?),
+        false => None,
+    };
+    match (&mirror, magic_ok) {
+        (_, true) => {}
+        (Some((_, true)), false) => {
+            tracing::warn!(segment = %path.display(), "damaged segment magic: repaired from its mirror copy");
+            file.write_all_at(SEGMENT_MAGIC, 0)?;
+        }
+        _ => {
+            return Err(Error::log(format!(
+                "{}: not a Sluice log file",
+                path.display()
+            )))
+        }
+    }
+    if let Some((m, false)) = &mirror {
+        m.write_all_at(SEGMENT_MAGIC, 0)?;
+    }
+    let mirror = mirror.map(|(m, _)| m);
+    let len = file.metadata()?.len();
+    let mirror_len = match &mirror {
+        Some(m) => m.metadata()?.len(),
+        None => 0,
+    };
+
+    let mut next = base;
+    let mut index = Vec::new();
+    let mut last_entry = FIRST_FRAME;
+    let mut damage = Vec::new();
+    // (position, frame bytes, into the primary copy?): repairs of one copy
+    // from the other, made once the scan is done.
+    let mut repairs: Vec<(u64, Vec<u8>, bool)> = Vec::new();
+    let mut pos = FIRST_FRAME;
+    {
+        let mut primary = Window::new(&file, len);
+        let mut second = mirror.as_ref().map(|m| Window::new(m, mirror_len));
+        loop {
+            let due = next;
+            let accept = move |p: &[u8]| record_offset(p) == Some(due);
+            let mine = primary.frame(pos, accept)?;
+            let other = match second.as_mut() {
+                Some(w) => Some(w.frame(pos, accept)?),
+                None => None,
+            };
+            let frame_len = match (mine, other) {
+                (Frame::Valid(frame), other) => {
+                    let same = match &other {
+                        Some(Frame::Valid(copy)) => *copy == frame,
+                        Some(_) => false,
+                        None => true,
+                    };
+                    if !same {
+                        repairs.push((pos, frame.to_vec(), false));
+                    }
+                    frame.len() as u64
+                }
+                (mine, Some(Frame::Valid(frame))) => {
+                    if matches!(mine, Frame::Bad) {
+                        tracing::warn!(
+                            topic = %place.topic, partition = place.partition, segment = %path.display(),
+                            bytes = ?(pos..pos + frame.len() as u64),
+                            "damaged log frame: repaired from the mirror copy"
+                        );
+                    }
+                    repairs.push((pos, frame.to_vec(), true));
+                    frame.len() as u64
+                }
+                (Frame::End, _) => break,
+                (Frame::Bad, _) => {
+                    let resumed =
+                        primary.resync(pos, move |p| record_offset(p).is_some_and(|o| o >= due))?;
+                    let Some(at) = resumed else {
+                        tracing::warn!(
+                            topic = %place.topic, partition = place.partition, segment = %path.display(),
+                            bytes = ?(pos..len), next_offset = next,
+                            "torn write at the end of the log: cut off"
+                        );
+                        break;
+                    };
+                    let offset = offset_at(&mut primary, at)?;
+                    let d = Damage {
+                        topic: place.topic.clone(),
+                        partition: place.partition,
+                        segment: path.clone(),
+                        bytes: pos..at,
+                        lost: next..offset,
+                        repaired: false,
+                    };
+                    log_damage(&d);
+                    damage.push(d);
+                    pos = at;
+                    next = offset;
+                    continue;
+                }
+            };
+            if pos - last_entry >= INDEX_INTERVAL {
+                if let (Ok(rel), Ok(at)) = (u32::try_from(next - base), u32::try_from(pos)) {
+                    index.push((rel, at));
+                    last_entry = pos;
+                }
+            }
+            pos += frame_len;
+            next += 1;
+        }
+    }
+    for (at, frame, into_primary) in &repairs {
+        match (into_primary, &mirror) {
+            (true, _) => file.write_all_at(frame, *at)?,
+            (false, Some(m)) => m.write_all_at(frame, *at)?,
+            (false, None) => {}
+        }
+    }
+    let mut changed = !repairs.is_empty();
+    for copy in std::iter::once(&file).chain(mirror.as_ref()) {
+        if copy.metadata()?.len() != pos {
+            copy.set_len(pos)?;
+            changed = true;
+        }
+    }
+    if changed {
+        for copy in std::iter::once(&file).chain(mirror.as_ref()) {
+            copy.sync_all()?;
+        }
+    }
+    Ok(Loaded {
+        file,
+        mirror,
+        written: pos,
+        next,
+        index,
+        last_entry,
+        damage,
+    })
+}
+
+/// The offset of the record in the valid frame at `pos`.
+fn offset_at(window: &mut Window<'_>, pos: u64) -> Result<i64> {
+    match window.frame(pos, |_| true)? {
+        Frame::Valid(frame) => record_offset(payload(frame)),
+        _ => None,
+    }
+    .ok_or_else(|| Error::log("a resynchronized frame went away"))
+}
+
+/// Reports damage: an error when records were lost, a warning when the
+/// mirror copy had them.
+fn log_damage(d: &Damage) {
+    if d.repaired {
+        tracing::warn!(
+            topic = %d.topic, partition = d.partition, segment = %d.segment.display(),
+            bytes = ?d.bytes,
+            "damaged log frame: read from the mirror copy"
+        );
+    } else {
+        tracing::error!(
+            topic = %d.topic, partition = d.partition, segment = %d.segment.display(),
+            bytes = ?d.bytes, last_good_offset = d.lost.start - 1, resumes_at_offset = d.lost.end,
+            lost_records = d.lost.end - d.lost.start,
+            "DAMAGED LOG: bytes of a segment fail their checks; the records there are lost and skipped"
+        );
+    }
+}
+
+/// Gives a segment of a mirrored partition its mirror copy if it has none
+/// (a partition mirrored since this version).
+fn make_mirror(dir: &Path, base: i64) -> Result<()> {
+    let mirror = mirror_path(dir, base);
+    if mirror.exists() {
+        return Ok(());
+    }
+    let tmp = dir.join(format!("{base:020}.mirror.tmp"));
+    fs::copy(log_path(dir, base), &tmp)?;
+    File::open(&tmp)?.sync_all()?;
+    fs::rename(&tmp, &mirror)?;
+    sync_dir(dir)?;
+    Ok(())
+}
+
+/// A segment file being read.
+struct Source<'a> {
+    path: PathBuf,
+    file: &'a File,
+    mirror: Option<&'a File>,
+    /// Bytes of the file to read.
+    limit: u64,
+    /// The offset after the segment's last record.
+    end: i64,
+}
+
 /// A read in progress: the records found so far and the offset due next.
 struct Reader<'a> {
+    segments: &'a Segments,
     partition: i32,
     want: i64,
     max: usize,
@@ -343,104 +656,139 @@ impl Reader<'_> {
         self.out.len() >= self.max
     }
 
-    /// Reads from the sealed segment at `base`, seeking with its index.
-    fn sealed(&mut self, dir: &Path, base: i64) -> Result<()> {
+    /// Reads from the sealed segment at `base` (records up to `end`),
+    /// seeking with its index when an entry checks out.
+    fn sealed(&mut self, base: i64, end: i64) -> Result<()> {
+        let dir = &self.segments.dir;
         let path = log_path(dir, base);
         let file = File::open(&path)?;
-        let len = file.metadata()?.len();
-        let start = match lookup(&index_path(dir, base), base, self.want) {
-            Ok(Some(pos)) if pos < len => pos,
-            Ok(_) => FIRST_FRAME,
-            Err(e) => {
-                tracing::warn!(segment = %path.display(), error = %e, "unreadable offset index");
-                FIRST_FRAME
-            }
+        let limit = file.metadata()?.len();
+        let mirror = match self.segments.mirrored {
+            true => match File::open(mirror_path(dir, base)) {
+                Ok(m) => Some(m),
+                Err(e) if e.kind() == ErrorKind::NotFound => None,
+                Err(e) => return Err(e.into()),
+            },
+            false => None,
         };
-        let what = || path.display().to_string();
-        let (had, want) = (self.out.len(), self.want);
-        match self.file(&file, start, len, &what) {
-            Err(e) if start != FIRST_FRAME => {
-                // A stale or damaged index: read the segment from its start.
-                tracing::warn!(segment = %path.display(), error = %e, "offset index entry does not match its segment");
-                self.out.truncate(had);
-                self.want = want;
-                self.file(&file, FIRST_FRAME, len, &what)
-            }
-            done => done,
-        }
-    }
-
-    /// Reads the frames of `file` from `pos` up to `limit`, a chunk at a
-    /// time.
-    fn file(
-        &mut self,
-        file: &File,
-        mut pos: u64,
-        limit: u64,
-        what: &dyn Fn() -> String,
-    ) -> Result<()> {
-        let mut buf = Vec::new();
-        while pos < limit && !self.full() {
-            let chunk = usize::try_from(limit - pos)
-                .unwrap_or(usize::MAX)
-                .min(READ_CHUNK);
-            buf.resize(chunk, 0);
-            file.read_exact_at(&mut buf, pos)?;
-            let mut used = self.frames(&buf, what)?;
-            if used == 0 {
-                // One frame longer than a chunk: read it whole.
-                let len = frame_len(&buf)
-                    .filter(|&n| pos + n as u64 <= limit)
-                    .ok_or_else(|| Error::log(format!("{}: a frame is cut short", what())))?;
-                buf.resize(len, 0);
-                file.read_exact_at(&mut buf, pos)?;
-                used = self.frames(&buf, what)?;
-                if used == 0 {
-                    return Err(Error::log(format!("{}: unreadable frame", what())));
+        let (start, first) = match lookup(&index_path(dir, base), base, self.want) {
+            Ok(Some((offset, pos))) => {
+                // An entry is used only if it points at its record's frame.
+                let mut window = Window::new(&file, limit);
+                match window.frame(pos, |p| record_offset(p) == Some(offset))? {
+                    Frame::Valid(_) => (pos, offset),
+                    _ => {
+                        tracing::warn!(segment = %path.display(), "offset index entry does not match its segment");
+                        (FIRST_FRAME, base)
+                    }
                 }
             }
-            pos += used as u64;
+            Ok(None) => (FIRST_FRAME, base),
+            Err(e) => {
+                tracing::warn!(segment = %path.display(), error = %e, "unreadable offset index");
+                (FIRST_FRAME, base)
+            }
+        };
+        let source = Source {
+            path,
+            file: &file,
+            mirror: mirror.as_ref(),
+            limit,
+            end,
+        };
+        self.file(&source, start, first)
+    }
+
+    /// Reads the frames of `source` from `pos`, where the frame of offset
+    /// `expect` starts. A frame that fails its checks is taken from the
+    /// mirror copy if that has it; otherwise the damage is reported and
+    /// reading resumes at the next valid frame of a later offset.
+    fn file(&mut self, source: &Source<'_>, mut pos: u64, mut expect: i64) -> Result<()> {
+        let mut primary = Window::new(source.file, source.limit);
+        let mut second = match source.mirror {
+            Some(m) => Some(Window::new(m, m.metadata()?.len().min(source.limit))),
+            None => None,
+        };
+        let end = source.end;
+        while pos < source.limit && expect < end && !self.full() {
+            let due = expect;
+            let accept = move |p: &[u8]| record_offset(p) == Some(due);
+            if let Frame::Valid(frame) = primary.frame(pos, accept)? {
+                self.take(payload(frame), &|| source.path.display().to_string())?;
+                pos += frame.len() as u64;
+                expect += 1;
+                continue;
+            }
+            if let Some(w) = second.as_mut() {
+                if let Frame::Valid(frame) = w.frame(pos, accept)? {
+                    let len = frame.len() as u64;
+                    self.take(payload(frame), &|| source.path.display().to_string())?;
+                    self.report(source, pos..pos + len, due..due, true);
+                    pos += len;
+                    expect += 1;
+                    continue;
+                }
+            }
+            let resumed = primary.resync(pos, move |p| {
+                record_offset(p).is_some_and(|o| o >= due && o < end)
+            })?;
+            let (at, offset) = match resumed {
+                Some(at) => (at, offset_at(&mut primary, at)?),
+                None => (source.limit, end),
+            };
+            self.report(source, pos..at, due..offset, false);
+            pos = at;
+            expect = offset;
         }
         Ok(())
     }
 
-    /// Takes the records of the whole frames at the start of `bytes`;
-    /// returns the bytes used.
-    fn frames(&mut self, bytes: &[u8], what: &dyn Fn() -> String) -> Result<usize> {
+    fn report(&self, source: &Source<'_>, bytes: Range<u64>, lost: Range<i64>, repaired: bool) {
+        self.segments.report(Damage {
+            topic: self.segments.place.topic.clone(),
+            partition: self.segments.place.partition,
+            segment: source.path.clone(),
+            bytes,
+            lost,
+            repaired,
+        });
+    }
+
+    /// Takes the record of `payload` if it is at or past the offset due
+    /// (offsets lost to damage are skipped).
+    fn take(&mut self, payload: &[u8], what: &dyn Fn() -> String) -> Result<()> {
+        let (offset, record) = decode_record(payload)
+            .ok_or_else(|| Error::log(format!("{}: undecodable record", what())))?;
+        if offset >= self.want {
+            self.out.push(StoredRecord {
+                partition: self.partition,
+                offset,
+                record,
+            });
+            self.want = offset + 1;
+        }
+        Ok(())
+    }
+
+    /// Takes the records of the whole frames of `bytes` (the unwritten
+    /// tail, which is in memory and cannot be damaged).
+    fn frames(&mut self, bytes: &[u8], what: &dyn Fn() -> String) -> Result<()> {
         let mut used = 0;
         while !self.full() {
             let Some((payload, len)) = frame_at(&bytes[used..], what)? else {
                 break;
             };
-            let offset = record_offset(payload)
-                .ok_or_else(|| Error::log(format!("{}: undecodable record", what())))?;
-            if offset > self.want {
-                return Err(Error::log(format!(
-                    "{}: record at offset {offset} where {} was due",
-                    what(),
-                    self.want
-                )));
-            }
-            if offset == self.want {
-                let (_, record) = decode_record(payload)
-                    .ok_or_else(|| Error::log(format!("{}: undecodable record", what())))?;
-                self.out.push(StoredRecord {
-                    partition: self.partition,
-                    offset,
-                    record,
-                });
-                self.want += 1;
-            }
+            self.take(payload, what)?;
             used += len;
         }
-        Ok(used)
+        Ok(())
     }
 }
 
-/// The position the index at `path` gives for `offset` in the segment at
-/// `base` (a binary search by positioned reads); None before its first
-/// entry or without an index.
-fn lookup(path: &Path, base: i64, offset: i64) -> Result<Option<u64>> {
+/// The offset and position of the entry the index at `path` gives for
+/// `offset` in the segment at `base` (a binary search by positioned
+/// reads); None before its first entry or without an index.
+fn lookup(path: &Path, base: i64, offset: i64) -> Result<Option<(i64, u64)>> {
     let file = match File::open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
@@ -466,7 +814,7 @@ fn lookup(path: &Path, base: i64, offset: i64) -> Result<Option<u64>> {
     }
     match lo {
         0 => Ok(None),
-        n => Ok(Some(entry(n - 1)?.1)),
+        n => Ok(Some(entry(n - 1)?)),
     }
 }
 

@@ -4,7 +4,7 @@
 //! directories).
 
 use super::appends::Appends;
-use super::segments::Segments;
+use super::segments::{Damage, Place, Segments};
 use crate::error::{Error, Result};
 use crate::log::{Record, StoredRecord, TopicInfo};
 use parking_lot::RwLock;
@@ -67,8 +67,18 @@ impl Topic {
             )));
         }
         let mut partitions = Vec::with_capacity(meta.partitions as usize);
+        let mirrored = mirrored(&meta.name);
         for p in 0..meta.partitions {
-            let segments = Segments::load(&partition_dir(path, p), &legacy_segment_path(path, p))?;
+            let place = Place {
+                topic: meta.name.clone(),
+                partition: p,
+            };
+            let segments = Segments::load(
+                &partition_dir(path, p),
+                &legacy_segment_path(path, p),
+                place,
+                mirrored,
+            )?;
             partitions.push(Partition::on_disk(segments));
         }
         Ok(Topic {
@@ -175,6 +185,14 @@ impl Partition {
         }
     }
 
+    /// The damage found in this partition's segments so far.
+    pub(super) fn damage(&self) -> Vec<Damage> {
+        match &self.state.read().store {
+            Store::Memory(_) => Vec::new(),
+            Store::Disk(segments) => segments.damage(),
+        }
+    }
+
     /// The offset of the next record appended.
     pub(super) fn end_offset(&self) -> i64 {
         match &self.state.read().store {
@@ -213,9 +231,10 @@ impl Partition {
         }
     }
 
-    /// Writes out the buffered records and fsyncs the segment.
+    /// Writes out the buffered records and fsyncs the segment (and its
+    /// mirror copy).
     pub(super) fn flush(&self) -> Result<()> {
-        let file = {
+        let files = {
             let mut guard = self.state.write();
             let state = &mut *guard;
             if state.closed.is_some() {
@@ -228,9 +247,9 @@ impl Partition {
                 return Ok(());
             }
             match segments.write_out_for_sync() {
-                Ok(file) => {
+                Ok(files) => {
                     segments.dirty = false;
-                    file
+                    files
                 }
                 Err(e) => {
                     state.closed = Some(format!("an earlier write failed: {e}"));
@@ -239,7 +258,7 @@ impl Partition {
             }
         };
         // Without the lock: appends go on while the disk works.
-        if let Err(e) = file.sync_data() {
+        if let Err(e) = files.iter().try_for_each(|file| file.sync_data()) {
             if let Store::Disk(segments) = &mut self.state.write().store {
                 segments.dirty = true;
             }
@@ -285,6 +304,13 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     })
+}
+
+/// Whether a topic's segments are mirrored (kept twice, byte for byte):
+/// command topics (`_confluent-ksql-<service>_command_topic`, named by the
+/// metastore), which hold the whole catalog.
+pub(super) fn mirrored(name: &str) -> bool {
+    name.starts_with("_confluent-ksql-") && name.ends_with("_command_topic")
 }
 
 /// The directory of a partition's segments.
