@@ -161,13 +161,18 @@ fn server() -> Result<()> {
     let listener = listener
         .or_else(|| from_file.map(|(_, v)| v.clone()))
         .unwrap_or_else(|| sluice_server::DEFAULT_LISTENER.to_string());
+    let security = sluice_server::Security::from_settings(&settings)?;
     let mut engine = EngineConfig {
         data_dir: Some(data_dir),
         background: true,
         ..Default::default()
     };
     engine.apply_settings(settings);
-    sluice_server::run(sluice_server::ServerConfig { listener, engine })?;
+    sluice_server::run(sluice_server::ServerConfig {
+        listener,
+        engine,
+        security,
+    })?;
     Ok(())
 }
 
