@@ -127,7 +127,8 @@ usage: sluice server [--listeners URL] [--data-dir DIR] [--config-file FILE]
   --listeners URL     where the REST API listens (default: http://0.0.0.0:8088, or the
                       config file's `listeners`)
   --data-dir DIR      the embedded log's directory (default: $SLUICE_DATA_DIR or ./sluice-data)
-  --config-file FILE  properties file, as for the shell
+  --config-file FILE  properties file, as for the shell; also authentication.* (basic
+                      authentication) and ssl.* (for an https:// listener)
 ";
 
 /// `sluice server`: ksqlDB's REST API over an engine, until SIGINT or
