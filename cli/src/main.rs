@@ -127,7 +127,8 @@ usage: sluice server [--listeners URL] [--data-dir DIR] [--config-file FILE]
   --listeners URL     where the REST API listens (default: http://0.0.0.0:8088, or the
                       config file's `listeners`)
   --data-dir DIR      the embedded log's directory (default: $SLUICE_DATA_DIR or ./sluice-data)
-  --config-file FILE  properties file, as for the shell
+  --config-file FILE  properties file, as for the shell; also authentication.* (basic
+                      authentication) and ssl.* (for an https:// listener)
 ";
 
 /// `sluice server`: ksqlDB's REST API over an engine, until SIGINT or
@@ -161,13 +162,18 @@ fn server() -> Result<()> {
     let listener = listener
         .or_else(|| from_file.map(|(_, v)| v.clone()))
         .unwrap_or_else(|| sluice_server::DEFAULT_LISTENER.to_string());
+    let security = sluice_server::Security::from_settings(&settings)?;
     let mut engine = EngineConfig {
         data_dir: Some(data_dir),
         background: true,
         ..Default::default()
     };
     engine.apply_settings(settings);
-    sluice_server::run(sluice_server::ServerConfig { listener, engine })?;
+    sluice_server::run(sluice_server::ServerConfig {
+        listener,
+        engine,
+        security,
+    })?;
     Ok(())
 }
 

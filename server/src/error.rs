@@ -11,8 +11,11 @@ use serde_json::{json, Value as Json};
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     /// A listener URL that is not `http://HOST:PORT`.
-    #[error("invalid listener '{0}': expected http://HOST:PORT")]
+    #[error("invalid listener '{0}': expected http://HOST:PORT or https://HOST:PORT")]
     Listener(String),
+    /// An authentication or TLS setting that cannot be used.
+    #[error("{0}")]
+    Config(String),
     /// Binding or serving a socket failed.
     #[error("io: {0}")]
     Io(#[from] std::io::Error),

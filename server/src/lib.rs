@@ -1,10 +1,13 @@
 //! Sluice's REST API, shaped like ksqlDB's: `/ksql` for statements,
 //! `/query` and `/query-stream` for queries, `/inserts-stream` for rows,
 //! `/info` and friends for the server's state. HTTP/1.1 and HTTP/2 (h2c
-//! with prior knowledge) are served on one port. The server uses only the
+//! with prior knowledge) are served on one port; an `https://` listener
+//! serves both over TLS ([`tls`]), and basic authentication ([`auth`]) may
+//! guard the endpoints. The server uses only the
 //! engine's facade: each request runs in its own [`sluice_engine::Session`]
 //! on a blocking thread.
 
+pub mod auth;
 pub mod error;
 pub mod info;
 pub mod inserts;
@@ -12,6 +15,7 @@ pub mod json;
 pub mod ksql;
 pub mod query;
 pub mod request;
+pub mod tls;
 
 pub use error::{ApiError, ServerError};
 pub use sluice_engine::Engine;
@@ -21,6 +25,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use sluice_engine::EngineConfig;
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,10 +40,34 @@ const DRAIN: Duration = Duration::from_secs(3);
 /// How to run a server: where it listens and the engine it opens.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
-    /// `http://HOST:PORT`.
+    /// `http://HOST:PORT` or `https://HOST:PORT`.
     pub listener: String,
     /// The engine to open.
     pub engine: EngineConfig,
+    /// Authentication and TLS.
+    pub security: Security,
+}
+
+/// Who may call the server and how it encrypts: from a ksqlDB properties
+/// file's `authentication.*` and `ssl.*` settings.
+#[derive(Debug, Clone, Default)]
+pub struct Security {
+    /// Basic authentication, when `authentication.method=BASIC`.
+    pub auth: Option<Arc<auth::BasicAuth>>,
+    /// The certificate and key an `https://` listener serves.
+    pub tls: Option<tls::TlsSettings>,
+}
+
+impl Security {
+    /// The security `settings` configure (later entries winning); reads
+    /// the users file, so a bad one stops the server from starting.
+    pub fn from_settings(settings: &[(String, String)]) -> Result<Security, ServerError> {
+        let map: HashMap<String, String> = settings.iter().cloned().collect();
+        Ok(Security {
+            auth: auth::BasicAuth::from_settings(&map)?.map(Arc::new),
+            tls: tls::TlsSettings::from_settings(&map)?,
+        })
+    }
 }
 
 /// What `/info` and `/clusterStatus` report about this server.
@@ -61,12 +90,15 @@ pub struct AppState {
     pub queries: query::QueryRegistry,
     /// The server's identity.
     pub info: Arc<ServerInfo>,
+    /// Basic authentication, if the server requires it.
+    pub auth: Option<Arc<auth::BasicAuth>>,
 }
 
 /// The router: every endpoint, with ksqlDB's error shape for unknown paths
 /// and methods.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let auth = state.auth.clone();
+    let router = Router::new()
         .route("/ksql", post(ksql::handle))
         .route("/query", post(query::handle_v1))
         .route("/query-stream", post(query::handle_v2))
@@ -79,7 +111,11 @@ pub fn router(state: AppState) -> Router {
         .route("/clusterStatus", get(info::cluster_status))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
+        .with_state(state);
+    match auth {
+        Some(auth) => router.layer(axum::middleware::from_fn_with_state(auth, auth::require)),
+        None => router,
+    }
 }
 
 async fn not_found(uri: Uri) -> Response {
@@ -98,10 +134,12 @@ async fn method_not_allowed(uri: Uri) -> Response {
     .into_response()
 }
 
-/// `host:port` from `http://host:port` (a trailing `/` allowed).
+/// `host:port` from `http://host:port` or `https://host:port` (a trailing
+/// `/` allowed).
 pub fn listener_address(url: &str) -> Result<String, ServerError> {
     let rest = url
         .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
         .ok_or_else(|| ServerError::Listener(url.to_string()))?
         .trim_end_matches('/');
     if rest.is_empty() || rest.contains('/') || !rest.contains(':') {
@@ -127,7 +165,14 @@ impl AppState {
                 cluster_id: "sluice".to_string(),
                 advertised,
             }),
+            auth: None,
         }
+    }
+
+    /// The same state, requiring `auth`'s credentials.
+    pub fn with_auth(mut self, auth: Option<Arc<auth::BasicAuth>>) -> AppState {
+        self.auth = auth;
+        self
     }
 }
 
@@ -149,6 +194,30 @@ pub async fn serve_state(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
+    serve_on(state, listener, "http", shutdown).await
+}
+
+/// [`serve_state`] over TLS: each connection's handshake with `acceptor`
+/// (which offers `h2` and `http/1.1`), then HTTP.
+pub async fn serve_state_tls(
+    state: AppState,
+    listener: TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let listener = tls::TlsListener::new(listener, acceptor)?;
+    serve_on(state, listener, "https", shutdown).await
+}
+
+async fn serve_on<L>(
+    state: AppState,
+    listener: L,
+    scheme: &str,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError>
+where
+    L: axum::serve::Listener<Addr = std::net::SocketAddr>,
+{
     let local = listener.local_addr()?;
     let queries = state.queries.clone();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -159,7 +228,7 @@ pub async fn serve_state(
     });
     let mut graceful_rx = stop_rx.clone();
     let mut deadline_rx = stop_rx;
-    tracing::info!("listening on http://{local}");
+    tracing::info!("listening on {scheme}://{local}");
     let server = axum::serve(listener, router(state)).with_graceful_shutdown(async move {
         let _ = graceful_rx.wait_for(|s| *s).await;
     });
@@ -177,6 +246,23 @@ pub async fn serve_state(
 /// SIGTERM, then stops (blocking the calling thread).
 pub fn run(config: ServerConfig) -> Result<(), ServerError> {
     let address = listener_address(&config.listener)?;
+    let acceptor = match (
+        config.listener.starts_with("https://"),
+        &config.security.tls,
+    ) {
+        (true, Some(tls)) => Some(tls.acceptor()?),
+        (true, None) => {
+            return Err(ServerError::Config(format!(
+                "listener {} needs ssl.certificate.location and ssl.key.location",
+                config.listener
+            )))
+        }
+        (false, Some(_)) => {
+            tracing::warn!("ssl.* settings are ignored: the listener is not https://");
+            None
+        }
+        (false, None) => None,
+    };
     // Statements run on the runtime's blocking threads: they get the
     // engine's query stack, which deeply nested expressions need.
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -186,7 +272,14 @@ pub fn run(config: ServerConfig) -> Result<(), ServerError> {
     let engine = Engine::open(config.engine)?;
     runtime.block_on(async move {
         let listener = TcpListener::bind(&address).await?;
-        serve(engine, listener, stop_signal()).await
+        let local = listener.local_addr()?;
+        let scheme = if acceptor.is_some() { "https" } else { "http" };
+        let state =
+            AppState::new(engine, format!("{scheme}://{local}/")).with_auth(config.security.auth);
+        match acceptor {
+            Some(acceptor) => serve_state_tls(state, listener, acceptor, stop_signal()).await,
+            None => serve_state(state, listener, stop_signal()).await,
+        }
     })?;
     tracing::info!("server stopped");
     Ok(())
@@ -231,7 +324,8 @@ mod tests {
             listener_address("http://localhost:1/").ok().as_deref(),
             Some("localhost:1")
         );
-        assert!(listener_address("https://x:1").is_err());
+        assert_eq!(listener_address("https://x:1").ok().as_deref(), Some("x:1"));
+        assert!(listener_address("ftp://x:1").is_err());
         assert!(listener_address("http://x").is_err());
     }
 }

@@ -6,8 +6,10 @@ use std::process::Command;
 
 /// A running server; dropping it stops it.
 pub struct TestServer {
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (or `https://localhost:PORT`).
     pub url: String,
+    /// Arguments every curl call gets (`--cacert FILE` for TLS).
+    pub curl_base: Vec<String>,
     /// The push queries the server runs.
     pub queries: sluice_server::query::QueryRegistry,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -17,6 +19,15 @@ pub struct TestServer {
 impl TestServer {
     /// Starts a server over a fresh in-memory engine.
     pub fn start() -> TestServer {
+        TestServer::start_with(None, None)
+    }
+
+    /// Starts a server requiring `auth`'s credentials and, given an
+    /// acceptor and the CA file, serving TLS (reached as `localhost`).
+    pub fn start_with(
+        auth: Option<std::sync::Arc<sluice_server::auth::BasicAuth>>,
+        tls: Option<(tokio_rustls::TlsAcceptor, std::path::PathBuf)>,
+    ) -> TestServer {
         let engine = Engine::open(EngineConfig {
             background: true,
             ..Default::default()
@@ -30,19 +41,41 @@ impl TestServer {
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .expect("a free port");
-        let url = format!("http://{}", listener.local_addr().expect("an address"));
-        let state = sluice_server::AppState::new(engine, format!("{url}/"));
+        let port = listener.local_addr().expect("an address").port();
+        let (url, curl_base, acceptor) = match tls {
+            Some((acceptor, ca)) => (
+                format!("https://localhost:{port}"),
+                vec![
+                    "--cacert".to_string(),
+                    ca.display().to_string(),
+                    "--resolve".to_string(),
+                    format!("localhost:{port}:127.0.0.1"),
+                ],
+                Some(acceptor),
+            ),
+            None => (format!("http://127.0.0.1:{port}"), Vec::new(), None),
+        };
+        let state = sluice_server::AppState::new(engine, format!("{url}/")).with_auth(auth);
         let queries = state.queries.clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
+            let stopped = async {
+                let _ = stopped.await;
+            };
             runtime
-                .block_on(sluice_server::serve_state(state, listener, async {
-                    let _ = stopped.await;
-                }))
+                .block_on(async move {
+                    match acceptor {
+                        Some(acceptor) => {
+                            sluice_server::serve_state_tls(state, listener, acceptor, stopped).await
+                        }
+                        None => sluice_server::serve_state(state, listener, stopped).await,
+                    }
+                })
                 .expect("the server runs");
         });
         TestServer {
             url,
+            curl_base,
             queries,
             stop: Some(stop),
             thread: Some(thread),
@@ -60,10 +93,14 @@ impl TestServer {
         let out = Command::new("curl")
             .args(["-s", "-S", "--max-time", "20"])
             .args(["-w", "\n%{http_version} %{http_code}"])
+            .args(&self.curl_base)
             .args(args)
             .arg(format!("{}{path}", self.url))
             .output()
             .expect("curl runs");
+        if !out.stderr.is_empty() {
+            eprintln!("curl: {}", String::from_utf8_lossy(&out.stderr));
+        }
         let text = String::from_utf8(out.stdout).expect("UTF-8");
         let (body, tail) = text.rsplit_once('\n').expect("a status code");
         let (version, code) = tail.split_once(' ').expect("version and status");

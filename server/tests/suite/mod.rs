@@ -5,3 +5,4 @@ mod curl_h2;
 mod curl_http1;
 pub mod harness;
 mod python_client;
+mod security;
