@@ -108,6 +108,7 @@
 //! `appends` (waiting for appends).
 
 mod appends;
+mod clean;
 mod format;
 mod lock;
 mod offsets;
@@ -117,6 +118,7 @@ mod topic;
 use super::{partition_for_key, Log, Record, StoredRecord, TopicConfig, TopicInfo};
 use crate::error::{Error, Result};
 use appends::Appends;
+pub use clean::{Retention, DEFAULT_DELETE_RETENTION_MS, DEFAULT_RETENTION_MS};
 use format::sync_dir;
 use lock::DirLock;
 use offsets::OffsetStore;
@@ -142,12 +144,16 @@ pub struct EmbeddedConfig {
     /// A partition's active segment is sealed, and a new one started, once
     /// it holds this many bytes (a segment holds at least one record).
     pub segment_bytes: u64,
+    /// The retention settings of topics created from now on (Kafka's
+    /// defaults: 7 days, no size limit, tombstones kept 24 hours).
+    pub retention: Retention,
 }
 
 impl Default for EmbeddedConfig {
     fn default() -> Self {
         EmbeddedConfig {
             segment_bytes: DEFAULT_SEGMENT_BYTES,
+            retention: Retention::default(),
         }
     }
 }
@@ -261,6 +267,42 @@ impl EmbeddedLog {
         mirrored(name)
     }
 
+    /// The retention settings of topic `name`.
+    pub fn retention(&self, name: &str) -> Result<Retention> {
+        Ok(*self.topic(name)?.retention.lock())
+    }
+
+    /// Changes the retention settings of topic `name` (kept in its
+    /// `meta.json`); they apply from the next clean. Mirrored (command)
+    /// topics are never cleaned, whatever their settings.
+    pub fn set_retention(&self, name: &str, retention: Retention) -> Result<()> {
+        let _ddl = self.ddl.lock();
+        let topic = self.topic(name)?;
+        if let Some(dir) = &self.dir {
+            let meta = TopicMeta {
+                name: topic.info.name.clone(),
+                partitions: topic.info.partitions,
+                replicas: topic.info.replicas,
+                compact: topic.info.compact,
+                retention,
+            };
+            write_meta(&dir.join("topics").join(dir_name(name)), &meta)?;
+        }
+        *topic.retention.lock() = retention;
+        Ok(())
+    }
+
+    /// Applies retention (or compaction, for compacted topics) to the
+    /// sealed segments of every topic now; it also happens whenever a
+    /// segment is sealed. The active segment is never cleaned.
+    pub fn clean(&self) -> Result<()> {
+        let topics: Vec<Arc<Topic>> = self.topics.read().values().cloned().collect();
+        for topic in topics {
+            topic.clean()?;
+        }
+        Ok(())
+    }
+
     /// The data directory, None for an in-memory log.
     pub fn dir(&self) -> Option<&Path> {
         self.dir.as_deref()
@@ -307,17 +349,12 @@ impl EmbeddedLog {
             partitions: config.partitions,
             replicas: config.replicas,
             compact: config.compact,
+            retention: self.config.retention,
         };
-        let tmp = path.join("meta.json.tmp");
-        {
-            let mut f = File::create(&tmp)?;
-            f.write_all(&serde_json::to_vec_pretty(&meta)?)?;
-            f.sync_all()?;
-        }
-        fs::rename(&tmp, path.join("meta.json"))?;
-        sync_dir(&path)?;
+        write_meta(&path, &meta)?;
         sync_dir(&topics_dir)?;
         Ok(Topic {
+            retention: Mutex::new(meta.retention),
             info: meta.into_info(),
             partitions,
             appends: Appends::default(),
@@ -378,6 +415,7 @@ impl Log for EmbeddedLog {
                     .map(|_| Partition::in_memory())
                     .collect(),
                 appends: Appends::default(),
+                retention: Mutex::new(self.config.retention),
             },
         };
         self.topics
@@ -430,7 +468,9 @@ impl Log for EmbeddedLog {
                 None => 0,
             },
         };
-        let offset = t.partition(p)?.append(record, self.config.segment_bytes)?;
+        let offset = t
+            .partition(p)?
+            .append(record, self.config.segment_bytes, t)?;
         self.bump(t);
         drop(topics);
         Ok((p, offset))
@@ -456,6 +496,11 @@ impl Log for EmbeddedLog {
     fn end_offset(&self, topic: &str, partition: i32) -> Result<i64> {
         let t = self.topic(topic)?;
         Ok(t.partition(partition)?.end_offset())
+    }
+
+    fn start_offset(&self, topic: &str, partition: i32) -> Result<i64> {
+        let t = self.topic(topic)?;
+        Ok(t.partition(partition)?.start_offset())
     }
 
     fn commit(&self, group: &str, topic: &str, partition: i32, offset: i64) -> Result<()> {
@@ -528,10 +573,26 @@ impl Log for EmbeddedLog {
     }
 }
 
+/// Writes a topic's `meta.json` in `path` atomically (a temporary file,
+/// fsynced, renamed over it).
+fn write_meta(path: &Path, meta: &TopicMeta) -> Result<()> {
+    let tmp = path.join("meta.json.tmp");
+    {
+        let mut f = File::create(&tmp)?;
+        f.write_all(&serde_json::to_vec_pretty(meta)?)?;
+        f.sync_all()?;
+    }
+    fs::rename(&tmp, path.join("meta.json"))?;
+    sync_dir(path)?;
+    Ok(())
+}
+
 fn missing_topic(name: &str) -> Error {
     Error::log(format!("topic '{name}' does not exist"))
 }
 
+#[cfg(test)]
+mod clean_tests;
 #[cfg(test)]
 mod damage_tests;
 #[cfg(test)]
