@@ -4,7 +4,8 @@
 //! Layout of a data directory:
 //!
 //! ```text
-//! dir/topics/<encoded name>/meta.json          the topic: name, partitions, replicas, compact
+//! dir/topics/<encoded name>/meta.json          the topic: name, partitions, replicas, compact, retention
+//! dir/topics/<encoded name>/<p>/<base>.log.cleaned    a compacted segment being written (removed on open)
 //! dir/topics/<encoded name>/<p>/<base>.log     a segment of partition <p>
 //! dir/topics/<encoded name>/<p>/<base>.index   its sparse offset index
 //! dir/topics/<encoded name>/<p>/<base>.mirror  its second copy (command topics only)
@@ -93,6 +94,26 @@
 //! partition directories, is moved (renamed) into `<p>/` as its first
 //! segment on open.
 //!
+//! Retention and compaction (see `clean`). When a segment is sealed, and
+//! on [`EmbeddedLog::clean`], the sealed segments of each partition are
+//! cleaned by the topic's [`Retention`] (kept in `meta.json`; Kafka's
+//! defaults when absent). A topic that is not compacted loses its oldest
+//! sealed segments whose newest record timestamp is older than
+//! `retention_ms`, or while the partition without them still holds
+//! `retention_bytes`; the partition's start offset becomes the base of
+//! its first segment left (on open, the base of its first segment file),
+//! and reads below it read from it. A compacted topic keeps each key's
+//! latest record in its sealed segments, and a latest tombstone until
+//! `delete_retention_ms` past its timestamp: each segment that loses
+//! records is rewritten with the ones left at their offsets, under the
+//! magic `SLUSEG\0\2`, which tells reads that offsets may skip there; the
+//! rewrite goes to `<base>.log.cleaned` and `<base>.index.cleaned`,
+//! fsynced, then the old index is removed and both are renamed over the
+//! old files, so a crash leaves the old segment or the new one (a
+//! `.cleaned` file left over is removed on open). The active segment is
+//! never cleaned, nor is a mirrored (command) topic: its mirror copies
+//! are never rewritten or deleted. Partitions in memory are not cleaned.
+//!
 //! Appends and commits are buffered and not synced one by one: they are
 //! written to the files when the buffer fills, when a commit or `hand_off`
 //! asks for it, when the log is dropped, or on `flush`, which also fsyncs
@@ -104,8 +125,8 @@
 //! are in `topic` (topics, partitions and their directories), `segments`
 //! (a partition's segments, their mirrors and indexes on disk, and damage),
 //! `offsets` (consumer-group commits in two copies), `format` (framed
-//! files, resynchronizing after damage, and the record payload) and
-//! `appends` (waiting for appends).
+//! files, resynchronizing after damage, and the record payload),
+//! `clean` (retention and compaction) and `appends` (waiting for appends).
 
 mod appends;
 mod clean;
