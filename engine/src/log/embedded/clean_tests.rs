@@ -285,3 +285,39 @@ fn an_interrupted_compaction_leaves_the_old_segment() {
     log.clean().unwrap();
     assert_eq!(all(&log, "c", 0), before);
 }
+
+#[test]
+fn reads_seek_into_compacted_segments_through_their_index() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = EmbeddedLog::open_with(
+        tmp.path(),
+        EmbeddedConfig {
+            segment_bytes: 64 * 1024,
+            retention: Retention::default(),
+        },
+    )
+    .unwrap();
+    log.create_topic("c", &stream(true)).unwrap();
+    // Unique keys, but every 7th record updates the one key "dup".
+    for i in 0..2_000 {
+        let key = if i % 7 == 0 {
+            "dup".to_string()
+        } else {
+            format!("k{i}")
+        };
+        log.append("c", None, rec(&key, Some(&format!("v{i}")), now()))
+            .unwrap();
+    }
+    log.flush().unwrap();
+    let kept = all(&log, "c", 0);
+    assert!(kept.len() < 2_000, "compacted as segments were sealed");
+    let dir = part_dir(tmp.path(), "c");
+    let index = fs::metadata(super::segments::index_path(&dir, 0)).unwrap();
+    assert!(index.len() > 0, "the compacted segment has index entries");
+    for offset in 0..2_000 {
+        let got = log.read("c", 0, offset, 1).unwrap();
+        let want = kept.iter().find(|r| r.offset >= offset).unwrap();
+        assert_eq!(&got[0], want, "reading from {offset}");
+    }
+    assert!(log.damage().is_empty(), "{:?}", log.damage());
+}
