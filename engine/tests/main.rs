@@ -1436,3 +1436,68 @@ fn a_bad_byte_in_the_command_topic_or_the_offsets_loses_no_source_query_or_posit
     got.sort();
     assert_eq!(got, vec!["A", "B", "C"], "no record processed twice");
 }
+
+/// Retention: once old segments of a source topic are deleted, an
+/// `earliest` reader starts at the partition's new start offset and a
+/// persistent query over the topic reads every record kept.
+#[test]
+fn a_persistent_query_reads_a_cleaned_topic_from_its_start_offset() {
+    use sluice_engine::log::{EmbeddedConfig, EmbeddedLog, Record, TopicConfig};
+    use sluice_engine::runtime::reader::SourceReader;
+    let dir = tempfile::tempdir().unwrap();
+    let log = std::sync::Arc::new(
+        EmbeddedLog::open_with(
+            dir.path(),
+            EmbeddedConfig {
+                segment_bytes: 4 * 1024,
+                ..EmbeddedConfig::default()
+            },
+        )
+        .unwrap(),
+    );
+    log.create_topic("s", &TopicConfig::default()).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    for (i, (v, ts)) in std::iter::repeat_n(("old", 1_000), 100)
+        .chain(std::iter::repeat_n(("new", now), 100))
+        .enumerate()
+    {
+        let record = Record {
+            key: Some((i as i32).to_be_bytes().to_vec()),
+            value: Some(format!(r#"{{"V": "{v}", "PAD": "{}"}}"#, "p".repeat(40)).into_bytes()),
+            timestamp: ts,
+            headers: vec![],
+        };
+        log.append("s", None, record).unwrap();
+    }
+    log.clean().unwrap();
+    let start = log.start_offset("s", 0).unwrap();
+    assert!(start > 0 && start <= 100, "{start}");
+    let reader = SourceReader::open(&*log, "s", None, true).unwrap();
+    assert_eq!(reader.positions, vec![(0, start)]);
+
+    let e = Engine::with_log(
+        EngineConfig {
+            background: false,
+            ..EngineConfig::default()
+        },
+        log.clone(),
+    )
+    .unwrap();
+    e.execute(
+        "SET 'auto.offset.reset' = 'earliest';
+         CREATE STREAM s (id INT KEY, v STRING) WITH (kafka_topic='s', value_format='JSON');
+         CREATE STREAM out AS SELECT id, v FROM s EMIT CHANGES;",
+    )
+    .unwrap();
+    e.run_until_idle().unwrap();
+    let values = topic_values(&e, "OUT");
+    let new = values
+        .iter()
+        .filter(|v| v.to_string().contains("new"))
+        .count();
+    assert_eq!(new, 100, "{values:?}");
+    assert!(values.len() as i64 <= 200 - start);
+}

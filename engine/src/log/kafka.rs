@@ -599,6 +599,16 @@ impl Log for KafkaLog {
         Ok(high)
     }
 
+    fn start_offset(&self, topic: &str, partition: i32) -> Result<i64> {
+        self.await_acks()?;
+        let full = self.full(topic);
+        let (low, _) = self
+            .meta
+            .fetch_watermarks(&full, partition, self.timeout())
+            .map_err(|e| kafka_err(&format!("cannot read the start of {topic}"), e))?;
+        Ok(low)
+    }
+
     fn commit(&self, group: &str, topic: &str, partition: i32, offset: i64) -> Result<()> {
         self.commit_offsets(group, &[(topic.to_string(), partition, offset)])
     }

@@ -128,6 +128,13 @@ pub trait Log: Send + Sync {
     ) -> Result<Vec<StoredRecord>>;
     /// The offset the next appended record of the partition will get.
     fn end_offset(&self, topic: &str, partition: i32) -> Result<i64>;
+    /// The partition's start offset (Kafka's log start offset, the low
+    /// watermark): the first offset still kept. It moves up as retention
+    /// deletes old segments; `earliest` means this offset, and a read
+    /// below it returns records from it.
+    fn start_offset(&self, _topic: &str, _partition: i32) -> Result<i64> {
+        Ok(0)
+    }
     /// Records a consumer group's next offset to read for a partition.
     fn commit(&self, group: &str, topic: &str, partition: i32, offset: i64) -> Result<()>;
     /// Records several next offsets of a group at once: (topic, partition,

@@ -46,7 +46,7 @@ impl SourceReader {
             };
             let start = match committed {
                 Some(o) => o,
-                None if earliest => 0,
+                None if earliest => log.start_offset(topic, p)?,
                 None => log.end_offset(topic, p)?,
             };
             positions.push((p, start));

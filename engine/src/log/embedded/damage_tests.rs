@@ -15,6 +15,11 @@ const COUNT: i64 = 600;
 fn small() -> EmbeddedConfig {
     EmbeddedConfig {
         segment_bytes: SMALL,
+        // The records' timestamps are from 1970: kept forever here.
+        retention: Retention {
+            retention_ms: -1,
+            ..Retention::default()
+        },
     }
 }
 

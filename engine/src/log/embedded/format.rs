@@ -14,6 +14,9 @@ use std::path::Path;
 
 /// First bytes of a partition segment file.
 pub(super) const SEGMENT_MAGIC: &[u8; 8] = b"SLUSEG\x00\x01";
+/// The magic of a segment rewritten by compaction: its offsets ascend but
+/// may skip (the records compacted away).
+pub(super) const COMPACTED_MAGIC: &[u8; 8] = b"SLUSEG\x00\x02";
 /// Length and CRC in front of every frame payload.
 pub(super) const FRAME_HEADER: usize = 8;
 /// Size of the write buffer of every segment and of the offsets file.

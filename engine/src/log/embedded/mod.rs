@@ -4,7 +4,8 @@
 //! Layout of a data directory:
 //!
 //! ```text
-//! dir/topics/<encoded name>/meta.json          the topic: name, partitions, replicas, compact
+//! dir/topics/<encoded name>/meta.json          the topic: name, partitions, replicas, compact, retention
+//! dir/topics/<encoded name>/<p>/<base>.log.cleaned    a compacted segment being written (removed on open)
 //! dir/topics/<encoded name>/<p>/<base>.log     a segment of partition <p>
 //! dir/topics/<encoded name>/<p>/<base>.index   its sparse offset index
 //! dir/topics/<encoded name>/<p>/<base>.mirror  its second copy (command topics only)
@@ -93,6 +94,26 @@
 //! partition directories, is moved (renamed) into `<p>/` as its first
 //! segment on open.
 //!
+//! Retention and compaction (see `clean`). When a segment is sealed, and
+//! on [`EmbeddedLog::clean`], the sealed segments of each partition are
+//! cleaned by the topic's [`Retention`] (kept in `meta.json`; Kafka's
+//! defaults when absent). A topic that is not compacted loses its oldest
+//! sealed segments whose newest record timestamp is older than
+//! `retention_ms`, or while the partition without them still holds
+//! `retention_bytes`; the partition's start offset becomes the base of
+//! its first segment left (on open, the base of its first segment file),
+//! and reads below it read from it. A compacted topic keeps each key's
+//! latest record in its sealed segments, and a latest tombstone until
+//! `delete_retention_ms` past its timestamp: each segment that loses
+//! records is rewritten with the ones left at their offsets, under the
+//! magic `SLUSEG\0\2`, which tells reads that offsets may skip there; the
+//! rewrite goes to `<base>.log.cleaned` and `<base>.index.cleaned`,
+//! fsynced, then the old index is removed and both are renamed over the
+//! old files, so a crash leaves the old segment or the new one (a
+//! `.cleaned` file left over is removed on open). The active segment is
+//! never cleaned, nor is a mirrored (command) topic: its mirror copies
+//! are never rewritten or deleted. Partitions in memory are not cleaned.
+//!
 //! Appends and commits are buffered and not synced one by one: they are
 //! written to the files when the buffer fills, when a commit or `hand_off`
 //! asks for it, when the log is dropped, or on `flush`, which also fsyncs
@@ -104,10 +125,11 @@
 //! are in `topic` (topics, partitions and their directories), `segments`
 //! (a partition's segments, their mirrors and indexes on disk, and damage),
 //! `offsets` (consumer-group commits in two copies), `format` (framed
-//! files, resynchronizing after damage, and the record payload) and
-//! `appends` (waiting for appends).
+//! files, resynchronizing after damage, and the record payload),
+//! `clean` (retention and compaction) and `appends` (waiting for appends).
 
 mod appends;
+mod clean;
 mod format;
 mod lock;
 mod offsets;
@@ -117,6 +139,7 @@ mod topic;
 use super::{partition_for_key, Log, Record, StoredRecord, TopicConfig, TopicInfo};
 use crate::error::{Error, Result};
 use appends::Appends;
+pub use clean::{Retention, DEFAULT_DELETE_RETENTION_MS, DEFAULT_RETENTION_MS};
 use format::sync_dir;
 use lock::DirLock;
 use offsets::OffsetStore;
@@ -142,12 +165,16 @@ pub struct EmbeddedConfig {
     /// A partition's active segment is sealed, and a new one started, once
     /// it holds this many bytes (a segment holds at least one record).
     pub segment_bytes: u64,
+    /// The retention settings of topics created from now on (Kafka's
+    /// defaults: 7 days, no size limit, tombstones kept 24 hours).
+    pub retention: Retention,
 }
 
 impl Default for EmbeddedConfig {
     fn default() -> Self {
         EmbeddedConfig {
             segment_bytes: DEFAULT_SEGMENT_BYTES,
+            retention: Retention::default(),
         }
     }
 }
@@ -261,6 +288,42 @@ impl EmbeddedLog {
         mirrored(name)
     }
 
+    /// The retention settings of topic `name`.
+    pub fn retention(&self, name: &str) -> Result<Retention> {
+        Ok(*self.topic(name)?.retention.lock())
+    }
+
+    /// Changes the retention settings of topic `name` (kept in its
+    /// `meta.json`); they apply from the next clean. Mirrored (command)
+    /// topics are never cleaned, whatever their settings.
+    pub fn set_retention(&self, name: &str, retention: Retention) -> Result<()> {
+        let _ddl = self.ddl.lock();
+        let topic = self.topic(name)?;
+        if let Some(dir) = &self.dir {
+            let meta = TopicMeta {
+                name: topic.info.name.clone(),
+                partitions: topic.info.partitions,
+                replicas: topic.info.replicas,
+                compact: topic.info.compact,
+                retention,
+            };
+            write_meta(&dir.join("topics").join(dir_name(name)), &meta)?;
+        }
+        *topic.retention.lock() = retention;
+        Ok(())
+    }
+
+    /// Applies retention (or compaction, for compacted topics) to the
+    /// sealed segments of every topic now; it also happens whenever a
+    /// segment is sealed. The active segment is never cleaned.
+    pub fn clean(&self) -> Result<()> {
+        let topics: Vec<Arc<Topic>> = self.topics.read().values().cloned().collect();
+        for topic in topics {
+            topic.clean()?;
+        }
+        Ok(())
+    }
+
     /// The data directory, None for an in-memory log.
     pub fn dir(&self) -> Option<&Path> {
         self.dir.as_deref()
@@ -307,17 +370,12 @@ impl EmbeddedLog {
             partitions: config.partitions,
             replicas: config.replicas,
             compact: config.compact,
+            retention: self.config.retention,
         };
-        let tmp = path.join("meta.json.tmp");
-        {
-            let mut f = File::create(&tmp)?;
-            f.write_all(&serde_json::to_vec_pretty(&meta)?)?;
-            f.sync_all()?;
-        }
-        fs::rename(&tmp, path.join("meta.json"))?;
-        sync_dir(&path)?;
+        write_meta(&path, &meta)?;
         sync_dir(&topics_dir)?;
         Ok(Topic {
+            retention: Mutex::new(meta.retention),
             info: meta.into_info(),
             partitions,
             appends: Appends::default(),
@@ -378,6 +436,7 @@ impl Log for EmbeddedLog {
                     .map(|_| Partition::in_memory())
                     .collect(),
                 appends: Appends::default(),
+                retention: Mutex::new(self.config.retention),
             },
         };
         self.topics
@@ -430,7 +489,9 @@ impl Log for EmbeddedLog {
                 None => 0,
             },
         };
-        let offset = t.partition(p)?.append(record, self.config.segment_bytes)?;
+        let offset = t
+            .partition(p)?
+            .append(record, self.config.segment_bytes, t)?;
         self.bump(t);
         drop(topics);
         Ok((p, offset))
@@ -456,6 +517,11 @@ impl Log for EmbeddedLog {
     fn end_offset(&self, topic: &str, partition: i32) -> Result<i64> {
         let t = self.topic(topic)?;
         Ok(t.partition(partition)?.end_offset())
+    }
+
+    fn start_offset(&self, topic: &str, partition: i32) -> Result<i64> {
+        let t = self.topic(topic)?;
+        Ok(t.partition(partition)?.start_offset())
     }
 
     fn commit(&self, group: &str, topic: &str, partition: i32, offset: i64) -> Result<()> {
@@ -528,10 +594,26 @@ impl Log for EmbeddedLog {
     }
 }
 
+/// Writes a topic's `meta.json` in `path` atomically (a temporary file,
+/// fsynced, renamed over it).
+fn write_meta(path: &Path, meta: &TopicMeta) -> Result<()> {
+    let tmp = path.join("meta.json.tmp");
+    {
+        let mut f = File::create(&tmp)?;
+        f.write_all(&serde_json::to_vec_pretty(meta)?)?;
+        f.sync_all()?;
+    }
+    fs::rename(&tmp, path.join("meta.json"))?;
+    sync_dir(path)?;
+    Ok(())
+}
+
 fn missing_topic(name: &str) -> Error {
     Error::log(format!("topic '{name}' does not exist"))
 }
 
+#[cfg(test)]
+mod clean_tests;
 #[cfg(test)]
 mod damage_tests;
 #[cfg(test)]

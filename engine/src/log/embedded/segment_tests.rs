@@ -18,6 +18,11 @@ const COUNT: i64 = 3_000;
 fn small() -> EmbeddedConfig {
     EmbeddedConfig {
         segment_bytes: SMALL,
+        // The records' timestamps are from 1970: kept forever here.
+        retention: Retention {
+            retention_ms: -1,
+            ..Retention::default()
+        },
     }
 }
 

@@ -10,11 +10,12 @@
 
 use super::format::{
     decode_record, encode_record, frame_at, new_file, open_framed, payload, push_frame,
-    record_offset, sync_dir, Frame, Window, SEGMENT_MAGIC, WRITE_BUFFER,
+    record_offset, sync_dir, Frame, Window, COMPACTED_MAGIC, SEGMENT_MAGIC, WRITE_BUFFER,
 };
 use crate::error::{Error, Result};
 use crate::log::{Record, StoredRecord};
 use parking_lot::Mutex;
+use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::ErrorKind;
 use std::ops::Range;
@@ -26,9 +27,9 @@ use std::sync::Arc;
 pub(super) const INDEX_INTERVAL: u64 = 4 * 1024;
 /// An index entry: the `u32` offset relative to the segment's base and the
 /// `u32` byte position of that record's frame.
-const INDEX_ENTRY: u64 = 8;
+pub(super) const INDEX_ENTRY: u64 = 8;
 /// Where the first frame of a segment starts.
-const FIRST_FRAME: u64 = SEGMENT_MAGIC.len() as u64;
+pub(super) const FIRST_FRAME: u64 = SEGMENT_MAGIC.len() as u64;
 
 /// A damaged byte range of a segment, found when the partition was opened
 /// (its last segment) or read (any segment).
@@ -60,19 +61,27 @@ pub(super) struct Place {
 /// one, whose unwritten tail and index are in memory.
 pub(super) struct Segments {
     /// The partition's directory.
-    dir: PathBuf,
-    place: Place,
+    pub(super) dir: PathBuf,
+    pub(super) place: Place,
     /// Every segment has a byte-for-byte second copy (`<base>.mirror`).
-    mirrored: bool,
+    pub(super) mirrored: bool,
     /// The damage found so far, each reported once.
     damage: Mutex<Vec<Damage>>,
     /// Base offsets of the sealed segments, ascending.
-    sealed: Vec<i64>,
-    active: Active,
+    pub(super) sealed: Vec<i64>,
+    pub(super) active: Active,
     /// The offset of the next record appended.
     next: i64,
+    /// The partition's start offset: the base of its first segment (the
+    /// records before it were deleted by retention).
+    pub(super) start: i64,
+    /// The newest record timestamp of sealed segments, by base, as far as
+    /// known (filled when rolled, or by the cleaner reading the segment).
+    pub(super) newest: BTreeMap<i64, Option<i64>>,
+    /// A segment was sealed since the cleaner last ran.
+    pub(super) rolled: bool,
     /// Frames appended but not yet written to the active segment's file.
-    tail: Vec<u8>,
+    pub(super) tail: Vec<u8>,
     /// The offset of the first record in `tail` (`next` when it is empty).
     tail_first: i64,
     /// Appended to since the last fsync.
@@ -80,13 +89,16 @@ pub(super) struct Segments {
 }
 
 /// The segment appends go to.
-struct Active {
-    base: i64,
+pub(super) struct Active {
+    pub(super) base: i64,
     file: Arc<File>,
     /// The second copy of a mirrored partition's segment.
     mirror: Option<Arc<File>>,
     /// Bytes of the file written (the tail goes after them).
-    written: u64,
+    pub(super) written: u64,
+    /// The newest timestamp of the records appended by this process (None
+    /// when the segment was loaded: then the cleaner reads it).
+    newest: Option<i64>,
     /// The whole sparse index of this segment.
     index: Vec<(u32, u32)>,
     index_file: File,
@@ -130,6 +142,7 @@ impl Active {
             file: Arc::new(file),
             mirror,
             written: FIRST_FRAME,
+            newest: Some(i64::MIN),
             index: Vec::new(),
             index_file,
             index_written: 0,
@@ -207,6 +220,7 @@ impl Segments {
         active: Active,
         next: i64,
     ) -> Segments {
+        let start = sealed.first().copied().unwrap_or(active.base);
         Segments {
             dir: dir.to_path_buf(),
             place,
@@ -215,6 +229,9 @@ impl Segments {
             sealed,
             active,
             next,
+            start,
+            newest: BTreeMap::new(),
+            rolled: false,
             tail: Vec::new(),
             tail_first: next,
             dirty: false,
@@ -238,6 +255,7 @@ impl Segments {
         if legacy.exists() {
             migrate(legacy, dir)?;
         }
+        remove_cleaned(dir)?;
         let mut bases = list(dir)?;
         if mirrored {
             for &base in &bases {
@@ -267,6 +285,7 @@ impl Segments {
             file: Arc::new(loaded.file),
             mirror: loaded.mirror.map(Arc::new),
             written: loaded.written,
+            newest: None,
             index: loaded.index,
             index_file,
             index_written: 0,
@@ -314,6 +333,9 @@ impl Segments {
         let pos = self.active.written + self.tail.len() as u64;
         push_frame(&mut self.tail, |buf| encode_record(buf, offset, record))?;
         self.active.note(offset, pos);
+        if let Some(newest) = &mut self.active.newest {
+            *newest = (*newest).max(record.timestamp);
+        }
         self.next += 1;
         self.dirty = true;
         if self.tail.len() >= WRITE_BUFFER {
@@ -375,6 +397,11 @@ impl Segments {
             "rolled a log segment"
         );
         self.sealed.push(old.base);
+        if let Some(t) = old.newest {
+            // i64::MIN: the segment got no record.
+            self.newest.insert(old.base, (t > i64::MIN).then_some(t));
+        }
+        self.rolled = true;
         Ok(())
     }
 
@@ -422,6 +449,7 @@ impl Segments {
                 mirror: self.active.mirror.as_deref(),
                 limit: self.active.written,
                 end: self.tail_first,
+                gaps: false,
             };
             reader.file(&file, start, first)?;
         }
@@ -640,15 +668,17 @@ struct Source<'a> {
     limit: u64,
     /// The offset after the segment's last record.
     end: i64,
+    /// The segment was compacted: its offsets ascend but may skip.
+    gaps: bool,
 }
 
 /// A read in progress: the records found so far and the offset due next.
-struct Reader<'a> {
-    segments: &'a Segments,
-    partition: i32,
-    want: i64,
-    max: usize,
-    out: &'a mut Vec<StoredRecord>,
+pub(super) struct Reader<'a> {
+    pub(super) segments: &'a Segments,
+    pub(super) partition: i32,
+    pub(super) want: i64,
+    pub(super) max: usize,
+    pub(super) out: &'a mut Vec<StoredRecord>,
 }
 
 impl Reader<'_> {
@@ -658,11 +688,13 @@ impl Reader<'_> {
 
     /// Reads from the sealed segment at `base` (records up to `end`),
     /// seeking with its index when an entry checks out.
-    fn sealed(&mut self, base: i64, end: i64) -> Result<()> {
+    pub(super) fn sealed(&mut self, base: i64, end: i64) -> Result<()> {
         let dir = &self.segments.dir;
         let path = log_path(dir, base);
         let file = File::open(&path)?;
         let limit = file.metadata()?.len();
+        let mut magic = [0u8; 8];
+        let gaps = file.read_exact_at(&mut magic, 0).is_ok() && &magic == COMPACTED_MAGIC;
         let mirror = match self.segments.mirrored {
             true => match File::open(mirror_path(dir, base)) {
                 Ok(m) => Some(m),
@@ -695,6 +727,7 @@ impl Reader<'_> {
             mirror: mirror.as_ref(),
             limit,
             end,
+            gaps,
         };
         self.file(&source, start, first)
     }
@@ -710,13 +743,17 @@ impl Reader<'_> {
             None => None,
         };
         let end = source.end;
+        let gaps = source.gaps;
         while pos < source.limit && expect < end && !self.full() {
             let due = expect;
-            let accept = move |p: &[u8]| record_offset(p) == Some(due);
+            let accept = move |p: &[u8]| {
+                record_offset(p).is_some_and(|o| o == due || (gaps && o > due && o < end))
+            };
             if let Frame::Valid(frame) = primary.frame(pos, accept)? {
+                let got = record_offset(payload(frame)).unwrap_or(due);
                 self.take(payload(frame), &|| source.path.display().to_string())?;
                 pos += frame.len() as u64;
-                expect += 1;
+                expect = got + 1;
                 continue;
             }
             if let Some(w) = second.as_mut() {
@@ -844,6 +881,28 @@ fn list(dir: &Path) -> Result<Vec<i64>> {
     }
     bases.sort_unstable();
     Ok(bases)
+}
+
+/// Removes what an interrupted compaction left in `dir`: the `.cleaned`
+/// files it was writing (the segment they were to replace is whole).
+fn remove_cleaned(dir: &Path) -> Result<()> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    for entry in entries {
+        let entry = entry?;
+        if entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.ends_with(".cleaned"))
+        {
+            tracing::warn!(file = %entry.path().display(), "removed the remains of an interrupted compaction");
+            fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
 }
 
 /// Moves the one segment file of a partition in the old layout (`legacy`,

@@ -4,10 +4,11 @@
 //! directories).
 
 use super::appends::Appends;
+use super::clean::{now_ms, Retention};
 use super::segments::{Damage, Place, Segments};
 use crate::error::{Error, Result};
 use crate::log::{Record, StoredRecord, TopicInfo};
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -24,6 +25,8 @@ pub(super) struct Topic {
     /// Appends to this topic: `seq` is the log's `append_seq` after the
     /// latest, so waiting for a topic wakes only for its own appends.
     pub(super) appends: Appends,
+    /// How long its records are kept (see `clean`).
+    pub(super) retention: Mutex<Retention>,
 }
 
 /// One partition: its records behind a lock.
@@ -52,6 +55,9 @@ pub(super) struct TopicMeta {
     pub(super) partitions: i32,
     pub(super) replicas: i16,
     pub(super) compact: bool,
+    /// Retention settings; Kafka's defaults in a `meta.json` without them.
+    #[serde(default)]
+    pub(super) retention: Retention,
 }
 
 impl Topic {
@@ -82,6 +88,7 @@ impl Topic {
             partitions.push(Partition::on_disk(segments));
         }
         Ok(Topic {
+            retention: Mutex::new(meta.retention),
             info: meta.into_info(),
             partitions,
             appends: Appends::default(),
@@ -98,6 +105,15 @@ impl Topic {
                     self.info.name, self.info.partitions
                 ))
             })
+    }
+
+    /// Cleans every partition now (see `clean`).
+    pub(super) fn clean(&self) -> Result<()> {
+        let retention = *self.retention.lock();
+        for p in &self.partitions {
+            p.clean(&retention, self.info.compact)?;
+        }
+        Ok(())
     }
 }
 
@@ -133,7 +149,7 @@ impl Partition {
 
     /// Appends a record, returning its offset; on disk, the active segment
     /// is rolled once it holds `segment_bytes`.
-    pub(super) fn append(&self, record: Record, segment_bytes: u64) -> Result<i64> {
+    pub(super) fn append(&self, record: Record, segment_bytes: u64, topic: &Topic) -> Result<i64> {
         let mut guard = self.state.write();
         let state = &mut *guard;
         if let Some(why) = &state.closed {
@@ -145,7 +161,15 @@ impl Partition {
                 Ok(records.len() as i64 - 1)
             }
             Store::Disk(segments) => match segments.append(&record, segment_bytes) {
-                Ok(offset) => Ok(offset),
+                Ok(offset) => {
+                    if segments.rolled {
+                        let retention = *topic.retention.lock();
+                        if let Err(e) = segments.clean(&retention, topic.info.compact, now_ms()) {
+                            tracing::warn!(topic = %topic.info.name, error = %e, "could not clean the log");
+                        }
+                    }
+                    Ok(offset)
+                }
                 Err(e) => {
                     if matches!(e, Error::Io(_)) {
                         // Part of a frame may be in the file: later frames
@@ -182,6 +206,26 @@ impl Partition {
                     .collect())
             }
             Store::Disk(segments) => segments.read(partition, offset, max),
+        }
+    }
+
+    /// Applies retention or compaction to the sealed segments now.
+    pub(super) fn clean(&self, retention: &Retention, compact: bool) -> Result<()> {
+        let mut state = self.state.write();
+        if state.closed.is_some() {
+            return Ok(());
+        }
+        match &mut state.store {
+            Store::Memory(_) => Ok(()),
+            Store::Disk(segments) => segments.clean(retention, compact, now_ms()),
+        }
+    }
+
+    /// The first offset kept (0 in memory, where nothing is deleted).
+    pub(super) fn start_offset(&self) -> i64 {
+        match &self.state.read().store {
+            Store::Memory(_) => 0,
+            Store::Disk(segments) => segments.start,
         }
     }
 
