@@ -1442,7 +1442,7 @@ fn a_bad_byte_in_the_command_topic_or_the_offsets_loses_no_source_query_or_posit
 /// persistent query over the topic reads every record kept.
 #[test]
 fn a_persistent_query_reads_a_cleaned_topic_from_its_start_offset() {
-    use sluice_engine::log::{EmbeddedConfig, EmbeddedLog, Record, TopicConfig};
+    use sluice_engine::log::{EmbeddedConfig, EmbeddedLog, Record, Retention, TopicConfig};
     use sluice_engine::runtime::reader::SourceReader;
     let dir = tempfile::tempdir().unwrap();
     let log = std::sync::Arc::new(
@@ -1450,7 +1450,11 @@ fn a_persistent_query_reads_a_cleaned_topic_from_its_start_offset() {
             dir.path(),
             EmbeddedConfig {
                 segment_bytes: 4 * 1024,
-                ..EmbeddedConfig::default()
+                // Kafka's 7 days.
+                retention: Retention {
+                    retention_ms: 7 * 24 * 60 * 60 * 1000,
+                    ..Retention::default()
+                },
             },
         )
         .unwrap(),

@@ -6,7 +6,7 @@ pub mod embedded;
 pub mod kafka;
 mod partitioner;
 
-pub use embedded::{Damage, EmbeddedConfig, EmbeddedLog};
+pub use embedded::{Damage, EmbeddedConfig, EmbeddedLog, Retention};
 pub use kafka::{KafkaConfig, KafkaLog};
 
 pub use partitioner::{murmur2, partition_for_key};

@@ -38,8 +38,14 @@ use std::io::{ErrorKind, Write};
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Kafka's default `retention.ms`: 7 days.
-pub const DEFAULT_RETENTION_MS: i64 = 7 * 24 * 60 * 60 * 1000;
+/// The embedded log's default `retention.ms`: keep records until a
+/// retention is set (-1). Kafka's default is 7 days, but segments are aged
+/// by their records' timestamps: with it, records stamped in the past (a
+/// replay of history, generated test data) would be deleted at their first
+/// segment roll, under queries and internal repartition topics still
+/// reading them. A topic given a retention (`set_retention`) is cleaned as
+/// Kafka cleans it.
+pub const DEFAULT_RETENTION_MS: i64 = -1;
 /// Kafka's default `delete.retention.ms`: 24 hours.
 pub const DEFAULT_DELETE_RETENTION_MS: i64 = 24 * 60 * 60 * 1000;
 

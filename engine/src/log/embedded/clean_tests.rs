@@ -22,6 +22,14 @@ fn config(retention: Retention) -> EmbeddedConfig {
     }
 }
 
+/// Kafka's retention: 7 days.
+fn seven_days() -> Retention {
+    Retention {
+        retention_ms: 7 * 24 * 60 * 60 * 1000,
+        ..Retention::default()
+    }
+}
+
 fn keep_forever() -> Retention {
     Retention {
         retention_ms: -1,
@@ -68,7 +76,7 @@ fn stream(compact: bool) -> TopicConfig {
 #[test]
 fn retention_by_time_deletes_only_old_sealed_segments() {
     let tmp = tempfile::tempdir().unwrap();
-    let log = EmbeddedLog::open_with(tmp.path(), config(Retention::default())).unwrap();
+    let log = EmbeddedLog::open_with(tmp.path(), config(seven_days())).unwrap();
     log.create_topic("t", &stream(false)).unwrap();
     // 200 records from 1970, then 200 from now.
     for i in 0..200 {
@@ -94,7 +102,7 @@ fn retention_by_time_deletes_only_old_sealed_segments() {
     assert_eq!(got.last().unwrap().offset, 399);
     // It survives reopening.
     drop(log);
-    let log = EmbeddedLog::open_with(tmp.path(), config(Retention::default())).unwrap();
+    let log = EmbeddedLog::open_with(tmp.path(), config(seven_days())).unwrap();
     assert_eq!(log.start_offset("t", 0).unwrap(), start);
     assert_eq!(all(&log, "t", 0).len() as i64, 400 - start);
 }
@@ -102,7 +110,7 @@ fn retention_by_time_deletes_only_old_sealed_segments() {
 #[test]
 fn retention_never_deletes_the_active_segment() {
     let tmp = tempfile::tempdir().unwrap();
-    let log = EmbeddedLog::open_with(tmp.path(), config(Retention::default())).unwrap();
+    let log = EmbeddedLog::open_with(tmp.path(), config(seven_days())).unwrap();
     log.create_topic("t", &stream(false)).unwrap();
     for i in 0..100 {
         log.append("t", None, rec("k", Some("old"), i)).unwrap();
@@ -159,7 +167,7 @@ fn retention_by_bytes_keeps_the_partition_under_the_limit() {
 #[test]
 fn command_topics_are_never_cleaned() {
     let tmp = tempfile::tempdir().unwrap();
-    let log = EmbeddedLog::open_with(tmp.path(), config(Retention::default())).unwrap();
+    let log = EmbeddedLog::open_with(tmp.path(), config(seven_days())).unwrap();
     let name = "_confluent-ksql-x_command_topic";
     log.create_topic(name, &stream(false)).unwrap();
     for i in 0..200 {
@@ -197,7 +205,7 @@ fn seal(log: &EmbeddedLog, topic: &str) {
 #[test]
 fn compaction_keeps_each_keys_latest_record_with_offset_gaps() {
     let tmp = tempfile::tempdir().unwrap();
-    let log = EmbeddedLog::open_with(tmp.path(), config(Retention::default())).unwrap();
+    let log = EmbeddedLog::open_with(tmp.path(), config(seven_days())).unwrap();
     let latest = fill_compacted(&log);
     seal(&log, "c");
     log.clean().unwrap();
@@ -237,7 +245,7 @@ fn compaction_keeps_each_keys_latest_record_with_offset_gaps() {
 #[test]
 fn compaction_drops_tombstones_after_delete_retention() {
     let tmp = tempfile::tempdir().unwrap();
-    let log = EmbeddedLog::open_with(tmp.path(), config(Retention::default())).unwrap();
+    let log = EmbeddedLog::open_with(tmp.path(), config(seven_days())).unwrap();
     log.create_topic("c", &stream(true)).unwrap();
     for k in ["old", "new", "kept"] {
         log.append("c", None, rec(k, Some("v"), now())).unwrap();
@@ -266,7 +274,7 @@ fn compaction_drops_tombstones_after_delete_retention() {
 #[test]
 fn an_interrupted_compaction_leaves_the_old_segment() {
     let tmp = tempfile::tempdir().unwrap();
-    let log = EmbeddedLog::open_with(tmp.path(), config(Retention::default())).unwrap();
+    let log = EmbeddedLog::open_with(tmp.path(), config(seven_days())).unwrap();
     fill_compacted(&log);
     seal(&log, "c");
     log.flush().unwrap();

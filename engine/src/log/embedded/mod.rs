@@ -165,8 +165,9 @@ pub struct EmbeddedConfig {
     /// A partition's active segment is sealed, and a new one started, once
     /// it holds this many bytes (a segment holds at least one record).
     pub segment_bytes: u64,
-    /// The retention settings of topics created from now on (Kafka's
-    /// defaults: 7 days, no size limit, tombstones kept 24 hours).
+    /// The retention settings of topics created from now on (by default
+    /// records are kept until a retention is set, with no size limit, and
+    /// tombstones of compacted topics are kept 24 hours).
     pub retention: Retention,
 }
 
