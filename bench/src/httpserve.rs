@@ -47,6 +47,8 @@ pub const DEFAULT_ROWS: u64 = 1_000_000;
 /// How long subscribers may take to be answered, and to receive the last
 /// rows after the feeder is done.
 const PUSH_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the server may go without acknowledging a written row.
+const ACK_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a loaded table may take to hold its last key.
 const LOAD_TIMEOUT: Duration = Duration::from_secs(300);
 /// Accept header of the delimited (v2) format.
@@ -124,6 +126,8 @@ fn feed(
         .context("starting the feeder")?;
 
     let mut reader = reader;
+    // A server that stops acknowledging fails the run instead of hanging it.
+    reader.get_ref().set_read_timeout(Some(ACK_TIMEOUT))?;
     let head = http::read_head(&mut reader)?;
     if head.status != 200 {
         bail!("/inserts-stream answered {}", head.status);
