@@ -5,13 +5,16 @@
 //! throughput, CPU, latency and memory (`runner`, `procstat`). Serving
 //! benchmarks measure what a client sees instead: key-lookup pull queries
 //! (`pull`), push-query delivery latency (`push`) and the shell's start-up
-//! (`startup`), reported by `report`.
+//! (`startup`), reported by `report`; `httpserve` measures pull, push and
+//! inserts over real HTTP against a `sluice server` process (`http`).
 //!
 //! Correctness comes first: [`check`] runs workloads on a small input and
 //! compares what Sluice wrote to the output topic with the reference, so a
 //! fast wrong answer never passes.
 
 pub mod events;
+pub mod http;
+pub mod httpserve;
 pub mod procstat;
 pub mod pull;
 pub mod push;
@@ -36,6 +39,14 @@ pub enum Bench {
     Push,
     /// The shell's (and later the server's) start-up ([`startup`]).
     Startup,
+    /// `sluice server`'s start-up and idle memory ([`startup`]).
+    StartupServer,
+    /// Key lookups over HTTP `/query` ([`httpserve`]).
+    HttpPull,
+    /// Push-query delivery over HTTP `/query-stream` ([`httpserve`]).
+    HttpPush,
+    /// Rows through one HTTP `/inserts-stream` ([`httpserve`]).
+    HttpInserts,
     /// Volume in the embedded log: memory, reopening, start-up
     /// ([`storage`]).
     Storage,
@@ -47,9 +58,21 @@ impl Bench {
         Workload::ALL
             .iter()
             .map(|w| Bench::Flow(*w))
-            .chain([Bench::Pull, Bench::Push, Bench::Startup, Bench::Storage])
+            .chain(Bench::SERVING)
             .collect()
     }
+
+    /// The serving benchmarks, in suite order.
+    pub const SERVING: [Bench; 8] = [
+        Bench::Pull,
+        Bench::Push,
+        Bench::Startup,
+        Bench::StartupServer,
+        Bench::HttpPull,
+        Bench::HttpPush,
+        Bench::HttpInserts,
+        Bench::Storage,
+    ];
 
     /// The name used on the command line and in reports.
     pub fn name(self) -> &'static str {
@@ -58,13 +81,17 @@ impl Bench {
             Bench::Pull => "pull",
             Bench::Push => "push",
             Bench::Startup => "startup",
+            Bench::StartupServer => "startup-server",
+            Bench::HttpPull => "http-pull",
+            Bench::HttpPush => "http-push",
+            Bench::HttpInserts => "http-inserts",
             Bench::Storage => "storage",
         }
     }
 
     /// The benchmark of a name.
     pub fn parse(name: &str) -> Option<Bench> {
-        [Bench::Pull, Bench::Push, Bench::Startup, Bench::Storage]
+        Bench::SERVING
             .into_iter()
             .find(|b| b.name().eq_ignore_ascii_case(name))
             .or_else(|| Workload::parse(name).map(Bench::Flow))
@@ -77,6 +104,16 @@ impl Bench {
             Bench::Pull => "pull queries: random key lookups on a 1M-key CTAS table",
             Bench::Push => "push queries: 100 subscribers to a stream fed 10k events/s",
             Bench::Startup => "start-up time to ready and idle memory of the sluice shell",
+            Bench::StartupServer => {
+                "start-up time to the first /info answer and idle memory of sluice server"
+            }
+            Bench::HttpPull => {
+                "HTTP pull: key lookups on /query from 64 keep-alive connections, 100k-key CTAS"
+            }
+            Bench::HttpPush => {
+                "HTTP push: 1,000 /query-stream subscribers, 10k rows/s through /inserts-stream"
+            }
+            Bench::HttpInserts => "HTTP inserts: 1M rows through one /inserts-stream connection",
             Bench::Storage => {
                 "storage: records of ~200 bytes into the embedded log, peak memory, reopening and start-up"
             }

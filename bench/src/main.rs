@@ -6,11 +6,13 @@
 //! sluice-bench --query pull --queries 50000  key-lookup pull queries
 //! sluice-bench --query push --seconds 5      push-query delivery latency
 //! sluice-bench --query startup               the shell's start-up (needs it built)
+//! sluice-bench --query http-pull,http-push,http-inserts,startup-server
+//!                                            over HTTP against `sluice server`
 //! sluice-bench --all                         the suite (each workload in its own process)
 //! sluice-bench --check                       every workload on a small input, checked
 //! options: --events N  --seed S  --batch N  --ms-per-event N  --in-memory  --json FILE
 //!          --keys N --queries N (pull)  --seconds S --rate N --subscribers N (push)
-//!          --runs N (startup)
+//!          --runs N (startup)  --connections N (http-pull)
 //! ```
 
 /// jemalloc, as the `sluice` binary uses, so the benchmark measures what
@@ -21,7 +23,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 use anyhow::{anyhow, bail, Context, Result};
 use sluice_bench::events::GenConfig;
 use sluice_bench::report::{self, ServeReport};
-use sluice_bench::{pull, push, runner, startup, storage, Bench, Workload};
+use sluice_bench::{httpserve, pull, push, runner, startup, storage, Bench, Workload};
 use std::io::Write;
 
 /// Event-time spacing of the second, sparse `--check` pass.
@@ -29,13 +31,22 @@ const SPARSE_MS: i64 = 97;
 
 /// Pull-benchmark keys and lookups of a `--check` run.
 const CHECK_PULL: u64 = 20_000;
+/// Keys (http-pull) and rows (http-inserts) of a `--check` run.
+const CHECK_HTTP_KEYS: u64 = 2_000;
+/// Seconds of a `--check` run of http-pull and http-push.
+const CHECK_HTTP_SECONDS: f64 = 0.5;
+/// Subscribers of a `--check` run of http-push.
+const CHECK_HTTP_SUBSCRIBERS: usize = 8;
+/// Rows per second of a `--check` run of http-push.
+const CHECK_HTTP_RATE: u64 = 1_000;
 /// Push-benchmark seconds of a `--check` run.
 const CHECK_PUSH_SECONDS: f64 = 1.0;
 
 const USAGE: &str = "usage: sluice-bench (--query NAME | --all | --check) [--events N] [--seed S] \
 [--batch N] [--ms-per-event N] [--in-memory] [--json FILE]
-  [--keys N] [--queries N] [--seconds S] [--rate N] [--subscribers N] [--runs N]
-workloads: q0 q1 q2 q3 q4 q5 q7 q8 enrich count pull push startup";
+  [--keys N] [--queries N] [--seconds S] [--rate N] [--subscribers N] [--runs N] [--connections N]
+workloads: q0 q1 q2 q3 q4 q5 q7 q8 enrich count pull push startup startup-server
+  http-pull http-push http-inserts storage (HTTP ones spawn the release sluice server)";
 
 struct Args {
     benches: Vec<Bench>,
@@ -56,6 +67,7 @@ struct Args {
     subscribers: Option<usize>,
     /// Startup: starts measured.
     runs: Option<usize>,
+    connections: Option<usize>,
     /// Internal: print only the JSON line (a child process of `--all`).
     child: bool,
 }
@@ -77,6 +89,7 @@ fn parse_args() -> Result<Args> {
         rate: None,
         subscribers: None,
         runs: None,
+        connections: None,
         child: false,
     };
     let mut it = std::env::args().skip(1);
@@ -109,6 +122,9 @@ fn parse_args() -> Result<Args> {
                 args.subscribers = Some(value("--subscribers")?.parse().context("--subscribers")?)
             }
             "--runs" => args.runs = Some(value("--runs")?.parse().context("--runs")?),
+            "--connections" => {
+                args.connections = Some(value("--connections")?.parse().context("--connections")?)
+            }
             "--child" => args.child = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -127,9 +143,19 @@ fn parse_args() -> Result<Args> {
         // The start-up benchmark checks nothing beyond "it answers" and
         // needs the shell built: not part of the correctness run.
         args.benches = Bench::all();
-        // Nor is the storage benchmark, which needs it too.
-        args.benches
-            .retain(|b| !matches!(b, Bench::Startup | Bench::Storage));
+        // Nor are the storage and HTTP benchmarks, which need binaries too
+        // (`--check --query http-pull` runs a tiny version of one).
+        args.benches.retain(|b| {
+            !matches!(
+                b,
+                Bench::Startup
+                    | Bench::StartupServer
+                    | Bench::Storage
+                    | Bench::HttpPull
+                    | Bench::HttpPush
+                    | Bench::HttpInserts
+            )
+        });
     }
     if args.benches.is_empty() {
         bail!("{USAGE}");
@@ -228,12 +254,51 @@ fn run_here(args: &Args, b: Bench, ms_per_event: i64) -> Result<Vec<Report>> {
         )?)],
         Bench::Pull => vec![Report::Serve(pull::run(&pull_options(args))?)],
         Bench::Push => vec![Report::Serve(push::run(&push_options(args))?)],
-        Bench::Startup => vec![
-            Report::Serve(startup::run_shell(
-                args.runs.unwrap_or(startup::DEFAULT_RUNS),
-            )?),
-            Report::Serve(startup::run_server()),
-        ],
+        Bench::Startup => vec![Report::Serve(startup::run_shell(
+            args.runs.unwrap_or(startup::DEFAULT_RUNS),
+        )?)],
+        Bench::StartupServer => vec![Report::Serve(startup::run_server(
+            args.runs.unwrap_or(startup::DEFAULT_RUNS),
+        )?)],
+        Bench::HttpPull => {
+            let (keys, seconds) = if args.check {
+                (CHECK_HTTP_KEYS, CHECK_HTTP_SECONDS)
+            } else {
+                (httpserve::DEFAULT_KEYS, httpserve::DEFAULT_SECONDS)
+            };
+            vec![Report::Serve(httpserve::pull(
+                args.keys.unwrap_or(keys),
+                args.connections.unwrap_or(httpserve::DEFAULT_CONNECTIONS),
+                args.seconds.unwrap_or(seconds),
+                args.seed,
+            )?)]
+        }
+        Bench::HttpPush => {
+            let (subscribers, rate, seconds) = if args.check {
+                (CHECK_HTTP_SUBSCRIBERS, CHECK_HTTP_RATE, CHECK_HTTP_SECONDS)
+            } else {
+                (
+                    httpserve::DEFAULT_SUBSCRIBERS,
+                    httpserve::DEFAULT_RATE,
+                    httpserve::DEFAULT_SECONDS,
+                )
+            };
+            vec![Report::Serve(httpserve::push(
+                args.subscribers.unwrap_or(subscribers),
+                args.rate.unwrap_or(rate),
+                args.seconds.unwrap_or(seconds),
+            )?)]
+        }
+        Bench::HttpInserts => {
+            let rows = if args.check {
+                CHECK_HTTP_KEYS
+            } else {
+                httpserve::DEFAULT_ROWS
+            };
+            vec![Report::Serve(httpserve::inserts(
+                args.events.unwrap_or(rows),
+            )?)]
+        }
         Bench::Storage => vec![Report::Serve(storage::run(&storage_options(args))?)],
     })
 }
@@ -267,7 +332,24 @@ fn run_child(args: &Args, b: Bench, ms_per_event: i64) -> Result<Vec<Report>> {
             let o = storage_options(args);
             cmd.args(["--events", &o.records.to_string()]);
         }
-        Bench::Startup => {
+        Bench::HttpPull | Bench::HttpPush | Bench::HttpInserts => {
+            // The child applies the same defaults; pass what was given.
+            for (flag, v) in [
+                ("--keys", args.keys),
+                ("--events", args.events),
+                ("--rate", args.rate),
+                ("--subscribers", args.subscribers.map(|x| x as u64)),
+                ("--connections", args.connections.map(|x| x as u64)),
+            ] {
+                if let Some(v) = v {
+                    cmd.args([flag, &v.to_string()]);
+                }
+            }
+            if let Some(s) = args.seconds {
+                cmd.args(["--seconds", &s.to_string()]);
+            }
+        }
+        Bench::Startup | Bench::StartupServer => {
             if let Some(runs) = args.runs {
                 cmd.args(["--runs", &runs.to_string()]);
             }

@@ -33,6 +33,11 @@ pub fn process_cpu_s() -> Result<f64> {
     cpu_from_stat(&std::fs::read_to_string("/proc/self/stat")?)
 }
 
+/// CPU seconds (user + system) another process has used.
+pub fn pid_cpu_s(pid: u32) -> Result<f64> {
+    cpu_from_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat"))?)
+}
+
 /// CPU seconds (user + system) the calling thread has used.
 pub fn thread_cpu_s() -> Result<f64> {
     cpu_from_stat(&std::fs::read_to_string("/proc/thread-self/stat")?)
