@@ -194,6 +194,15 @@ pub async fn serve_state(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
+    use axum::serve::ListenerExt;
+    // Each row of a streamed answer is its own small write: without
+    // TCP_NODELAY, Nagle's algorithm holds them until the client's delayed
+    // ACK (a ~40 ms stall at p99 in the HTTP pull benchmark).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::warn!("cannot set TCP_NODELAY: {e}");
+        }
+    });
     serve_on(state, listener, "http", shutdown).await
 }
 
@@ -242,6 +251,9 @@ where
     Ok(())
 }
 
+/// Blocking threads: one per running push query, plus statements.
+const MAX_BLOCKING_THREADS: usize = 4096;
+
 /// Opens the engine, serves it on the configured listener until SIGINT or
 /// SIGTERM, then stops (blocking the calling thread).
 pub fn run(config: ServerConfig) -> Result<(), ServerError> {
@@ -268,6 +280,10 @@ pub fn run(config: ServerConfig) -> Result<(), ServerError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_stack_size(sluice_engine::runtime::THREAD_STACK)
+        // Each push query holds a blocking thread while it runs: tokio's
+        // default of 512 would cap the server at 512 push queries (and
+        // starve inserts behind them).
+        .max_blocking_threads(MAX_BLOCKING_THREADS)
         .build()?;
     let engine = Engine::open(config.engine)?;
     runtime.block_on(async move {

@@ -150,6 +150,10 @@ impl TlsListener {
                         continue;
                     }
                 };
+                // Streamed rows are small writes: no Nagle delay.
+                if let Err(e) = tcp.set_nodelay(true) {
+                    tracing::warn!("cannot set TCP_NODELAY: {e}");
+                }
                 let acceptor = acceptor.clone();
                 let tx = tx.clone();
                 tokio::spawn(async move {
