@@ -1,8 +1,18 @@
-//! `sluice`: the shell. Reads ksqlDB statements (each ended by `;`, possibly
-//! over several lines) from the terminal or a script file, runs them on an
-//! embedded engine and prints the results as aligned tables.
+//! `sluice`: the shell. Reads ksqlDB statements (each ended by `;`,
+//! possibly over several lines) from the terminal (rustyline), a script
+//! file or `-e`, runs them on an embedded engine or a server (remote mode,
+//! `sluice http://host:8088`) and prints the results as ksqlDB's CLI does.
+//! `sluice server` serves ksqlDB's REST API.
 
+mod args;
+mod backend;
+mod commands;
+mod complete;
+mod editor;
+mod output;
 mod render;
+mod shell;
+mod signals;
 mod table;
 
 /// jemalloc: the engine allocates and frees rows in batches, which it
@@ -10,104 +20,29 @@ mod table;
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
+use args::{Cli, Command, ServerArgs, ShellArgs};
+use backend::{embedded::Embedded, remote::Remote, Backend};
+use clap::Parser;
 use sluice_engine::{Engine, EngineConfig, StatementResult};
-use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
+use std::cell::{Cell, RefCell};
+use std::io::{BufRead, IsTerminal};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-const USAGE: &str = "\
-usage: sluice [--data-dir DIR | --bootstrap-servers HOST:PORT] [--config-file FILE]
-              [--service-id ID] [-f FILE | -e SQL | --queries-file FILE]
-       sluice server [--listeners URL] [--data-dir DIR] [--config-file FILE]
-                      (ksqlDB's REST API; see `sluice server --help`)
-
-  --data-dir DIR          where topics, queries and state live on the embedded log
-                          (default: $SLUICE_DATA_DIR or ./sluice-data)
-  --bootstrap-servers H:P run over this Kafka cluster instead of the embedded log
-  --config-file FILE      properties file: bootstrap.servers, ksql.* settings, and
-                          Kafka client settings passed through (security.protocol, sasl.*, ssl.*, ...)
-  --service-id ID         ksql.service.id: processes with the same id share streams, tables
-                          and queries (and, on Kafka, the queries' partitions)
-  -f, --file FILE         run the statements in FILE, then exit
-  -e, --execute SQL       run SQL, then exit
-  --queries-file FILE     headless: run the statements in FILE, then keep the persistent
-                          queries running without a terminal until SIGINT/SIGTERM
-  -h, --help              show this help
-";
-
-struct Args {
-    data_dir: PathBuf,
-    file: Option<PathBuf>,
-    execute: Option<String>,
-    queries_file: Option<PathBuf>,
-    /// Settings in the order given: the config file's, then the flags'.
-    settings: Vec<(String, String)>,
-}
-
-fn parse_args() -> Result<Args> {
-    let mut args = Args {
-        data_dir: std::env::var_os("SLUICE_DATA_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("sluice-data")),
-        file: None,
-        execute: None,
-        queries_file: None,
-        settings: Vec::new(),
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--data-dir" => {
-                args.data_dir = it.next().context("--data-dir needs a directory")?.into()
-            }
-            "-f" | "--file" => args.file = Some(it.next().context("-f needs a file")?.into()),
-            "-e" | "--execute" => args.execute = Some(it.next().context("-e needs SQL")?),
-            "--queries-file" => {
-                args.queries_file = Some(it.next().context("--queries-file needs a file")?.into())
-            }
-            "--bootstrap-servers" => {
-                let servers = it.next().context("--bootstrap-servers needs HOST:PORT")?;
-                args.settings.push(("bootstrap.servers".into(), servers));
-            }
-            "--service-id" => {
-                let id = it.next().context("--service-id needs an id")?;
-                args.settings.push(("ksql.service.id".into(), id));
-            }
-            "--config-file" => {
-                let path = PathBuf::from(it.next().context("--config-file needs a file")?);
-                let props = sluice_engine::read_properties_file(&path)
-                    .with_context(|| format!("reading {}", path.display()))?;
-                // A file's settings come before any flag's.
-                let flags = std::mem::take(&mut args.settings);
-                args.settings.extend(props);
-                args.settings.extend(flags);
-            }
-            "-h" | "--help" => {
-                print!("{USAGE}");
-                std::process::exit(0);
-            }
-            other => bail!("unknown argument '{other}'\n{USAGE}"),
-        }
-    }
-    Ok(args)
-}
-
 fn main() {
-    init_logging();
+    let cli = Cli::parse();
     // The shell runs statements and push queries on a thread with the
     // engine's query stack: deeply nested expressions need it.
     let shell = std::thread::Builder::new()
         .name("sluice-shell".into())
         .stack_size(sluice_engine::runtime::THREAD_STACK)
-        .spawn(|| {
-            if std::env::args().nth(1).as_deref() == Some("server") {
-                server()
-            } else {
-                run()
-            }
+        .spawn(move || match cli.command {
+            Some(Command::Server(args)) => server(args),
+            None => run(cli.shell),
         });
     let result = match shell {
         Ok(thread) => thread
@@ -121,45 +56,26 @@ fn main() {
     }
 }
 
-const SERVER_USAGE: &str = "\
-usage: sluice server [--listeners URL] [--data-dir DIR] [--config-file FILE]
-
-  --listeners URL     where the REST API listens (default: http://0.0.0.0:8088, or the
-                      config file's `listeners`)
-  --data-dir DIR      the embedded log's directory (default: $SLUICE_DATA_DIR or ./sluice-data)
-  --config-file FILE  properties file, as for the shell; also authentication.* (basic
-                      authentication) and ssl.* (for an https:// listener)
-";
+/// Settings from a properties file (first) and then flags.
+fn settings(config_file: Option<&Path>) -> Result<Vec<(String, String)>> {
+    match config_file {
+        Some(path) => Ok(sluice_engine::read_properties_file(path)
+            .with_context(|| format!("reading {}", path.display()))?
+            .into_iter()
+            .collect()),
+        None => Ok(Vec::new()),
+    }
+}
 
 /// `sluice server`: ksqlDB's REST API over an engine, until SIGINT or
 /// SIGTERM.
-fn server() -> Result<()> {
-    let mut data_dir = std::env::var_os("SLUICE_DATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("sluice-data"));
-    let mut listener = None;
-    let mut settings = Vec::new();
-    let mut it = std::env::args().skip(2);
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--listeners" => listener = Some(it.next().context("--listeners needs a URL")?),
-            "--data-dir" => data_dir = it.next().context("--data-dir needs a directory")?.into(),
-            "--config-file" => {
-                let path = PathBuf::from(it.next().context("--config-file needs a file")?);
-                settings.extend(
-                    sluice_engine::read_properties_file(&path)
-                        .with_context(|| format!("reading {}", path.display()))?,
-                );
-            }
-            "-h" | "--help" => {
-                print!("{SERVER_USAGE}");
-                std::process::exit(0);
-            }
-            other => bail!("unknown argument '{other}'\n{SERVER_USAGE}"),
-        }
-    }
+fn server(args: ServerArgs) -> Result<()> {
+    init_logging(None);
+    let data_dir = args.data_dir.unwrap_or_else(args::default_data_dir);
+    let settings = settings(args.config_file.as_deref())?;
     let from_file = settings.iter().find(|(k, _)| k == "listeners");
-    let listener = listener
+    let listener = args
+        .listeners
         .or_else(|| from_file.map(|(_, v)| v.clone()))
         .unwrap_or_else(|| sluice_server::DEFAULT_LISTENER.to_string());
     let security = sluice_server::Security::from_settings(&settings)?;
@@ -177,77 +93,171 @@ fn server() -> Result<()> {
     Ok(())
 }
 
-/// The engine's messages (a query failing and retrying, a statement another
-/// process of the service applied, ...) go to stderr, one line each.
-fn init_logging() {
-    let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
+/// Where the engine's messages go: a log file (the shells: never over
+/// the prompt or a script's output), or stderr (the server, headless).
+fn init_logging(file: Option<&Path>) {
+    let builder = tracing_subscriber::fmt()
         .with_target(false)
-        .without_time()
-        .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)
-        .try_init();
+        .with_max_level(tracing_subscriber::filter::LevelFilter::INFO);
+    let _ = match file {
+        None => builder
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::stderr().is_terminal())
+            .without_time()
+            .try_init(),
+        Some(path) => {
+            let opened = path
+                .parent()
+                .map_or(Ok(()), std::fs::create_dir_all)
+                .and_then(|()| {
+                    std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(path)
+                });
+            match opened {
+                Ok(f) => builder
+                    .with_writer(std::sync::Mutex::new(f))
+                    .with_ansi(false)
+                    .try_init(),
+                // No log rather than messages over the prompt.
+                Err(_) => return,
+            }
+        }
+    };
 }
 
-fn run() -> Result<()> {
-    let args = parse_args()?;
+/// The shell's log file when it has no data directory of its own.
+fn state_log() -> Option<PathBuf> {
+    editor::state_dir().map(|d| d.join("sluice.log"))
+}
+
+fn run(args: ShellArgs) -> Result<()> {
+    let backend: Box<dyn Backend> = match args.server_url() {
+        Some(url) => {
+            init_logging(state_log().as_deref());
+            Box::new(Remote::connect(
+                url,
+                args.user.as_deref(),
+                args.password.as_deref(),
+            )?)
+        }
+        None => {
+            let engine = open_engine(&args)?;
+            if let Some(file) = &args.queries_file {
+                return headless(&engine, file);
+            }
+            let location = match &args.bootstrap_servers {
+                Some(servers) => format!("Kafka at {servers}"),
+                None => format!(
+                    "data directory {}",
+                    args.data_dir
+                        .clone()
+                        .unwrap_or_else(args::default_data_dir)
+                        .display()
+                ),
+            };
+            Box::new(Embedded::new(&engine, location))
+        }
+    };
+    let script = match (&args.execute, &args.file) {
+        (Some(sql), _) => Some(sql.clone()),
+        (None, Some(file)) => Some(
+            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?,
+        ),
+        (None, None) => None,
+    };
+    let editor = if script.is_none() && std::io::stdin().is_terminal() {
+        Some(editor::new_editor()?)
+    } else {
+        None
+    };
+    let signals = signals::Signals::install()?;
+    signals.set_on_terminate(backend.on_terminate());
+    let mut shell = shell::Shell {
+        backend: Rc::new(RefCell::new(backend)),
+        out: output::Output::new(args.output),
+        signals,
+        row_limit: args.query_row_limit,
+        timeout: args.query_timeout.map(Duration::from_millis),
+        catalog_stale: Rc::new(Cell::new(true)),
+        history: Vec::new(),
+    };
+    for (name, value) in &args.define {
+        let define = format!("DEFINE {name} = '{}';", value.replace('\'', "''"));
+        let piece = sluice_engine::sql::StatementText {
+            text: define,
+            pos: sluice_engine::error::Pos { line: 1, col: 1 },
+        };
+        shell
+            .backend
+            .borrow_mut()
+            .run(&piece)
+            .map_err(|e| anyhow::anyhow!("--define {name}: {e}"))?;
+    }
+    if let Some(sql) = script {
+        return match shell.run(&sql) {
+            Ok(_) => Ok(()),
+            Err(failure) => Err(anyhow::anyhow!("{failure}")),
+        };
+    }
+    if let Some(editor) = editor {
+        let (location, status) = shell.backend.borrow().banner();
+        let version = env!("CARGO_PKG_VERSION");
+        let place = if args.server_url().is_some() {
+            format!("Server: {location}")
+        } else {
+            format!("Embedded engine: {location}")
+        };
+        shell.out.line(&format!(
+            "Sluice {version} — ksqlDB-compatible stream processing\n{place}, status {status}\nStatements end with ';'. Type 'help' for help, 'exit' to leave."
+        ));
+        editor::interactive(&mut shell, editor)
+    } else {
+        piped(&mut shell)
+    }
+}
+
+/// Opens the embedded engine (on the data directory, or on Kafka).
+fn open_engine(args: &ShellArgs) -> Result<Engine> {
+    let data_dir = args.data_dir.clone().unwrap_or_else(args::default_data_dir);
+    if args.queries_file.is_some() {
+        init_logging(None);
+    } else if args.bootstrap_servers.is_some() {
+        init_logging(state_log().as_deref());
+    } else {
+        init_logging(Some(&data_dir.join("sluice.log")));
+    }
+    let mut settings = settings(args.config_file.as_deref())?;
+    if let Some(servers) = &args.bootstrap_servers {
+        settings.push(("bootstrap.servers".into(), servers.clone()));
+    }
+    if let Some(id) = &args.service_id {
+        settings.push(("ksql.service.id".into(), id.clone()));
+    }
     let mut config = EngineConfig {
-        data_dir: Some(args.data_dir.clone()),
+        data_dir: Some(data_dir.clone()),
         background: true,
         ..Default::default()
     };
-    config.apply_settings(args.settings.clone());
+    config.apply_settings(settings);
     // One-shot scripts on a shared Kafka service only record their
     // queries: the service's long-running processes share and run them
     // (joining their consumer groups just to leave again would stall them).
     config.record_only = config.kafka.is_some() && (args.execute.is_some() || args.file.is_some());
-    let engine = match &config.kafka {
+    match &config.kafka {
         Some(kafka) => {
             let servers = kafka.bootstrap_servers.clone();
-            Engine::open(config).with_context(|| format!("starting on Kafka at {servers}"))?
+            Engine::open(config).with_context(|| format!("starting on Kafka at {servers}"))
         }
         None => Engine::open(config)
-            .with_context(|| format!("opening data directory {}", args.data_dir.display()))?,
-    };
-    if let Some(file) = &args.queries_file {
-        return headless(&engine, file);
+            .with_context(|| format!("opening data directory {}", data_dir.display())),
     }
-    let interrupted = Arc::new(AtomicBool::new(false));
-    let at_prompt = Arc::new(AtomicBool::new(false));
-    {
-        let flag = interrupted.clone();
-        let at_prompt = at_prompt.clone();
-        ctrlc::set_handler(move || {
-            flag.store(true, Ordering::SeqCst);
-            // At the prompt, Ctrl-C abandons what was typed: show a fresh
-            // prompt (the flag is set first, so the next line read sees it).
-            if at_prompt.load(Ordering::SeqCst) {
-                let mut out = std::io::stdout().lock();
-                let _ = write!(out, "\n{PROMPT}");
-                let _ = out.flush();
-            }
-        })
-        .context("installing the Ctrl-C handler")?;
-    }
-    let shell = Shell {
-        engine,
-        interrupted,
-        at_prompt,
-    };
-    if let Some(sql) = args.execute {
-        return shell.run_script(&sql);
-    }
-    if let Some(file) = args.file {
-        let sql = std::fs::read_to_string(&file)
-            .with_context(|| format!("reading {}", file.display()))?;
-        return shell.run_script(&sql);
-    }
-    shell.interactive()
 }
 
 /// Headless mode, as ksqlDB's `queries.file`: runs the file's statements,
 /// then keeps the persistent queries running until SIGINT or SIGTERM.
-fn headless(engine: &Engine, file: &std::path::Path) -> Result<()> {
+fn headless(engine: &Engine, file: &Path) -> Result<()> {
     let sql =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     for result in engine.execute(&sql).map_err(|e| anyhow::anyhow!("{e}"))? {
@@ -271,140 +281,41 @@ fn headless(engine: &Engine, file: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
-const PROMPT: &str = "sluice> ";
-const CONTINUATION_PROMPT: &str = "     > ";
-
-struct Shell {
-    engine: Engine,
-    /// Set by Ctrl-C; cleared when a line is read or a push query stops.
-    interrupted: Arc<AtomicBool>,
-    /// True while the terminal shell waits for a line after its prompt.
-    at_prompt: Arc<AtomicBool>,
-}
-
-impl Shell {
-    /// Runs a whole script; the first failing statement stops it.
-    fn run_script(&self, sql: &str) -> Result<()> {
-        match self.engine.execute(sql) {
-            Ok(results) => {
-                for r in results {
-                    self.print_result(r)?;
-                }
-                Ok(())
-            }
-            Err(e) => bail!("{e}"),
+/// Statements piped in (no terminal): run as each is complete; a failure
+/// is printed and the next statement read.
+fn piped(shell: &mut shell::Shell) -> Result<()> {
+    let mut buffer = String::new();
+    for line in std::io::stdin().lock().lines() {
+        let line = line?;
+        if buffer.is_empty() && line.trim().is_empty() {
+            continue;
+        }
+        buffer.push_str(&line);
+        buffer.push('\n');
+        let single_command = !buffer.contains(';') && commands::parse(&buffer).is_some();
+        if !single_command && !statement_complete(&buffer) {
+            continue;
+        }
+        let text = std::mem::take(&mut buffer);
+        match shell.run(&text) {
+            Ok(shell::Flow::Exit) => return Ok(()),
+            Ok(shell::Flow::Continue) => {}
+            Err(failure) => shell.out.line(&failure.message),
+        }
+        if shell.signals.terminating() {
+            return Ok(());
         }
     }
-
-    fn interactive(&self) -> Result<()> {
-        let stdin = std::io::stdin();
-        let tty = stdin.is_terminal();
-        if tty {
-            println!("Sluice {} — ksqlDB-compatible stream processing. Statements end with ';'. Type 'exit' to leave.", env!("CARGO_PKG_VERSION"));
-        }
-        let mut buffer = String::new();
-        let mut lines = stdin.lock().lines();
-        loop {
-            if tty {
-                print!(
-                    "{}",
-                    if buffer.is_empty() {
-                        PROMPT
-                    } else {
-                        CONTINUATION_PROMPT
-                    }
-                );
-                std::io::stdout().flush()?;
-            }
-            self.at_prompt.store(tty, Ordering::SeqCst);
-            let line = lines.next();
-            self.at_prompt.store(false, Ordering::SeqCst);
-            let Some(line) = line else { break };
-            let line = line?;
-            // Ctrl-C at the prompt abandons the statement being typed (the
-            // terminal has already dropped the partial line); the flag must
-            // not stay set, or the next push query would stop at once.
-            if self.interrupted.swap(false, Ordering::SeqCst) {
-                buffer.clear();
-            }
-            if buffer.is_empty()
-                && matches!(
-                    line.trim().to_ascii_lowercase().as_str(),
-                    "exit" | "quit" | "exit;" | "quit;"
-                )
-            {
-                break;
-            }
-            buffer.push_str(&line);
-            buffer.push('\n');
-            if !statement_complete(&buffer) {
-                continue;
-            }
-            let sql = std::mem::take(&mut buffer);
-            if sql.trim().is_empty() {
-                continue;
-            }
-            match self.engine.execute(&sql) {
-                Ok(results) => {
-                    for r in results {
-                        if let Err(e) = self.print_result(r) {
-                            println!("{e}");
-                        }
-                    }
-                }
-                Err(e) => println!("{e}"),
-            }
-        }
-        Ok(())
-    }
-
-    fn print_result(&self, r: StatementResult) -> Result<()> {
-        match r {
-            StatementResult::Push(q) | StatementResult::Print(q) => self.stream(q),
-            other => {
-                if let Some(text) = render::printed(&other).and_then(|p| p.text()) {
-                    writeln!(std::io::stdout().lock(), "{text}")?;
-                }
-                Ok(())
-            }
+    if !buffer.trim().is_empty() {
+        if let Err(failure) = shell.run(&buffer) {
+            shell.out.line(&failure.message);
         }
     }
-
-    /// Prints a push query's (or PRINT's) rows as they arrive, until its
-    /// LIMIT or Ctrl-C.
-    fn stream(&self, mut q: sluice_engine::PushQuery) -> Result<()> {
-        let names: Vec<String> = q.columns().into_iter().map(|c| c.name).collect();
-        let layout = table::Streaming::new(&names);
-        let mut out = std::io::stdout().lock();
-        write!(out, "{}", layout.header())?;
-        out.flush()?;
-        drop(out);
-        loop {
-            if self.interrupted.swap(false, Ordering::SeqCst) {
-                println!("Query terminated");
-                break;
-            }
-            match q.next_rows(Duration::from_millis(200))? {
-                None => {
-                    println!("{}", layout.footer());
-                    println!("Limit Reached\nQuery terminated");
-                    break;
-                }
-                Some(rows) => {
-                    let mut out = std::io::stdout().lock();
-                    for row in rows {
-                        write!(out, "{}", layout.row(&row))?;
-                    }
-                    out.flush()?;
-                }
-            }
-        }
-        Ok(())
-    }
+    Ok(())
 }
 
 /// True when the buffer ends with a `;` outside quotes and comments.
-fn statement_complete(text: &str) -> bool {
+pub fn statement_complete(text: &str) -> bool {
     let mut in_single = false;
     let mut in_back = false;
     let mut in_double = false;
@@ -415,6 +326,22 @@ fn statement_complete(text: &str) -> bool {
             '\'' if !in_back && !in_double => in_single = !in_single,
             '`' if !in_single && !in_double => in_back = !in_back,
             '"' if !in_single && !in_back => in_double = !in_double,
+            '/' if !in_single && !in_back && !in_double && chars.peek() == Some(&'*') => {
+                chars.next();
+                let mut star = false;
+                let mut closed = false;
+                for n in chars.by_ref() {
+                    if star && n == '/' {
+                        closed = true;
+                        break;
+                    }
+                    star = n == '*';
+                }
+                if !closed {
+                    return false;
+                }
+                continue;
+            }
             '-' if !in_single && !in_back && !in_double && chars.peek() == Some(&'-') => {
                 for n in chars.by_ref() {
                     if n == '\n' {
@@ -449,5 +376,8 @@ mod tests {
             statement_complete("SELECT 1; -- done\n") || !statement_complete("SELECT 1; -- done\n")
         );
         assert!(!statement_complete("CREATE STREAM s (a INT)\n"));
+        assert!(!statement_complete("/* a; b;\n"));
+        assert!(statement_complete("/* a; b */ SELECT 1;\n"));
+        assert!(!statement_complete("SELECT 1; /* x */ SELECT\n"));
     }
 }

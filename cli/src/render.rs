@@ -24,14 +24,14 @@ pub enum Printed {
 
 impl Printed {
     /// The text to print (without a trailing newline), or None.
-    pub fn text(&self) -> Option<String> {
+    pub fn text(&self, layout: table::Layout) -> Option<String> {
         match self {
             Printed::Message(m) if m.is_empty() => None,
             Printed::Message(m) => Some(table::message(m)),
             Printed::Text(t) => Some(t.clone()),
-            Printed::Table { columns, rows } => Some(table::render(columns, rows)),
+            Printed::Table { columns, rows } => Some(table::render(columns, rows, layout)),
             Printed::Many(parts) => {
-                let texts: Vec<String> = parts.iter().filter_map(Printed::text).collect();
+                let texts: Vec<String> = parts.iter().filter_map(|p| p.text(layout)).collect();
                 (!texts.is_empty()).then(|| texts.join("\n"))
             }
         }

@@ -2,7 +2,9 @@
 
 mod common;
 mod crash;
+mod editing;
 mod examples;
 mod kafka;
+mod remote;
 mod restart;
 mod shell;

@@ -5,16 +5,16 @@
 //! not installed (`scripts/test.sh` installs it).
 
 use super::common::{data_dir, tables, SLUICE};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 const SCREEN_TIMEOUT: Duration = Duration::from_secs(15);
 const POLL: Duration = Duration::from_millis(100);
-const PROMPT: &str = "sluice>";
-const CONTINUATION: &str = "     >";
+pub(super) const PROMPT: &str = "sluice>";
+pub(super) const CONTINUATION: &str = "     >";
 /// What the terminal shows once `sluice` has exited, before its status.
-const EXIT_STATUS: &str = "[sluice exited with status ";
+pub(super) const EXIT_STATUS: &str = "[sluice exited with status ";
 
 fn tmux_available() -> bool {
     Command::new("tmux")
@@ -27,16 +27,29 @@ fn tmux_available() -> bool {
 /// A shell running in its own tmux server, killed when dropped (also when
 /// the test fails); the server's socket and the shell's data directory are
 /// temporary directories, removed then too.
-struct Terminal {
+pub(super) struct Terminal {
     socket: PathBuf,
     _socket_dir: tempfile::TempDir,
-    _dir: tempfile::TempDir,
+    /// The data directory and the state directory (history), when the
+    /// terminal owns them.
+    _dirs: Vec<tempfile::TempDir>,
 }
 
 impl Terminal {
     /// Starts `sluice` on a fresh data directory and waits for its prompt;
     /// None when tmux is missing.
-    fn start(test: &str) -> Option<Terminal> {
+    pub(super) fn start(test: &str) -> Option<Terminal> {
+        let dir = data_dir();
+        let state = data_dir();
+        let args = ["--data-dir".to_string(), path_text(dir.path())];
+        let mut term = Terminal::launch(test, &args, state.path())?;
+        term._dirs = vec![dir, state];
+        Some(term)
+    }
+
+    /// Starts `sluice ARGS...` with `XDG_STATE_HOME` at `state` and waits
+    /// for its prompt; None when tmux is missing.
+    pub(super) fn launch(test: &str, args: &[String], state: &Path) -> Option<Terminal> {
         if !tmux_available() {
             eprintln!("note: tmux is not installed; skipping the shell test '{test}'");
             return None;
@@ -46,19 +59,20 @@ impl Terminal {
             .tempdir()
             .expect("creating a directory for the tmux socket");
         let socket = socket_dir.path().join("socket");
-        let dir = data_dir();
+        let args: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
         // A small sh wrapper reports the shell's exit status on screen (tmux's
         // own #{pane_dead_status} proved unreliable). `trap : INT` keeps sh
         // alive through Ctrl-C, while sluice gets its default handling back.
         let command = format!(
-            "trap : INT; '{}' --data-dir '{}'; echo \"{EXIT_STATUS}$?]\"",
+            "trap : INT; XDG_STATE_HOME='{}' '{}' {}; echo \"{EXIT_STATUS}$?]\"",
+            path_text(state),
             SLUICE,
-            dir.path().to_str().expect("a UTF-8 temporary path")
+            args.join(" ")
         );
         let term = Terminal {
             socket,
             _socket_dir: socket_dir,
-            _dir: dir,
+            _dirs: Vec::new(),
         };
         // No user configuration; keep the pane (and what it shows) when the
         // shell exits, so a crash can be read and the exit status checked.
@@ -92,7 +106,7 @@ impl Terminal {
         Some(term)
     }
 
-    fn tmux(&self, args: &[&str]) -> Output {
+    pub(super) fn tmux(&self, args: &[&str]) -> Output {
         Command::new("tmux")
             .arg("-S")
             .arg(&self.socket)
@@ -104,7 +118,7 @@ impl Terminal {
 
     /// Everything the pane has shown (history included), lines right-trimmed,
     /// trailing blank lines dropped.
-    fn screen(&self) -> String {
+    pub(super) fn screen(&self) -> String {
         let out = self.tmux(&["capture-pane", "-p", "-J", "-S", "-", "-t", "s"]);
         assert!(
             out.status.success(),
@@ -122,7 +136,7 @@ impl Terminal {
 
     /// Polls the screen until `done` holds, failing after [`SCREEN_TIMEOUT`]
     /// with the screen in the message.
-    fn wait_for(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
+    pub(super) fn wait_for(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
         let start = Instant::now();
         loop {
             let screen = self.screen();
@@ -138,18 +152,23 @@ impl Terminal {
 
     /// Types `text` literally, then Enter. (tmux reads an argument ending in
     /// `;` as the end of its command, hence the escape.)
-    fn type_line(&self, text: &str) {
+    pub(super) fn type_line(&self, text: &str) {
+        self.type_text(text);
+        self.keys("Enter");
+    }
+
+    /// Types `text` literally, without Enter.
+    pub(super) fn type_text(&self, text: &str) {
         let escaped = match text.strip_suffix(';') {
             Some(rest) => format!("{rest}\\;"),
             None => text.to_string(),
         };
         let out = self.tmux(&["send-keys", "-t", "s", "-l", &escaped]);
         assert!(out.status.success(), "send-keys failed");
-        self.keys("Enter");
     }
 
     /// Sends a key by its tmux name (`Enter`, `C-c`).
-    fn keys(&self, key: &str) {
+    pub(super) fn keys(&self, key: &str) {
         let out = self.tmux(&["send-keys", "-t", "s", key]);
         assert!(out.status.success(), "send-keys {key} failed");
     }
@@ -157,7 +176,7 @@ impl Terminal {
     /// Types a statement line by line (waiting for the continuation prompt
     /// before each further line), waits for the next prompt and returns the
     /// screen from the statement's first line to that prompt.
-    fn run(&self, lines: &[&str]) -> String {
+    pub(super) fn run(&self, lines: &[&str]) -> String {
         let before = prompts(&self.screen());
         for (i, line) in lines.iter().enumerate() {
             self.type_line(line);
@@ -178,17 +197,64 @@ impl Drop for Terminal {
     }
 }
 
-fn last_line(screen: &str) -> &str {
+impl Terminal {
+    /// The shell's process id (the wrapper's child).
+    pub(super) fn sluice_pid(&self) -> u32 {
+        let out = self.tmux(&["display-message", "-p", "-t", "s", "#{pane_pid}"]);
+        let wrapper = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let children = Command::new("pgrep")
+            .args(["-P", &wrapper])
+            .output()
+            .expect("running pgrep");
+        String::from_utf8_lossy(&children.stdout)
+            .lines()
+            .next()
+            .and_then(|l| l.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no sluice process under the wrapper {wrapper}"))
+    }
+
+    /// Waits for the shell to exit and returns its status line.
+    pub(super) fn exit_status(&self) -> String {
+        let screen = self.wait_for("the shell to exit", |s| s.contains(EXIT_STATUS));
+        screen
+            .lines()
+            .find(|l| l.starts_with(EXIT_STATUS))
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+pub(super) fn path_text(p: &Path) -> String {
+    p.to_str().expect("a UTF-8 temporary path").to_string()
+}
+
+impl Terminal {
+    /// Types `text` into the terminal as a bracketed paste (as a terminal
+    /// does when the user pastes), without Enter.
+    pub(super) fn paste(&self, text: &str) {
+        // (tmux reads an argument ending in `;` as the end of its command.)
+        let escaped = match text.strip_suffix(';') {
+            Some(rest) => format!("{rest}\\;"),
+            None => text.to_string(),
+        };
+        let out = self.tmux(&["set-buffer", "-b", "paste", "--", &escaped]);
+        assert!(out.status.success(), "set-buffer failed");
+        let out = self.tmux(&["paste-buffer", "-p", "-d", "-b", "paste", "-t", "s"]);
+        assert!(out.status.success(), "paste-buffer failed");
+    }
+}
+
+pub(super) fn last_line(screen: &str) -> &str {
     screen.lines().last().unwrap_or("")
 }
 
 /// How many prompts the screen shows.
-fn prompts(screen: &str) -> usize {
+pub(super) fn prompts(screen: &str) -> usize {
     screen.lines().filter(|l| l.starts_with(PROMPT)).count()
 }
 
 /// The screen from its `n`th prompt (counting from 0) on.
-fn since_prompt(screen: &str, n: usize) -> String {
+pub(super) fn since_prompt(screen: &str, n: usize) -> String {
     screen
         .lines()
         .skip_while({
@@ -205,7 +271,7 @@ fn since_prompt(screen: &str, n: usize) -> String {
 }
 
 /// True when `text` holds the boxed message `message`, as the shell draws it.
-fn boxed(text: &str, message: &str) -> bool {
+pub(super) fn boxed(text: &str, message: &str) -> bool {
     let lines: Vec<&str> = text.lines().collect();
     lines.windows(4).any(|w| {
         w[0].trim() == "Message"
@@ -215,7 +281,7 @@ fn boxed(text: &str, message: &str) -> bool {
     })
 }
 
-const CREATE_PV: [&str; 2] = [
+pub(super) const CREATE_PV: [&str; 2] = [
     "CREATE STREAM pv (id STRING KEY, page STRING)",
     "  WITH (kafka_topic='pv', value_format='JSON', partitions=1);",
 ];
@@ -300,9 +366,12 @@ fn interactive_session() {
     assert!(out.lines().any(|l| l.contains("| PV ")), "{out}");
     term.type_line("exit");
     // (tmux adds its own "Pane is dead" line after the wrapper's.)
-    let screen = term.wait_for("the shell to exit", |s| s.contains(EXIT_STATUS));
-    let status = screen.lines().find(|l| l.starts_with(EXIT_STATUS));
-    assert_eq!(status, Some(&*format!("{EXIT_STATUS}0]")), "{screen}");
+    assert_eq!(term.exit_status(), format!("{EXIT_STATUS}0]"));
+    assert!(
+        term.screen().contains("exit\nExiting Sluice."),
+        "{}",
+        term.screen()
+    );
 }
 
 #[test]
@@ -324,7 +393,7 @@ fn ctrl_c_at_the_prompt_abandons_the_statement() {
         prompts(s) > before && last_line(s) == PROMPT
     });
     assert!(
-        since_prompt(&screen, before - 1).ends_with(&format!("{CONTINUATION} ^C\n{PROMPT}")),
+        since_prompt(&screen, before - 1).ends_with(&format!("{CONTINUATION}\n{PROMPT}")),
         "{screen}"
     );
 

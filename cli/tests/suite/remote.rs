@@ -1,0 +1,264 @@
+//! Scripts and remote mode: `sluice -f` with a failing third statement,
+//! `OUTPUT JSON`, and `sluice URL` against a `sluice server` started here
+//! (with basic authentication), which prints what the embedded shell
+//! prints for the same statements.
+
+use super::common::{data_dir, sluice, sluice_on, tables, SLUICE};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A `sluice server` on a free loopback port, killed when dropped.
+struct Server {
+    child: Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    /// Starts a server whose users file holds `alice: secret`.
+    fn start() -> Server {
+        let dir = data_dir();
+        let users = dir.path().join("users.properties");
+        std::fs::write(&users, "alice: secret,admin\n").expect("a users file");
+        let config = dir.path().join("server.properties");
+        std::fs::write(
+            &config,
+            format!(
+                "authentication.method=BASIC\nauthentication.basic.users.file={}\n",
+                users.display()
+            ),
+        )
+        .expect("a config file");
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Command::new(SLUICE)
+            .args(["server", "--listeners"])
+            .arg(format!("http://127.0.0.1:{port}"))
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .arg("--config-file")
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting sluice server");
+        let start = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "the server did not listen"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Server {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            _dir: dir,
+        }
+    }
+
+    /// Runs `sluice URL -u alice -p secret ARGS...`.
+    fn shell(&self, args: &[&str]) -> super::common::Output {
+        let target = [
+            self.url.clone(),
+            "-u".into(),
+            "alice".into(),
+            "-p".into(),
+            "secret".into(),
+        ];
+        sluice_on(&target, args)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Statements whose printed answers do not depend on timing.
+const SCRIPT: &str = "\
+CREATE STREAM pv (id STRING KEY, page STRING, n INT, tags ARRAY<STRING>)
+  WITH (kafka_topic='pv', value_format='JSON', partitions=1);
+SET 'auto.offset.reset'='earliest';
+DEFINE who = 'u2';
+INSERT INTO pv (id, page, n, tags) VALUES ('u1', '/home', 1, ARRAY['a', 'b']);
+INSERT INTO pv (id, page, n, tags) VALUES ('${who}', '/about', 2, ARRAY['c']);
+SHOW STREAMS;
+DESCRIBE pv;
+SHOW VARIABLES;
+SELECT id, UCASE(page) AS page, n * 10 AS n10, tags FROM pv EMIT CHANGES LIMIT 2;
+CREATE STREAM home AS SELECT * FROM pv WHERE page = '/home' EMIT CHANGES;
+SHOW QUERIES;
+SHOW TOPICS;
+UNSET 'auto.offset.reset';
+SELECT * FROM pv
+  WHERE page = = 'x' EMIT CHANGES;
+";
+
+#[test]
+fn remote_mode_prints_what_the_embedded_shell_prints() {
+    let server = Server::start();
+    let remote = server.shell(&["-e", SCRIPT]);
+    let dir = data_dir();
+    let embedded = sluice(dir.path(), &["-e", SCRIPT]);
+    assert_eq!(remote.code, Some(1), "{}\n{}", remote.stdout, remote.stderr);
+    assert_eq!(embedded.code, Some(1));
+    assert_eq!(remote.stdout, embedded.stdout);
+    assert_eq!(remote.stderr, embedded.stderr);
+    // What they printed is the real thing.
+    assert_eq!(
+        tables(&embedded.stdout)[2].rows(),
+        [
+            ["u1", "/HOME", "10", "[\"a\", \"b\"]"],
+            ["u2", "/ABOUT", "20", "[\"c\"]"]
+        ]
+    );
+    assert!(
+        embedded
+            .stderr
+            .contains("statement 14 (SELECT * FROM pv) failed:\nline 16:16:"),
+        "{}",
+        embedded.stderr
+    );
+}
+
+#[test]
+fn remote_mode_needs_the_right_credentials() {
+    let server = Server::start();
+    let out = server.shell(&["-e", "SHOW STREAMS;"]);
+    assert!(out.success, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("Stream Name"), "{}", out.stdout);
+
+    let wrong = sluice_on(
+        &[
+            server.url.clone(),
+            "-u".into(),
+            "alice".into(),
+            "-p".into(),
+            "nope".into(),
+        ],
+        &["-e", "SHOW STREAMS;"],
+    );
+    assert_eq!(wrong.code, Some(1));
+    assert_eq!(
+        wrong.stderr.trim(),
+        format!(
+            "sluice: the server at {} refused the credentials (HTTP 401)",
+            server.url
+        )
+    );
+    let none = sluice_on(
+        &["--server".into(), server.url.clone()],
+        &["-e", "SHOW STREAMS;"],
+    );
+    assert_eq!(none.code, Some(1));
+    assert!(
+        none.stderr.contains("give them with --user"),
+        "{}",
+        none.stderr
+    );
+}
+
+#[test]
+fn a_server_that_is_down_gets_one_line() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let out = sluice_on(&[url.clone()], &["-e", "SHOW STREAMS;"]);
+    assert_eq!(out.code, Some(1));
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .starts_with(&format!("sluice: could not reach the server at {url}: ")),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_script_stops_at_its_failing_third_statement() {
+    let dir = data_dir();
+    let script = dir.path().join("script.sql");
+    std::fs::write(
+        &script,
+        "CREATE STREAM a (v INT) WITH (kafka_topic='a', value_format='JSON', partitions=1);\n\
+         /* the second; with a comment */\n\
+         CREATE STREAM b (v INT) WITH (kafka_topic='b', value_format='JSON', partitions=1);\n\
+         CREATE STREAM a (v INT)\n  WITH (kafka_topic='a', value_format='JSON', partitions=1);\n\
+         CREATE STREAM c (v INT) WITH (kafka_topic='c', value_format='JSON', partitions=1);\n",
+    )
+    .expect("writing the script");
+    let out = sluice(&dir.path().join("data"), &["-f", script.to_str().unwrap()]);
+    assert_eq!(out.code, Some(1), "{}\n{}", out.stdout, out.stderr);
+    // The first two ran and printed as they completed; the fourth never ran.
+    assert_eq!(
+        out.stdout.matches("Stream created").count(),
+        2,
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr
+            .starts_with("sluice: statement 3 (CREATE STREAM a (v INT)) failed:\n"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("already exists"), "{}", out.stderr);
+    let streams = sluice(&dir.path().join("data"), &["-e", "SHOW STREAMS"]);
+    assert!(streams.success, "a last statement without ';' runs");
+    let names: Vec<String> = tables(&streams.stdout)[0]
+        .rows
+        .iter()
+        .map(|r| r[0].clone())
+        .filter(|n| n != "KSQL_PROCESSING_LOG")
+        .collect();
+    assert_eq!(names, ["A", "B"]);
+}
+
+#[test]
+fn output_json_prints_ksqldb_entities() {
+    let dir = data_dir();
+    let out = sluice(
+        dir.path(),
+        &[
+            "--output",
+            "json",
+            "-e",
+            "CREATE STREAM s (id STRING KEY, v INT) WITH (kafka_topic='s', value_format='JSON', partitions=1);\n\
+             SHOW STREAMS;\n\
+             OUTPUT TABULAR;\n\
+             SHOW STREAMS;",
+        ],
+    );
+    assert!(out.success, "{}\n{}", out.stdout, out.stderr);
+    let (json, tabular) = out
+        .stdout
+        .split_once("Output format set to TABULAR\n")
+        .expect("OUTPUT TABULAR answered");
+    // Two pretty-printed JSON documents, then a table.
+    let docs: Vec<serde_json::Value> = serde_json::Deserializer::from_str(json)
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .expect("JSON documents");
+    assert_eq!(docs[0]["@type"], "currentStatus");
+    assert_eq!(docs[0]["commandStatus"]["message"], "Stream created");
+    assert_eq!(docs[1]["@type"], "streams");
+    let names: Vec<&str> = docs[1]["streams"]
+        .as_array()
+        .expect("a list of streams")
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert!(names.contains(&"S"), "{names:?}");
+    assert!(
+        tables(tabular)[0].rows().iter().any(|r| r[0] == "S"),
+        "{tabular}"
+    );
+}
