@@ -29,7 +29,7 @@ impl Backend for Embedded {
         match self.session.execute_statement(piece) {
             Ok(StatementResult::Push(q)) => Ok(Outcome::Push(Box::new(Local(q)))),
             Ok(StatementResult::Print(q)) => Ok(Outcome::Print(Box::new(Local(q)))),
-            Ok(other) => Ok(Outcome::Done(other)),
+            Ok(other) => Ok(Outcome::Done(Box::new(other))),
             Err(e) => Err(StatementError(e.to_string())),
         }
     }

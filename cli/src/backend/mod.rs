@@ -15,7 +15,7 @@ use std::time::Duration;
 /// What one statement gave.
 pub enum Outcome {
     /// A result answered at once (never `Push` or `Print`).
-    Done(StatementResult),
+    Done(Box<StatementResult>),
     /// A push query's rows, arriving as they come.
     Push(Box<dyn RowStream>),
     /// PRINT's records, one text row each, arriving as they come.
@@ -66,7 +66,7 @@ pub fn quiet(backend: &mut dyn Backend, sql: &str) -> Option<StatementResult> {
         pos: sluice_engine::error::Pos { line: 1, col: 1 },
     };
     match backend.run(&piece) {
-        Ok(Outcome::Done(r)) => Some(r),
+        Ok(Outcome::Done(r)) => Some(*r),
         _ => None,
     }
 }

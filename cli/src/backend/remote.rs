@@ -195,10 +195,12 @@ impl Remote {
         }
         match answer.as_array().and_then(|a| a.first()) {
             Some(entity) => entities::result(entity)
-                .map(Outcome::Done)
+                .map(|r| Outcome::Done(Box::new(r)))
                 .map_err(|e| StatementError(format!("{e:#}"))),
             // INSERT VALUES and the like: no entity, nothing to print.
-            None => Ok(Outcome::Done(StatementResult::Message(String::new()))),
+            None => Ok(Outcome::Done(Box::new(StatementResult::Message(
+                String::new(),
+            )))),
         }
     }
 
@@ -286,7 +288,7 @@ impl Backend for Remote {
         let parsed = sluice_engine::sql::parse_statement(&piece.text, piece.pos).ok();
         if let Some(stmt) = &parsed {
             if let Some(answer) = self.session_statement(stmt) {
-                return answer.map(|m| Outcome::Done(StatementResult::Message(m)));
+                return answer.map(|m| Outcome::Done(Box::new(StatementResult::Message(m))));
             }
         }
         let (query, push, print) = match &parsed {
@@ -321,13 +323,13 @@ impl Backend for Remote {
                 Err(e) => return Err(StatementError(format!("{e:#}"))),
             }
         }
-        Ok(Outcome::Done(StatementResult::Rows(RowSet {
+        Ok(Outcome::Done(Box::new(StatementResult::Rows(RowSet {
             query_id: stream.query_id.clone(),
             columns: stream.columns.clone(),
             rows,
             over_stream: false,
             limit_reached: false,
-        })))
+        }))))
     }
 
     fn banner(&self) -> (String, String) {

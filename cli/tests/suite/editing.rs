@@ -78,7 +78,7 @@ fn tab_completes_keywords_sources_and_columns() {
     term.keys("C-u");
     term.type_line("SELECT id FROM pv");
     term.wait_for("the continuation prompt", |s| last_line(s) == "     >");
-    term.type_text("WHERE PA");
+    term.type_text("WHERE PAG");
     term.keys("Tab");
     term.wait_for("a column completed", |s| {
         last_line(s) == "     > WHERE PAGE"

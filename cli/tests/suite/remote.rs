@@ -171,7 +171,7 @@ fn a_server_that_is_down_gets_one_line() {
         .expect("a free port")
         .port();
     let url = format!("http://127.0.0.1:{port}");
-    let out = sluice_on(&[url.clone()], &["-e", "SHOW STREAMS;"]);
+    let out = sluice_on(std::slice::from_ref(&url), &["-e", "SHOW STREAMS;"]);
     assert_eq!(out.code, Some(1));
     assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
     assert!(
