@@ -4,6 +4,7 @@
 //! prints for the same statements.
 
 use super::common::{data_dir, sluice, sluice_on, tables, SLUICE};
+use super::shell::{last_line, Terminal};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -260,5 +261,68 @@ fn output_json_prints_ksqldb_entities() {
     assert!(
         tables(tabular)[0].rows().iter().any(|r| r[0] == "S"),
         "{tabular}"
+    );
+}
+
+#[test]
+fn remote_tab_completion_asks_the_server() {
+    let server = Server::start();
+    let out = server.shell(&[
+        "-e",
+        "CREATE STREAM clicks (id STRING KEY, url STRING) \
+         WITH (kafka_topic='clicks', value_format='JSON', partitions=1);",
+    ]);
+    assert!(out.success, "{}\n{}", out.stdout, out.stderr);
+    let state = data_dir();
+    let args = [
+        server.url.clone(),
+        "-u".to_string(),
+        "alice".to_string(),
+        "-p".to_string(),
+        "secret".to_string(),
+    ];
+    let Some(term) = Terminal::launch("remote-completion", &args, state.path()) else {
+        return;
+    };
+    assert!(
+        term.screen()
+            .contains(&format!("Server: {} (ksqlDB API ", server.url)),
+        "{}",
+        term.screen()
+    );
+    term.type_text("DESCRIBE CLI");
+    term.keys("Tab");
+    term.wait_for("the server's stream completed", |s| {
+        last_line(s) == "sluice> DESCRIBE CLICKS"
+    });
+    term.type_text(";");
+    term.keys("Enter");
+    term.wait_for("the description", |s| s.contains(" URL     | STRING"));
+}
+
+#[test]
+fn query_row_limit_stops_a_push_query() {
+    let dir = data_dir();
+    let out = sluice(
+        dir.path(),
+        &[
+            "--query-row-limit",
+            "2",
+            "-e",
+            "CREATE STREAM s (id STRING KEY, v INT) \
+             WITH (kafka_topic='s', value_format='JSON', partitions=1);\n\
+             SET 'auto.offset.reset'='earliest';\n\
+             INSERT INTO s (id, v) VALUES ('a', 1);\n\
+             INSERT INTO s (id, v) VALUES ('b', 2);\n\
+             INSERT INTO s (id, v) VALUES ('c', 3);\n\
+             SELECT * FROM s EMIT CHANGES;",
+        ],
+    );
+    assert!(out.success, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(tables(&out.stdout)[0].rows(), [["a", "1"], ["b", "2"]]);
+    assert!(
+        out.stdout.ends_with("Limit Reached\nQuery terminated\n"),
+        "{}",
+        out.stdout
     );
 }
