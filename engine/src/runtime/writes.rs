@@ -11,11 +11,12 @@ use crate::log::{Log, Record};
 use crate::operators::checkpoint::Positions;
 use crate::operators::ProcessingError;
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 /// One write.
 pub enum Write {
     Append {
-        topic: String,
+        topic: Arc<str>,
         partition: Option<i32>,
         record: Record,
     },
@@ -32,6 +33,9 @@ pub enum Write {
 #[derive(Default)]
 pub struct Writes {
     queue: VecDeque<Write>,
+    /// The topic of the latest append, shared by the appends after it to
+    /// the same topic (most go to the sink).
+    last_topic: Option<Arc<str>>,
 }
 
 impl Writes {
@@ -40,8 +44,16 @@ impl Writes {
     }
 
     pub fn append(&mut self, topic: &str, partition: Option<i32>, record: Record) {
+        let topic = match &self.last_topic {
+            Some(last) if **last == *topic => last.clone(),
+            _ => {
+                let fresh: Arc<str> = Arc::from(topic);
+                self.last_topic = Some(fresh.clone());
+                fresh
+            }
+        };
         self.push(Write::Append {
-            topic: topic.to_string(),
+            topic,
             partition,
             record,
         });
