@@ -141,6 +141,7 @@ use crate::error::{Error, Result};
 use appends::Appends;
 pub use clean::{Retention, DEFAULT_DELETE_RETENTION_MS, DEFAULT_RETENTION_MS};
 use format::sync_dir;
+pub use lock::advertise;
 use lock::DirLock;
 use offsets::OffsetStore;
 use parking_lot::{Mutex, RwLock};
