@@ -285,11 +285,26 @@ pub fn run(config: ServerConfig) -> Result<(), ServerError> {
         // starve inserts behind them).
         .max_blocking_threads(MAX_BLOCKING_THREADS)
         .build()?;
+    let data_dir = match &config.engine.kafka {
+        None => config.engine.data_dir.clone(),
+        Some(_) => None,
+    };
     let engine = Engine::open(config.engine)?;
     runtime.block_on(async move {
         let listener = TcpListener::bind(&address).await?;
         let local = listener.local_addr()?;
         let scheme = if acceptor.is_some() { "https" } else { "http" };
+        if let Some(dir) = &data_dir {
+            // A second `sluice` on this directory is told to connect here.
+            let host = match local.ip().is_unspecified() {
+                true => "localhost".to_string(),
+                false => local.ip().to_string(),
+            };
+            let url = format!("{scheme}://{host}:{}", local.port());
+            if let Err(e) = sluice_engine::log::embedded::advertise(dir, &url) {
+                tracing::warn!("could not note the server's URL in the data directory: {e}");
+            }
+        }
         let state =
             AppState::new(engine, format!("{scheme}://{local}/")).with_auth(config.security.auth);
         match acceptor {

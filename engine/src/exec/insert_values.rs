@@ -104,9 +104,9 @@ impl EngineInner {
             .map_err(|e| {
                 Error::format(format!("Failed to insert values into '{target}'. {e:?}"))
             })?;
-        self.log.append(&source.topic, None, record)?;
-        // An acknowledged INSERT survives a crash of this process.
-        self.log.hand_off(&source.topic)?;
+        // An acknowledged INSERT survives a crash of this process; a
+        // refused one is not in the log.
+        self.log.append_written(&source.topic, None, record)?;
         Ok(StatementResult::Message(String::new()))
     }
 }

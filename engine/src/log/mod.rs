@@ -11,7 +11,7 @@ pub use kafka::{KafkaConfig, KafkaLog};
 
 pub use partitioner::{murmur2, partition_for_key};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use std::time::Duration;
 
 /// A record header: a name and optional bytes, as Kafka has them.
@@ -196,5 +196,29 @@ pub trait Log: Send + Sync {
     /// loss). Logs without process-local buffers have nothing to do.
     fn hand_off(&self, _topic: &str) -> Result<()> {
         Ok(())
+    }
+    /// `append`, giving the record back with the error when it was not
+    /// appended, for the caller to try again later.
+    fn append_or_return(
+        &self,
+        topic: &str,
+        partition: Option<i32>,
+        record: Record,
+    ) -> std::result::Result<(i32, i64), (Error, Record)> {
+        let copy = record.clone();
+        self.append(topic, partition, record).map_err(|e| (e, copy))
+    }
+    /// Appends a record and hands it off (see `hand_off`) at once: when
+    /// this fails, the record was not appended (no reader sees it, no
+    /// later write brings it back), so the caller may report it lost.
+    fn append_written(
+        &self,
+        topic: &str,
+        partition: Option<i32>,
+        record: Record,
+    ) -> Result<(i32, i64)> {
+        let appended = self.append(topic, partition, record)?;
+        self.hand_off(topic)?;
+        Ok(appended)
     }
 }

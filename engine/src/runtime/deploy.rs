@@ -184,6 +184,9 @@ pub struct Deployment {
     work: SharedWork,
     stop: Arc<AtomicBool>,
     paused: Arc<AtomicBool>,
+    /// Set by RESUME: a failing query retries at once, not after its
+    /// backoff.
+    retry_now: Arc<AtomicBool>,
     /// Why the query last failed, while it keeps failing.
     error: SharedError,
     /// Its counters, shared with its tasks.
@@ -206,12 +209,14 @@ impl Deployment {
         let work: SharedWork = Arc::new(Mutex::new(work));
         let stop = Arc::new(AtomicBool::new(false));
         let paused = Arc::new(AtomicBool::new(false));
+        let retry_now = Arc::new(AtomicBool::new(false));
         let error = Arc::new(Mutex::new(None));
         let thread = if config.background && !config.record_only {
             let run = RunLoop {
                 work: work.clone(),
                 stop: stop.clone(),
                 paused: paused.clone(),
+                retry_now: retry_now.clone(),
                 error: error.clone(),
                 log,
                 query_id: config.query_id.clone(),
@@ -231,6 +236,7 @@ impl Deployment {
             work,
             stop,
             paused,
+            retry_now,
             error,
             stats,
             thread,
@@ -242,9 +248,13 @@ impl Deployment {
         &self.stats
     }
 
-    /// Pauses or resumes the query.
+    /// Pauses or resumes the query (resuming a failing query also makes
+    /// it retry at once).
     pub fn set_paused(&self, paused: bool) {
         self.paused.store(paused, Ordering::SeqCst);
+        if !paused {
+            self.retry_now.store(true, Ordering::SeqCst);
+        }
     }
 
     pub fn is_paused(&self) -> bool {
@@ -521,6 +531,7 @@ impl TaskTemplate {
             checkpoints: self.checkpoints.clone(),
             changelog_partition,
             pending: Default::default(),
+            writes: Default::default(),
             group_member,
             exactly_once,
             txn: None,
@@ -534,6 +545,7 @@ struct RunLoop {
     work: SharedWork,
     stop: Arc<AtomicBool>,
     paused: Arc<AtomicBool>,
+    retry_now: Arc<AtomicBool>,
     error: SharedError,
     log: Arc<dyn Log>,
     query_id: String,
@@ -585,8 +597,10 @@ impl RunLoop {
                         attempts,
                     });
                     drop(last);
-                    self.sleep(backoff);
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    backoff = match self.sleep(backoff) {
+                        true => FIRST_BACKOFF,
+                        false => (backoff * 2).min(MAX_BACKOFF),
+                    };
                 }
             }
         }
@@ -613,16 +627,21 @@ impl RunLoop {
         }
     }
 
-    /// Waits `wait`, or less if the query is stopped meanwhile.
-    fn sleep(&self, wait: Duration) {
+    /// Waits `wait`, or less if the query is stopped or resumed
+    /// meanwhile; true when it was resumed (RESUME asks for a retry now).
+    fn sleep(&self, wait: Duration) -> bool {
         let until = std::time::Instant::now() + wait;
         while !self.stop.load(Ordering::SeqCst) {
+            if self.retry_now.swap(false, Ordering::SeqCst) {
+                return true;
+            }
             let now = std::time::Instant::now();
             if now >= until {
-                return;
+                return false;
             }
             std::thread::sleep((until - now).min(Duration::from_millis(50)));
         }
+        false
     }
 }
 
@@ -665,6 +684,7 @@ mod tests {
             }))),
             stop: stop.clone(),
             paused: Arc::new(AtomicBool::new(false)),
+            retry_now: Arc::new(AtomicBool::new(false)),
             error: error.clone(),
             log: Arc::new(EmbeddedLog::in_memory()),
             query_id: "Q".into(),

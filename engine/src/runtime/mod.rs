@@ -12,6 +12,7 @@ pub mod spec;
 pub mod split;
 pub mod task;
 pub mod view;
+pub mod writes;
 
 /// The stack of every thread that runs queries (persistent queries, push
 /// query feeds, the command follower), and what callers of

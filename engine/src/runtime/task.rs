@@ -6,6 +6,7 @@
 use super::processing_log;
 use super::reader::{Out, SourceReader, BATCH};
 use super::repartition::Repartition;
+use super::writes::Write;
 use crate::error::Result;
 use crate::log::{GroupMember, Log, StoredRecord, TxnWriter};
 use crate::operators::checkpoint;
@@ -335,6 +336,9 @@ pub struct PersistentTask {
     pub commit_interval: Option<std::time::Duration>,
     /// What was computed but not yet written.
     pub pending: Pending,
+    /// The writes of a flush the log refused part of (a full disk), done
+    /// before anything else.
+    pub writes: super::writes::Writes,
     /// Where several processes share the query (Kafka): its membership of
     /// the query's consumer group, and what it owns.
     pub group_member: Option<Membership>,
@@ -438,7 +442,9 @@ impl PersistentTask {
                     panic_message(panic.as_ref())
                 )))
             });
-        if polled.is_err() {
+        if polled.is_err() && self.writes.is_empty() {
+            // (A flush the log refused part of resumes instead: starting
+            // over would write its first part twice.)
             // What was read since the last commit may not have reached the
             // sink (and under exactly-once the transaction is gone): start
             // over from what committed, as after a restart, so the failed
@@ -460,6 +466,7 @@ impl PersistentTask {
             }
         }
         self.pending = Pending::default();
+        self.writes = Default::default();
         let Some(rebuild) = self.rebuild.as_mut() else {
             return Err(crate::Error::log(format!(
                 "query {} cannot start over",
@@ -486,6 +493,7 @@ impl PersistentTask {
     }
 
     fn poll_once(&mut self, log: &dyn Log) -> Result<usize> {
+        self.writes.perform(log)?;
         if !self.follow_group(log)? {
             return Ok(0);
         }
@@ -616,7 +624,7 @@ impl PersistentTask {
 
     /// True when results or state changes wait to be written.
     pub fn has_pending(&self) -> bool {
-        self.pending.dirty
+        self.pending.dirty || !self.writes.is_empty()
     }
 
     /// Writes what is pending: results (coalesced per key for a table with
@@ -641,50 +649,71 @@ impl PersistentTask {
             changelog
         };
         let mut errors = Vec::new();
-        let mut out = match self.txn.as_mut() {
-            Some(txn) => Out::Txn(txn.as_mut()),
-            None => Out::Log(log),
+        let part = Some(self.changelog_partition);
+        let positions = self.flow.positions();
+        let Some(txn) = self.txn.as_mut() else {
+            // Results and state changes are appended before the offsets
+            // that produced them are committed: a crash in between replays
+            // input, never loses it. The checkpoint comes after the
+            // commit, which handed every earlier append (input included)
+            // to the OS: it never names input or state that a crash could
+            // still take away. All of it is done in order, resuming after
+            // a write the log refused.
+            let writes = &mut self.writes;
+            for row in &rows {
+                match self.sink.encode(row) {
+                    Ok(rec) => writes.append(self.sink.topic(), None, rec),
+                    Err(e) => errors.push(e),
+                }
+            }
+            let produced = (rows.len() - errors.len()) as u64;
+            for (topic, record) in rekeyed {
+                writes.append(&topic, None, record);
+            }
+            for (topic, record) in changelog {
+                writes.append(&topic, part, record);
+            }
+            writes.push(Write::Commit {
+                group: self.group.clone(),
+                positions: positions.clone(),
+            });
+            for topic in &self.checkpoints {
+                writes.append(topic, part, checkpoint::record(&positions));
+            }
+            self.stats
+                .errors
+                .fetch_add(errors.len() as u64, Ordering::Relaxed);
+            for error in errors {
+                writes.push(Write::Report {
+                    query_id: self.query_id.clone(),
+                    error,
+                });
+            }
+            self.stats.produced.fetch_add(produced, Ordering::Relaxed);
+            return self.writes.perform(log);
         };
+        // Results, state changes, the checkpoint and the offsets that
+        // produced them commit together.
         let mut produced = 0;
         for row in &rows {
             match self.sink.encode(row) {
                 Ok(rec) => {
-                    out.append(self.sink.topic(), None, rec)?;
+                    txn.append(self.sink.topic(), None, rec)?;
                     produced += 1;
                 }
                 Err(e) => errors.push(e),
             }
         }
         for (topic, record) in rekeyed {
-            out.append(&topic, None, record)?;
+            txn.append(&topic, None, record)?;
         }
-        let part = Some(self.changelog_partition);
         for (topic, record) in changelog {
-            out.append(&topic, part, record)?;
+            txn.append(&topic, part, record)?;
         }
-        let positions = self.flow.positions();
-        match out {
-            // Results, state changes, the checkpoint and the offsets that
-            // produced them commit together.
-            Out::Txn(txn) => {
-                for topic in &self.checkpoints {
-                    txn.append(topic, part, checkpoint::record(&positions))?;
-                }
-                txn.commit(&positions)?;
-            }
-            Out::Log(_) => {
-                // Results and state changes are appended before the offsets
-                // that produced them are committed: a crash in between
-                // replays input, never loses it.
-                self.flow.commit(log, &self.group)?;
-                // The checkpoint comes after the commit, which handed every
-                // earlier append (input included) to the OS: it never names
-                // input or state that a crash could still take away.
-                for topic in &self.checkpoints {
-                    log.append(topic, part, checkpoint::record(&positions))?;
-                }
-            }
+        for topic in &self.checkpoints {
+            txn.append(topic, part, checkpoint::record(&positions))?;
         }
+        txn.commit(&positions)?;
         self.stats.produced.fetch_add(produced, Ordering::Relaxed);
         self.report(log, &errors)?;
         Ok(())

@@ -1,6 +1,8 @@
 //! The data directory through the engine: damage to the command topic and
 //! the offsets, and queries over topics that retention has cleaned.
 
+mod disk_full;
+
 use super::{open, topic_values};
 use sluice_engine::log::Log as _;
 use sluice_engine::{Engine, EngineConfig, StatementResult};

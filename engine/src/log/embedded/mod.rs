@@ -141,6 +141,7 @@ use crate::error::{Error, Result};
 use appends::Appends;
 pub use clean::{Retention, DEFAULT_DELETE_RETENTION_MS, DEFAULT_RETENTION_MS};
 use format::sync_dir;
+pub use lock::advertise;
 use lock::DirLock;
 use offsets::OffsetStore;
 use parking_lot::{Mutex, RwLock};
@@ -357,13 +358,32 @@ impl EmbeddedLog {
             )));
         }
         fs::create_dir(&path)?;
+        let created = self.fill_topic_dir(&topics_dir, &path, name, config);
+        if created.is_err() {
+            // As an open would (a topic directory without `meta.json` is an
+            // interrupted create): the name is free again.
+            if let Err(e) = fs::remove_dir_all(&path) {
+                tracing::warn!(dir = %path.display(), error = %e, "could not remove a topic directory left by a failed create");
+            }
+        }
+        created
+    }
+
+    /// Creates the partitions and then `meta.json` of a new topic in `path`.
+    fn fill_topic_dir(
+        &self,
+        topics_dir: &Path,
+        path: &Path,
+        name: &str,
+        config: &TopicConfig,
+    ) -> Result<Topic> {
         let mut partitions = Vec::with_capacity(config.partitions as usize);
         for p in 0..config.partitions {
             let place = Place {
                 topic: name.to_string(),
                 partition: p,
             };
-            let segments = Segments::create(&partition_dir(&path, p), place, mirrored(name))?;
+            let segments = Segments::create(&partition_dir(path, p), place, mirrored(name))?;
             partitions.push(Partition::on_disk(segments));
         }
         let meta = TopicMeta {
@@ -373,8 +393,8 @@ impl EmbeddedLog {
             compact: config.compact,
             retention: self.config.retention,
         };
-        write_meta(&path, &meta)?;
-        sync_dir(&topics_dir)?;
+        write_meta(path, &meta)?;
+        sync_dir(topics_dir)?;
         Ok(Topic {
             retention: Mutex::new(meta.retention),
             info: meta.into_info(),
@@ -492,7 +512,58 @@ impl Log for EmbeddedLog {
         };
         let offset = t
             .partition(p)?
-            .append(record, self.config.segment_bytes, t)?;
+            .append(record, self.config.segment_bytes, t)
+            .map_err(|(e, _)| e)?;
+        self.bump(t);
+        drop(topics);
+        Ok((p, offset))
+    }
+
+    fn append_or_return(
+        &self,
+        topic: &str,
+        partition: Option<i32>,
+        record: Record,
+    ) -> std::result::Result<(i32, i64), (Error, Record)> {
+        let topics = self.topics.read();
+        let Some(t) = topics.get(topic) else {
+            return Err((missing_topic(topic), record));
+        };
+        let p = match partition {
+            Some(p) => p,
+            None => match &record.key {
+                Some(key) => partition_for_key(key, t.info.partitions),
+                None => 0,
+            },
+        };
+        let part = match t.partition(p) {
+            Ok(part) => part,
+            Err(e) => return Err((e, record)),
+        };
+        let offset = part.append(record, self.config.segment_bytes, t)?;
+        self.bump(t);
+        drop(topics);
+        Ok((p, offset))
+    }
+
+    fn append_written(
+        &self,
+        topic: &str,
+        partition: Option<i32>,
+        record: Record,
+    ) -> Result<(i32, i64)> {
+        let topics = self.topics.read();
+        let t = topics.get(topic).ok_or_else(|| missing_topic(topic))?;
+        let p = match partition {
+            Some(p) => p,
+            None => match &record.key {
+                Some(key) => partition_for_key(key, t.info.partitions),
+                None => 0,
+            },
+        };
+        let offset = t
+            .partition(p)?
+            .append_written(record, self.config.segment_bytes, t)?;
         self.bump(t);
         drop(topics);
         Ok((p, offset))

@@ -12,13 +12,17 @@
 //! goes back to an older offset and doubles its output. When the copies
 //! are in order again they are rewritten, together, with one commit per
 //! live offset (also when superseded commits dominate them).
+//!
+//! A write that fails (a full disk) keeps its frames in memory and is
+//! retried at the next commit: commits fail until it succeeds, and no
+//! later frame is ever written behind a torn one.
 
 use super::format::{encode_frame, put_str, sync_dir, Cursor, Frame, Window, WRITE_BUFFER};
 use super::topic::Topic;
 use crate::error::{Error, Result};
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File, OpenOptions};
-use std::io::{BufWriter, ErrorKind, Write};
+use std::io::{ErrorKind, Write};
 use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -45,8 +49,7 @@ type Committed = HashMap<String, HashMap<String, HashMap<i32, (i64, u64)>>>;
 pub(super) struct OffsetStore {
     committed: Committed,
     /// Both copies, appended to alike.
-    writers: Vec<BufWriter<File>>,
-    sync_files: Vec<File>,
+    writers: Vec<CopyWriter>,
     /// The sequence number of the next frame.
     next_seq: u64,
     /// The highest sequence number lost from both copies: offsets last
@@ -54,8 +57,26 @@ pub(super) struct OffsetStore {
     lost_upto: Option<u64>,
     scratch: Vec<u8>,
     dirty: bool,
-    /// Why commits are refused (an earlier write failed).
-    broken: Option<String>,
+}
+
+/// One copy's file, the bytes written to it, and the frames not yet
+/// written (kept when a write fails, and written again from the same
+/// position, over whatever part of them reached the file).
+struct CopyWriter {
+    file: File,
+    written: u64,
+    pending: Vec<u8>,
+}
+
+impl CopyWriter {
+    fn write_out(&mut self) -> Result<()> {
+        if !self.pending.is_empty() {
+            self.file.write_all_at(&self.pending, self.written)?;
+            self.written += self.pending.len() as u64;
+            self.pending.clear();
+        }
+        Ok(())
+    }
 }
 
 /// What the scan of one copy found.
@@ -77,12 +98,10 @@ impl OffsetStore {
         OffsetStore {
             committed: HashMap::new(),
             writers: Vec::new(),
-            sync_files: Vec::new(),
             next_seq: 0,
             lost_upto: None,
             scratch: Vec::new(),
             dirty: false,
-            broken: None,
         }
     }
 
@@ -166,18 +185,32 @@ impl OffsetStore {
         let compact = frames.len() > OFFSETS_COMPACT_MIN && frames.len() > 2 * live;
         if lost_upto.is_none() && (differ || dropped || compact) {
             // Lost commits keep the files as they are: the loss is found
-            // again on the next open.
-            store.rewrite(dir)?;
+            // again on the next open. A rewrite that fails (a full disk)
+            // leaves each copy whole, old or new.
+            if let Err(e) = store.rewrite(dir) {
+                tracing::warn!(error = %e, "could not rewrite the offsets files; kept as they are");
+            }
         }
         for path in &paths {
-            let file = OpenOptions::new().create(true).append(true).open(path)?;
-            if file.metadata()?.len() == 0 {
+            let file = OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .read(true)
+                .write(true)
+                .open(path)?;
+            let mut written = file.metadata()?.len();
+            if written == 0 {
                 file.write_all_at(OFFSETS_MAGIC, 0)?;
+                written = OFFSETS_MAGIC.len() as u64;
+            } else if let Some(torn) = read_copy(path)?.torn {
+                // New frames go over a torn tail, not behind it.
+                written = torn.start;
             }
-            store.sync_files.push(file.try_clone()?);
-            store
-                .writers
-                .push(BufWriter::with_capacity(WRITE_BUFFER, file));
+            store.writers.push(CopyWriter {
+                file,
+                written,
+                pending: Vec::new(),
+            });
         }
         Ok(store)
     }
@@ -187,10 +220,9 @@ impl OffsetStore {
     fn rewrite(&mut self, dir: &Path) -> Result<()> {
         let mut bytes = OFFSETS_MAGIC.to_vec();
         let mut next_seq = self.next_seq;
-        for (group, by_topic) in &mut self.committed {
+        for (group, by_topic) in &self.committed {
             for (topic, by_partition) in by_topic {
-                for (&partition, (offset, seq)) in by_partition {
-                    *seq = next_seq;
+                for (&partition, (offset, _)) in by_partition {
                     encode_frame(&mut self.scratch, |buf| {
                         buf.extend_from_slice(&next_seq.to_le_bytes());
                         encode_commit(buf, group, topic, partition, *offset)
@@ -200,16 +232,37 @@ impl OffsetStore {
                 }
             }
         }
-        self.next_seq = next_seq;
+        let mut replaced = 0;
+        let mut outcome: Result<()> = Ok(());
         for name in COPIES {
             let tmp = dir.join(format!("{name}.tmp"));
-            {
-                let mut file = File::create(&tmp)?;
+            let written = File::create(&tmp).and_then(|mut file| {
                 file.write_all(&bytes)?;
                 file.sync_all()?;
+                fs::rename(&tmp, dir.join(name))
+            });
+            if let Err(e) = written {
+                let _ = fs::remove_file(&tmp);
+                outcome = Err(e.into());
+                break;
             }
-            fs::rename(&tmp, dir.join(name))?;
+            replaced += 1;
         }
+        if replaced > 0 {
+            // A copy now numbers the live commits from the old `next_seq`
+            // on, in the order written above: later frames come after them.
+            let mut seq = self.next_seq;
+            for by_topic in self.committed.values_mut() {
+                for by_partition in by_topic.values_mut() {
+                    for (_, s) in by_partition.values_mut() {
+                        *s = seq;
+                        seq += 1;
+                    }
+                }
+            }
+            self.next_seq = next_seq;
+        }
+        outcome?;
         sync_dir(dir)?;
         Ok(())
     }
@@ -277,11 +330,9 @@ impl OffsetStore {
     }
 
     /// Appends one frame to both copies (if there are files), returning
-    /// its sequence number.
+    /// its sequence number. It reaches the files at the next `write_out`
+    /// (or here, once a buffer's worth waits).
     fn write(&mut self, payload: impl FnOnce(&mut Vec<u8>) -> Result<()>) -> Result<u64> {
-        if let Some(why) = &self.broken {
-            return Err(Error::log(format!("cannot commit offsets: {why}")));
-        }
         let seq = self.next_seq;
         self.next_seq += 1;
         if self.writers.is_empty() {
@@ -292,20 +343,20 @@ impl OffsetStore {
             payload(buf)
         })?;
         for writer in &mut self.writers {
-            if let Err(e) = writer.write_all(&self.scratch) {
-                self.broken = Some(format!("an earlier write failed: {e}"));
-                self.writers.clear();
-                return Err(e.into());
-            }
+            writer.pending.extend_from_slice(&self.scratch);
         }
         self.dirty = true;
+        if self.writers.iter().any(|w| w.pending.len() >= WRITE_BUFFER) {
+            self.write_out()?;
+        }
         Ok(seq)
     }
 
-    /// Hands buffered commits to the operating system (no fsync).
+    /// Hands waiting commits to the operating system (no fsync). On a
+    /// failure they stay waiting, and are written by a later call.
     pub(super) fn write_out(&mut self) -> Result<()> {
         for writer in &mut self.writers {
-            writer.flush()?;
+            writer.write_out()?;
         }
         Ok(())
     }
@@ -315,8 +366,8 @@ impl OffsetStore {
             return Ok(());
         }
         self.write_out()?;
-        for file in &self.sync_files {
-            file.sync_data()?;
+        for writer in &self.writers {
+            writer.file.sync_data()?;
         }
         self.dirty = false;
         Ok(())

@@ -306,3 +306,46 @@ fn config_of(partitions: i32) -> TopicConfig {
         ..TopicConfig::default()
     }
 }
+
+#[test]
+fn a_segment_whose_creation_was_cut_short_is_removed_on_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let pdir = part_dir(dir.path(), "t", 0);
+    let before = {
+        let log = filled(dir.path());
+        log.flush().unwrap();
+        bases(&pdir)
+    };
+    // A roll that created the next segment's file but could not write its
+    // first bytes (a crash, a full disk).
+    let next = COUNT + 10;
+    fs::File::create(log_path(&pdir, next)).unwrap();
+    fs::File::create(index_path(&pdir, next)).unwrap();
+
+    let log = EmbeddedLog::open_with(dir.path(), small()).unwrap();
+    assert_eq!(bases(&pdir), before);
+    assert!(!index_path(&pdir, next).exists());
+    assert_eq!(log.end_offset("t", 0).unwrap(), COUNT);
+    check(&read_all(&log, 500), 0, COUNT as usize);
+    assert_eq!(log.append("t", None, record(COUNT)).unwrap(), (0, COUNT));
+}
+
+#[test]
+fn a_record_appended_and_written_at_once_is_readable_and_survives_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let log = filled(dir.path());
+        assert_eq!(
+            log.append_written("t", None, record(COUNT)).unwrap(),
+            (0, COUNT)
+        );
+        // Not flushed, not dropped in order: the file has it already.
+        std::mem::forget(log);
+    }
+    // The forgotten log's lock is still held by this process's open file;
+    // the lock file is taken over as after a crash.
+    let _ = fs::remove_file(dir.path().join("LOCK"));
+    let log = EmbeddedLog::open_with(dir.path(), small()).unwrap();
+    assert_eq!(log.end_offset("t", 0).unwrap(), COUNT + 1);
+    check(&read_all(&log, 700), 0, COUNT as usize + 1);
+}

@@ -123,9 +123,34 @@ pub(super) fn index_path(dir: &Path, base: i64) -> PathBuf {
     dir.join(format!("{base:020}.index"))
 }
 
+/// A partition's position before a push (see `Segments::retract`).
+pub(super) struct Mark {
+    tail: usize,
+    next: i64,
+    index: usize,
+    last_entry: u64,
+    newest: Option<i64>,
+    dirty: bool,
+}
+
 impl Active {
     /// Starts an empty segment at `base` (and its mirror copy).
     fn create(dir: &Path, base: i64, mirrored: bool) -> Result<Active> {
+        let created = Active::create_files(dir, base, mirrored);
+        if created.is_err() {
+            // Nothing half-made is left for the next open to trip on.
+            for path in [
+                log_path(dir, base),
+                mirror_path(dir, base),
+                index_path(dir, base),
+            ] {
+                let _ = fs::remove_file(path);
+            }
+        }
+        created
+    }
+
+    fn create_files(dir: &Path, base: i64, mirrored: bool) -> Result<Active> {
         let file = new_file(&log_path(dir, base), SEGMENT_MAGIC)?;
         let mirror = match mirrored {
             true => Some(Arc::new(new_file(&mirror_path(dir, base), SEGMENT_MAGIC)?)),
@@ -257,6 +282,7 @@ impl Segments {
         }
         remove_cleaned(dir)?;
         let mut bases = list(dir)?;
+        drop_unfinished_last(dir, &mut bases)?;
         if mirrored {
             for &base in &bases {
                 make_mirror(dir, base)?;
@@ -278,7 +304,8 @@ impl Segments {
             .create(true)
             .truncate(false)
             .open(index_path(dir, base))?;
-        // The last segment's index may lag its records: it is rebuilt.
+        // The last segment's index may lag its records: it is rebuilt (and
+        // written out later if the disk refuses it now).
         index_file.set_len(0)?;
         let mut active = Active {
             base,
@@ -291,7 +318,9 @@ impl Segments {
             index_written: 0,
             last_entry: loaded.last_entry,
         };
-        active.write_index()?;
+        if let Err(e) = active.write_index() {
+            tracing::warn!(dir = %dir.display(), error = %e, "could not write a segment index yet");
+        }
         let segments = Segments::with_active(dir, place, mirrored, bases, active, loaded.next);
         *segments.damage.lock() = loaded.damage;
         Ok(segments)
@@ -321,14 +350,23 @@ impl Segments {
         self.next
     }
 
-    /// Appends a record (to the tail, written once it fills), rolling to a
-    /// new segment first when the active one holds `segment_bytes`.
-    pub(super) fn append(&mut self, record: &Record, segment_bytes: u64) -> Result<i64> {
+    /// Readies the partition for one more record: rolls a full segment and
+    /// writes out a full tail (a failure leaves everything appended so far
+    /// in place, to be written by a later call).
+    pub(super) fn make_room(&mut self, segment_bytes: u64) -> Result<()> {
         if self.active.written + self.tail.len() as u64 >= segment_bytes
             && self.next > self.active.base
         {
             self.roll()?;
         }
+        if self.tail.len() >= WRITE_BUFFER {
+            self.write_out()?;
+        }
+        Ok(())
+    }
+
+    /// Adds a record to the tail.
+    pub(super) fn push(&mut self, record: &Record) -> Result<i64> {
         let offset = self.next;
         let pos = self.active.written + self.tail.len() as u64;
         push_frame(&mut self.tail, |buf| encode_record(buf, offset, record))?;
@@ -338,14 +376,37 @@ impl Segments {
         }
         self.next += 1;
         self.dirty = true;
-        if self.tail.len() >= WRITE_BUFFER {
-            self.write_out()?;
-        }
         Ok(offset)
     }
 
+    /// Where the partition stands before a `push`, to `retract` to.
+    pub(super) fn mark(&self) -> Mark {
+        Mark {
+            tail: self.tail.len(),
+            next: self.next,
+            index: self.active.index.len(),
+            last_entry: self.active.last_entry,
+            newest: self.active.newest,
+            dirty: self.dirty,
+        }
+    }
+
+    /// Takes back the records pushed since `mark` (none of them written
+    /// out: a failed `write_out` leaves the tail as it was).
+    pub(super) fn retract(&mut self, mark: Mark) {
+        self.tail.truncate(mark.tail);
+        self.next = mark.next;
+        self.active.index.truncate(mark.index);
+        self.active.index_written = self.active.index_written.min(mark.index);
+        self.active.last_entry = mark.last_entry;
+        self.active.newest = mark.newest;
+        self.dirty = mark.dirty;
+    }
+
     /// Writes the tail (and new index entries) to the files, and to the
-    /// mirror copy at the same position; no fsync.
+    /// mirror copy at the same position; no fsync. A failed write keeps
+    /// the tail, to be written again from the same position (over any
+    /// part of it that reached the file).
     pub(super) fn write_out(&mut self) -> Result<()> {
         if !self.tail.is_empty() {
             self.active
@@ -358,7 +419,12 @@ impl Segments {
             self.tail.clear();
             self.tail_first = self.next;
         }
-        self.active.write_index()
+        // The active segment's index is rebuilt on open: one that lags is
+        // written by a later call (and before the segment is sealed).
+        if let Err(e) = self.active.write_index() {
+            tracing::debug!(dir = %self.dir.display(), error = %e, "could not write a segment index yet");
+        }
+        Ok(())
     }
 
     /// Drops the unwritten tail (the partition's files are going).
@@ -382,6 +448,7 @@ impl Segments {
     /// and starts a new one at the next offset.
     fn roll(&mut self) -> Result<()> {
         self.write_out()?;
+        self.active.write_index()?;
         self.active.file.sync_data()?;
         if let Some(mirror) = &self.active.mirror {
             mirror.sync_data()?;
@@ -853,6 +920,33 @@ fn lookup(path: &Path, base: i64, offset: i64) -> Result<Option<(i64, u64)>> {
         0 => Ok(None),
         n => Ok(Some(entry(n - 1)?)),
     }
+}
+
+/// Removes a last segment whose creation was cut short (shorter than its
+/// magic bytes: a roll interrupted by a crash or a full disk), so the one
+/// before it is the active segment again.
+fn drop_unfinished_last(dir: &Path, bases: &mut Vec<i64>) -> Result<()> {
+    let [.., _, last] = bases[..] else {
+        return Ok(());
+    };
+    let len = fs::metadata(log_path(dir, last))?.len();
+    if len >= SEGMENT_MAGIC.len() as u64 {
+        return Ok(());
+    }
+    for path in [
+        log_path(dir, last),
+        mirror_path(dir, last),
+        index_path(dir, last),
+    ] {
+        if let Err(e) = fs::remove_file(&path) {
+            if e.kind() != ErrorKind::NotFound {
+                return Err(e.into());
+            }
+        }
+    }
+    tracing::warn!(dir = %dir.display(), segment = last, "removed a segment whose creation was cut short");
+    bases.pop();
+    Ok(())
 }
 
 /// The base offsets of the segments in `dir`, ascending (none when `dir`

@@ -630,6 +630,13 @@ fn a_data_directory_is_opened_by_one_log_at_a_time() {
         "names the holder: {err}"
     );
     assert!(err.contains("stop it, or connect to it instead"), "{err}");
+    // A server holding it says where it serves.
+    advertise(dir.path(), "http://localhost:8088").unwrap();
+    let err = EmbeddedLog::open(dir.path()).unwrap_err().to_string();
+    assert!(
+        err.contains("connect to it instead: sluice http://localhost:8088"),
+        "{err}"
+    );
     // The holder is untouched.
     assert_eq!(values(&first, "t", 0), [Some("v".to_string())]);
     first.append("t", None, rec(None, Some("w"), 2)).unwrap();

@@ -37,8 +37,12 @@ pub(super) struct Partition {
 /// What the partition lock protects.
 struct PartitionState {
     store: Store,
-    /// Why appends are refused (topic deleted, earlier write failed).
+    /// Why appends are refused for good (the topic is being deleted).
     closed: Option<String>,
+    /// A write to the files failed (a full disk): the records appended
+    /// before it stay in memory, visible, and are written by the next
+    /// attempt; new appends are refused until one succeeds.
+    failing: bool,
 }
 
 /// Where a partition's records are.
@@ -143,43 +147,72 @@ impl Partition {
             state: RwLock::new(PartitionState {
                 store,
                 closed: None,
+                failing: false,
             }),
         }
     }
 
     /// Appends a record, returning its offset; on disk, the active segment
-    /// is rolled once it holds `segment_bytes`.
-    pub(super) fn append(&self, record: Record, segment_bytes: u64, topic: &Topic) -> Result<i64> {
+    /// is rolled once it holds `segment_bytes`. An error means the record
+    /// was not appended: it comes back with the error.
+    pub(super) fn append(
+        &self,
+        record: Record,
+        segment_bytes: u64,
+        topic: &Topic,
+    ) -> std::result::Result<i64, (Error, Record)> {
         let mut guard = self.state.write();
         let state = &mut *guard;
-        if let Some(why) = &state.closed {
-            return Err(Error::log(format!("cannot append: {why}")));
-        }
-        match &mut state.store {
-            Store::Memory(records) => {
+        let segments = match state.writable(topic) {
+            Ok(Some(segments)) => segments,
+            Ok(None) => {
+                let Store::Memory(records) = &mut state.store else {
+                    unreachable!("writable gives segments on disk")
+                };
                 records.push(record);
-                Ok(records.len() as i64 - 1)
+                return Ok(records.len() as i64 - 1);
             }
-            Store::Disk(segments) => match segments.append(&record, segment_bytes) {
-                Ok(offset) => {
-                    if segments.rolled {
-                        let retention = *topic.retention.lock();
-                        if let Err(e) = segments.clean(&retention, topic.info.compact, now_ms()) {
-                            tracing::warn!(topic = %topic.info.name, error = %e, "could not clean the log");
-                        }
-                    }
-                    Ok(offset)
-                }
+            Err(e) => return Err((e, record)),
+        };
+        let appended = segments
+            .make_room(segment_bytes)
+            .and_then(|()| segments.push(&record));
+        state.settle(appended, topic).map_err(|e| (e, record))
+    }
+
+    /// Appends a record and writes it to the file (with everything before
+    /// it) before returning; on an error the record is not in the log,
+    /// and no reader saw it.
+    pub(super) fn append_written(
+        &self,
+        record: Record,
+        segment_bytes: u64,
+        topic: &Topic,
+    ) -> Result<i64> {
+        let mut guard = self.state.write();
+        let state = &mut *guard;
+        let segments = match state.writable(topic)? {
+            Some(segments) => segments,
+            None => {
+                let Store::Memory(records) = &mut state.store else {
+                    unreachable!("writable gives segments on disk")
+                };
+                records.push(record);
+                return Ok(records.len() as i64 - 1);
+            }
+        };
+        let appended = segments.make_room(segment_bytes).and_then(|()| {
+            let mark = segments.mark();
+            let offset = segments.push(&record)?;
+            match segments.write_out() {
+                Ok(()) => Ok(offset),
                 Err(e) => {
-                    if matches!(e, Error::Io(_)) {
-                        // Part of a frame may be in the file: later frames
-                        // would sit behind a torn one, so no more appends.
-                        state.closed = Some(format!("an earlier write failed: {e}"));
-                    }
+                    segments.retract(mark);
                     Err(e)
                 }
-            },
-        }
+            }
+        });
+        state.settle(appended, topic)
     }
 
     /// Up to `max` records from `offset` on.
@@ -267,10 +300,8 @@ impl Partition {
             Store::Memory(_) => Ok(()),
             Store::Disk(segments) => {
                 let written = segments.write_out();
-                if let Err(e) = &written {
-                    state.closed = Some(format!("an earlier write failed: {e}"));
-                }
-                written
+                state.failing = written.is_err();
+                written.map_err(|e| write_failed(e, &segments.place))
             }
         }
     }
@@ -278,7 +309,7 @@ impl Partition {
     /// Writes out the buffered records and fsyncs the segment (and its
     /// mirror copy).
     pub(super) fn flush(&self) -> Result<()> {
-        let files = {
+        let (files, place) = {
             let mut guard = self.state.write();
             let state = &mut *guard;
             if state.closed.is_some() {
@@ -293,11 +324,12 @@ impl Partition {
             match segments.write_out_for_sync() {
                 Ok(files) => {
                     segments.dirty = false;
-                    files
+                    state.failing = false;
+                    (files, segments.place.clone())
                 }
                 Err(e) => {
-                    state.closed = Some(format!("an earlier write failed: {e}"));
-                    return Err(e);
+                    state.failing = true;
+                    return Err(write_failed(e, &segments.place));
                 }
             }
         };
@@ -306,9 +338,68 @@ impl Partition {
             if let Store::Disk(segments) = &mut self.state.write().store {
                 segments.dirty = true;
             }
-            return Err(e.into());
+            return Err(write_failed(e.into(), &place));
         }
         Ok(())
+    }
+}
+
+impl PartitionState {
+    /// The segments to append to (None in memory), after writing out what
+    /// an earlier failed write left; an error when appends are refused.
+    fn writable(&mut self, topic: &Topic) -> Result<Option<&mut Segments>> {
+        if let Some(why) = &self.closed {
+            return Err(Error::log(format!("cannot append: {why}")));
+        }
+        let Store::Disk(segments) = &mut self.store else {
+            return Ok(None);
+        };
+        if self.failing {
+            segments
+                .write_out()
+                .map_err(|e| write_failed(e, &segments.place))?;
+            self.failing = false;
+            tracing::info!(topic = %topic.info.name, partition = segments.place.partition, "writes to the log succeed again");
+        }
+        Ok(Some(segments))
+    }
+
+    /// Finishes an append: runs the cleaner after a roll, or notes a
+    /// failed write.
+    fn settle(&mut self, appended: Result<i64>, topic: &Topic) -> Result<i64> {
+        let Store::Disk(segments) = &mut self.store else {
+            return appended;
+        };
+        match appended {
+            Ok(offset) => {
+                if segments.rolled {
+                    let retention = *topic.retention.lock();
+                    if let Err(e) = segments.clean(&retention, topic.info.compact, now_ms()) {
+                        tracing::warn!(topic = %topic.info.name, error = %e, "could not clean the log");
+                    }
+                }
+                Ok(offset)
+            }
+            Err(e) => {
+                if matches!(e, Error::Io(_)) {
+                    self.failing = true;
+                }
+                Err(write_failed(e, &segments.place))
+            }
+        }
+    }
+}
+
+/// A failed write, naming the partition (and saying what becomes of its
+/// records).
+fn write_failed(e: Error, place: &Place) -> Error {
+    match e {
+        Error::Io(io) => Error::log(format!(
+            "cannot write to topic '{}' partition {}: {io} (what was appended before is kept \
+             and written once the disk takes it again)",
+            place.topic, place.partition
+        )),
+        other => other,
     }
 }
 
