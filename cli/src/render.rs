@@ -283,7 +283,11 @@ fn query_description(d: &QueryDescription) -> Printed {
         lines.push(format!("Status       : {state}"));
     }
     if let Some(error) = &d.error {
-        lines.push(format!("Error        : {error}"));
+        lines.push(format!(
+            "Error        : {} (last at {})",
+            error.message,
+            utc_millis(error.at_ms)
+        ));
     }
     lines.push(format!("SQL          : {}", d.statement));
     if let Some(w) = &d.window_type {
@@ -380,4 +384,12 @@ fn plan_lines(d: &QueryDescription) -> Vec<String> {
         walk(d, n.id, 0, &mut out);
     }
     out
+}
+
+/// A time in milliseconds since the epoch, as `2026-12-07 17:09:52.286 UTC`.
+fn utc_millis(ms: i64) -> String {
+    match chrono::DateTime::from_timestamp_millis(ms) {
+        Some(t) => t.format("%Y-%m-%d %H:%M:%S%.3f UTC").to_string(),
+        None => ms.to_string(),
+    }
 }

@@ -173,11 +173,22 @@ pub struct QueryDescription {
     /// "RUNNING", "PAUSED", "ERROR"; None for a statement not running.
     pub state: Option<String>,
     /// Why the query is failing, while it is (state "ERROR").
-    pub error: Option<String>,
+    pub error: Option<QueryFailure>,
     /// Its counters (zero for a statement not running).
     pub statistics: RuntimeStats,
     /// The query's operators, inputs before the operators that read them.
     pub plan: Vec<PlanNode>,
+}
+
+/// A query's failure, while it keeps failing (it retries with backoff).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryFailure {
+    pub message: String,
+    /// When it last failed, milliseconds since the epoch.
+    pub at_ms: i64,
+    /// Failed attempts in a row (0 when not known, as from a remote
+    /// server).
+    pub attempts: u32,
 }
 
 /// One operator of a query plan.

@@ -260,7 +260,13 @@ fn query_description(d: &QueryDescription) -> Json {
         "overriddenProperties": {},
         "ksqlHostQueryStatus": {},
         "queryType": if d.id.is_some() { "PERSISTENT" } else { "PUSH" },
-        "queryErrors": d.error.iter().map(|e| json!({"errorMessage": e})).collect::<Vec<_>>(),
+        // ksqlDB's QueryError: when, what, and its kind (the engine does
+        // not tell user errors from system ones).
+        "queryErrors": d
+            .error
+            .iter()
+            .map(|e| json!({"timestamp": e.at_ms, "errorMessage": e.message, "type": "UNKNOWN"}))
+            .collect::<Vec<_>>(),
         "tasksMetadata": [],
         "state": d.state,
     })

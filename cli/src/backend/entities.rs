@@ -7,8 +7,8 @@ use anyhow::{anyhow, bail, Result};
 use serde_json::Value as Json;
 use sluice_engine::results::{
     CommandStatus, FunctionDescription, FunctionSummary, PlanNode, Property, QueryDescription,
-    QueryRef, QuerySummary, ResultColumn, RuntimeStats, SourceDescription, SourceList,
-    SourceSummary, StatementResult, TopicSummary,
+    QueryFailure, QueryRef, QuerySummary, ResultColumn, RuntimeStats, SourceDescription,
+    SourceList, SourceSummary, StatementResult, TopicSummary,
 };
 use sluice_engine::types::{Column, ColumnKind, Schema, SqlType, Value};
 
@@ -329,9 +329,11 @@ fn query_description(d: &Json) -> Result<QueryDescription> {
         schema: schema(items(d, "fields"))?,
         window_type: opt_text(d, "windowType"),
         state: opt_text(d, "state"),
-        error: items(d, "queryErrors")
-            .first()
-            .map(|e| text(e, "errorMessage")),
+        error: items(d, "queryErrors").first().map(|e| QueryFailure {
+            message: text(e, "errorMessage"),
+            at_ms: e.get("timestamp").and_then(|t| t.as_i64()).unwrap_or(0),
+            attempts: 0,
+        }),
         statistics: RuntimeStats::default(),
         plan,
     })

@@ -57,7 +57,7 @@ impl EngineInner {
                             id: q.id.clone(),
                             query_type: "PERSISTENT".to_string(),
                             state: state.to_string(),
-                            error,
+                            error: error.map(|e| e.message),
                             statement: q.sql.clone(),
                             sinks: vec![q.sink.clone()],
                             sink_topics: vec![q.sink_topic.clone()],
@@ -261,6 +261,14 @@ impl EngineInner {
                     .unwrap_or_default();
                 let (state, error) = self.query_status(q);
                 let statistics = self.runtime_stats(std::iter::once(q.id.as_str()));
+                let error = error.map(|e| crate::results::QueryFailure {
+                    message: e.message,
+                    at_ms: e
+                        .at
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_millis() as i64),
+                    attempts: e.attempts,
+                });
                 Ok(StatementResult::QueryDescription(QueryDescription {
                     id: Some(q.id.clone()),
                     statement: q.sql.clone(),
@@ -343,13 +351,16 @@ impl EngineInner {
 
     /// A query's state and, while it keeps failing, why: a query whose
     /// work fails shows ERROR with its reason (it keeps retrying).
-    fn query_status(&self, q: &QueryInfo) -> (&'static str, Option<String>) {
+    fn query_status(
+        &self,
+        q: &QueryInfo,
+    ) -> (&'static str, Option<crate::runtime::deploy::QueryError>) {
         let error = self
             .queries
             .lock()
             .iter()
             .find(|r| r.deployment.query_id == q.id)
-            .and_then(|r| r.deployment.error());
+            .and_then(|r| r.deployment.last_error());
         match error {
             Some(e) => ("ERROR", Some(e)),
             None => (state_name(q.state), None),

@@ -109,7 +109,17 @@ fn a_failing_query_shows_error_with_its_reason() {
     match e.execute("EXPLAIN CSAS_UP_0;").unwrap().pop() {
         Some(StatementResult::QueryDescription(d)) => {
             assert_eq!(d.state.as_deref(), Some("ERROR"));
-            assert!(d.error.is_some());
+            let failure = d.error.expect("the failure");
+            assert!(failure.message.contains("UP"), "{failure:?}");
+            assert!(failure.attempts >= 1, "{failure:?}");
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis() as i64;
+            assert!(
+                (now - 60_000..=now).contains(&failure.at_ms),
+                "when it last failed: {failure:?}"
+            );
         }
         other => panic!("expected a query description, got {other:?}"),
     }
