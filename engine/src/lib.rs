@@ -25,6 +25,7 @@ mod testkit;
 pub mod types;
 
 pub use error::{Error, Result};
+pub use exec::{BatchOutcome, RowInserter};
 pub use results::{PushQuery, ResultColumn, RowSet, StatementResult};
 
 use parking_lot::Mutex;
@@ -228,6 +229,13 @@ impl Engine {
     /// The Log the engine runs on.
     pub fn log(&self) -> Arc<dyn log::Log> {
         self.inner.log.clone()
+    }
+
+    /// Resolves a stream or table (as named, then upper-cased) for
+    /// inserting JSON rows in batches, as `/inserts-stream` does: schema,
+    /// formats, codecs and topic are looked up once here.
+    pub fn row_inserter(&self, target: &str) -> Result<RowInserter> {
+        self.inner.row_inserter(target)
     }
 
     /// A stream or table by name, as DESCRIBE shows it.

@@ -19,12 +19,14 @@ use std::sync::Arc;
 
 mod commands;
 mod ddl;
+mod insert_rows;
 mod insert_values;
 mod metadata;
 mod persistent;
 mod query;
 mod session;
 
+pub use insert_rows::{BatchOutcome, RowInserter};
 pub use session::SessionState;
 
 /// A persistent query deployed in this process.
