@@ -150,9 +150,7 @@ async fn insert_rows(
             match tokio::task::spawn_blocking(move || inserter.insert_batch(&batch)).await {
                 Ok(outcome) => (
                     outcome.appended,
-                    outcome
-                        .error
-                        .map(|e| (u64::from(e.code()), e.to_string())),
+                    outcome.error.map(|e| (u64::from(e.code()), e.to_string())),
                 ),
                 Err(e) => (0, Some((u64::from(codes::SERVER_ERROR), e.to_string()))),
             }
@@ -299,8 +297,10 @@ mod tests {
     use super::*;
 
     fn lines_of(frames: Vec<&'static [u8]>) -> Lines {
-        let frames: Vec<Result<Bytes, std::io::Error>> =
-            frames.into_iter().map(|f| Ok(Bytes::from_static(f))).collect();
+        let frames: Vec<Result<Bytes, std::io::Error>> = frames
+            .into_iter()
+            .map(|f| Ok(Bytes::from_static(f)))
+            .collect();
         Lines::new(Body::from_stream(futures_util::stream::iter(frames)).into_data_stream())
     }
 
@@ -327,17 +327,28 @@ mod tests {
 
     #[test]
     fn acks_are_lines_or_one_array() {
-        let mut lines = Acks { as_array: false, first: true, buf: Vec::new() };
+        let mut lines = Acks {
+            as_array: false,
+            first: true,
+            buf: Vec::new(),
+        };
         lines.ok(0);
         lines.error(1, 40000, "no");
         assert_eq!(
             lines.take().unwrap(),
             "{\"status\":\"ok\",\"seq\":0}\n{\"status\":\"error\",\"seq\":1,\"error_code\":40000,\"message\":\"no\"}\n"
         );
-        let mut array = Acks { as_array: true, first: true, buf: Vec::new() };
+        let mut array = Acks {
+            as_array: true,
+            first: true,
+            buf: Vec::new(),
+        };
         array.ok(0);
         array.ok(1);
-        assert_eq!(array.take().unwrap(), "[{\"status\":\"ok\",\"seq\":0},{\"status\":\"ok\",\"seq\":1}");
+        assert_eq!(
+            array.take().unwrap(),
+            "[{\"status\":\"ok\",\"seq\":0},{\"status\":\"ok\",\"seq\":1}"
+        );
         assert!(array.take().is_none());
     }
 }

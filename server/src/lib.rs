@@ -9,6 +9,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod fanout;
 pub mod info;
 pub mod inserts;
 pub mod json;
@@ -88,6 +89,8 @@ pub struct AppState {
     pub engine: Engine,
     /// Push queries running for clients.
     pub queries: query::QueryRegistry,
+    /// The shared push queries.
+    pub fanout: fanout::Fanout,
     /// The server's identity.
     pub info: Arc<ServerInfo>,
     /// Basic authentication, if the server requires it.
@@ -160,6 +163,7 @@ impl AppState {
         AppState {
             engine,
             queries: query::QueryRegistry::default(),
+            fanout: fanout::Fanout::default(),
             info: Arc::new(ServerInfo {
                 service_id,
                 cluster_id: "sluice".to_string(),

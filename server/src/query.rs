@@ -9,6 +9,7 @@
 //! it, or when the client goes away (the channel closes).
 
 use crate::error::{codes, ApiError};
+use crate::fanout::{self, Delivery, Fanout, Offer, Subscriber};
 use crate::request::{json_object, open_session, statement_request, StatementRequest};
 use crate::{json, AppState};
 use axum::body::{Body, Bytes};
@@ -17,11 +18,10 @@ use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value as Json};
 use sluice_engine::{Engine, PushQuery, ResultColumn, StatementResult};
-use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 /// How long a push query waits for rows before checking whether it was
 /// closed or its client left.
@@ -78,7 +78,7 @@ impl Format {
     }
 
     /// The first chunk: the query's id and columns.
-    fn header(self, query_id: &str, columns: &[ResultColumn], pull: bool) -> String {
+    pub(crate) fn header(self, query_id: &str, columns: &[ResultColumn], pull: bool) -> String {
         match self {
             Format::V1 => {
                 let header = json!({"header": {
@@ -102,7 +102,7 @@ impl Format {
         }
     }
 
-    fn row(self, values: &[sluice_engine::types::Value]) -> String {
+    pub(crate) fn row(self, values: &[sluice_engine::types::Value]) -> String {
         let row = json::row(values);
         match self {
             Format::V1 => format!(",\n{}", json!({"row": {"columns": row}})),
@@ -112,7 +112,7 @@ impl Format {
     }
 
     /// The last chunk; `limit` when the push query reached its LIMIT.
-    fn end(self, limit: bool) -> Option<String> {
+    pub(crate) fn end(self, limit: bool) -> Option<String> {
         match (self, limit) {
             (Format::V1, true) => Some(",\n{\"finalMessage\":\"Limit Reached\"}]".to_string()),
             (Format::V1, false) | (Format::JsonArray, _) => Some("]".to_string()),
@@ -132,11 +132,20 @@ impl Format {
     }
 
     /// A failure after the header was sent.
-    fn error(self, err: &sluice_engine::Error) -> String {
+    pub(crate) fn error(self, err: &sluice_engine::Error) -> String {
+        self.error_text(u64::from(err.code()), &err.to_string())
+    }
+
+    /// The last chunk of a response ended by an error after its header.
+    pub(crate) fn error_chunk(self, code: u64, message: &str) -> Bytes {
+        Bytes::from(self.error_text(code, message))
+    }
+
+    fn error_text(self, code: u64, message: &str) -> String {
         let e = json!({
             "@type": "generic_error",
-            "error_code": err.code(),
-            "message": err.to_string(),
+            "error_code": code,
+            "message": message,
         });
         match self {
             Format::V1 => format!(",\n{}]", json!({"errorMessage": e})),
@@ -187,78 +196,121 @@ pub fn accept(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::ACCEPT).and_then(|v| v.to_str().ok())
 }
 
-/// Starts the query on a blocking thread and answers once it has started
-/// (or failed to): the status line depends on that.
+/// Answers a query request: a client asking a shareable push query that
+/// runs already joins it; otherwise the query starts on a blocking thread
+/// and the answer waits until it has started (or failed to): the status
+/// line depends on that.
 async fn run(state: AppState, req: StatementRequest, format: Format) -> Response {
-    let (tx, rx) = mpsc::channel::<Bytes>(64);
+    let key = format!(
+        "{format:?}\u{0}{}\u{0}{:?}\u{0}{:?}",
+        req.sql.trim(),
+        req.properties,
+        req.variables
+    );
+    let respond = |delivery: Delivery| {
+        (
+            [(header::CONTENT_TYPE, format.content_type())],
+            Body::from_stream(delivery.into_stream()),
+        )
+            .into_response()
+    };
+    if let Some(delivery) = state.fanout.join(&key, format, &state.queries) {
+        return respond(delivery);
+    }
     let (started_tx, started_rx) = oneshot::channel();
-    let engine = state.engine.clone();
-    let registry = state.queries.clone();
+    let (engine, registry, fanout) = (
+        state.engine.clone(),
+        state.queries.clone(),
+        state.fanout.clone(),
+    );
+    let (delivery_tx, delivery_rx) = oneshot::channel();
     tokio::task::spawn_blocking(move || {
-        produce(&engine, &registry, &req, format, &tx, started_tx);
+        let ctx = Produce {
+            engine: &engine,
+            registry: &registry,
+            fanout: &fanout,
+            format,
+        };
+        ctx.produce(&req, key, started_tx, delivery_tx);
     });
     match started_rx.await {
-        Ok(Ok(())) => {
-            let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-                rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx))
-            });
-            (
-                [(header::CONTENT_TYPE, format.content_type())],
-                Body::from_stream(stream),
-            )
-                .into_response()
-        }
+        Ok(Ok(())) => match delivery_rx.await {
+            Ok(delivery) => respond(delivery),
+            Err(_) => ApiError::internal("the query task ended before answering").into_response(),
+        },
         Ok(Err(e)) => e.into_response(),
         Err(_) => ApiError::internal("the query task ended before starting").into_response(),
     }
 }
 
-/// Runs the query, reporting its start through `started` and sending its
-/// chunks through `tx`.
-fn produce(
-    engine: &Engine,
-    registry: &QueryRegistry,
-    req: &StatementRequest,
+/// What a query's blocking thread works with.
+struct Produce<'a> {
+    engine: &'a Engine,
+    registry: &'a QueryRegistry,
+    fanout: &'a Fanout,
     format: Format,
-    tx: &mpsc::Sender<Bytes>,
-    started: oneshot::Sender<Result<(), ApiError>>,
-) {
-    let result = start(engine, req);
-    let send = |chunk: String| tx.blocking_send(Bytes::from(chunk)).is_ok();
-    match result {
-        Err(e) => {
-            let _ = started.send(Err(e));
-        }
-        Ok(StatementResult::Rows(set)) => {
-            let _ = started.send(Ok(()));
-            if !send(format.header(&set.query_id, &set.columns, !set.over_stream)) {
-                return;
+}
+
+impl Produce<'_> {
+    /// Runs the query, reporting its start through `started`, then handing
+    /// the response its delivery and filling it.
+    fn produce(
+        &self,
+        req: &StatementRequest,
+        key: String,
+        started: oneshot::Sender<Result<(), ApiError>>,
+        delivery: oneshot::Sender<Delivery>,
+    ) {
+        let format = self.format;
+        match start(self.engine, req) {
+            Err(e) => {
+                let _ = started.send(Err(e));
             }
-            for row in &set.rows {
-                if !send(format.row(row)) {
+            Ok(StatementResult::Rows(set)) => {
+                let (sub, d) = fanout::subscriber(&set.query_id, Arc::default());
+                let _ = started.send(Ok(()));
+                let _ = delivery.send(d);
+                let tx = sub.sender();
+                let send = |chunk: String| tx.blocking_send(Bytes::from(chunk)).is_ok();
+                if !send(format.header(&set.query_id, &set.columns, !set.over_stream)) {
                     return;
                 }
+                for row in &set.rows {
+                    if !send(format.row(row)) {
+                        return;
+                    }
+                }
+                if let Some(end) = format.end_pull(set.over_stream, set.limit_reached) {
+                    send(end);
+                }
             }
-            if let Some(end) = format.end_pull(set.over_stream, set.limit_reached) {
-                send(end);
+            Ok(StatementResult::Push(query) | StatementResult::Print(query)) => {
+                let id = query.query_id();
+                let closed = self.registry.register(&id);
+                let (sub, d) = fanout::subscriber(&id, closed);
+                let _ = started.send(Ok(()));
+                let _ = delivery.send(d);
+                tracing::debug!(query_id = id, "push query started");
+                if !sub.send_now(Bytes::from(format.header(&id, &query.columns(), false))) {
+                    self.registry.remove(&id);
+                    return;
+                }
+                if query.shareable() {
+                    self.fanout.serve(key, query, format, sub, self.registry);
+                } else {
+                    stream_push(query, format, &sub);
+                    self.registry.remove(&id);
+                }
+                tracing::debug!(query_id = id, "push query ended");
             }
-        }
-        Ok(StatementResult::Push(query) | StatementResult::Print(query)) => {
-            let id = query.query_id();
-            let closed = registry.register(&id);
-            let _ = started.send(Ok(()));
-            tracing::debug!(query_id = id, "push query started");
-            stream_push(query, format, &closed, tx);
-            registry.remove(&id);
-            tracing::debug!(query_id = id, "push query ended");
-        }
-        Ok(_) => {
-            let _ = started.send(Err(ApiError::statement(
-                codes::BAD_REQUEST,
-                "the query endpoints run SELECT and PRINT statements; send other statements to /ksql",
-                req.sql.trim(),
-                Vec::new(),
-            )));
+            Ok(_) => {
+                let _ = started.send(Err(ApiError::statement(
+                    codes::BAD_REQUEST,
+                    "the query endpoints run SELECT and PRINT statements; send other statements to /ksql",
+                    req.sql.trim(),
+                    Vec::new(),
+                )));
+            }
         }
     }
 }
@@ -285,41 +337,29 @@ fn start(engine: &Engine, req: &StatementRequest) -> Result<StatementResult, Api
         .map_err(|e| ApiError::engine(&e, piece.text.trim(), Vec::new()))
 }
 
-/// Streams a push query's header and rows until it ends.
-fn stream_push(
-    mut query: PushQuery,
-    format: Format,
-    closed: &AtomicBool,
-    tx: &mpsc::Sender<Bytes>,
-) {
-    let send = |chunk: String| tx.blocking_send(Bytes::from(chunk)).is_ok();
-    if !send(format.header(&query.query_id(), &query.columns(), false)) {
-        return;
-    }
+/// Streams a push query's rows (its header was sent) until it ends, its
+/// client leaves or falls too far behind, or `/close-query` names it.
+fn stream_push(mut query: PushQuery, format: Format, sub: &Subscriber) {
     loop {
-        if closed.load(Ordering::SeqCst) || tx.is_closed() {
-            if let Some(end) = format.end(false) {
-                send(end);
-            }
+        if sub.closed() {
+            sub.finish(format.end(false).map(Bytes::from));
             return;
         }
         match query.next_rows(POLL) {
             Ok(Some(rows)) => {
                 for row in &rows {
-                    if !send(format.row(row)) {
+                    if sub.offer(Bytes::from(format.row(row)), format) != Offer::Taken {
                         return;
                     }
                 }
             }
             Ok(None) => {
-                if let Some(end) = format.end(true) {
-                    send(end);
-                }
+                sub.finish(format.end(true).map(Bytes::from));
                 return;
             }
             Err(e) => {
                 tracing::warn!(error = %e, "push query failed");
-                send(format.error(&e));
+                sub.finish(Some(Bytes::from(format.error(&e))));
                 return;
             }
         }

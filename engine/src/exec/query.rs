@@ -68,7 +68,10 @@ impl EngineInner {
                     columns,
                 }),
             };
-            return Ok(StatementResult::Push(PushQuery::new(source)));
+            let shareable = q.limit.is_none() && !earliest;
+            return Ok(StatementResult::Push(
+                PushQuery::new(source).with_shareable(shareable),
+            ));
         }
         if kind == SourceKind::Table || source.kind == SourceKind::Table {
             return self.pull_table(q, &source, &schema, task, columns);

@@ -92,7 +92,11 @@ fn a_failing_row_stops_its_batch_after_the_rows_before_it() {
         ("{\"ID\":", 40000, "malformed JSON row"),
         (r#"{"NOPE":1}"#, 40000, "S has no column NOPE"),
         (r#"{"TAGS":{"a":1}}"#, 40000, "is not a value of type"),
-        (r#"{"TAGS":5}"#, 40001, "Expected type ARRAY<INTEGER> for field TAGS"),
+        (
+            r#"{"TAGS":5}"#,
+            40001,
+            "Expected type ARRAY<INTEGER> for field TAGS",
+        ),
     ] {
         let outcome = inserter.insert_batch(&[row]);
         assert_eq!(outcome.appended, 0, "{row}");

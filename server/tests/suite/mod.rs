@@ -4,5 +4,6 @@ mod client_libraries;
 mod curl_h2;
 mod curl_http1;
 pub mod harness;
+mod push_fanout;
 mod python_client;
 mod security;
