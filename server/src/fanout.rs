@@ -4,7 +4,9 @@
 //! Clients asking the same shareable push query (same text, properties,
 //! variables and response format; see `PushQuery::shareable`) share one
 //! running query, a [`Group`]: each row is encoded once and the same bytes
-//! go to every subscriber, each row its own chunk or DATA frame.
+//! go to every subscriber, each row its own chunk or DATA frame; while rows
+//! keep coming, they are handed over in rounds a few milliseconds apart
+//! (see [`LINGER_PER_SUBSCRIBER`]).
 
 use crate::query::{Format, QueryRegistry};
 use axum::body::Bytes;
@@ -13,7 +15,7 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 
@@ -22,6 +24,14 @@ pub const SUBSCRIBER_BUFFER: usize = 4096;
 /// How long a group waits for rows before checking for closed and
 /// departed subscribers.
 const POLL: Duration = Duration::from_millis(100);
+/// While rows keep coming, each round of deliveries waits this long per
+/// subscriber (up to [`MAX_LINGER`]) for more rows to go with it: a round
+/// costs every subscriber a wake-up and a write, whatever its size, so
+/// this bounds those to a share of the CPU while adding a few
+/// milliseconds at most to a row's latency. Each row is still its own
+/// chunk or DATA frame.
+const LINGER_PER_SUBSCRIBER: Duration = Duration::from_micros(10);
+const MAX_LINGER: Duration = Duration::from_millis(5);
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
@@ -211,17 +221,37 @@ impl Fanout {
             }
         };
         let end = loop {
-            let chunks: Vec<Bytes> = match query.next_rows(POLL) {
-                Ok(Some(rows)) => rows
-                    .iter()
-                    .map(|row| Bytes::from(format.row(row)))
-                    .collect(),
-                Ok(None) => break format.end(true).map(Bytes::from),
-                Err(e) => {
-                    tracing::warn!(error = %e, "shared push query failed");
-                    break Some(Bytes::from(format.error(&e)));
+            let mut chunks: Vec<Bytes> = Vec::new();
+            let mut wait = POLL;
+            let mut deadline = None;
+            let ended = loop {
+                match query.next_rows(wait) {
+                    Ok(Some(rows)) => {
+                        chunks.extend(rows.iter().map(|row| Bytes::from(format.row(row))))
+                    }
+                    Ok(None) => break Some(format.end(true).map(Bytes::from)),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "shared push query failed");
+                        break Some(Some(Bytes::from(format.error(&e))));
+                    }
+                }
+                if chunks.is_empty() {
+                    break None;
+                }
+                // Rows that arrive within the linger go out with these.
+                let n = lock(&group.subscribers).len() as u32;
+                let until = *deadline.get_or_insert_with(|| {
+                    Instant::now() + (LINGER_PER_SUBSCRIBER * n).min(MAX_LINGER)
+                });
+                match until.checked_duration_since(Instant::now()) {
+                    Some(left) if !left.is_zero() => wait = left,
+                    _ => break None,
                 }
             };
+            if let Some(end) = ended {
+                deliver(&group, &chunks, format, registry);
+                break end;
+            }
             if deliver(&group, &chunks, format, registry) {
                 continue;
             }
