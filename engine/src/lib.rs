@@ -238,6 +238,14 @@ impl Engine {
         self.inner.row_inserter(target)
     }
 
+    /// True when `sql` (one statement) is a pull query over a table whose
+    /// materialized view is in memory already: answering it takes no
+    /// reading of the Log beyond what was appended since, so a server may
+    /// run it without moving to a blocking thread.
+    pub fn pull_from_view(&self, sql: &str) -> bool {
+        self.inner.pull_from_view(sql)
+    }
+
     /// A stream or table by name, as DESCRIBE shows it.
     pub fn describe_source(&self, name: &str) -> Option<results::SourceDescription> {
         self.inner.describe_source(name)

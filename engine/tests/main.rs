@@ -2,8 +2,8 @@
 //! bad statements, push and pull queries; the layering of the engine's
 //! modules (`layering`); the planner's golden cases (`planner`); deep
 //! input (`nesting`); the facade's API (`api`); batched JSON inserts
-//! (`inserts`); and damage and retention
-//! in the data directory (`storage`).
+//! (`inserts`); pull queries from views in memory (`views`); and damage
+//! and retention in the data directory (`storage`).
 
 mod api;
 mod inserts;
@@ -11,6 +11,7 @@ mod layering;
 mod nesting;
 mod planner;
 mod storage;
+mod views;
 
 use sluice_engine::log::Log as _;
 use sluice_engine::{Engine, EngineConfig, Error, StatementResult};

@@ -17,7 +17,8 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value as Json};
-use sluice_engine::{Engine, PushQuery, ResultColumn, StatementResult};
+use sluice_engine::{Engine, PushQuery, ResultColumn, RowSet, StatementResult};
+use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -217,6 +218,24 @@ async fn run(state: AppState, req: StatementRequest, format: Format) -> Response
     if let Some(delivery) = state.fanout.join(&key, format, &state.queries) {
         return respond(delivery);
     }
+    // A lookup in a view held in memory is answered here, without the
+    // hop to a blocking thread.
+    if state.engine.pull_from_view(&req.sql) {
+        return match start(&state.engine, &req) {
+            Ok(StatementResult::Rows(set)) => {
+                let chunks = rows_chunks(format, &set)
+                    .into_iter()
+                    .map(Ok::<_, Infallible>);
+                (
+                    [(header::CONTENT_TYPE, format.content_type())],
+                    Body::from_stream(futures_util::stream::iter(chunks)),
+                )
+                    .into_response()
+            }
+            Ok(_) => ApiError::internal("a pull query answered no rows").into_response(),
+            Err(e) => e.into_response(),
+        };
+    }
     let (started_tx, started_rx) = oneshot::channel();
     let (engine, registry, fanout) = (
         state.engine.clone(),
@@ -271,17 +290,10 @@ impl Produce<'_> {
                 let _ = started.send(Ok(()));
                 let _ = delivery.send(d);
                 let tx = sub.sender();
-                let send = |chunk: String| tx.blocking_send(Bytes::from(chunk)).is_ok();
-                if !send(format.header(&set.query_id, &set.columns, !set.over_stream)) {
-                    return;
-                }
-                for row in &set.rows {
-                    if !send(format.row(row)) {
+                for chunk in rows_chunks(format, &set) {
+                    if tx.blocking_send(chunk).is_err() {
                         return;
                     }
-                }
-                if let Some(end) = format.end_pull(set.over_stream, set.limit_reached) {
-                    send(end);
                 }
             }
             Ok(StatementResult::Push(query) | StatementResult::Print(query)) => {
@@ -313,6 +325,23 @@ impl Produce<'_> {
             }
         }
     }
+}
+
+/// A pull query's answer: its header, rows and end, one chunk each.
+fn rows_chunks(format: Format, set: &RowSet) -> Vec<Bytes> {
+    let mut chunks = Vec::with_capacity(set.rows.len() + 2);
+    chunks.push(Bytes::from(format.header(
+        &set.query_id,
+        &set.columns,
+        !set.over_stream,
+    )));
+    chunks.extend(set.rows.iter().map(|row| Bytes::from(format.row(row))));
+    chunks.extend(
+        format
+            .end_pull(set.over_stream, set.limit_reached)
+            .map(Bytes::from),
+    );
+    chunks
 }
 
 /// Runs the request's single statement in a fresh session.

@@ -71,7 +71,7 @@ pub struct EngineInner {
     applied: Mutex<i64>,
     /// Materialized views answering pull queries, by the statement that
     /// created the table.
-    views: Mutex<std::collections::HashMap<String, crate::runtime::view::TableView>>,
+    views: Mutex<std::collections::HashMap<String, Arc<crate::runtime::view::TableView>>>,
     /// The shared reading of push queries' sources.
     push_hub: crate::runtime::push_hub::PushHub,
 }
