@@ -70,14 +70,37 @@ pub fn subscriber(id: &str, closed: Arc<AtomicBool>) -> (Subscriber, Delivery) {
 }
 
 impl Delivery {
+    /// The next chunk: a buffered one, then the last one; None after it.
+    pub async fn next(&mut self) -> Option<Bytes> {
+        match self.rows.recv().await {
+            Some(chunk) => Some(chunk),
+            None => lock(&self.last).take(),
+        }
+    }
+}
+
+/// A query's answer: chunks delivered as a running query produces them, or
+/// all of them at once.
+pub enum Answer {
+    /// From a query running elsewhere.
+    Streamed(Delivery),
+    /// Complete (a lookup answered in place).
+    Ready(std::collections::VecDeque<Bytes>),
+}
+
+impl Answer {
+    /// The next chunk; None at the end.
+    pub async fn next(&mut self) -> Option<Bytes> {
+        match self {
+            Answer::Streamed(d) => d.next().await,
+            Answer::Ready(chunks) => chunks.pop_front(),
+        }
+    }
+
     /// The chunks as a response body stream.
     pub fn into_stream(self) -> impl futures_util::Stream<Item = Result<Bytes, Infallible>> {
-        futures_util::stream::unfold(Some(self), |state| async move {
-            let mut d = state?;
-            match d.rows.recv().await {
-                Some(chunk) => Some((Ok(chunk), Some(d))),
-                None => lock(&d.last).take().map(|chunk| (Ok(chunk), None)),
-            }
+        futures_util::stream::unfold(self, |mut answer| async move {
+            answer.next().await.map(|chunk| (Ok(chunk), answer))
         })
     }
 }
@@ -325,7 +348,7 @@ mod tests {
             Offer::Overflowed
         );
         drop(sub);
-        let chunks: Vec<Bytes> = delivery
+        let chunks: Vec<Bytes> = Answer::Streamed(delivery)
             .into_stream()
             .map(|c| c.unwrap_or_default())
             .collect()

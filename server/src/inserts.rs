@@ -277,7 +277,7 @@ impl Lines {
             let line = text(line);
             self.at += used;
             match line {
-                Ok(l) if l.is_empty() => continue,
+                Ok([]) => continue,
                 Ok(l) => return Some(Ok(l.to_vec())),
                 Err(e) => return Some(Err(e)),
             }

@@ -17,6 +17,7 @@ pub mod ksql;
 pub mod query;
 pub mod request;
 pub mod tls;
+pub mod ws;
 
 pub use error::{ApiError, ServerError};
 pub use sluice_engine::Engine;
@@ -112,6 +113,7 @@ pub fn router(state: AppState) -> Router {
         .route("/status", get(info::statuses))
         .route("/status/{*id}", get(info::status))
         .route("/clusterStatus", get(info::cluster_status))
+        .route("/ws/query", get(ws::handle))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state);

@@ -9,7 +9,7 @@
 //! it, or when the client goes away (the channel closes).
 
 use crate::error::{codes, ApiError};
-use crate::fanout::{self, Delivery, Fanout, Offer, Subscriber};
+use crate::fanout::{self, Answer, Delivery, Fanout, Offer, Subscriber};
 use crate::request::{json_object, open_session, statement_request, StatementRequest};
 use crate::{json, AppState};
 use axum::body::{Body, Bytes};
@@ -18,7 +18,6 @@ use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value as Json};
 use sluice_engine::{Engine, PushQuery, ResultColumn, RowSet, StatementResult};
-use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,6 +29,8 @@ const POLL: Duration = Duration::from_millis(100);
 
 /// The media type of the v2 delimited format.
 pub const DELIMITED: &str = "application/vnd.ksqlapi.delimited.v1";
+/// The last message of a `/ws/query` answer that ended normally.
+pub const WS_DONE: &str = "{\"error\":\"done\"}";
 /// The media type of the v1 format.
 pub const V1: &str = "application/vnd.ksql.v1+json";
 
@@ -42,6 +43,10 @@ pub enum Format {
     Delimited,
     /// `[{metadata},[row],...]` without newlines.
     JsonArray,
+    /// `/ws/query`'s messages: the columns (`[{"name","schema"},...]`),
+    /// then `{"row":{"columns":[...]}}` each, then `{"error":"done"}` (or
+    /// the error that ended the query).
+    WebSocket,
 }
 
 impl Format {
@@ -74,7 +79,7 @@ impl Format {
     fn content_type(self) -> &'static str {
         match self {
             Format::Delimited => DELIMITED,
-            Format::V1 | Format::JsonArray => "application/json",
+            Format::V1 | Format::JsonArray | Format::WebSocket => "application/json",
         }
     }
 
@@ -100,6 +105,21 @@ impl Format {
                     format!("[{meta}")
                 }
             }
+            Format::WebSocket => Json::Array(
+                columns
+                    .iter()
+                    .map(|c| {
+                        let mut field = serde_json::Map::new();
+                        field.insert("name".into(), c.name.clone().into());
+                        field.insert("schema".into(), json::schema_info(&c.ty));
+                        if c.key {
+                            field.insert("type".into(), "KEY".into());
+                        }
+                        Json::Object(field)
+                    })
+                    .collect(),
+            )
+            .to_string(),
         }
     }
 
@@ -109,6 +129,7 @@ impl Format {
             Format::V1 => format!(",\n{}", json!({"row": {"columns": row}})),
             Format::Delimited => format!("{row}\n"),
             Format::JsonArray => format!(",{row}"),
+            Format::WebSocket => json!({"row": {"columns": row}}).to_string(),
         }
     }
 
@@ -118,6 +139,7 @@ impl Format {
             (Format::V1, true) => Some(",\n{\"finalMessage\":\"Limit Reached\"}]".to_string()),
             (Format::V1, false) | (Format::JsonArray, _) => Some("]".to_string()),
             (Format::Delimited, _) => None,
+            (Format::WebSocket, _) => Some(WS_DONE.to_string()),
         }
     }
 
@@ -152,6 +174,7 @@ impl Format {
             Format::V1 => format!(",\n{}]", json!({"errorMessage": e})),
             Format::Delimited => format!("{e}\n"),
             Format::JsonArray => format!(",{e}]"),
+            Format::WebSocket => json!({ "error": message }).to_string(),
         }
     }
 }
@@ -202,38 +225,39 @@ pub fn accept(headers: &HeaderMap) -> Option<&str> {
 /// and the answer waits until it has started (or failed to): the status
 /// line depends on that.
 async fn run(state: AppState, req: StatementRequest, format: Format) -> Response {
+    match open(state, req, format).await {
+        Ok(answer) => (
+            [(header::CONTENT_TYPE, format.content_type())],
+            Body::from_stream(answer.into_stream()),
+        )
+            .into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Starts answering a query request in `format`: a client asking a
+/// shareable push query that runs already joins it; a lookup in a view held
+/// in memory is answered here, without the hop to a blocking thread;
+/// anything else starts on a blocking thread, and this returns once it has
+/// started (or failed to).
+pub(crate) async fn open(
+    state: AppState,
+    req: StatementRequest,
+    format: Format,
+) -> Result<Answer, ApiError> {
     let key = format!(
         "{format:?}\u{0}{}\u{0}{:?}\u{0}{:?}",
         req.sql.trim(),
         req.properties,
         req.variables
     );
-    let respond = |delivery: Delivery| {
-        (
-            [(header::CONTENT_TYPE, format.content_type())],
-            Body::from_stream(delivery.into_stream()),
-        )
-            .into_response()
-    };
     if let Some(delivery) = state.fanout.join(&key, format, &state.queries) {
-        return respond(delivery);
+        return Ok(Answer::Streamed(delivery));
     }
-    // A lookup in a view held in memory is answered here, without the
-    // hop to a blocking thread.
     if state.engine.pull_from_view(&req.sql) {
-        return match start(&state.engine, &req) {
-            Ok(StatementResult::Rows(set)) => {
-                let chunks = rows_chunks(format, &set)
-                    .into_iter()
-                    .map(Ok::<_, Infallible>);
-                (
-                    [(header::CONTENT_TYPE, format.content_type())],
-                    Body::from_stream(futures_util::stream::iter(chunks)),
-                )
-                    .into_response()
-            }
-            Ok(_) => ApiError::internal("a pull query answered no rows").into_response(),
-            Err(e) => e.into_response(),
+        return match start(&state.engine, &req)? {
+            StatementResult::Rows(set) => Ok(Answer::Ready(rows_chunks(format, &set).into())),
+            _ => Err(ApiError::internal("a pull query answered no rows")),
         };
     }
     let (started_tx, started_rx) = oneshot::channel();
@@ -254,11 +278,11 @@ async fn run(state: AppState, req: StatementRequest, format: Format) -> Response
     });
     match started_rx.await {
         Ok(Ok(())) => match delivery_rx.await {
-            Ok(delivery) => respond(delivery),
-            Err(_) => ApiError::internal("the query task ended before answering").into_response(),
+            Ok(delivery) => Ok(Answer::Streamed(delivery)),
+            Err(_) => Err(ApiError::internal("the query task ended before answering")),
         },
-        Ok(Err(e)) => e.into_response(),
-        Err(_) => ApiError::internal("the query task ended before starting").into_response(),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(ApiError::internal("the query task ended before starting")),
     }
 }
 

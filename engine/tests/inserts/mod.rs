@@ -4,7 +4,6 @@
 //! appended, and unknown or read-only targets are refused.
 
 use super::{memory, topic_values};
-use sluice_engine::log::Log as _;
 use sluice_engine::Engine;
 
 const DDL: &str = "CREATE STREAM s (id STRING KEY, n INT, big BIGINT, d DOUBLE, \
@@ -12,8 +11,11 @@ const DDL: &str = "CREATE STREAM s (id STRING KEY, n INT, big BIGINT, d DOUBLE, 
      st STRUCT<a INT, b STRING>, ts BIGINT) \
      WITH (kafka_topic='s', value_format='JSON', partitions=2, timestamp='ts');";
 
-/// Every record of a topic as (key, value, timestamp), partition by partition.
-fn records(e: &Engine, topic: &str) -> Vec<(Option<Vec<u8>>, Option<Vec<u8>>, i64)> {
+/// A record's key, value and timestamp.
+type Rec = (Option<Vec<u8>>, Option<Vec<u8>>, i64);
+
+/// Every record of a topic, partition by partition.
+fn records(e: &Engine, topic: &str) -> Vec<Rec> {
     let log = e.log();
     let mut out = Vec::new();
     for p in 0..2 {
@@ -53,7 +55,7 @@ fn json_rows_are_written_as_insert_values_writes_them() {
     assert_eq!(sql.len(), 3);
     // Keys, values and the TIMESTAMP column's time match; the third row's
     // time is the wall clock in both.
-    let strip = |r: &[(Option<Vec<u8>>, Option<Vec<u8>>, i64)]| {
+    let strip = |r: &[Rec]| {
         r.iter()
             .map(|(k, v, t)| (k.clone(), v.clone(), if *t > 10_000 { 0 } else { *t }))
             .collect::<Vec<_>>()

@@ -7,3 +7,4 @@ pub mod harness;
 mod push_fanout;
 mod python_client;
 mod security;
+mod websocket;
