@@ -8,11 +8,15 @@ use super::harness::TestServer;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Rows inserted: each about 2 KB, far more than a subscriber's buffer and
-/// the sockets' buffers hold.
-const ROWS: usize = 16_000;
+/// the sockets' buffers hold (about 10,000 rows), in batches of [`BATCH`]
+/// that a reader can always take without overflowing.
+const ROWS: usize = 24_000;
+const BATCH: usize = 4_000;
 
 /// Opens `SELECT * FROM P EMIT CHANGES;` on `/query-stream` and reads up
 /// to its metadata line: (the line reader, the query id).
@@ -47,8 +51,12 @@ fn subscribe(server: &TestServer) -> (BufReader<TcpStream>, String) {
 
 /// The body's lines that are rows (`[`) or a final error (`{`), skipping
 /// chunk sizes and blank lines, until the response ends or `rows` rows
-/// were read.
-fn read_rows(reader: &mut BufReader<TcpStream>, rows: usize) -> (Vec<i64>, Option<Value>) {
+/// were read; `progress` counts the rows read.
+fn read_rows(
+    reader: &mut BufReader<TcpStream>,
+    rows: usize,
+    progress: &AtomicUsize,
+) -> (Vec<i64>, Option<Value>) {
     let (mut seqs, mut last) = (Vec::new(), None);
     let mut line = String::new();
     while seqs.len() < rows {
@@ -60,6 +68,7 @@ fn read_rows(reader: &mut BufReader<TcpStream>, rows: usize) -> (Vec<i64>, Optio
         if line.starts_with('[') {
             let row: Value = serde_json::from_str(&line).expect("a row");
             seqs.push(row[1].as_i64().expect("SEQ"));
+            progress.store(seqs.len(), Ordering::SeqCst);
         } else if line.starts_with('{') {
             last = Some(serde_json::from_str(&line).expect("a JSON message"));
             break;
@@ -70,11 +79,11 @@ fn read_rows(reader: &mut BufReader<TcpStream>, rows: usize) -> (Vec<i64>, Optio
     (seqs, last)
 }
 
-/// Inserts rows 0..ROWS into P through `/inserts-stream`.
-fn insert_rows(server: &TestServer) {
+/// Inserts rows `from..to` into P through `/inserts-stream`.
+fn insert_rows(server: &TestServer, from: usize, to: usize) {
     let pad = "x".repeat(2000);
     let mut body = String::from("{\"target\":\"P\"}\n");
-    for i in 0..ROWS {
+    for i in from..to {
         body.push_str(&format!(
             "{{\"ID\":\"k{}\",\"SEQ\":{i},\"PAD\":\"{pad}\"}}\n",
             i % 7
@@ -92,7 +101,7 @@ fn insert_rows(server: &TestServer) {
     let mut answer = String::new();
     stream.read_to_string(&mut answer).expect("acks");
     assert!(
-        answer.contains(&format!("{{\"status\":\"ok\",\"seq\":{}}}", ROWS - 1)),
+        answer.contains(&format!("{{\"status\":\"ok\",\"seq\":{}}}", to - from - 1)),
         "the last row was not acknowledged"
     );
 }
@@ -110,14 +119,23 @@ fn a_slow_subscriber_is_disconnected_and_the_others_get_every_row() {
     // The same query in the same settings runs once for both.
     assert_eq!(server.fanout.groups(), 1);
     assert_eq!(server.queries.len(), 2);
-    let reader = std::thread::spawn(move || read_rows(&mut fast, ROWS));
-    insert_rows(&server);
+    let progress = Arc::new(AtomicUsize::new(0));
+    let read = progress.clone();
+    let reader = std::thread::spawn(move || read_rows(&mut fast, ROWS, &read));
+    for from in (0..ROWS).step_by(BATCH) {
+        insert_rows(&server, from, from + BATCH);
+        // The fast client keeps up: it has read the batch before the next.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while progress.load(Ordering::SeqCst) < from + BATCH && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
     let (fast_seqs, fast_last) = reader.join().expect("the fast reader");
     assert!(fast_last.is_none(), "{fast_last:?}");
     assert_eq!(fast_seqs, (0..ROWS as i64).collect::<Vec<_>>());
     // The slow client now reads what was buffered for it: a prefix of the
     // rows in order, then the message that disconnected it.
-    let (slow_seqs, slow_last) = read_rows(&mut slow, ROWS);
+    let (slow_seqs, slow_last) = read_rows(&mut slow, ROWS, &AtomicUsize::new(0));
     assert!(slow_seqs.len() < ROWS, "the slow client got every row");
     assert_eq!(slow_seqs, (0..slow_seqs.len() as i64).collect::<Vec<_>>());
     let last = slow_last.expect("a message ends the slow client's response");
