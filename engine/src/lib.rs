@@ -25,6 +25,7 @@ mod testkit;
 pub mod types;
 
 pub use error::{Error, Result};
+pub use exec::{BatchOutcome, RowInserter};
 pub use results::{PushQuery, ResultColumn, RowSet, StatementResult};
 
 use parking_lot::Mutex;
@@ -228,6 +229,21 @@ impl Engine {
     /// The Log the engine runs on.
     pub fn log(&self) -> Arc<dyn log::Log> {
         self.inner.log.clone()
+    }
+
+    /// Resolves a stream or table (as named, then upper-cased) for
+    /// inserting JSON rows in batches, as `/inserts-stream` does: schema,
+    /// formats, codecs and topic are looked up once here.
+    pub fn row_inserter(&self, target: &str) -> Result<RowInserter> {
+        self.inner.row_inserter(target)
+    }
+
+    /// True when `sql` (one statement) is a pull query over a table whose
+    /// materialized view is in memory already: answering it takes no
+    /// reading of the Log beyond what was appended since, so a server may
+    /// run it without moving to a blocking thread.
+    pub fn pull_from_view(&self, sql: &str) -> bool {
+        self.inner.pull_from_view(sql)
     }
 
     /// A stream or table by name, as DESCRIBE shows it.

@@ -267,6 +267,7 @@ pub struct RowSet {
 /// A running push query (or PRINT); dropping it stops it.
 pub struct PushQuery {
     inner: Box<dyn PushSource>,
+    shareable: bool,
 }
 
 impl std::fmt::Debug for PushQuery {
@@ -287,7 +288,25 @@ pub(crate) trait PushSource: Send {
 
 impl PushQuery {
     pub(crate) fn new(inner: Box<dyn PushSource>) -> Self {
-        PushQuery { inner }
+        PushQuery {
+            inner,
+            shareable: false,
+        }
+    }
+
+    /// Marks the query as one whose rows, from now on, answer every client
+    /// asking the same query in the same session settings.
+    pub(crate) fn with_shareable(mut self, shareable: bool) -> Self {
+        self.shareable = shareable;
+        self
+    }
+
+    /// Whether another client asking the same query (same text,
+    /// properties and variables) may be served this query's rows from now
+    /// on: a push query with no LIMIT that starts at its source's end
+    /// (`latest`), so a later subscriber would have seen the same rows.
+    pub fn shareable(&self) -> bool {
+        self.shareable
     }
 
     /// The transient query's id.

@@ -1,14 +1,17 @@
 //! End-to-end tests of the engine facade: restart durability, bad records,
 //! bad statements, push and pull queries; the layering of the engine's
 //! modules (`layering`); the planner's golden cases (`planner`); deep
-//! input (`nesting`); the facade's API (`api`); and damage and retention
-//! in the data directory (`storage`).
+//! input (`nesting`); the facade's API (`api`); batched JSON inserts
+//! (`inserts`); pull queries from views in memory (`views`); and damage
+//! and retention in the data directory (`storage`).
 
 mod api;
+mod inserts;
 mod layering;
 mod nesting;
 mod planner;
 mod storage;
+mod views;
 
 use sluice_engine::log::Log as _;
 use sluice_engine::{Engine, EngineConfig, Error, StatementResult};

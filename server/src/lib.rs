@@ -9,6 +9,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod fanout;
 pub mod info;
 pub mod inserts;
 pub mod json;
@@ -16,6 +17,7 @@ pub mod ksql;
 pub mod query;
 pub mod request;
 pub mod tls;
+pub mod ws;
 
 pub use error::{ApiError, ServerError};
 pub use sluice_engine::Engine;
@@ -88,6 +90,8 @@ pub struct AppState {
     pub engine: Engine,
     /// Push queries running for clients.
     pub queries: query::QueryRegistry,
+    /// The shared push queries.
+    pub fanout: fanout::Fanout,
     /// The server's identity.
     pub info: Arc<ServerInfo>,
     /// Basic authentication, if the server requires it.
@@ -109,6 +113,7 @@ pub fn router(state: AppState) -> Router {
         .route("/status", get(info::statuses))
         .route("/status/{*id}", get(info::status))
         .route("/clusterStatus", get(info::cluster_status))
+        .route("/ws/query", get(ws::handle))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state);
@@ -160,6 +165,7 @@ impl AppState {
         AppState {
             engine,
             queries: query::QueryRegistry::default(),
+            fanout: fanout::Fanout::default(),
             info: Arc::new(ServerInfo {
                 service_id,
                 cluster_id: "sluice".to_string(),

@@ -9,6 +9,7 @@
 //! it, or when the client goes away (the channel closes).
 
 use crate::error::{codes, ApiError};
+use crate::fanout::{self, Answer, Delivery, Fanout, Offer, Subscriber};
 use crate::request::{json_object, open_session, statement_request, StatementRequest};
 use crate::{json, AppState};
 use axum::body::{Body, Bytes};
@@ -16,12 +17,11 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value as Json};
-use sluice_engine::{Engine, PushQuery, ResultColumn, StatementResult};
-use std::convert::Infallible;
+use sluice_engine::{Engine, PushQuery, ResultColumn, RowSet, StatementResult};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 /// How long a push query waits for rows before checking whether it was
 /// closed or its client left.
@@ -29,6 +29,8 @@ const POLL: Duration = Duration::from_millis(100);
 
 /// The media type of the v2 delimited format.
 pub const DELIMITED: &str = "application/vnd.ksqlapi.delimited.v1";
+/// The last message of a `/ws/query` answer that ended normally.
+pub const WS_DONE: &str = "{\"error\":\"done\"}";
 /// The media type of the v1 format.
 pub const V1: &str = "application/vnd.ksql.v1+json";
 
@@ -41,6 +43,10 @@ pub enum Format {
     Delimited,
     /// `[{metadata},[row],...]` without newlines.
     JsonArray,
+    /// `/ws/query`'s messages: the columns (`[{"name","schema"},...]`),
+    /// then `{"row":{"columns":[...]}}` each, then `{"error":"done"}` (or
+    /// the error that ended the query).
+    WebSocket,
 }
 
 impl Format {
@@ -73,12 +79,12 @@ impl Format {
     fn content_type(self) -> &'static str {
         match self {
             Format::Delimited => DELIMITED,
-            Format::V1 | Format::JsonArray => "application/json",
+            Format::V1 | Format::JsonArray | Format::WebSocket => "application/json",
         }
     }
 
     /// The first chunk: the query's id and columns.
-    fn header(self, query_id: &str, columns: &[ResultColumn], pull: bool) -> String {
+    pub(crate) fn header(self, query_id: &str, columns: &[ResultColumn], pull: bool) -> String {
         match self {
             Format::V1 => {
                 let header = json!({"header": {
@@ -99,24 +105,41 @@ impl Format {
                     format!("[{meta}")
                 }
             }
+            Format::WebSocket => Json::Array(
+                columns
+                    .iter()
+                    .map(|c| {
+                        let mut field = serde_json::Map::new();
+                        field.insert("name".into(), c.name.clone().into());
+                        field.insert("schema".into(), json::schema_info(&c.ty));
+                        if c.key {
+                            field.insert("type".into(), "KEY".into());
+                        }
+                        Json::Object(field)
+                    })
+                    .collect(),
+            )
+            .to_string(),
         }
     }
 
-    fn row(self, values: &[sluice_engine::types::Value]) -> String {
+    pub(crate) fn row(self, values: &[sluice_engine::types::Value]) -> String {
         let row = json::row(values);
         match self {
             Format::V1 => format!(",\n{}", json!({"row": {"columns": row}})),
             Format::Delimited => format!("{row}\n"),
             Format::JsonArray => format!(",{row}"),
+            Format::WebSocket => json!({"row": {"columns": row}}).to_string(),
         }
     }
 
     /// The last chunk; `limit` when the push query reached its LIMIT.
-    fn end(self, limit: bool) -> Option<String> {
+    pub(crate) fn end(self, limit: bool) -> Option<String> {
         match (self, limit) {
             (Format::V1, true) => Some(",\n{\"finalMessage\":\"Limit Reached\"}]".to_string()),
             (Format::V1, false) | (Format::JsonArray, _) => Some("]".to_string()),
             (Format::Delimited, _) => None,
+            (Format::WebSocket, _) => Some(WS_DONE.to_string()),
         }
     }
 
@@ -132,16 +155,26 @@ impl Format {
     }
 
     /// A failure after the header was sent.
-    fn error(self, err: &sluice_engine::Error) -> String {
+    pub(crate) fn error(self, err: &sluice_engine::Error) -> String {
+        self.error_text(u64::from(err.code()), &err.to_string())
+    }
+
+    /// The last chunk of a response ended by an error after its header.
+    pub(crate) fn error_chunk(self, code: u64, message: &str) -> Bytes {
+        Bytes::from(self.error_text(code, message))
+    }
+
+    fn error_text(self, code: u64, message: &str) -> String {
         let e = json!({
             "@type": "generic_error",
-            "error_code": err.code(),
-            "message": err.to_string(),
+            "error_code": code,
+            "message": message,
         });
         match self {
             Format::V1 => format!(",\n{}]", json!({"errorMessage": e})),
             Format::Delimited => format!("{e}\n"),
             Format::JsonArray => format!(",{e}]"),
+            Format::WebSocket => json!({ "error": message }).to_string(),
         }
     }
 }
@@ -187,80 +220,152 @@ pub fn accept(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::ACCEPT).and_then(|v| v.to_str().ok())
 }
 
-/// Starts the query on a blocking thread and answers once it has started
-/// (or failed to): the status line depends on that.
+/// Answers a query request: a client asking a shareable push query that
+/// runs already joins it; otherwise the query starts on a blocking thread
+/// and the answer waits until it has started (or failed to): the status
+/// line depends on that.
 async fn run(state: AppState, req: StatementRequest, format: Format) -> Response {
-    let (tx, rx) = mpsc::channel::<Bytes>(64);
-    let (started_tx, started_rx) = oneshot::channel();
-    let engine = state.engine.clone();
-    let registry = state.queries.clone();
-    tokio::task::spawn_blocking(move || {
-        produce(&engine, &registry, &req, format, &tx, started_tx);
-    });
-    match started_rx.await {
-        Ok(Ok(())) => {
-            let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-                rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx))
-            });
-            (
-                [(header::CONTENT_TYPE, format.content_type())],
-                Body::from_stream(stream),
-            )
-                .into_response()
-        }
-        Ok(Err(e)) => e.into_response(),
-        Err(_) => ApiError::internal("the query task ended before starting").into_response(),
+    match open(state, req, format).await {
+        Ok(answer) => (
+            [(header::CONTENT_TYPE, format.content_type())],
+            Body::from_stream(answer.into_stream()),
+        )
+            .into_response(),
+        Err(e) => e.into_response(),
     }
 }
 
-/// Runs the query, reporting its start through `started` and sending its
-/// chunks through `tx`.
-fn produce(
-    engine: &Engine,
-    registry: &QueryRegistry,
-    req: &StatementRequest,
+/// Starts answering a query request in `format`: a client asking a
+/// shareable push query that runs already joins it; a lookup in a view held
+/// in memory is answered here, without the hop to a blocking thread;
+/// anything else starts on a blocking thread, and this returns once it has
+/// started (or failed to).
+pub(crate) async fn open(
+    state: AppState,
+    req: StatementRequest,
     format: Format,
-    tx: &mpsc::Sender<Bytes>,
-    started: oneshot::Sender<Result<(), ApiError>>,
-) {
-    let result = start(engine, req);
-    let send = |chunk: String| tx.blocking_send(Bytes::from(chunk)).is_ok();
-    match result {
-        Err(e) => {
-            let _ = started.send(Err(e));
-        }
-        Ok(StatementResult::Rows(set)) => {
-            let _ = started.send(Ok(()));
-            if !send(format.header(&set.query_id, &set.columns, !set.over_stream)) {
-                return;
+) -> Result<Answer, ApiError> {
+    let key = format!(
+        "{format:?}\u{0}{}\u{0}{:?}\u{0}{:?}",
+        req.sql.trim(),
+        req.properties,
+        req.variables
+    );
+    if let Some(delivery) = state.fanout.join(&key, format, &state.queries) {
+        return Ok(Answer::Streamed(delivery));
+    }
+    if state.engine.pull_from_view(&req.sql) {
+        return match start(&state.engine, &req)? {
+            StatementResult::Rows(set) => Ok(Answer::Ready(rows_chunks(format, &set).into())),
+            _ => Err(ApiError::internal("a pull query answered no rows")),
+        };
+    }
+    let (started_tx, started_rx) = oneshot::channel();
+    let (engine, registry, fanout) = (
+        state.engine.clone(),
+        state.queries.clone(),
+        state.fanout.clone(),
+    );
+    let (delivery_tx, delivery_rx) = oneshot::channel();
+    tokio::task::spawn_blocking(move || {
+        let ctx = Produce {
+            engine: &engine,
+            registry: &registry,
+            fanout: &fanout,
+            format,
+        };
+        ctx.produce(&req, key, started_tx, delivery_tx);
+    });
+    match started_rx.await {
+        Ok(Ok(())) => match delivery_rx.await {
+            Ok(delivery) => Ok(Answer::Streamed(delivery)),
+            Err(_) => Err(ApiError::internal("the query task ended before answering")),
+        },
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(ApiError::internal("the query task ended before starting")),
+    }
+}
+
+/// What a query's blocking thread works with.
+struct Produce<'a> {
+    engine: &'a Engine,
+    registry: &'a QueryRegistry,
+    fanout: &'a Fanout,
+    format: Format,
+}
+
+impl Produce<'_> {
+    /// Runs the query, reporting its start through `started`, then handing
+    /// the response its delivery and filling it.
+    fn produce(
+        &self,
+        req: &StatementRequest,
+        key: String,
+        started: oneshot::Sender<Result<(), ApiError>>,
+        delivery: oneshot::Sender<Delivery>,
+    ) {
+        let format = self.format;
+        match start(self.engine, req) {
+            Err(e) => {
+                let _ = started.send(Err(e));
             }
-            for row in &set.rows {
-                if !send(format.row(row)) {
-                    return;
+            Ok(StatementResult::Rows(set)) => {
+                let (sub, d) = fanout::subscriber(&set.query_id, Arc::default());
+                let _ = started.send(Ok(()));
+                let _ = delivery.send(d);
+                let tx = sub.sender();
+                for chunk in rows_chunks(format, &set) {
+                    if tx.blocking_send(chunk).is_err() {
+                        return;
+                    }
                 }
             }
-            if let Some(end) = format.end_pull(set.over_stream, set.limit_reached) {
-                send(end);
+            Ok(StatementResult::Push(query) | StatementResult::Print(query)) => {
+                let id = query.query_id();
+                let closed = self.registry.register(&id);
+                let (sub, d) = fanout::subscriber(&id, closed);
+                let _ = started.send(Ok(()));
+                let _ = delivery.send(d);
+                tracing::debug!(query_id = id, "push query started");
+                if !sub.send_now(Bytes::from(format.header(&id, &query.columns(), false))) {
+                    self.registry.remove(&id);
+                    return;
+                }
+                if query.shareable() {
+                    self.fanout.serve(key, query, format, sub, self.registry);
+                } else {
+                    stream_push(query, format, &sub);
+                    self.registry.remove(&id);
+                }
+                tracing::debug!(query_id = id, "push query ended");
+            }
+            Ok(_) => {
+                let _ = started.send(Err(ApiError::statement(
+                    codes::BAD_REQUEST,
+                    "the query endpoints run SELECT and PRINT statements; send other statements to /ksql",
+                    req.sql.trim(),
+                    Vec::new(),
+                )));
             }
         }
-        Ok(StatementResult::Push(query) | StatementResult::Print(query)) => {
-            let id = query.query_id();
-            let closed = registry.register(&id);
-            let _ = started.send(Ok(()));
-            tracing::debug!(query_id = id, "push query started");
-            stream_push(query, format, &closed, tx);
-            registry.remove(&id);
-            tracing::debug!(query_id = id, "push query ended");
-        }
-        Ok(_) => {
-            let _ = started.send(Err(ApiError::statement(
-                codes::BAD_REQUEST,
-                "the query endpoints run SELECT and PRINT statements; send other statements to /ksql",
-                req.sql.trim(),
-                Vec::new(),
-            )));
-        }
     }
+}
+
+/// A pull query's answer: its header, rows and end, one chunk each.
+fn rows_chunks(format: Format, set: &RowSet) -> Vec<Bytes> {
+    let mut chunks = Vec::with_capacity(set.rows.len() + 2);
+    chunks.push(Bytes::from(format.header(
+        &set.query_id,
+        &set.columns,
+        !set.over_stream,
+    )));
+    chunks.extend(set.rows.iter().map(|row| Bytes::from(format.row(row))));
+    chunks.extend(
+        format
+            .end_pull(set.over_stream, set.limit_reached)
+            .map(Bytes::from),
+    );
+    chunks
 }
 
 /// Runs the request's single statement in a fresh session.
@@ -285,41 +390,29 @@ fn start(engine: &Engine, req: &StatementRequest) -> Result<StatementResult, Api
         .map_err(|e| ApiError::engine(&e, piece.text.trim(), Vec::new()))
 }
 
-/// Streams a push query's header and rows until it ends.
-fn stream_push(
-    mut query: PushQuery,
-    format: Format,
-    closed: &AtomicBool,
-    tx: &mpsc::Sender<Bytes>,
-) {
-    let send = |chunk: String| tx.blocking_send(Bytes::from(chunk)).is_ok();
-    if !send(format.header(&query.query_id(), &query.columns(), false)) {
-        return;
-    }
+/// Streams a push query's rows (its header was sent) until it ends, its
+/// client leaves or falls too far behind, or `/close-query` names it.
+fn stream_push(mut query: PushQuery, format: Format, sub: &Subscriber) {
     loop {
-        if closed.load(Ordering::SeqCst) || tx.is_closed() {
-            if let Some(end) = format.end(false) {
-                send(end);
-            }
+        if sub.closed() {
+            sub.finish(format.end(false).map(Bytes::from));
             return;
         }
         match query.next_rows(POLL) {
             Ok(Some(rows)) => {
                 for row in &rows {
-                    if !send(format.row(row)) {
+                    if sub.offer(Bytes::from(format.row(row)), format) != Offer::Taken {
                         return;
                     }
                 }
             }
             Ok(None) => {
-                if let Some(end) = format.end(true) {
-                    send(end);
-                }
+                sub.finish(format.end(true).map(Bytes::from));
                 return;
             }
             Err(e) => {
                 tracing::warn!(error = %e, "push query failed");
-                send(format.error(&e));
+                sub.finish(Some(Bytes::from(format.error(&e))));
                 return;
             }
         }

@@ -19,12 +19,14 @@ use std::sync::Arc;
 
 mod commands;
 mod ddl;
+mod insert_rows;
 mod insert_values;
 mod metadata;
 mod persistent;
 mod query;
 mod session;
 
+pub use insert_rows::{BatchOutcome, RowInserter};
 pub use session::SessionState;
 
 /// A persistent query deployed in this process.
@@ -69,7 +71,7 @@ pub struct EngineInner {
     applied: Mutex<i64>,
     /// Materialized views answering pull queries, by the statement that
     /// created the table.
-    views: Mutex<std::collections::HashMap<String, crate::runtime::view::TableView>>,
+    views: Mutex<std::collections::HashMap<String, Arc<crate::runtime::view::TableView>>>,
     /// The shared reading of push queries' sources.
     push_hub: crate::runtime::push_hub::PushHub,
 }

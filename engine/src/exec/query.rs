@@ -3,7 +3,7 @@
 
 use super::{EngineInner, SessionState};
 use crate::catalog::Source;
-use crate::error::{Error, Result};
+use crate::error::{Error, Pos, Result};
 use crate::expr::{Compiled, Scope};
 use crate::log::Log;
 use crate::plan::planner::plan_query;
@@ -12,6 +12,7 @@ use crate::runtime::deploy::{open_flow, FlowSpec};
 use crate::runtime::reader::SourceReader;
 use crate::runtime::task::TransientTask;
 use crate::sql::ast::*;
+use crate::sql::parser::parse_statement;
 use crate::types::{Column, Schema, SqlType, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -68,7 +69,10 @@ impl EngineInner {
                     columns,
                 }),
             };
-            return Ok(StatementResult::Push(PushQuery::new(source)));
+            let shareable = q.limit.is_none() && !earliest;
+            return Ok(StatementResult::Push(
+                PushQuery::new(source).with_shareable(shareable),
+            ));
         }
         if kind == SourceKind::Table || source.kind == SourceKind::Table {
             return self.pull_table(q, &source, &schema, task, columns);
@@ -204,13 +208,22 @@ impl EngineInner {
         let from_view = task.flow.inputs.len() == 1 && source.kind == SourceKind::Table;
         let mut batches: Vec<Vec<crate::operators::Row>> = Vec::new();
         if from_view {
-            let mut views = self.views.lock();
-            let view_key = format!("{}\u{0}{}", source.name, source.sql);
-            if !views.contains_key(&view_key) {
-                let view = crate::runtime::view::TableView::open(self.log.as_ref(), source)?;
-                views.insert(view_key.clone(), view);
-            }
-            let view = views.get_mut(&view_key).expect("inserted above");
+            // The map is locked only to find the view; the view's own locks
+            // let lookups run beside its catching up.
+            let view = {
+                let mut views = self.views.lock();
+                match views.get(&view_key(source)) {
+                    Some(view) => view.clone(),
+                    None => {
+                        let view = Arc::new(crate::runtime::view::TableView::open(
+                            self.log.as_ref(),
+                            source,
+                        )?);
+                        views.insert(view_key(source), view.clone());
+                        view
+                    }
+                }
+            };
             view.catch_up(self.log.as_ref())?;
             let candidates = match key_lookup(q, source) {
                 Some(key) => view.lookup(&key),
@@ -303,6 +316,33 @@ impl EngineInner {
                 emitted: 0,
             },
         ))))
+    }
+}
+
+/// What names a table's materialized view.
+fn view_key(source: &Source) -> String {
+    format!("{}\u{0}{}", source.name, source.sql)
+}
+
+impl EngineInner {
+    /// True when `sql` is one pull query (no EMIT, join or ORDER BY) over a
+    /// table whose materialized view is open already: it is answered from
+    /// memory, without reading the Log beyond what was appended since.
+    pub(crate) fn pull_from_view(&self, sql: &str) -> bool {
+        let Ok(Statement::Query(q)) = parse_statement(sql, Pos::default()) else {
+            return false;
+        };
+        if q.emit.is_some() || !q.joins.is_empty() || !q.order_by.is_empty() {
+            return false;
+        }
+        let key = {
+            let st = self.state.lock();
+            match st.catalog.find_source(&q.from.name) {
+                Some(s) if s.kind == SourceKind::Table => view_key(s),
+                _ => return false,
+            }
+        };
+        self.views.lock().contains_key(&key)
     }
 }
 

@@ -12,6 +12,10 @@ pub struct TestServer {
     pub curl_base: Vec<String>,
     /// The push queries the server runs.
     pub queries: sluice_server::query::QueryRegistry,
+    /// The server's shared push queries.
+    pub fanout: sluice_server::fanout::Fanout,
+    /// `127.0.0.1:PORT`, for raw HTTP/1.1 clients.
+    pub addr: std::net::SocketAddr,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -57,6 +61,8 @@ impl TestServer {
         };
         let state = sluice_server::AppState::new(engine, format!("{url}/")).with_auth(auth);
         let queries = state.queries.clone();
+        let fanout = state.fanout.clone();
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
             let stopped = async {
@@ -77,6 +83,8 @@ impl TestServer {
             url,
             curl_base,
             queries,
+            fanout,
+            addr,
             stop: Some(stop),
             thread: Some(thread),
         }

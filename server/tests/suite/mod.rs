@@ -4,5 +4,8 @@ mod client_libraries;
 mod curl_h2;
 mod curl_http1;
 pub mod harness;
+mod inserts;
+mod push_fanout;
 mod python_client;
 mod security;
+mod websocket;
