@@ -106,7 +106,8 @@ impl RowInserter {
     /// Converts, encodes and appends `rows` (each one JSON object's text)
     /// in order, stopping at the first row that fails; the rows before it
     /// are appended and handed off (they survive a crash of this process)
-    /// before this returns.
+    /// before this returns, and the failing row and those after it are not
+    /// in the log.
     pub fn insert_batch<R: AsRef<[u8]>>(&self, rows: &[R]) -> BatchOutcome {
         let mut records = Vec::with_capacity(rows.len());
         let mut error = None;
@@ -119,25 +120,18 @@ impl RowInserter {
                 }
             }
         }
-        let prepared = records.len();
         let mut appended = 0;
         for record in records {
-            if let Err(e) = self.log.append(&self.topic, None, record) {
+            // Each row is written before the next is appended: a row the
+            // log refuses (a full disk) is not in it, and every row before
+            // it is, so the acknowledged rows are exactly a prefix.
+            if let Err(e) = self.log.append_written(&self.topic, None, record) {
                 return BatchOutcome {
                     appended,
                     error: Some(e),
                 };
             }
             appended += 1;
-        }
-        if prepared > 0 {
-            // Nothing is acknowledged before it is handed off.
-            if let Err(e) = self.log.hand_off(&self.topic) {
-                return BatchOutcome {
-                    appended: 0,
-                    error: Some(e),
-                };
-            }
         }
         BatchOutcome { appended, error }
     }

@@ -157,6 +157,17 @@ fn a_full_disk_fails_inserts_pauses_queries_and_loses_or_doubles_nothing() {
         }
     }
     assert_eq!(refused, 20, "the disk stays full");
+    // A batch of inserts (as /inserts-stream sends them) stops at the
+    // first row the disk refuses: the rows before it are in, no other is.
+    let inserter = e.row_inserter("s").unwrap();
+    let batch: Vec<String> = (0..200)
+        .map(|i| format!(r#"{{"k": {i}, "v": "{pad}"}}"#))
+        .collect();
+    let outcome = inserter.insert_batch(&batch);
+    let message = outcome.error.expect("the disk is full").to_string();
+    assert!(message.contains("No space left on device"), "{message}");
+    acknowledged += outcome.appended as i64;
+    drop(inserter);
     // A statement that changes the catalog fails whole.
     let created = e.execute(
         "CREATE STREAM more (k INT KEY, v STRING) WITH (kafka_topic='more', value_format='JSON', partitions=4);",
