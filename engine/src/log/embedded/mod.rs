@@ -503,13 +503,7 @@ impl Log for EmbeddedLog {
         // order is topics, then partition, as in `commit`.
         let topics = self.topics.read();
         let t = topics.get(topic).ok_or_else(|| missing_topic(topic))?;
-        let p = match partition {
-            Some(p) => p,
-            None => match &record.key {
-                Some(key) => partition_for_key(key, t.info.partitions),
-                None => 0,
-            },
-        };
+        let p = route(t, partition, &record);
         let offset = t
             .partition(p)?
             .append(record, self.config.segment_bytes, t)
@@ -529,13 +523,7 @@ impl Log for EmbeddedLog {
         let Some(t) = topics.get(topic) else {
             return Err((missing_topic(topic), record));
         };
-        let p = match partition {
-            Some(p) => p,
-            None => match &record.key {
-                Some(key) => partition_for_key(key, t.info.partitions),
-                None => 0,
-            },
-        };
+        let p = route(t, partition, &record);
         let part = match t.partition(p) {
             Ok(part) => part,
             Err(e) => return Err((e, record)),
@@ -554,13 +542,7 @@ impl Log for EmbeddedLog {
     ) -> Result<(i32, i64)> {
         let topics = self.topics.read();
         let t = topics.get(topic).ok_or_else(|| missing_topic(topic))?;
-        let p = match partition {
-            Some(p) => p,
-            None => match &record.key {
-                Some(key) => partition_for_key(key, t.info.partitions),
-                None => 0,
-            },
-        };
+        let p = route(t, partition, &record);
         let offset = t
             .partition(p)?
             .append_written(record, self.config.segment_bytes, t)?;
@@ -678,6 +660,16 @@ fn write_meta(path: &Path, meta: &TopicMeta) -> Result<()> {
     fs::rename(&tmp, path.join("meta.json"))?;
     sync_dir(path)?;
     Ok(())
+}
+
+/// The partition a record goes to: the one asked for, else its key's, else
+/// partition 0.
+fn route(topic: &Topic, partition: Option<i32>, record: &Record) -> i32 {
+    match (partition, &record.key) {
+        (Some(p), _) => p,
+        (None, Some(key)) => partition_for_key(key, topic.info.partitions),
+        (None, None) => 0,
+    }
 }
 
 fn missing_topic(name: &str) -> Error {

@@ -161,6 +161,29 @@ impl Partition {
         segment_bytes: u64,
         topic: &Topic,
     ) -> std::result::Result<i64, (Error, Record)> {
+        self.append_as(record, segment_bytes, topic, false)
+    }
+
+    /// Appends a record and writes it to the file (with everything before
+    /// it) before returning; on an error the record is not in the log,
+    /// and no reader saw it.
+    pub(super) fn append_written(
+        &self,
+        record: Record,
+        segment_bytes: u64,
+        topic: &Topic,
+    ) -> Result<i64> {
+        self.append_as(record, segment_bytes, topic, true)
+            .map_err(|(e, _)| e)
+    }
+
+    fn append_as(
+        &self,
+        record: Record,
+        segment_bytes: u64,
+        topic: &Topic,
+        written: bool,
+    ) -> std::result::Result<i64, (Error, Record)> {
         let mut guard = self.state.write();
         let state = &mut *guard;
         let segments = match state.writable(topic) {
@@ -174,45 +197,18 @@ impl Partition {
             }
             Err(e) => return Err((e, record)),
         };
-        let appended = segments
-            .make_room(segment_bytes)
-            .and_then(|()| segments.push(&record));
-        state.settle(appended, topic).map_err(|e| (e, record))
-    }
-
-    /// Appends a record and writes it to the file (with everything before
-    /// it) before returning; on an error the record is not in the log,
-    /// and no reader saw it.
-    pub(super) fn append_written(
-        &self,
-        record: Record,
-        segment_bytes: u64,
-        topic: &Topic,
-    ) -> Result<i64> {
-        let mut guard = self.state.write();
-        let state = &mut *guard;
-        let segments = match state.writable(topic)? {
-            Some(segments) => segments,
-            None => {
-                let Store::Memory(records) = &mut state.store else {
-                    unreachable!("writable gives segments on disk")
-                };
-                records.push(record);
-                return Ok(records.len() as i64 - 1);
-            }
-        };
         let appended = segments.make_room(segment_bytes).and_then(|()| {
             let mark = segments.mark();
             let offset = segments.push(&record)?;
-            match segments.write_out() {
-                Ok(()) => Ok(offset),
-                Err(e) => {
+            if written {
+                if let Err(e) = segments.write_out() {
                     segments.retract(mark);
-                    Err(e)
+                    return Err(e);
                 }
             }
+            Ok(offset)
         });
-        state.settle(appended, topic)
+        state.settle(appended, topic).map_err(|e| (e, record))
     }
 
     /// Up to `max` records from `offset` on.
