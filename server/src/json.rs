@@ -242,11 +242,9 @@ fn query_summary(q: &QuerySummary) -> Json {
 
 /// The body of `queryDescription`.
 fn query_description(d: &QueryDescription) -> Json {
-    let plan: Vec<String> = d
-        .plan
-        .iter()
-        .map(|n| format!("{} {}: {}", n.id, n.name, n.description))
-        .collect();
+    // ksqlDB's executionPlan is the plan drawn as an indented tree; its
+    // edges are read back from the indentation.
+    let plan = d.plan_lines();
     json!({
         "id": d.id,
         "statementText": d.statement,

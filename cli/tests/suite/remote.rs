@@ -115,8 +115,8 @@ fn remote_mode_prints_what_the_embedded_shell_prints() {
     assert_eq!(
         tables(&embedded.stdout)[2].rows(),
         [
-            ["u1", "/HOME", "10", "[\"a\", \"b\"]"],
-            ["u2", "/ABOUT", "20", "[\"c\"]"]
+            ["u1", "/HOME", "10", "[a, b]"],
+            ["u2", "/ABOUT", "20", "[c]"]
         ]
     );
     assert!(
@@ -297,7 +297,9 @@ fn remote_tab_completion_asks_the_server() {
     });
     term.type_text(";");
     term.keys("Enter");
-    term.wait_for("the description", |s| s.contains(" URL     | STRING"));
+    term.wait_for("the description", |s| {
+        s.contains(" URL   | VARCHAR(STRING)")
+    });
 }
 
 #[test]
