@@ -91,10 +91,12 @@ INSERT INTO pv (id, page, n, tags) VALUES ('u1', '/home', 1, ARRAY['a', 'b']);
 INSERT INTO pv (id, page, n, tags) VALUES ('${who}', '/about', 2, ARRAY['c']);
 SHOW STREAMS;
 DESCRIBE pv;
+DESCRIBE pv EXTENDED;
 SHOW VARIABLES;
 SELECT id, UCASE(page) AS page, n * 10 AS n10, tags FROM pv EMIT CHANGES LIMIT 2;
 CREATE STREAM home AS SELECT * FROM pv WHERE page = '/home' EMIT CHANGES;
 SHOW QUERIES;
+EXPLAIN CSAS_HOME_0;
 SHOW TOPICS;
 UNSET 'auto.offset.reset';
 SELECT * FROM pv
@@ -119,10 +121,28 @@ fn remote_mode_prints_what_the_embedded_shell_prints() {
             ["u2", "/ABOUT", "20", "[c]"]
         ]
     );
+    // DESCRIBE EXTENDED and EXPLAIN (its plan drawn from the server's
+    // executionPlan, edges and all) are among what matched.
+    for part in [
+        "Kafka topic          : pv (partitions: 1, replication: 1)",
+        "Local runtime statistics",
+        "ID                   : CSAS_HOME_0",
+        "Execution plan",
+        " > [ Sink ] | name: HOME",
+        "     > [ Project ]",
+        "         > [ Filter ]",
+        "             > [ Source ] | name: PV",
+    ] {
+        assert!(
+            embedded.stdout.contains(part),
+            "no {part:?} in {}",
+            embedded.stdout
+        );
+    }
     assert!(
         embedded
             .stderr
-            .contains("statement 14 (SELECT * FROM pv) failed:\nline 16:16:"),
+            .contains("statement 16 (SELECT * FROM pv) failed:\nline 18:16:"),
         "{}",
         embedded.stderr
     );
