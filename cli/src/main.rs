@@ -9,6 +9,7 @@ mod backend;
 mod commands;
 mod complete;
 mod editor;
+mod highlight;
 mod output;
 mod render;
 mod shell;

@@ -134,6 +134,13 @@ impl Terminal {
         lines[..end].join("\n")
     }
 
+    /// The screen with its colours (as SGR escape codes).
+    pub(super) fn coloured_screen(&self) -> String {
+        let out = self.tmux(&["capture-pane", "-p", "-e", "-t", "s"]);
+        assert!(out.status.success(), "capture-pane -e failed");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// Polls the screen until `done` holds, failing after [`SCREEN_TIMEOUT`]
     /// with the screen in the message.
     pub(super) fn wait_for(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
