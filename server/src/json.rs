@@ -69,6 +69,9 @@ pub fn entity(statement: &str, result: &StatementResult) -> Option<Json> {
             "path": "internal",
             "functions": [],
             "type": f.kind,
+            // Sluice's addition beside ksqlDB's fields: the function's
+            // category, as SHOW FUNCTIONS lists it.
+            "category": f.category,
             "warnings": warnings,
         }),
         StatementResult::Topics(topics) => json!({
