@@ -37,12 +37,18 @@ pub struct ShellArgs {
     /// The same, as a flag
     #[arg(long, value_name = "URL")]
     pub server: Option<String>,
-    /// User name for the server's basic authentication
-    #[arg(short, long, requires = "password")]
+    /// User name for the server's basic authentication (without
+    /// --password, the password is asked for on the terminal, not echoed)
+    #[arg(short, long)]
     pub user: Option<String>,
     /// Password for the server's basic authentication
     #[arg(short, long, requires = "user")]
     pub password: Option<String>,
+    /// PEM file of the CA certificates to trust for an https:// server
+    /// (e.g. its self-signed certificate); also `ssl.ca.location` in
+    /// --config-file. Without it the Mozilla (webpki) roots are trusted
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
     /// Run the statements in FILE, then exit
     #[arg(short, long, value_name = "FILE", conflicts_with = "execute")]
     pub file: Option<PathBuf>,
@@ -68,8 +74,8 @@ pub struct ShellArgs {
     /// Embedded: run over this Kafka cluster instead of the embedded log
     #[arg(long, value_name = "HOST:PORT")]
     pub bootstrap_servers: Option<String>,
-    /// Embedded: properties file (bootstrap.servers, ksql.* settings, Kafka
-    /// client settings passed through)
+    /// Properties file. Embedded: bootstrap.servers, ksql.* settings, Kafka
+    /// client settings passed through. Remote: ssl.ca.location
     #[arg(long, value_name = "FILE")]
     pub config_file: Option<PathBuf>,
     /// Embedded: ksql.service.id (processes with the same id share streams,

@@ -5,8 +5,6 @@
 
 use crate::backend::{quiet, Backend};
 use rustyline::completion::{Completer, Pair};
-use rustyline::highlight::Highlighter;
-use rustyline::hint::Hinter;
 use rustyline::validate::Validator;
 use rustyline::Helper;
 use sluice_engine::results::StatementResult;
@@ -113,14 +111,18 @@ struct Catalog {
     columns: HashMap<String, Vec<String>>,
 }
 
-/// The editor's helper: completion only (no hints, highlighting or
-/// validation: a statement ends at its `;`, which the shell checks).
+/// The editor's helper: completion here, highlighting and hints in
+/// [`crate::highlight`] (no validation: a statement ends at its `;`,
+/// which the shell checks).
 pub struct SqlHelper {
     backend: Rc<RefCell<Box<dyn Backend>>>,
     stale: Rc<Cell<bool>>,
     catalog: RefCell<Catalog>,
     /// The lines of the statement typed so far (before the current one).
     pub pending: Rc<RefCell<String>>,
+    /// Whether the bracket matching the one at the cursor is shown (not in
+    /// the final drawing of a line once Enter is pressed).
+    pub(crate) show_bracket: Cell<bool>,
 }
 
 impl SqlHelper {
@@ -131,6 +133,7 @@ impl SqlHelper {
             stale,
             catalog: RefCell::new(Catalog::default()),
             pending: Rc::new(RefCell::new(String::new())),
+            show_bracket: Cell::new(true),
         }
     }
 
@@ -340,12 +343,6 @@ impl Completer for SqlHelper {
         Ok((start, pairs))
     }
 }
-
-impl Hinter for SqlHelper {
-    type Hint = String;
-}
-
-impl Highlighter for SqlHelper {}
 
 impl Validator for SqlHelper {}
 

@@ -1,6 +1,7 @@
 //! The interactive shell: lines read with rustyline (history across runs
 //! in `$XDG_STATE_HOME/sluice/history`, Ctrl-R search, Tab completion,
-//! bracketed paste), gathered until a statement ends with `;`, then run.
+//! highlighting and keyword hints, bracketed paste), gathered until a
+//! statement ends with `;`, then run.
 //! A statement typed over several lines is one history entry.
 
 use crate::complete::SqlHelper;
@@ -108,7 +109,16 @@ pub fn interactive(shell: &mut Shell, mut editor: Editor<SqlHelper, FileHistory>
         match shell.run(&text) {
             Ok(Flow::Exit) => break,
             Ok(Flow::Continue) => {}
-            Err(failure) => shell.out.line(&failure.message),
+            // The statement was just typed: its error, and a caret under
+            // where it points.
+            Err(failure) => {
+                let mut text = crate::table::escape_controls(&failure.message, true);
+                if let Some(context) = &failure.context {
+                    text.push('\n');
+                    text.push_str(context);
+                }
+                shell.out.line(&text);
+            }
         }
         if shell.signals.terminating() {
             break;

@@ -9,7 +9,9 @@ mod backend;
 mod commands;
 mod complete;
 mod editor;
+mod highlight;
 mod output;
+mod password;
 mod render;
 mod shell;
 mod signals;
@@ -136,10 +138,24 @@ fn run(args: ShellArgs) -> Result<()> {
     let backend: Box<dyn Backend> = match args.server_url() {
         Some(url) => {
             init_logging(state_log().as_deref());
+            let password = match (&args.user, &args.password) {
+                (Some(user), None) => Some(password::ask(user)?),
+                (_, given) => given.clone(),
+            };
+            // A CA to trust: --ca-file, or ssl.ca.location in the config
+            // file (PEM; ksqlDB's JKS truststores need Java).
+            let ca = match &args.ca_file {
+                Some(path) => Some(path.clone()),
+                None => settings(args.config_file.as_deref())?
+                    .into_iter()
+                    .find(|(k, _)| k == "ssl.ca.location")
+                    .map(|(_, v)| std::path::PathBuf::from(v)),
+            };
             Box::new(Remote::connect(
                 url,
                 args.user.as_deref(),
-                args.password.as_deref(),
+                password.as_deref(),
+                ca.as_deref(),
             )?)
         }
         None => {

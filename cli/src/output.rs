@@ -24,6 +24,15 @@ impl Output {
         }
     }
 
+    /// The table settings with the terminal's current width (None when
+    /// stdout is not a terminal: piped output is never cut).
+    pub fn layout(&self) -> Layout {
+        Layout {
+            terminal: terminal_width(),
+            ..self.layout
+        }
+    }
+
     /// Prints `text` as it is (no newline added) and flushes.
     pub fn write(&mut self, text: &str) {
         let mut out = std::io::stdout().lock();
@@ -62,4 +71,13 @@ impl Output {
     pub fn stop_spool(&mut self) -> Option<PathBuf> {
         self.spool.take().map(|(path, _)| path)
     }
+}
+
+/// The width of the terminal stdout writes to, if it is one.
+pub fn terminal_width() -> Option<usize> {
+    // SAFETY: TIOCGWINSZ only fills the winsize struct passed, which is
+    // plain data owned here.
+    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
+    (ok && size.ws_col > 0).then_some(usize::from(size.ws_col))
 }

@@ -4,7 +4,7 @@
 
 use crate::table;
 use sluice_engine::results::{QueryDescription, SourceDescription, StatementResult};
-use sluice_engine::types::{ColumnKind, Value};
+use sluice_engine::types::{ColumnKind, Schema, SqlType, Value};
 
 /// What the shell prints for a result answered at once.
 pub enum Printed {
@@ -32,7 +32,7 @@ impl Printed {
             Printed::Table { columns, rows } => Some(table::render(columns, rows, layout)),
             Printed::Many(parts) => {
                 let texts: Vec<String> = parts.iter().filter_map(|p| p.text(layout)).collect();
-                (!texts.is_empty()).then(|| texts.join("\n"))
+                (!texts.is_empty()).then(|| texts.join("\n\n"))
             }
         }
     }
@@ -48,7 +48,8 @@ fn names(columns: &[&str]) -> Vec<String> {
 
 /// The printable form of every result but a push query or PRINT (None
 /// for those).
-pub fn printed(result: &StatementResult) -> Option<Printed> {
+pub fn printed(result: &StatementResult, layout: table::Layout) -> Option<Printed> {
+    let terminal = layout.terminal;
     Some(match result {
         StatementResult::Status(status) => Printed::Message(status.message.clone()),
         StatementResult::Message(m) => Printed::Message(m.clone()),
@@ -81,10 +82,12 @@ pub fn printed(result: &StatementResult) -> Option<Printed> {
                     .collect(),
             }
         }
-        StatementResult::SourceDescriptions(all) => {
-            Printed::Many(all.iter().map(source_description).collect())
-        }
-        StatementResult::SourceDescription(d) => source_description(d),
+        StatementResult::SourceDescriptions(all) => Printed::Many(
+            all.iter()
+                .map(|d| source_description(d, terminal))
+                .collect(),
+        ),
+        StatementResult::SourceDescription(d) => source_description(d, terminal),
         StatementResult::Queries(queries) => Printed::Table {
             columns: names(&[
                 "Query ID",
@@ -108,7 +111,7 @@ pub fn printed(result: &StatementResult) -> Option<Printed> {
                 })
                 .collect(),
         },
-        StatementResult::QueryDescription(d) => query_description(d),
+        StatementResult::QueryDescription(d) => query_description(d, terminal),
         StatementResult::Properties(props) => Printed::Table {
             columns: names(&["Property", "Scope", "Value"]),
             rows: props
@@ -149,7 +152,7 @@ pub fn printed(result: &StatementResult) -> Option<Printed> {
             columns: names(&["Type Name", "Schema"]),
             rows: types
                 .iter()
-                .map(|(name, ty)| vec![s(name), s(&ty.to_string())])
+                .map(|(name, ty)| vec![s(name), s(&type_string(ty))])
                 .collect(),
         },
         StatementResult::Variables(vars) => Printed::Table {
@@ -169,221 +172,226 @@ pub fn printed(result: &StatementResult) -> Option<Printed> {
     })
 }
 
-/// DESCRIBE as ksqlDB's CLI prints it: the name, (with EXTENDED) the
-/// source's details, the columns, and (with EXTENDED) the queries that
-/// write and read it and their runtime statistics.
-fn source_description(d: &SourceDescription) -> Printed {
-    let field = |name: &str, value: &str| format!("{name:<21}: {value}");
-    let mut out = vec![field("Name", &d.name)];
-    if d.extended {
-        out.push(field("Type", &d.kind));
-        out.push(field(
-            "Timestamp field",
-            d.timestamp
-                .as_deref()
-                .unwrap_or("Not set - using <ROWTIME>"),
-        ));
-        out.push(field("Key format", &d.key_format));
-        out.push(field("Value format", &d.value_format));
-        out.push(field(
-            "Kafka topic",
-            &format!(
-                "{} (partitions: {}, replication: {})",
-                d.topic, d.partitions, d.replication
-            ),
-        ));
-        if let Some(w) = &d.window_type {
-            out.push(field("Window type", w));
+/// A type as ksqlDB's CLI names it in DESCRIBE: `VARCHAR(STRING)` for
+/// strings (also inside ARRAY, MAP and STRUCT), `MAP<STRING, ...>`.
+pub fn type_string(ty: &SqlType) -> String {
+    match ty {
+        SqlType::String => "VARCHAR(STRING)".to_string(),
+        SqlType::Array(t) => format!("ARRAY<{}>", type_string(t)),
+        SqlType::Map(_, v) => format!("MAP<STRING, {}>", type_string(v)),
+        SqlType::Struct(fields) => format!(
+            "STRUCT<{}>",
+            fields
+                .iter()
+                .map(|(n, t)| format!("{n} {}", type_string(t)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// `Name                 : value`, ksqlDB's label column; a value of
+/// several lines (or wider than the terminal) continues under itself.
+fn field(name: &str, value: &str, terminal: Option<usize>) -> String {
+    const LABEL: usize = 23;
+    let room = terminal.map_or(usize::MAX, |t| t.saturating_sub(LABEL).max(20));
+    let mut lines = Vec::new();
+    for l in table::escape_controls(value, true).lines() {
+        let mut rest = l;
+        while table::width(rest) > room {
+            let cut = rest
+                .char_indices()
+                .scan(0, |w, (i, c)| {
+                    *w += unicode_width::UnicodeWidthChar::width(c).unwrap_or(1);
+                    Some((i, *w))
+                })
+                .find(|(_, w)| *w > room)
+                .map_or(rest.len(), |(i, _)| i);
+            // Break at the last space before the edge, if there is one.
+            let at = rest[..cut].rfind(' ').filter(|i| *i > 0).unwrap_or(cut);
+            lines.push(rest[..at].to_string());
+            rest = rest[at..].trim_start();
         }
-        out.push(field("Statement", &d.statement));
-        out.push(String::new());
+        lines.push(rest.to_string());
     }
-    let mut columns = vec![(
-        "ROWTIME".to_string(),
-        "BIGINT".to_string(),
-        "(system)".to_string(),
-    )];
-    for c in &d.schema.columns {
-        let extra = match &c.kind {
-            ColumnKind::Key if d.kind == "TABLE" => "(primary key)".to_string(),
-            ColumnKind::Key => "(key)".to_string(),
-            ColumnKind::Value => String::new(),
-            ColumnKind::Header(None) => "(headers)".to_string(),
-            ColumnKind::Header(Some(h)) => format!("(header('{h}'))"),
-        };
-        columns.push((c.name.clone(), c.ty.to_string(), extra));
+    if lines.is_empty() {
+        lines.push(String::new());
     }
-    let name_width = columns
+    let pad = " ".repeat(LABEL);
+    let mut out = format!("{name:<20} : {}", lines[0]);
+    for l in &lines[1..] {
+        out.push('\n');
+        out.push_str(&pad);
+        out.push_str(l);
+    }
+    out
+}
+
+/// The `Field | Type` table of DESCRIBE and EXPLAIN: keys marked `(key)`
+/// (`(primary key)` in tables) with the window type of windowed keys,
+/// headers marked.
+fn schema_lines(
+    schema: &Schema,
+    window: Option<&str>,
+    is_table: bool,
+    terminal: Option<usize>,
+) -> Vec<String> {
+    if schema.columns.is_empty() {
+        return Vec::new();
+    }
+    let rows: Vec<Vec<String>> = schema
+        .columns
         .iter()
-        .map(|c| c.0.chars().count())
-        .max()
-        .unwrap_or(5)
-        .max(5);
-    let type_width = columns
-        .iter()
-        .map(|c| c.1.chars().count())
-        .max()
-        .unwrap_or(4)
-        .max(16);
-    let rule = "-".repeat(name_width + type_width + 20);
-    out.push(format!(" {:<name_width$} | Type", "Field"));
-    out.push(rule.clone());
-    for (name, ty, extra) in &columns {
-        let line = format!(" {name:<name_width$} | {ty:<type_width$} {extra}");
-        out.push(line.trim_end().to_string());
-    }
-    out.push(rule);
+        .map(|c| {
+            let ty = type_string(&c.ty);
+            let ty = match &c.kind {
+                ColumnKind::Key => {
+                    let key = if is_table { "(primary key)" } else { "(key)" };
+                    let w = window
+                        .map(|w| format!(" (Window type: {w})"))
+                        .unwrap_or_default();
+                    format!("{ty:<16} {key}{w}")
+                }
+                ColumnKind::Value => ty,
+                ColumnKind::Header(None) => format!("{ty:<16} (headers)"),
+                ColumnKind::Header(Some(h)) => format!("{ty:<16} (header('{h}'))"),
+            };
+            vec![c.name.clone(), ty]
+        })
+        .collect();
+    table::plain(&["Field", "Type"], &rows, terminal)
+}
+
+/// A section title and its rule, after a blank line.
+fn section(out: &mut Vec<String>, title: &str, rule: usize) {
+    out.push(String::new());
+    out.push(title.to_string());
+    out.push("-".repeat(rule));
+}
+
+/// DESCRIBE as ksqlDB's CLI prints it: the name, (with EXTENDED) the
+/// source's details, the fields, and (with EXTENDED) the queries that
+/// read and write it and its runtime statistics.
+fn source_description(d: &SourceDescription, terminal: Option<usize>) -> Printed {
+    let is_table = d.kind.eq_ignore_ascii_case("TABLE");
+    let window = d.window_type.as_deref();
+    let mut out = vec![field("Name", &d.name, terminal)];
     if !d.extended {
+        out.extend(schema_lines(&d.schema, window, is_table, terminal));
         out.push(
             "For runtime statistics and query details run: DESCRIBE <Stream,Table> EXTENDED;"
                 .to_string(),
         );
         return Printed::Text(out.join("\n"));
     }
-    let kind = &d.kind;
-    for (what, queries) in [
-        ("write into", &d.write_queries),
-        ("read from", &d.read_queries),
-    ] {
-        let title = format!("Queries that {what} this {kind}");
-        out.push(String::new());
-        out.push(title.clone());
-        out.push("-".repeat(title.len()));
-        for q in queries.iter() {
-            out.push(format!("{} : {}", q.id, q.statement));
+    out.push(field("Type", &d.kind, terminal));
+    out.push(field(
+        "Timestamp field",
+        d.timestamp
+            .as_deref()
+            .unwrap_or("Not set - using <ROWTIME>"),
+        terminal,
+    ));
+    out.push(field("Key format", &d.key_format, terminal));
+    out.push(field("Value format", &d.value_format, terminal));
+    let topic = if d.partitions != 0 {
+        format!(
+            "{} (partitions: {}, replication: {})",
+            d.topic, d.partitions, d.replication
+        )
+    } else {
+        d.topic.clone()
+    };
+    out.push(field("Kafka topic", &topic, terminal));
+    out.push(field("Statement", &d.statement, terminal));
+    out.push(String::new());
+    out.extend(schema_lines(&d.schema, window, is_table, terminal));
+    for (what, queries) in [("read", &d.read_queries), ("write", &d.write_queries)] {
+        if queries.is_empty() {
+            continue;
         }
+        section(
+            &mut out,
+            &format!("Queries that {what} from this {}", d.kind),
+            35,
+        );
+        for q in queries.iter() {
+            let one_line = q.statement.split_whitespace().collect::<Vec<_>>().join(" ");
+            out.push(table::escape_controls(
+                &format!("{} (RUNNING) : {one_line}", q.id),
+                false,
+            ));
+        }
+        out.push(String::new());
+        out.push("For query topology and execution plan please run: EXPLAIN <QueryId>".to_string());
     }
-    out.push(String::new());
-    out.push("For query topology and execution plan please run: EXPLAIN <QueryId>".to_string());
-    out.push(String::new());
-    out.push("Local runtime statistics".to_string());
-    out.push("------------------------".to_string());
+    section(&mut out, "Local runtime statistics", 24);
     let s = &d.statistics;
     out.push(format!(
-        "messages-consumed: {} messages-produced: {} processing-errors: {}",
-        s.messages_consumed, s.messages_produced, s.processing_errors
+        "messages-consumed: {} messages-produced: {}",
+        s.messages_consumed, s.messages_produced
     ));
+    out.push(if s.processing_errors > 0 {
+        format!("processing-errors: {}", s.processing_errors)
+    } else {
+        String::new()
+    });
     out.push(format!(
-        "(Statistics of the local Sluice process's queries on the topic {})",
+        "(Statistics of the local Sluice process's interaction with the topic {})",
         d.topic
     ));
     Printed::Text(out.join("\n"))
 }
 
-/// EXPLAIN, in ksqlDB's spirit: the query (id, status, statement), its
-/// result fields, the sources it reads and the sinks it writes, then its
-/// execution plan, one line per operator, each indented under the operator
-/// that reads it.
-fn query_description(d: &QueryDescription) -> Printed {
-    let mut lines = Vec::new();
-    if let Some(id) = &d.id {
-        lines.push(format!("ID           : {id}"));
+/// EXPLAIN as ksqlDB's CLI prints it: the query (id, type, statement,
+/// status, failure), its result fields, the sources it reads and the
+/// sinks it writes, then its execution plan, one line per operator, each
+/// indented under the operator that reads it.
+fn query_description(d: &QueryDescription, terminal: Option<usize>) -> Printed {
+    let mut out = Vec::new();
+    out.push(field("ID", d.id.as_deref().unwrap_or(""), terminal));
+    let kind = if d.id.is_some() { "PERSISTENT" } else { "PUSH" };
+    out.push(field("Query Type", kind, terminal));
+    if !d.statement.is_empty() {
+        out.push(field("SQL", &d.statement, terminal));
     }
     if let Some(state) = &d.state {
-        lines.push(format!("Status       : {state}"));
+        out.push(field("Status", state, terminal));
     }
-    if let Some(error) = &d.error {
-        lines.push(format!(
-            "Error        : {} (last at {})",
-            error.message,
-            utc_millis(error.at_ms)
-        ));
+    out.push(String::new());
+    out.extend(schema_lines(
+        &d.schema,
+        d.window_type.as_deref(),
+        false,
+        terminal,
+    ));
+    if !d.sources.is_empty() {
+        section(&mut out, "Sources that this query reads from: ", 35);
+        out.extend(d.sources.iter().cloned());
+        out.push(String::new());
+        out.push("For source description please run: DESCRIBE [EXTENDED] <SourceId>".to_string());
     }
-    lines.push(format!("SQL          : {}", d.statement));
-    if let Some(w) = &d.window_type {
-        lines.push(format!("Window       : {w}"));
-    }
-    if d.id.is_some() {
-        let s = &d.statistics;
-        lines.push(format!(
-            "Statistics   : consumed {}, produced {}, processing errors {}",
-            s.messages_consumed, s.messages_produced, s.processing_errors
-        ));
-    }
-    lines.push(String::new());
-    lines.extend(field_lines(d));
-    lines.push(String::new());
-    lines.push("Sources that this query reads from:".to_string());
-    lines.push("-----------------------------------".to_string());
-    lines.extend(d.sources.iter().cloned());
     if !d.sinks.is_empty() {
-        lines.push(String::new());
-        lines.push("Sinks that this query writes to:".to_string());
-        lines.push("--------------------------------".to_string());
-        for (i, sink) in d.sinks.iter().enumerate() {
-            match d.sink_topics.get(i) {
-                Some(topic) => lines.push(format!("{sink} (topic {topic})")),
-                None => lines.push(sink.clone()),
-            }
-        }
+        section(&mut out, "Sinks that this query writes to: ", 35);
+        out.extend(d.sinks.iter().cloned());
+        out.push(String::new());
+        out.push("For sink description please run: DESCRIBE [EXTENDED] <SinkId>".to_string());
     }
     if !d.plan.is_empty() {
-        lines.push(String::new());
-        lines.push("Execution plan".to_string());
-        lines.push("--------------".to_string());
-        lines.extend(plan_lines(d));
+        section(&mut out, "Execution plan", 14);
+        out.extend(
+            d.plan_lines()
+                .iter()
+                .map(|l| table::escape_controls(l, false)),
+        );
     }
-    Printed::Text(lines.join("\n"))
-}
-
-/// The result's fields as DESCRIBE lists a source's: name, type, and
-/// whether it is a key.
-fn field_lines(d: &QueryDescription) -> Vec<String> {
-    let name_width = d
-        .schema
-        .columns
-        .iter()
-        .map(|c| c.name.chars().count())
-        .max()
-        .unwrap_or(5)
-        .max(5);
-    let types: Vec<String> = d.schema.columns.iter().map(|c| c.ty.to_string()).collect();
-    let type_width = types
-        .iter()
-        .map(|t| t.chars().count())
-        .max()
-        .unwrap_or(4)
-        .max(16);
-    let rule = "-".repeat(name_width + type_width + 20);
-    let mut out = vec![format!(" {:<name_width$} | Type", "Field"), rule.clone()];
-    for (c, ty) in d.schema.columns.iter().zip(&types) {
-        let extra = if c.is_key() { "(key)" } else { "" };
-        let line = format!(" {:<name_width$} | {ty:<type_width$} {extra}", c.name);
-        out.push(line.trim_end().to_string());
+    if let Some(error) = &d.error {
+        out.push(String::new());
+        out.push(field("Error Date", &utc_millis(error.at_ms), terminal));
+        out.push(field("Error Details", &error.message, terminal));
     }
-    out.push(rule);
-    out
-}
-
-/// The plan drawn as a tree: the last operator first, each input indented
-/// below the operator that reads it (`> [ Name ] | parameters`).
-fn plan_lines(d: &QueryDescription) -> Vec<String> {
-    fn walk(d: &QueryDescription, node: usize, depth: usize, out: &mut Vec<String>) {
-        let Some(n) = d.plan.get(node) else {
-            return;
-        };
-        let params = if n.description.is_empty() {
-            String::new()
-        } else {
-            format!(" | {}", n.description)
-        };
-        out.push(format!("{} > [ {} ]{params}", "    ".repeat(depth), n.name));
-        for &input in &n.inputs {
-            walk(d, input, depth + 1, out);
-        }
-    }
-    // The roots are the nodes no other node reads: the sink (or the last
-    // operator), last first.
-    let read: std::collections::HashSet<usize> = d
-        .plan
-        .iter()
-        .flat_map(|n| n.inputs.iter().copied())
-        .collect();
-    let mut out = Vec::new();
-    for n in d.plan.iter().rev().filter(|n| !read.contains(&n.id)) {
-        walk(d, n.id, 0, &mut out);
-    }
-    out
+    Printed::Text(out.join("\n"))
 }
 
 /// A time in milliseconds since the epoch, as `2026-12-07 17:09:52.286 UTC`.

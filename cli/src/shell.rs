@@ -31,6 +31,9 @@ pub struct Failure {
     pub number: usize,
     pub first_line: String,
     pub message: String,
+    /// For an error at a line and column of the statement: the statement
+    /// up to that line and a caret under the column.
+    pub context: Option<String>,
 }
 
 impl std::fmt::Display for Failure {
@@ -38,9 +41,41 @@ impl std::fmt::Display for Failure {
         write!(
             f,
             "statement {} ({}) failed:\n{}",
-            self.number, self.first_line, self.message
-        )
+            self.number,
+            table::escape_controls(&self.first_line, false),
+            table::escape_controls(&self.message, true)
+        )?;
+        if let Some(context) = &self.context {
+            write!(f, "\n{context}")?;
+        }
+        Ok(())
     }
+}
+
+/// The statement's lines up to the one an error message (`line L:C: ...`,
+/// counted in the script) points at, and a caret under its column; None
+/// when the message names no position inside the statement.
+pub fn caret(piece: &StatementText, message: &str) -> Option<String> {
+    let rest = message.strip_prefix("line ")?;
+    let (pos, _) = rest.split_once(": ")?;
+    let (line, col) = pos.split_once(':')?;
+    let (line, col): (u32, u32) = (line.parse().ok()?, col.parse().ok()?);
+    let index = usize::try_from(line.checked_sub(piece.pos.line)?).ok()?;
+    let lines: Vec<&str> = piece.text.lines().collect();
+    let failing = lines.get(index)?;
+    // The first line starts at the statement's column in the script.
+    let skip = if index == 0 {
+        col.checked_sub(piece.pos.col)?
+    } else {
+        col.checked_sub(1)?
+    };
+    // Shown with tabs as four spaces and other controls escaped; the
+    // caret goes under the display width of what precedes the column.
+    let shown = |text: &str| table::escape_controls(&text.replace('\t', "    "), false);
+    let prefix: String = failing.chars().take(usize::try_from(skip).ok()?).collect();
+    let mut out: Vec<String> = lines[..=index].iter().map(|l| shown(l)).collect();
+    out.push(format!("{}^", " ".repeat(table::width(&shown(&prefix)))));
+    Some(out.join("\n"))
 }
 
 pub struct Shell {
@@ -71,6 +106,7 @@ impl Shell {
             number: 1,
             first_line: first_line(text),
             message: e.to_string(),
+            context: None,
         })?;
         for (i, piece) in pieces.iter().enumerate() {
             if self.signals.terminating() {
@@ -79,6 +115,7 @@ impl Shell {
             let fail = |message: String| Failure {
                 number: i + 1,
                 first_line: first_line(&piece.text),
+                context: caret(piece, &message),
                 message,
             };
             match commands::parse(&piece.text) {
@@ -102,7 +139,8 @@ impl Shell {
                 self.print_result(piece.text.trim(), &result);
                 Ok(())
             }
-            Outcome::Push(rows) | Outcome::Print(rows) => self.stream(rows),
+            Outcome::Push(rows) => self.stream(rows, false),
+            Outcome::Print(rows) => self.stream(rows, true),
         }
     }
 
@@ -123,18 +161,24 @@ impl Shell {
                 return;
             }
         }
-        if let Some(text) = render::printed(result).and_then(|p| p.text(self.out.layout)) {
+        if let Some(text) =
+            render::printed(result, self.out.layout()).and_then(|p| p.text(self.out.layout()))
+        {
             self.out.line(&text);
         }
     }
 
-    /// Prints a push query's (or PRINT's) rows as they arrive, until it
-    /// ends or is stopped.
-    fn stream(&mut self, mut rows: Box<dyn RowStream>) -> Result<(), String> {
+    /// Prints a push query's rows as they arrive (or PRINT's lines, `raw`,
+    /// as ksqlDB prints them: its format lines, then one `rowtime: ...`
+    /// line per record), until it ends or is stopped.
+    fn stream(&mut self, mut rows: Box<dyn RowStream>, raw: bool) -> Result<(), String> {
+        if raw {
+            return self.print_lines(rows);
+        }
         let columns = rows.columns();
         let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
         let json = self.out.format == OutputFormat::Json;
-        let layout = table::Streaming::new(&names, self.out.layout);
+        let layout = table::Streaming::new(&names, self.out.layout());
         if !json {
             self.out.write(&layout.header());
         }
@@ -184,6 +228,53 @@ impl Shell {
             self.out.line(&layout.footer());
         }
         self.out.line("Limit Reached\nQuery terminated");
+        Ok(())
+    }
+
+    /// PRINT's lines as they arrive, until its LIMIT, `--query-row-limit`
+    /// records, `--query-timeout`, Ctrl-C or SIGTERM.
+    fn print_lines(&mut self, mut rows: Box<dyn RowStream>) -> Result<(), String> {
+        let started = Instant::now();
+        let mut count = 0u64;
+        self.signals.take_interrupt();
+        loop {
+            if self.signals.take_interrupt()
+                || self.signals.terminating()
+                || self.timeout.is_some_and(|t| started.elapsed() >= t)
+            {
+                break;
+            }
+            match rows.next_rows(Duration::from_millis(100)) {
+                Err(e) => return Err(format!("{e:#}")),
+                Ok(None) => break,
+                Ok(Some(batch)) => {
+                    let mut text = String::new();
+                    let mut limited = false;
+                    for row in batch {
+                        let line = match row.first() {
+                            Some(sluice_engine::types::Value::String(s)) => s.clone(),
+                            Some(other) => other.to_string(),
+                            None => continue,
+                        };
+                        text.push_str(&table::escape_controls(&line, false));
+                        text.push('\n');
+                        // The format lines are not records.
+                        if line.starts_with("rowtime: ") {
+                            count += 1;
+                        }
+                        if self.row_limit.is_some_and(|l| count >= l) {
+                            limited = true;
+                            break;
+                        }
+                    }
+                    self.out.write(&text);
+                    if limited {
+                        break;
+                    }
+                }
+            }
+        }
+        self.out.line("Topic printing ceased");
         Ok(())
     }
 

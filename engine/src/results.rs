@@ -191,6 +191,41 @@ pub struct QueryFailure {
     pub attempts: u32,
 }
 
+impl QueryDescription {
+    /// The plan drawn as a tree, one line per operator (`> [ Name ] |
+    /// parameters`): the last operator first, each input indented four
+    /// spaces below the operator that reads it. The shell prints it; the
+    /// server sends it as ksqlDB's `executionPlan`.
+    pub fn plan_lines(&self) -> Vec<String> {
+        fn walk(plan: &[PlanNode], node: usize, depth: usize, out: &mut Vec<String>) {
+            let Some(n) = plan.iter().find(|n| n.id == node) else {
+                return;
+            };
+            let params = if n.description.is_empty() {
+                String::new()
+            } else {
+                format!(" | {}", n.description)
+            };
+            out.push(format!("{} > [ {} ]{params}", "    ".repeat(depth), n.name));
+            for &input in &n.inputs {
+                walk(plan, input, depth + 1, out);
+            }
+        }
+        // The roots are the nodes no other node reads: the sink (or the
+        // last operator), last first.
+        let read: std::collections::HashSet<usize> = self
+            .plan
+            .iter()
+            .flat_map(|n| n.inputs.iter().copied())
+            .collect();
+        let mut out = Vec::new();
+        for n in self.plan.iter().rev().filter(|n| !read.contains(&n.id)) {
+            walk(&self.plan, n.id, 0, &mut out);
+        }
+        out
+    }
+}
+
 /// One operator of a query plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanNode {

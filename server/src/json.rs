@@ -69,6 +69,9 @@ pub fn entity(statement: &str, result: &StatementResult) -> Option<Json> {
             "path": "internal",
             "functions": [],
             "type": f.kind,
+            // Sluice's addition beside ksqlDB's fields: the function's
+            // category, as SHOW FUNCTIONS lists it.
+            "category": f.category,
             "warnings": warnings,
         }),
         StatementResult::Topics(topics) => json!({
@@ -242,11 +245,9 @@ fn query_summary(q: &QuerySummary) -> Json {
 
 /// The body of `queryDescription`.
 fn query_description(d: &QueryDescription) -> Json {
-    let plan: Vec<String> = d
-        .plan
-        .iter()
-        .map(|n| format!("{} {}: {}", n.id, n.name, n.description))
-        .collect();
+    // ksqlDB's executionPlan is the plan drawn as an indented tree; its
+    // edges are read back from the indentation.
+    let plan = d.plan_lines();
     json!({
         "id": d.id,
         "statementText": d.statement,

@@ -294,32 +294,56 @@ fn source_description(d: &Json) -> Result<SourceDescription> {
     })
 }
 
-/// A query description. The REST entity's `executionPlan` lists the
-/// operators (`id name: description`, inputs first) without their
-/// edges: each is taken to read the one before it.
-fn query_description(d: &Json) -> Result<QueryDescription> {
-    let mut plan = Vec::new();
-    for line in text(d, "executionPlan").lines() {
-        let Some((head, description)) = line.split_once(": ") else {
+/// An `executionPlan` drawn as an indented tree (`> [ Name ] | params`,
+/// each input indented below the operator that reads it: four spaces a
+/// level as Sluice draws it, or two tabs as ksqlDB does) read back into
+/// operators with their edges. Lines that are not operators are skipped.
+pub fn plan_tree(text: &str) -> Vec<PlanNode> {
+    let mut nodes: Vec<PlanNode> = Vec::new();
+    // The operator last seen at each depth, by its index in `nodes`.
+    let mut open: Vec<usize> = Vec::new();
+    for line in text.lines() {
+        let body = line.trim_start();
+        let indent = &line[..line.len() - body.len()];
+        let depth = indent.matches('\t').count() / 2 + indent.matches(' ').count() / 4;
+        let Some(rest) = body.strip_prefix("> [ ") else {
             continue;
         };
-        let Some((id, name)) = head.split_once(' ') else {
+        let Some((name, params)) = rest.split_once(" ]") else {
             continue;
         };
-        let Ok(id) = id.parse::<usize>() else {
-            continue;
-        };
-        let inputs = plan
-            .last()
-            .map(|n: &PlanNode| vec![n.id])
-            .unwrap_or_default();
-        plan.push(PlanNode {
-            id,
+        let index = nodes.len();
+        open.truncate(depth);
+        if let Some(&parent) = open.last() {
+            nodes[parent].inputs.push(index);
+        }
+        open.push(index);
+        nodes.push(PlanNode {
+            id: index,
             name: name.to_string(),
-            description: description.to_string(),
-            inputs,
+            description: params.strip_prefix(" | ").unwrap_or(params).to_string(),
+            inputs: Vec::new(),
         });
     }
+    // The plan lists inputs before the operators that read them: number
+    // the operators backwards, so that drawing it again gives the same tree.
+    let last = nodes.len().saturating_sub(1);
+    let mut plan: Vec<PlanNode> = nodes
+        .into_iter()
+        .rev()
+        .map(|n| PlanNode {
+            id: last - n.id,
+            inputs: n.inputs.iter().map(|i| last - i).collect(),
+            ..n
+        })
+        .collect();
+    plan.sort_by_key(|n| n.id);
+    plan
+}
+
+/// A query description; its plan read from `executionPlan`'s tree.
+fn query_description(d: &Json) -> Result<QueryDescription> {
+    let plan = plan_tree(&text(d, "executionPlan"));
     Ok(QueryDescription {
         id: opt_text(d, "id"),
         statement: text(d, "statementText"),
@@ -432,4 +456,59 @@ fn value(j: &Json, ty: &SqlType) -> Result<Value> {
         ),
         _ => sluice_engine::formats::json::json_to_value(j, ty)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_drawn_plan_reads_back_with_its_edges() {
+        let node = |id, name: &str, inputs: Vec<usize>| PlanNode {
+            id,
+            name: name.to_string(),
+            description: format!("{name} | params"),
+            inputs,
+        };
+        let d = QueryDescription {
+            id: None,
+            statement: String::new(),
+            sources: Vec::new(),
+            sinks: Vec::new(),
+            sink_topics: Vec::new(),
+            schema: Schema::new(Vec::new()),
+            window_type: None,
+            state: None,
+            error: None,
+            statistics: RuntimeStats::default(),
+            plan: vec![
+                node(0, "Source", vec![]),
+                node(1, "Source", vec![]),
+                node(2, "Join", vec![0, 1]),
+                node(3, "Project", vec![2]),
+                node(4, "Sink", vec![3]),
+            ],
+        };
+        let drawn = d.plan_lines().join("\n");
+        let back = QueryDescription {
+            plan: plan_tree(&drawn),
+            ..d.clone()
+        };
+        assert_eq!(back.plan_lines().join("\n"), drawn);
+        let sink = back
+            .plan
+            .iter()
+            .find(|n| n.name == "Sink")
+            .map(|n| n.inputs.len());
+        assert_eq!(sink, Some(1));
+        let join = back.plan.iter().find(|n| n.name == "Join");
+        assert_eq!(join.map(|n| n.inputs.len()), Some(2), "{:?}", back.plan);
+        // ksqlDB indents with two tabs a level.
+        let ksql = " > [ SINK ] | a\n\t\t > [ PROJECT ] | b\n\t\t\t\t > [ SOURCE ] | c";
+        let plan = plan_tree(ksql);
+        assert_eq!(plan.len(), 3);
+        assert_eq!(plan[2].name, "SINK");
+        assert_eq!(plan[2].inputs, [1]);
+        assert_eq!(plan[1].inputs, [0]);
+    }
 }

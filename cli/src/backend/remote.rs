@@ -15,6 +15,7 @@ use sluice_engine::sql::StatementText;
 use sluice_engine::types::Value;
 use std::collections::BTreeMap;
 use std::io::BufRead;
+use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -39,12 +40,25 @@ impl Remote {
     /// Connects: asks `/info`, so that a server that is down, refuses the
     /// credentials or is not a ksqlDB-compatible server is reported in one
     /// line before the prompt.
-    pub fn connect(url: &str, user: Option<&str>, password: Option<&str>) -> Result<Remote> {
+    /// With `ca`, an https:// server's certificate must chain to one of
+    /// the PEM certificates in that file (a self-signed certificate can be
+    /// the file itself) instead of Mozilla's roots.
+    pub fn connect(
+        url: &str,
+        user: Option<&str>,
+        password: Option<&str>,
+        ca: Option<&Path>,
+    ) -> Result<Remote> {
         let base = url.trim_end_matches('/').to_string();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             anyhow::bail!("the server URL must start with http:// or https://: {url}");
         }
+        let mut tls = ureq::tls::TlsConfig::builder();
+        if let Some(path) = ca {
+            tls = tls.root_certs(ca_certificates(path)?);
+        }
         let agent: ureq::Agent = ureq::Agent::config_builder()
+            .tls_config(tls.build())
             .http_status_as_error(false)
             .proxy(None)
             .timeout_connect(Some(Duration::from_secs(10)))
@@ -253,6 +267,24 @@ impl Remote {
 }
 
 /// One line after the header: a row, or the error that ended the query.
+/// The CA certificates in a PEM file, to trust instead of Mozilla's roots.
+fn ca_certificates(path: &Path) -> Result<ureq::tls::RootCerts> {
+    let pem =
+        std::fs::read(path).with_context(|| format!("reading the CA file {}", path.display()))?;
+    let mut certs = Vec::new();
+    for item in ureq::tls::parse_pem(&pem) {
+        // A key next to the certificate is not needed to trust it.
+        let item = item.with_context(|| format!("reading the CA file {}", path.display()))?;
+        if let ureq::tls::PemItem::Certificate(c) = item {
+            certs.push(c);
+        }
+    }
+    if certs.is_empty() {
+        anyhow::bail!("the CA file {} holds no PEM certificate", path.display());
+    }
+    Ok(ureq::tls::RootCerts::new_with_certs(&certs))
+}
+
 fn parse_row(line: &str, columns: &[ResultColumn]) -> Result<Vec<Value>> {
     let j: Json = serde_json::from_str(line).context("the server sent a row that is not JSON")?;
     if j.is_object() {

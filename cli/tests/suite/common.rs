@@ -217,22 +217,28 @@ pub fn single_table(text: &str) -> Table {
     all.remove(0)
 }
 
-/// The `value: ...` parts of the records `PRINT` showed.
-pub fn printed_values(table: &Table) -> Vec<String> {
-    assert_eq!(table.header, ["Record"], "not PRINT output: {table:?}");
-    table
-        .rows
-        .iter()
-        .map(|r| {
-            let record = r.join("|");
-            let start = record
-                .find(", value: ")
-                .unwrap_or_else(|| panic!("no value in {record:?}"))
-                + ", value: ".len();
-            let end = record
-                .rfind(", partition: ")
-                .unwrap_or_else(|| panic!("no partition in {record:?}"));
-            record[start..end].to_string()
-        })
-        .collect()
+/// The `value: ...` parts of the records `PRINT` showed, each PRINT's
+/// records in a list of its own (a PRINT starts with its `Key format:`
+/// line).
+pub fn printed_values(text: &str) -> Vec<Vec<String>> {
+    let mut out: Vec<Vec<String>> = Vec::new();
+    for line in text.lines() {
+        if line.starts_with("Key format: ") {
+            out.push(Vec::new());
+        }
+        let Some(record) = line.strip_prefix("rowtime: ") else {
+            continue;
+        };
+        let start = record
+            .find(", value: ")
+            .unwrap_or_else(|| panic!("no value in {record:?}"))
+            + ", value: ".len();
+        let end = record
+            .rfind(", partition: ")
+            .unwrap_or_else(|| panic!("no partition in {record:?}"));
+        out.last_mut()
+            .unwrap_or_else(|| panic!("a record before PRINT's format lines: {text}"))
+            .push(record[start..end].to_string());
+    }
+    out
 }

@@ -201,3 +201,41 @@ fn help_needs_no_semicolon() {
         "{out}"
     );
 }
+
+#[test]
+fn keywords_strings_and_the_matching_bracket_are_highlighted_and_keywords_hinted() {
+    let Some(term) = Terminal::start("highlighting") else {
+        return;
+    };
+    term.type_text("select 'x', f(a) FR");
+    // Keywords bold blue, strings green, the rest of FROM hinted (dim).
+    let wait_coloured = |what: &str, part: &str| {
+        let start = std::time::Instant::now();
+        loop {
+            let screen = term.coloured_screen();
+            if screen.contains(part) {
+                return;
+            }
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(15),
+                "no {what} ({part:?}) on the screen:\n{screen:?}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    wait_coloured("the keyword", "\x1b[34mselect\x1b[0m");
+    wait_coloured("the string", "\x1b[32m'x'");
+    wait_coloured("the hint", "FR\x1b[2mOM");
+    // On the closing bracket, the opening one is shown.
+    term.keys("Left");
+    term.keys("Left");
+    term.keys("Left");
+    term.keys("Left");
+    wait_coloured("the matching bracket", "f\x1b[7m(\x1b[0m");
+    // Right at the end of the line takes the hint.
+    term.keys("End");
+    term.keys("Right");
+    term.wait_for("the hint taken", |s| {
+        last_line(s) == "sluice> select 'x', f(a) FROM"
+    });
+}

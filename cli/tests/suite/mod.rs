@@ -5,6 +5,7 @@ mod crash;
 mod editing;
 mod examples;
 mod kafka;
+mod output;
 mod remote;
 mod restart;
 mod shell;

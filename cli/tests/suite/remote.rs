@@ -19,25 +19,41 @@ struct Server {
 impl Server {
     /// Starts a server whose users file holds `alice: secret`.
     fn start() -> Server {
+        Server::start_with(false)
+    }
+
+    /// The same, over https with a self-signed certificate for 127.0.0.1
+    /// (written to `cert.pem` in the server's directory) when `tls`.
+    fn start_with(tls: bool) -> Server {
         let dir = data_dir();
         let users = dir.path().join("users.properties");
         std::fs::write(&users, "alice: secret,admin\n").expect("a users file");
+        let mut settings = format!(
+            "authentication.method=BASIC\nauthentication.basic.users.file={}\n",
+            users.display()
+        );
+        if tls {
+            let generated = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()])
+                .expect("a certificate");
+            let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+            std::fs::write(&cert, generated.cert.pem()).expect("cert.pem");
+            std::fs::write(&key, generated.signing_key.serialize_pem()).expect("key.pem");
+            settings.push_str(&format!(
+                "ssl.certificate.location={}\nssl.key.location={}\n",
+                cert.display(),
+                key.display()
+            ));
+        }
         let config = dir.path().join("server.properties");
-        std::fs::write(
-            &config,
-            format!(
-                "authentication.method=BASIC\nauthentication.basic.users.file={}\n",
-                users.display()
-            ),
-        )
-        .expect("a config file");
+        std::fs::write(&config, settings).expect("a config file");
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
+        let scheme = if tls { "https" } else { "http" };
         let child = Command::new(SLUICE)
             .args(["server", "--listeners"])
-            .arg(format!("http://127.0.0.1:{port}"))
+            .arg(format!("{scheme}://127.0.0.1:{port}"))
             .arg("--data-dir")
             .arg(dir.path().join("data"))
             .arg("--config-file")
@@ -56,7 +72,7 @@ impl Server {
         }
         Server {
             child,
-            url: format!("http://127.0.0.1:{port}"),
+            url: format!("{scheme}://127.0.0.1:{port}"),
             _dir: dir,
         }
     }
@@ -91,10 +107,13 @@ INSERT INTO pv (id, page, n, tags) VALUES ('u1', '/home', 1, ARRAY['a', 'b']);
 INSERT INTO pv (id, page, n, tags) VALUES ('${who}', '/about', 2, ARRAY['c']);
 SHOW STREAMS;
 DESCRIBE pv;
+DESCRIBE pv EXTENDED;
 SHOW VARIABLES;
 SELECT id, UCASE(page) AS page, n * 10 AS n10, tags FROM pv EMIT CHANGES LIMIT 2;
 CREATE STREAM home AS SELECT * FROM pv WHERE page = '/home' EMIT CHANGES;
 SHOW QUERIES;
+EXPLAIN CSAS_HOME_0;
+DESCRIBE FUNCTION UCASE;
 SHOW TOPICS;
 UNSET 'auto.offset.reset';
 SELECT * FROM pv
@@ -115,14 +134,33 @@ fn remote_mode_prints_what_the_embedded_shell_prints() {
     assert_eq!(
         tables(&embedded.stdout)[2].rows(),
         [
-            ["u1", "/HOME", "10", "[\"a\", \"b\"]"],
-            ["u2", "/ABOUT", "20", "[\"c\"]"]
+            ["u1", "/HOME", "10", "[a, b]"],
+            ["u2", "/ABOUT", "20", "[c]"]
         ]
     );
+    // DESCRIBE EXTENDED and EXPLAIN (its plan drawn from the server's
+    // executionPlan, edges and all) are among what matched.
+    for part in [
+        "Kafka topic          : pv (partitions: 1, replication: 1)",
+        "Local runtime statistics",
+        "ID                   : CSAS_HOME_0",
+        "Execution plan",
+        " > [ Sink ] | name: HOME",
+        "     > [ Project ]",
+        "         > [ Filter ]",
+        "             > [ Source ] | name: PV",
+        "| Category    | STRING",
+    ] {
+        assert!(
+            embedded.stdout.contains(part),
+            "no {part:?} in {}",
+            embedded.stdout
+        );
+    }
     assert!(
         embedded
             .stderr
-            .contains("statement 14 (SELECT * FROM pv) failed:\nline 16:16:"),
+            .contains("statement 17 (SELECT * FROM pv) failed:\nline 19:16:"),
         "{}",
         embedded.stderr
     );
@@ -297,7 +335,9 @@ fn remote_tab_completion_asks_the_server() {
     });
     term.type_text(";");
     term.keys("Enter");
-    term.wait_for("the description", |s| s.contains(" URL     | STRING"));
+    term.wait_for("the description", |s| {
+        s.contains(" URL   | VARCHAR(STRING)")
+    });
 }
 
 #[test]
@@ -325,4 +365,47 @@ fn query_row_limit_stops_a_push_query() {
         "{}",
         out.stdout
     );
+}
+
+#[test]
+fn https_with_a_self_signed_certificate_trusts_the_ca_given() {
+    let server = Server::start_with(true);
+    let cert = server._dir.path().join("cert.pem");
+    // Not trusted by default: one clear line.
+    let out = server.shell(&["-e", "SHOW STREAMS;"]);
+    assert_eq!(out.code, Some(1), "{}", out.stdout);
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("could not reach the server") && out.stderr.contains("certificate"),
+        "{}",
+        out.stderr
+    );
+    // Trusted with --ca-file, or with ssl.ca.location in --config-file.
+    let cert_path = cert.to_string_lossy().to_string();
+    let out = server.shell(&["--ca-file", &cert_path, "-e", "SHOW STREAMS;"]);
+    assert!(out.success, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(tables(&out.stdout)[0].header[0], "Stream Name");
+    let config = server._dir.path().join("shell.properties");
+    std::fs::write(&config, format!("ssl.ca.location={cert_path}\n")).expect("a config file");
+    let config_path = config.to_string_lossy().to_string();
+    let out = server.shell(&["--config-file", &config_path, "-e", "SHOW STREAMS;"]);
+    assert!(out.success, "{}\n{}", out.stdout, out.stderr);
+}
+
+#[test]
+fn a_user_without_a_password_is_asked_for_it_without_echo() {
+    let server = Server::start();
+    let state = data_dir();
+    let args = [server.url.clone(), "-u".to_string(), "alice".to_string()];
+    let Some(term) = Terminal::spawn("password-prompt", &args, state.path()) else {
+        return;
+    };
+    term.wait_for("the password prompt", |s| {
+        last_line(s) == "Enter password for alice:"
+    });
+    term.type_text("secret");
+    term.keys("Enter");
+    let screen = term.wait_for("the prompt", |s| last_line(s) == super::shell::PROMPT);
+    assert!(!screen.contains("secret"), "{screen}");
+    assert!(screen.contains("status RUNNING"), "{screen}");
 }

@@ -50,6 +50,15 @@ impl Terminal {
     /// Starts `sluice ARGS...` with `XDG_STATE_HOME` at `state` and waits
     /// for its prompt; None when tmux is missing.
     pub(super) fn launch(test: &str, args: &[String], state: &Path) -> Option<Terminal> {
+        let term = Terminal::spawn(test, args, state)?;
+        term.wait_for("the first prompt", |s| last_line(s) == PROMPT);
+        assert!(term.screen().starts_with("Sluice "), "{}", term.screen());
+        Some(term)
+    }
+
+    /// Starts `sluice ARGS...` with `XDG_STATE_HOME` at `state`, without
+    /// waiting for anything; None when tmux is missing.
+    pub(super) fn spawn(test: &str, args: &[String], state: &Path) -> Option<Terminal> {
         if !tmux_available() {
             eprintln!("note: tmux is not installed; skipping the shell test '{test}'");
             return None;
@@ -101,8 +110,6 @@ impl Terminal {
             "tmux new-session failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        term.wait_for("the first prompt", |s| last_line(s) == PROMPT);
-        assert!(term.screen().starts_with("Sluice "), "{}", term.screen());
         Some(term)
     }
 
@@ -132,6 +139,13 @@ impl Terminal {
             .rposition(|l| !l.is_empty())
             .map_or(0, |i| i + 1);
         lines[..end].join("\n")
+    }
+
+    /// The screen with its colours (as SGR escape codes).
+    pub(super) fn coloured_screen(&self) -> String {
+        let out = self.tmux(&["capture-pane", "-p", "-e", "-t", "s"]);
+        assert!(out.status.success(), "capture-pane -e failed");
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// Polls the screen until `done` holds, failing after [`SCREEN_TIMEOUT`]

@@ -11,6 +11,22 @@ use crate::types::{Column, ColumnKind, Schema, SqlType, Value};
 use crate::StatementResult;
 
 impl EngineInner {
+    /// The ROWTIME of a row INSERT ... VALUES gives none: the wall clock,
+    /// but always after the previous such row's, so that the inserts of a
+    /// script (users, then their pageviews) are separate moments in order,
+    /// as they are in ksqlDB where each statement is a round trip.
+    pub(super) fn insert_time(&self) -> i64 {
+        use std::sync::atomic::Ordering;
+        let now = crate::catalog::metastore::now_ms();
+        let previous = self
+            .last_insert_time
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |last| {
+                Some(now.max(last.saturating_add(1)))
+            })
+            .unwrap_or(now);
+        now.max(previous.saturating_add(1))
+    }
+
     pub(super) fn insert_values(
         &self,
         target: &str,
@@ -44,14 +60,15 @@ impl EngineInner {
         }
         let scope = Scope::default();
         let mut row = vec![Value::Null; source.schema.columns.len()];
-        let mut ts = crate::catalog::metastore::now_ms();
+        let mut ts = None;
         for (name, e) in names.iter().zip(values) {
             let compiled = Compiled::compile(e, &scope)?;
             let v = compiled.eval(&[])?;
             if name == "ROWTIME" {
-                ts = v
-                    .as_i64()
-                    .ok_or_else(|| Error::plan("ROWTIME must be a BIGINT"))?;
+                ts = Some(
+                    v.as_i64()
+                        .ok_or_else(|| Error::plan("ROWTIME must be a BIGINT"))?,
+                );
                 continue;
             }
             let (i, col) = source
@@ -68,10 +85,10 @@ impl EngineInner {
         if let Some(spec) = &source.timestamp {
             if let Some((i, _)) = source.schema.find(&spec.column) {
                 if !row[i].is_null() {
-                    ts = crate::operators::source::extract_timestamp(
+                    ts = Some(crate::operators::source::extract_timestamp(
                         &row[i],
                         spec.format.as_deref(),
-                    )?;
+                    )?);
                 }
             }
         }
@@ -91,6 +108,10 @@ impl EngineInner {
             ),
             ..source.clone()
         })?;
+        let ts = match ts {
+            Some(ts) => ts,
+            None => self.insert_time(),
+        };
         let record = encoder
             .encode(&crate::operators::Row {
                 values: row,

@@ -74,6 +74,10 @@ pub struct EngineInner {
     views: Mutex<std::collections::HashMap<String, Arc<crate::runtime::view::TableView>>>,
     /// The shared reading of push queries' sources.
     push_hub: crate::runtime::push_hub::PushHub,
+    /// The last ROWTIME INSERT ... VALUES gave a row without one: each
+    /// such insert is a later moment than the one before (see
+    /// [`EngineInner::insert_time`]).
+    last_insert_time: std::sync::atomic::AtomicI64,
 }
 
 impl Drop for EngineInner {
@@ -132,6 +136,7 @@ impl EngineInner {
             applied: Mutex::new(0),
             views: Mutex::new(Default::default()),
             push_hub: Default::default(),
+            last_insert_time: std::sync::atomic::AtomicI64::new(i64::MIN),
         });
         inner.execute_one(
             &mut inner.new_session(),

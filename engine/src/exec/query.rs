@@ -314,6 +314,7 @@ impl EngineInner {
                 seen: 0,
                 limit,
                 emitted: 0,
+                header_sent: false,
             },
         ))))
     }
@@ -413,9 +414,62 @@ pub(super) struct PrintPush {
     seen: u64,
     limit: Option<u64>,
     emitted: u64,
+    /// Whether the `Key format:` / `Value format:` lines went out (before
+    /// the first record, as ksqlDB's PRINT writes them).
+    header_sent: bool,
+}
+
+/// The format PRINT names for record bytes read without a source over
+/// the topic, guessed as ksqlDB does from what they parse as.
+fn guessed_format(bytes: Option<&[u8]>) -> &'static str {
+    match bytes {
+        None => "\u{af}\\_(\u{30c4})_/\u{af} - no data processed",
+        Some(b) => match std::str::from_utf8(b) {
+            Ok(s) if serde_json::from_str::<serde_json::Value>(s)
+                .is_ok_and(|j| j.is_object() || j.is_array()) =>
+            {
+                "JSON"
+            }
+            Ok(s) if !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') => {
+                "KAFKA_STRING"
+            }
+            _ if b.len() == 4 => "KAFKA_INT",
+            _ if b.len() == 8 => "KAFKA_BIGINT",
+            _ => "does not match any supported format. It may be a STRING with encoding other than UTF8, or some other format.",
+        },
+    }
 }
 
 impl PrintPush {
+    /// PRINT's header lines: the key and value formats, the source's over
+    /// the topic (a KAFKA key named by its type, as ksqlDB detects it:
+    /// `KAFKA_STRING`, `KAFKA_INT`...) or guessed from `first`.
+    fn header(&self, first: &crate::log::Record) -> [String; 2] {
+        let (key, value) = match &self.source {
+            Some(s) => {
+                let keys: Vec<_> = s.schema.keys().collect();
+                let key = match (s.key_format.kind.name(), keys.as_slice()) {
+                    ("KAFKA", [k]) => match k.ty {
+                        SqlType::Int => "KAFKA_INT".to_string(),
+                        SqlType::BigInt => "KAFKA_BIGINT".to_string(),
+                        SqlType::Double => "KAFKA_DOUBLE".to_string(),
+                        _ => "KAFKA_STRING".to_string(),
+                    },
+                    (name, _) => name.to_string(),
+                };
+                (key, s.value_format.kind.name().to_string())
+            }
+            None => (
+                guessed_format(first.key.as_deref()).to_string(),
+                guessed_format(first.value.as_deref()).to_string(),
+            ),
+        };
+        [
+            format!("Key format: {key}"),
+            format!("Value format: {value}"),
+        ]
+    }
+
     /// A record's key and value as text: decoded with the formats of a
     /// source over the topic when there is one, otherwise guessed (UTF-8
     /// text, a 4- or 8-byte big-endian number, or hex).
@@ -492,13 +546,21 @@ impl PushSource for PrintPush {
                     continue;
                 }
                 self.emitted += 1;
+                if !self.header_sent {
+                    self.header_sent = true;
+                    for line in self.header(&r.record) {
+                        out.push(vec![Value::String(line)]);
+                    }
+                }
                 let (key, value) = self.render(&r.record);
+                let rowtime = chrono::DateTime::from_timestamp_millis(r.record.timestamp)
+                    .map_or_else(
+                        || "N/A".to_string(),
+                        |t| t.format("%Y/%m/%d %H:%M:%S%.3f Z").to_string(),
+                    );
                 out.push(vec![Value::String(format!(
-                    "rowtime: {}, key: {}, value: {}, partition: {}",
-                    crate::types::datetime_text::format_timestamp(r.record.timestamp),
-                    key,
-                    value,
-                    r.partition
+                    "rowtime: {rowtime}, key: {}, value: {}, partition: {}",
+                    key, value, r.partition
                 ))]);
             }
             if !out.is_empty() {

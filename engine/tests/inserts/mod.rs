@@ -125,3 +125,48 @@ fn unknown_and_read_only_targets_are_refused() {
     assert!(err.to_string().contains("read-only stream RO"), "{err}");
     assert!(e.log().read("ro", 0, 0, 10).unwrap().is_empty());
 }
+
+#[test]
+fn insert_values_without_rowtime_are_separate_moments_in_order() {
+    let e = memory();
+    e.execute(
+        "CREATE TABLE users (id STRING PRIMARY KEY, name STRING) \
+           WITH (kafka_topic='users', value_format='JSON', partitions=1);
+         CREATE STREAM views (uid STRING KEY, page STRING) \
+           WITH (kafka_topic='views', value_format='JSON', partitions=1);",
+    )
+    .unwrap();
+    // One script, many inserts well inside a millisecond of each other.
+    let mut script = String::new();
+    for i in 0..20 {
+        script.push_str(&format!(
+            "INSERT INTO users (id, name) VALUES ('u{i}', 'n{i}');\n"
+        ));
+    }
+    script.push_str("INSERT INTO views (uid, page) VALUES ('u1', '/a');\n");
+    script.push_str("INSERT INTO views (uid, page, ROWTIME) VALUES ('u2', '/b', 5);\n");
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    e.execute(&script).unwrap();
+    let log = e.log();
+    let users: Vec<i64> = log
+        .read("users", 0, 0, usize::MAX)
+        .unwrap()
+        .iter()
+        .map(|r| r.record.timestamp)
+        .collect();
+    assert_eq!(users.len(), 20);
+    assert!(users[0] >= before, "{users:?} before {before}");
+    assert!(users.windows(2).all(|w| w[0] < w[1]), "{users:?}");
+    let views: Vec<i64> = log
+        .read("views", 0, 0, usize::MAX)
+        .unwrap()
+        .iter()
+        .map(|r| r.record.timestamp)
+        .collect();
+    // The pageview comes after every user; a ROWTIME given is kept.
+    assert!(views[0] > users[19], "{views:?} {users:?}");
+    assert_eq!(views[1], 5);
+}
