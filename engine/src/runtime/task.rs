@@ -179,6 +179,26 @@ impl Flow {
         }
     }
 
+    /// Tells the stateful operators where the query keeps its stores.
+    pub fn attach_state(&mut self, scope: &crate::state::StateScope) {
+        for op in self.operators.iter_mut() {
+            op.attach_state(scope);
+        }
+    }
+
+    /// Hands the operators' stores the changelog checkpoints a commit
+    /// just wrote (see [`Operator::commit_state`]).
+    pub fn commit_state(
+        &mut self,
+        checkpoints: &[(String, i64)],
+        positions: &checkpoint::Positions,
+    ) -> Result<()> {
+        for op in self.operators.iter_mut() {
+            op.commit_state(checkpoints, positions)?;
+        }
+        Ok(())
+    }
+
     /// Commits every input's position for `group`.
     pub fn commit(&self, log: &dyn Log, group: &str) -> Result<()> {
         log.commit_offsets(group, &self.positions())
@@ -671,6 +691,9 @@ impl PersistentTask {
                     txn.append(topic, part, checkpoint::record(&positions))?;
                 }
                 txn.commit(&positions)?;
+                // The checkpoints' offsets are not known here: the stores
+                // write under none (a restart rebuilds them).
+                self.flow.commit_state(&[], &positions)?;
             }
             Out::Log(_) => {
                 // Results and state changes are appended before the offsets
@@ -680,9 +703,13 @@ impl PersistentTask {
                 // The checkpoint comes after the commit, which handed every
                 // earlier append (input included) to the OS: it never names
                 // input or state that a crash could still take away.
+                let mut written = Vec::with_capacity(self.checkpoints.len());
                 for topic in &self.checkpoints {
-                    log.append(topic, part, checkpoint::record(&positions))?;
+                    let (_, offset) = log.append(topic, part, checkpoint::record(&positions))?;
+                    written.push((topic.clone(), offset));
                 }
+                // Local stores may now hold what the checkpoints describe.
+                self.flow.commit_state(&written, &positions)?;
             }
         }
         self.stats.produced.fetch_add(produced, Ordering::Relaxed);
