@@ -1,13 +1,14 @@
 //! End-to-end tests of the engine facade: restart durability, bad records,
 //! bad statements, push and pull queries; the layering of the engine's
 //! modules (`layering`); the planner's golden cases (`planner`); deep
-//! input (`nesting`); the facade's API (`api`); and damage and retention
-//! in the data directory (`storage`).
+//! input (`nesting`); the facade's API (`api`); damage and retention
+//! in the data directory (`storage`); and local state stores (`state`).
 
 mod api;
 mod layering;
 mod nesting;
 mod planner;
+mod state;
 mod storage;
 
 use sluice_engine::log::Log as _;

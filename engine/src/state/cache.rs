@@ -123,10 +123,7 @@ impl<V, C: Codec<V>> CachedStore<V, C> {
     pub fn get_mut(&mut self, key: &[u8]) -> Result<Option<&mut V>> {
         self.slot(key)?;
         self.mark(key);
-        Ok(self
-            .slots
-            .get_mut(key)
-            .and_then(|s| s.value.as_mut()))
+        Ok(self.slots.get_mut(key).and_then(|s| s.value.as_mut()))
     }
 
     /// The value of `key`, made with `new` when there is none, to change.
@@ -245,7 +242,7 @@ impl<V, C: Codec<V>> CachedStore<V, C> {
     pub fn commit(&mut self, meta: StoreMeta, force: bool) -> Result<()> {
         self.epoch += 1;
         self.changed = false;
-        let clean = self.slots.len() - self.dirty.len();
+        let clean = self.slots.len().saturating_sub(self.dirty.len());
         let over = self.slots.len().saturating_sub(self.capacity);
         if self.kv.in_memory() && self.capacity == usize::MAX {
             // Everything stays in the cache: nothing to write back.

@@ -199,10 +199,7 @@ impl KvStore {
                 batch.insert(meta_ks, META_KEY, meta.encode());
                 batch.commit().map_err(|e| kv_error(dir, e))
             }
-            KvStore::Memory {
-                data,
-                meta: stored,
-            } => {
+            KvStore::Memory { data, meta: stored } => {
                 for (k, v) in changes {
                     match v {
                         Some(v) => data.insert(k, v),

@@ -198,7 +198,9 @@ impl AggregateOperator {
         if let (Some(meta), None) = (&base, &restored.checkpoint) {
             // No checkpoint after the store's: what follows it are the
             // changes of a step that never completed.
-            restored.stale.extend(restored.latest.drain().map(|(k, _)| k));
+            restored
+                .stale
+                .extend(restored.latest.drain().map(|(k, _)| k));
             restored.checkpoint = Some(meta.positions.clone());
         }
         self.changelog_records_read = restored.records_read;
@@ -209,13 +211,9 @@ impl AggregateOperator {
         for (id, value) in latest {
             self.replay(id, value.as_deref())?;
         }
-        let repaired = checkpoint::repair(
-            log,
-            &topic,
-            partition.unwrap_or(0),
-            &restored,
-            |id| self.changelog_value(id),
-        )?;
+        let repaired = checkpoint::repair(log, &topic, partition.unwrap_or(0), &restored, |id| {
+            self.changelog_value(id)
+        })?;
         self.checkpoint = restored
             .checkpoint
             .clone()

@@ -4,8 +4,8 @@
 //! and a cache smaller than the keys).
 
 use super::*;
-use crate::types::SqlType;
 use crate::functions::aggregate::AggregateRegistry;
+use crate::types::SqlType;
 
 fn row(key: &str, ts: i64) -> Row {
     Row {
@@ -259,13 +259,16 @@ fn a_store_behind_its_changelog_replays_only_what_followed() {
 
     // The older copy of the store: the changelog after its checkpoint
     // (group a, group c, a checkpoint) brings it up to date.
-    let mut op = counter(None, &StateScope {
-        config: crate::state::StateConfig {
-            root: crate::state::StateRoot::Dir(old.path().to_path_buf()),
-            cache_entries: 1_000,
+    let mut op = counter(
+        None,
+        &StateScope {
+            config: crate::state::StateConfig {
+                root: crate::state::StateRoot::Dir(old.path().to_path_buf()),
+                cache_entries: 1_000,
+            },
+            query_id: "Q1".into(),
         },
-        query_id: "Q1".into(),
-    });
+    );
     op.restore(&log).unwrap();
     assert_eq!(op.changelog_records_read(), 3);
     let out = step(&mut op, &log, &["a", "b", "c"], 20, 8);
@@ -311,7 +314,8 @@ fn changes_after_the_last_checkpoint_are_undone_on_restore() {
     // A step whose changes reached the changelog but whose checkpoint
     // never did (a crash in the middle of the commit).
     let mut ctx = Context::default();
-    op.process(vec![row("a", 5), row("c", 6)], &mut ctx).unwrap();
+    op.process(vec![row("a", 5), row("c", 6)], &mut ctx)
+        .unwrap();
     for (topic, record) in ctx.changelog {
         log.append(&topic, Some(0), record).unwrap();
     }
@@ -352,10 +356,7 @@ fn a_cache_smaller_than_the_keys_counts_right_across_restarts() {
         let out = step(&mut op, &log, &keys, 100 + round, 50 * (round + 1));
         assert!(op.groups.cached() <= 4, "{}", op.groups.cached());
         for k in &keys {
-            assert_eq!(
-                counted(&out, k),
-                Some(Value::BigInt(round + 1))
-            );
+            assert_eq!(counted(&out, k), Some(Value::BigInt(round + 1)));
         }
     }
     drop(op);
