@@ -25,8 +25,8 @@ pub trait Codec<V>: Send {
 /// A cached key: its value (None when absent or deleted), whether it
 /// changed since the last write, and when it was last used.
 #[derive(Debug)]
-pub struct Slot<V> {
-    pub value: Option<V>,
+struct Slot<V> {
+    value: Option<V>,
     dirty: bool,
     used: u64,
 }
@@ -39,6 +39,9 @@ pub struct CachedStore<V, C: Codec<V>> {
     /// Keys changed since the last write (each slot flagged `dirty`).
     dirty: Vec<Vec<u8>>,
     capacity: usize,
+    /// False for a store in memory without a bound: everything stays in
+    /// the cache, and nothing is tracked for writing back.
+    write_back: bool,
     /// Counts commits: a slot's `used` is the commit count when it was
     /// last used.
     epoch: u64,
@@ -52,6 +55,7 @@ pub struct CachedStore<V, C: Codec<V>> {
 impl<V, C: Codec<V>> CachedStore<V, C> {
     pub fn new(kv: KvStore, codec: C, capacity: usize) -> Self {
         CachedStore {
+            write_back: !(kv.in_memory() && capacity == usize::MAX),
             kv,
             codec,
             slots: hashbrown::HashMap::new(),
@@ -106,6 +110,9 @@ impl<V, C: Codec<V>> CachedStore<V, C> {
 
     fn mark(&mut self, key: &[u8]) {
         self.changed = true;
+        if !self.write_back {
+            return;
+        }
         if let Some(slot) = self.slots.get_mut(key) {
             if !slot.dirty {
                 slot.dirty = true;
@@ -128,17 +135,17 @@ impl<V, C: Codec<V>> CachedStore<V, C> {
 
     /// The value of `key`, made with `new` when there is none, to change.
     pub fn get_or_insert_with(&mut self, key: &[u8], new: impl FnOnce() -> V) -> Result<&mut V> {
-        let epoch = self.epoch;
-        // The hot path: one lookup for a cached key already changed.
-        let cached_dirty = self.slots.get(key).is_some_and(|s| s.dirty);
-        if !cached_dirty {
+        if !self.slots.contains_key(key) {
             self.slot(key)?;
-            self.mark(key);
-        } else {
-            self.changed = true;
         }
+        self.changed = true;
+        // The hot path: two lookups for a cached key.
         let slot = self.slots.get_mut(key).expect("the slot exists");
-        slot.used = epoch;
+        slot.used = self.epoch;
+        if !slot.dirty && self.write_back {
+            slot.dirty = true;
+            self.dirty.push(key.to_vec());
+        }
         Ok(slot.value.get_or_insert_with(new))
     }
 
@@ -165,7 +172,7 @@ impl<V, C: Codec<V>> CachedStore<V, C> {
 
     /// Deletes `key`; returns its value.
     pub fn remove(&mut self, key: &[u8]) -> Result<Option<V>> {
-        if self.kv.in_memory() && self.capacity == usize::MAX {
+        if !self.write_back {
             // Nothing was ever written back: nothing to delete there.
             self.changed = true;
             return Ok(self.slots.remove(key).and_then(|s| s.value));
@@ -244,13 +251,8 @@ impl<V, C: Codec<V>> CachedStore<V, C> {
         self.changed = false;
         let clean = self.slots.len().saturating_sub(self.dirty.len());
         let over = self.slots.len().saturating_sub(self.capacity);
-        if self.kv.in_memory() && self.capacity == usize::MAX {
+        if !self.write_back {
             // Everything stays in the cache: nothing to write back.
-            for key in std::mem::take(&mut self.dirty) {
-                if let Some(slot) = self.slots.get_mut(&key) {
-                    slot.dirty = false;
-                }
-            }
         } else if !self.dirty.is_empty()
             && (force
                 || self.dirty.len() >= (self.capacity / 2).max(1)
@@ -333,5 +335,91 @@ impl<V, C: Codec<V>> Drop for CachedStore<V, C> {
         if let Err(e) = self.close() {
             tracing::warn!("closing a state store: {e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Values are strings.
+    struct Text;
+
+    impl Codec<String> for Text {
+        fn encode(&self, v: &String) -> Vec<u8> {
+            v.clone().into_bytes()
+        }
+        fn decode(&self, b: &[u8]) -> Result<String> {
+            Ok(String::from_utf8_lossy(b).into_owned())
+        }
+    }
+
+    fn meta(offset: i64) -> StoreMeta {
+        StoreMeta {
+            changelog_offset: Some(offset),
+            positions: vec![("in".into(), 0, offset)],
+            extra: serde_json::Value::Null,
+        }
+    }
+
+    fn reopen(dir: &std::path::Path) -> KvStore {
+        KvStore::open(Some(dir)).unwrap()
+    }
+
+    #[test]
+    fn the_store_holds_what_a_checkpoint_describes_and_never_more() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut store = CachedStore::new(reopen(dir.path()), Text, 100);
+            store.put(b"a", "1".into()).unwrap();
+            // Not written yet (few changes, recent write): still cached.
+            store.commit(meta(7), false).unwrap();
+            store.put(b"b", "2".into()).unwrap();
+            // Closed after a change no checkpoint describes: the change
+            // must not reach the store, nor what came before without it.
+        }
+        let kv = reopen(dir.path());
+        assert_eq!(kv.get(b"b").unwrap(), None);
+        assert_eq!(kv.meta().unwrap(), None);
+        drop(kv);
+        {
+            let mut store = CachedStore::new(reopen(dir.path()), Text, 100);
+            store.put(b"a", "1".into()).unwrap();
+            store.commit(meta(9), false).unwrap();
+            // Closed with nothing changed since the commit: written under it.
+        }
+        let kv = reopen(dir.path());
+        assert_eq!(kv.get(b"a").unwrap(), Some(b"1".to_vec()));
+        assert_eq!(kv.meta().unwrap(), Some(meta(9)));
+    }
+
+    #[test]
+    fn the_cache_stays_within_its_bound_and_reads_back_what_it_evicted() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = CachedStore::new(reopen(dir.path()), Text, 10);
+        for round in 0..3 {
+            for i in 0..100 {
+                let key = format!("k{i:03}");
+                let v = store
+                    .get_or_insert_with(key.as_bytes(), String::new)
+                    .unwrap();
+                v.push_str(&round.to_string());
+            }
+            store.commit(meta(round), false).unwrap();
+            assert!(store.cached() <= 10, "{}", store.cached());
+        }
+        assert_eq!(store.get(b"k042").unwrap().map(String::as_str), Some("012"));
+        store.remove(b"k042").unwrap();
+        let keys = store.keys_in(b"k04", Some(b"k05")).unwrap();
+        assert_eq!(keys.len(), 9);
+        assert!(!keys.contains(&b"k042".to_vec()));
+        let scanned = store.scan(b"k098", None).unwrap();
+        assert_eq!(
+            scanned,
+            vec![
+                (b"k098".to_vec(), "012".to_string()),
+                (b"k099".to_vec(), "012".to_string())
+            ]
+        );
     }
 }

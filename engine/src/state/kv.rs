@@ -1,16 +1,20 @@
 //! The key-value store under a cache: fjall (a pure-Rust LSM tree) in a
 //! directory of its own, or an ordered map in memory. A write applies a
 //! batch of changes and the store's metadata (the changelog checkpoint the
-//! state reflects) atomically; nothing is fsynced, because the changelog
-//! remains the source of truth and a store that lost its last writes is
-//! caught up from it.
+//! state reflects) atomically, in one write batch. Nothing is fsynced: the
+//! changelog remains the source of truth, and a store that lost its last
+//! writes is caught up from it.
 
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// The metadata key in the `meta` keyspace.
-const META_KEY: &[u8] = b"checkpoint";
+/// The memtable bound of a store.
+const MEMTABLE_BYTES: u64 = 8 << 20;
+
+/// The key of the metadata among the data: one zero byte, before every
+/// key a store holds (none is that short).
+const META_KEY: &[u8] = b"\x00";
 
 /// What a store's contents reflect.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -78,7 +82,6 @@ pub enum KvStore {
         dir: PathBuf,
         db: fjall::Database,
         data: fjall::Keyspace,
-        meta: fjall::Keyspace,
     },
     Memory {
         data: BTreeMap<Vec<u8>, Vec<u8>>,
@@ -101,17 +104,18 @@ impl KvStore {
             .cache_size(8 << 20)
             .open()
             .map_err(|e| kv_error(dir, e))?;
+        // One keyspace (the metadata among the data), so that every flush
+        // of its memtable lets the journal go; small memtables bound the
+        // journal a store replays when it is opened again.
         let data = db
-            .keyspace("data", fjall::KeyspaceCreateOptions::default)
-            .map_err(|e| kv_error(dir, e))?;
-        let meta = db
-            .keyspace("meta", fjall::KeyspaceCreateOptions::default)
+            .keyspace("data", || {
+                fjall::KeyspaceCreateOptions::default().max_memtable_size(MEMTABLE_BYTES)
+            })
             .map_err(|e| kv_error(dir, e))?;
         Ok(KvStore::Disk {
             dir: dir.to_path_buf(),
             db,
             data,
-            meta,
         })
     }
 
@@ -163,7 +167,9 @@ impl KvStore {
             KvStore::Disk { dir, data, .. } => {
                 for guard in data.range::<&[u8], _>((Bound::Included(from), upper)) {
                     let (k, v) = guard.into_inner().map_err(|e| kv_error(dir, e))?;
-                    f(&k, &v)?;
+                    if &*k != META_KEY {
+                        f(&k, &v)?;
+                    }
                 }
             }
             KvStore::Memory { data, .. } => {
@@ -183,12 +189,7 @@ impl KvStore {
         meta: &StoreMeta,
     ) -> Result<()> {
         match self {
-            KvStore::Disk {
-                dir,
-                db,
-                data,
-                meta: meta_ks,
-            } => {
+            KvStore::Disk { dir, db, data } => {
                 let mut batch = db.batch();
                 for (k, v) in changes {
                     match v {
@@ -196,7 +197,7 @@ impl KvStore {
                         None => batch.remove(data, k),
                     }
                 }
-                batch.insert(meta_ks, META_KEY, meta.encode());
+                batch.insert(data, META_KEY, meta.encode());
                 batch.commit().map_err(|e| kv_error(dir, e))
             }
             KvStore::Memory { data, meta: stored } => {
@@ -216,8 +217,8 @@ impl KvStore {
     /// that cannot be read counts as none: the store is then rebuilt.
     pub fn meta(&self) -> Result<Option<StoreMeta>> {
         match self {
-            KvStore::Disk { dir, meta, .. } => {
-                let Some(bytes) = meta.get(META_KEY).map_err(|e| kv_error(dir, e))? else {
+            KvStore::Disk { dir, data, .. } => {
+                let Some(bytes) = data.get(META_KEY).map_err(|e| kv_error(dir, e))? else {
                     return Ok(None);
                 };
                 match StoreMeta::decode(&bytes) {
@@ -235,12 +236,7 @@ impl KvStore {
     /// Removes every entry and the metadata.
     pub fn clear(&mut self) -> Result<()> {
         match self {
-            KvStore::Disk {
-                dir, data, meta, ..
-            } => {
-                data.clear().map_err(|e| kv_error(dir, e))?;
-                meta.clear().map_err(|e| kv_error(dir, e))
-            }
+            KvStore::Disk { dir, data, .. } => data.clear().map_err(|e| kv_error(dir, e)),
             KvStore::Memory { data, meta } => {
                 data.clear();
                 *meta = None;

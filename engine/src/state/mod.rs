@@ -14,7 +14,7 @@
 pub mod cache;
 pub mod kv;
 
-pub use cache::{CachedStore, Codec, Slot};
+pub use cache::{CachedStore, Codec};
 pub use kv::{KvStore, StoreMeta};
 
 use std::path::PathBuf;

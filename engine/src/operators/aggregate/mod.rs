@@ -703,7 +703,7 @@ impl Operator for AggregateOperator {
                 "table changes (the replaced row is retracted)".to_string(),
             ));
         }
-        parts.push(("store", "in memory".to_string()));
+        parts.push(("store", "local (a cache over disk)".to_string()));
         if let Some(topic) = &self.changelog {
             parts.push(("changelog", topic.clone()));
         }

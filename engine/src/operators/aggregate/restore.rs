@@ -7,7 +7,7 @@
 //! values. Commits hand the store the changelog checkpoint just written.
 
 use super::state::{split_changelog_key, start_bytes, Group};
-use super::{AggregateOperator, WindowAssigner};
+use super::{memory_store, AggregateOperator, WindowAssigner};
 use crate::error::Result;
 use crate::log::Log;
 use crate::operators::checkpoint::{self, Positions};
@@ -32,13 +32,17 @@ impl AggregateOperator {
             return Ok(());
         };
         let location = scope.location(topic, partition);
-        let kv = KvStore::open_or_reset(location.dir.as_deref())?;
         let cap = location.cache_entries;
+        // A store opened before is closed first (one handle per directory).
         if self.sessioned() {
             let codec = self.sessions.codec().clone();
+            self.sessions = memory_store(codec.clone());
+            let kv = KvStore::open_or_reset(location.dir.as_deref())?;
             self.sessions = crate::state::CachedStore::new(kv, codec, cap);
         } else {
             let codec = self.groups.codec().clone();
+            self.groups = memory_store(codec.clone());
+            let kv = KvStore::open_or_reset(location.dir.as_deref())?;
             self.groups = crate::state::CachedStore::new(kv, codec, cap);
         }
         Ok(())
