@@ -72,7 +72,7 @@ pub(super) struct GroupCodec {
 }
 
 impl GroupCodec {
-    fn from_json(&self, parsed: &serde_json::Value) -> Result<Group> {
+    fn read_json(&self, parsed: &serde_json::Value) -> Result<Group> {
         let arr = parsed
             .as_array()
             .ok_or_else(|| Error::format("bad changelog record"))?;
@@ -115,7 +115,7 @@ impl Codec<Group> for GroupCodec {
     }
 
     fn decode(&self, bytes: &[u8]) -> Result<Group> {
-        self.from_json(&serde_json::from_slice(bytes)?)
+        self.read_json(&serde_json::from_slice(bytes)?)
     }
 }
 
@@ -143,7 +143,7 @@ impl Codec<Vec<Group>> for SessionCodec {
             .as_array()
             .ok_or_else(|| Error::format("bad stored sessions"))?
             .iter()
-            .map(|g| self.0.from_json(g))
+            .map(|g| self.0.read_json(g))
             .collect()
     }
 }
