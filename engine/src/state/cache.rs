@@ -39,6 +39,10 @@ pub struct CachedStore<V, C: Codec<V>> {
     /// Keys changed since the last write (each slot flagged `dirty`).
     dirty: Vec<Vec<u8>>,
     capacity: usize,
+    /// No key above this one is in the store (None: not known), so a
+    /// key above it is not looked up there: new time windows, whose keys
+    /// sort after every stored one, cost no read.
+    stored_max: Option<Vec<u8>>,
     /// False for a store in memory without a bound: everything stays in
     /// the cache, and nothing is tracked for writing back.
     write_back: bool,
@@ -54,7 +58,15 @@ pub struct CachedStore<V, C: Codec<V>> {
 
 impl<V, C: Codec<V>> CachedStore<V, C> {
     pub fn new(kv: KvStore, codec: C, capacity: usize) -> Self {
+        let stored_max = match kv.last_key() {
+            Ok(max) => Some(max.unwrap_or_default()),
+            Err(e) => {
+                tracing::warn!("reading a state store: {e}");
+                None
+            }
+        };
         CachedStore {
+            stored_max,
             write_back: !(kv.in_memory() && capacity == usize::MAX),
             kv,
             codec,
@@ -87,7 +99,12 @@ impl<V, C: Codec<V>> CachedStore<V, C> {
     fn slot(&mut self, key: &[u8]) -> Result<&mut Slot<V>> {
         let epoch = self.epoch;
         if !self.slots.contains_key(key) {
-            let value = match self.kv.get(key)? {
+            let above = self
+                .stored_max
+                .as_ref()
+                .is_some_and(|max| key > max.as_slice());
+            let stored = if above { None } else { self.kv.get(key)? };
+            let value = match stored {
                 Some(bytes) => Some(self.codec.decode(&bytes)?),
                 None => None,
             };
@@ -235,6 +252,11 @@ impl<V, C: Codec<V>> CachedStore<V, C> {
             if let Some(slot) = self.slots.get_mut(&key) {
                 slot.dirty = false;
                 let value = slot.value.as_ref().map(|v| self.codec.encode(v));
+                if let Some(max) = self.stored_max.as_mut() {
+                    if value.is_some() && key > *max {
+                        max.clone_from(&key);
+                    }
+                }
                 changes.push((key, value));
             }
         }
@@ -314,7 +336,9 @@ impl<V, C: Codec<V>> CachedStore<V, C> {
         self.slots.clear();
         self.dirty.clear();
         self.committed = None;
-        self.kv.clear()
+        self.kv.clear()?;
+        self.stored_max = Some(Vec::new());
+        Ok(())
     }
 
     /// Writes what the last commit described, if nothing changed since

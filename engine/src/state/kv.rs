@@ -245,6 +245,20 @@ impl KvStore {
         }
     }
 
+    /// The largest key the store holds (None when empty).
+    pub fn last_key(&self) -> Result<Option<Vec<u8>>> {
+        match self {
+            KvStore::Disk { dir, data, .. } => match data.last_key_value() {
+                Some(guard) => {
+                    let (k, _) = guard.into_inner().map_err(|e| kv_error(dir, e))?;
+                    Ok(Some(k.to_vec()))
+                }
+                None => Ok(None),
+            },
+            KvStore::Memory { data, .. } => Ok(data.keys().next_back().cloned()),
+        }
+    }
+
     /// True when the store keeps nothing on disk.
     pub fn in_memory(&self) -> bool {
         matches!(self, KvStore::Memory { .. })
