@@ -5,7 +5,8 @@
 //! throughput, CPU, latency and memory (`runner`, `procstat`). Serving
 //! benchmarks measure what a client sees instead: key-lookup pull queries
 //! (`pull`), push-query delivery latency (`push`) and the shell's start-up
-//! (`startup`), reported by `report`; `httpserve` measures pull, push and
+//! (`startup`), reported by `report`; `restore` times an aggregation's
+//! restart; `httpserve` measures pull, push and
 //! inserts over real HTTP against a `sluice server` process (`http`).
 //!
 //! Correctness comes first: [`check`] runs workloads on a small input and
@@ -19,6 +20,7 @@ pub mod procstat;
 pub mod pull;
 pub mod push;
 pub mod report;
+pub mod restore;
 pub mod rng;
 pub mod runner;
 pub mod startup;
@@ -50,6 +52,9 @@ pub enum Bench {
     /// Volume in the embedded log: memory, reopening, start-up
     /// ([`storage`]).
     Storage,
+    /// An aggregation's restart: restore time from its local store and
+    /// from its changelog ([`restore`]).
+    Restore,
 }
 
 impl Bench {
@@ -63,7 +68,7 @@ impl Bench {
     }
 
     /// The serving benchmarks, in suite order.
-    pub const SERVING: [Bench; 8] = [
+    pub const SERVING: [Bench; 9] = [
         Bench::Pull,
         Bench::Push,
         Bench::Startup,
@@ -72,6 +77,7 @@ impl Bench {
         Bench::HttpPush,
         Bench::HttpInserts,
         Bench::Storage,
+        Bench::Restore,
     ];
 
     /// The name used on the command line and in reports.
@@ -86,6 +92,7 @@ impl Bench {
             Bench::HttpPush => "http-push",
             Bench::HttpInserts => "http-inserts",
             Bench::Storage => "storage",
+            Bench::Restore => "restore",
         }
     }
 
@@ -116,6 +123,9 @@ impl Bench {
             Bench::HttpInserts => "HTTP inserts: 1M rows through one /inserts-stream connection",
             Bench::Storage => {
                 "storage: records of ~200 bytes into the embedded log, peak memory, reopening and start-up"
+            }
+            Bench::Restore => {
+                "restore: GROUP BY user over 10M records, then restart: restore time and results"
             }
         }
     }

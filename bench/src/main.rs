@@ -8,6 +8,7 @@
 //! sluice-bench --query startup               the shell's start-up (needs it built)
 //! sluice-bench --query http-pull,http-push,http-inserts,startup-server
 //!                                            over HTTP against `sluice server`
+//! sluice-bench --query restore --events 10000000  an aggregation's restart
 //! sluice-bench --all                         the suite (each workload in its own process)
 //! sluice-bench --check                       every workload on a small input, checked
 //! options: --events N  --seed S  --batch N  --ms-per-event N  --in-memory  --json FILE
@@ -23,7 +24,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 use anyhow::{anyhow, bail, Context, Result};
 use sluice_bench::events::GenConfig;
 use sluice_bench::report::{self, ServeReport};
-use sluice_bench::{httpserve, pull, push, runner, startup, storage, Bench, Workload};
+use sluice_bench::{httpserve, pull, push, restore, runner, startup, storage, Bench, Workload};
 use std::io::Write;
 
 /// Event-time spacing of the second, sparse `--check` pass.
@@ -46,7 +47,7 @@ const USAGE: &str = "usage: sluice-bench (--query NAME | --all | --check) [--eve
 [--batch N] [--ms-per-event N] [--in-memory] [--json FILE]
   [--keys N] [--queries N] [--seconds S] [--rate N] [--subscribers N] [--runs N] [--connections N]
 workloads: q0 q1 q2 q3 q4 q5 q7 q8 enrich count pull push startup startup-server
-  http-pull http-push http-inserts storage (HTTP ones spawn the release sluice server)";
+  http-pull http-push http-inserts storage restore (HTTP ones spawn the release sluice server)";
 
 struct Args {
     benches: Vec<Bench>,
@@ -151,6 +152,7 @@ fn parse_args() -> Result<Args> {
                 Bench::Startup
                     | Bench::StartupServer
                     | Bench::Storage
+                    | Bench::Restore
                     | Bench::HttpPull
                     | Bench::HttpPush
                     | Bench::HttpInserts
@@ -181,7 +183,20 @@ fn options(args: &Args, w: Workload, ms_per_event: i64) -> runner::RunOptions {
     }
 }
 
-/// The pull benchmark's options.
+/// The restore benchmark's options.
+fn restore_options(args: &Args) -> restore::RestoreOptions {
+    let default = if args.check {
+        sluice_bench::CHECK_EVENTS
+    } else {
+        restore::DEFAULT_RECORDS
+    };
+    restore::RestoreOptions {
+        records: args.events.unwrap_or(default),
+        keys: args.keys.unwrap_or(restore::DEFAULT_KEYS),
+    }
+}
+
+/// The storage benchmark's options.
 fn storage_options(args: &Args) -> storage::StorageOptions {
     let default = if args.check {
         sluice_bench::CHECK_EVENTS
@@ -300,6 +315,7 @@ fn run_here(args: &Args, b: Bench, ms_per_event: i64) -> Result<Vec<Report>> {
             )?)]
         }
         Bench::Storage => vec![Report::Serve(storage::run(&storage_options(args))?)],
+        Bench::Restore => vec![Report::Serve(restore::run(&restore_options(args))?)],
     })
 }
 
@@ -331,6 +347,11 @@ fn run_child(args: &Args, b: Bench, ms_per_event: i64) -> Result<Vec<Report>> {
         Bench::Storage => {
             let o = storage_options(args);
             cmd.args(["--events", &o.records.to_string()]);
+        }
+        Bench::Restore => {
+            let o = restore_options(args);
+            cmd.args(["--events", &o.records.to_string()])
+                .args(["--keys", &o.keys.to_string()]);
         }
         Bench::HttpPull | Bench::HttpPush | Bench::HttpInserts => {
             // The child applies the same defaults; pass what was given.

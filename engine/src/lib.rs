@@ -5,8 +5,8 @@
 //! `formats` and computed by `functions`.
 //!
 //! The modules are layered, each using only those below it: `error`;
-//! `types`; `sql`, `functions` and `results`; `expr`, `formats` and `log`; `catalog`;
-//! `operators`; `runtime`; `plan`; and the executor (`exec`) behind this facade.
+//! `types`; `sql`, `functions` and `results`; `expr`, `formats` and `log`; `catalog`
+//! and `state`; `operators`; `runtime`; `plan`; and the executor (`exec`) behind this facade.
 //! `tests/layering/mod.rs` holds the table and checks it.
 
 pub mod catalog;
@@ -21,6 +21,7 @@ pub mod plan;
 pub mod results;
 pub mod runtime;
 pub mod sql;
+pub mod state;
 mod testkit;
 pub mod types;
 

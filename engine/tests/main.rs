@@ -2,14 +2,16 @@
 //! bad statements, push and pull queries; the layering of the engine's
 //! modules (`layering`); the planner's golden cases (`planner`); deep
 //! input (`nesting`); the facade's API (`api`); batched JSON inserts
-//! (`inserts`); pull queries from views in memory (`views`); and damage
-//! and retention in the data directory (`storage`).
+//! (`inserts`); pull queries from views in memory (`views`); damage and
+//! retention in the data directory (`storage`); and local state stores
+//! (`state`).
 
 mod api;
 mod inserts;
 mod layering;
 mod nesting;
 mod planner;
+mod state;
 mod storage;
 mod views;
 

@@ -64,6 +64,8 @@ pub struct EngineInner {
     follow_commands: bool,
     /// The Log is a Kafka cluster.
     kafka: bool,
+    /// Where persistent queries keep their local state stores.
+    stores: crate::state::StateConfig,
     /// This process's id in the commands it records.
     instance: String,
     /// The next command-topic offset to apply; held while a statement
@@ -107,6 +109,33 @@ pub(super) fn prop_int(props: &Properties, name: &str) -> Result<Option<i64>> {
     }
 }
 
+/// Where the engine's state stores live: `state/` in the data directory;
+/// over Kafka, `ksql.streams.state.dir` or else a temporary directory; in
+/// memory for an engine without either.
+fn state_config(config: &EngineConfig) -> Result<crate::state::StateConfig> {
+    use crate::state::{StateConfig, StateRoot, CACHE_ENTRIES_PROPERTY, STATE_DIR_PROPERTY};
+    let root = match (&config.kafka, &config.data_dir) {
+        (Some(_), _) => match config.properties.get(STATE_DIR_PROPERTY) {
+            Some(dir) => StateRoot::Dir(dir.into()),
+            None => StateRoot::Temp(std::sync::Arc::new(
+                tempfile::Builder::new().prefix("sluice-state").tempdir()?,
+            )),
+        },
+        (None, Some(dir)) => StateRoot::Dir(dir.join("state")),
+        (None, None) => StateRoot::Memory,
+    };
+    let cache_entries = match config.properties.get(CACHE_ENTRIES_PROPERTY) {
+        Some(v) => v.trim().parse::<usize>().map_err(|_| {
+            Error::plan(format!("Invalid value for {CACHE_ENTRIES_PROPERTY}: '{v}'"))
+        })?,
+        None => crate::state::DEFAULT_CACHE_ENTRIES,
+    };
+    Ok(StateConfig {
+        root,
+        cache_entries,
+    })
+}
+
 impl EngineInner {
     pub fn open(config: EngineConfig, log: Arc<dyn Log>) -> Result<Arc<EngineInner>> {
         let service_id = config
@@ -132,6 +161,7 @@ impl EngineInner {
             replaying: AtomicBool::new(false),
             follow_commands: config.kafka.is_some() && config.background && !config.record_only,
             kafka: config.kafka.is_some(),
+            stores: state_config(&config)?,
             instance: crate::catalog::metastore::instance_id(),
             applied: Mutex::new(0),
             views: Mutex::new(Default::default()),

@@ -340,6 +340,7 @@ impl EngineInner {
             stateful,
             partition_local: plan.partition_local,
             changelogs: plan.changelogs.clone(),
+            state: self.stores.clone(),
         };
         let info = QueryInfo {
             id: id.to_string(),
@@ -413,6 +414,7 @@ impl EngineInner {
             if !self.kafka {
                 self.delete_internal_topics(&id)?;
             }
+            self.delete_state(&id);
         }
         Ok(CommandStatus::success(
             "terminate",
@@ -421,6 +423,21 @@ impl EngineInner {
             "Query terminated.",
         )
         .into())
+    }
+
+    /// Deletes a terminated query's local state stores.
+    fn delete_state(&self, id: &str) {
+        let scope = crate::state::StateScope {
+            config: self.stores.clone(),
+            query_id: id.to_string(),
+        };
+        if let Some(dir) = scope.query_dir() {
+            if let Err(e) = std::fs::remove_dir_all(&dir) {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    tracing::warn!("removing {}: {e}", dir.display());
+                }
+            }
+        }
     }
 
     /// Deletes a terminated query's internal topics (state changelogs and

@@ -137,6 +137,22 @@ pub trait Operator: Send {
     /// partition, its state in the same partition of the changelog).
     fn set_changelog_partition(&mut self, _partition: i32) {}
 
+    /// Tells a stateful operator where the query keeps its local stores
+    /// (before `restore`, which opens them).
+    fn attach_state(&mut self, _scope: &crate::state::StateScope) {}
+
+    /// After a commit wrote the changelog checkpoints (`checkpoints`: each
+    /// changelog's checkpoint offset, empty when not known) for input
+    /// `positions`: the operator's stores may write their contents under
+    /// that checkpoint.
+    fn commit_state(
+        &mut self,
+        _checkpoints: &[(String, i64)],
+        _positions: &super::checkpoint::Positions,
+    ) -> Result<()> {
+        Ok(())
+    }
+
     /// The input positions the restored state reflects, when the
     /// changelog held a checkpoint.
     fn checkpoint(&self) -> Option<super::checkpoint::Positions> {

@@ -1,5 +1,5 @@
 //! The operators of a query pipeline, one per file: decoding records
-//! (`source`), filtering, projecting, expanding (table functions), re-keying
+//! (`source`), grouping (`aggregate`, with its state in a local store), filtering, projecting, expanding (table functions), re-keying
 //! (PARTITION BY) and encoding results (`sink`); and the contract they all
 //! implement (`contract`), with the checkpoints stateful ones restore from
 //! and the helpers they describe themselves with in plans (`describe`).

@@ -75,6 +75,18 @@ pub struct DeployConfig {
     pub partition_local: bool,
     /// The state changelog topics its operators write.
     pub changelogs: Vec<String>,
+    /// Where its operators keep their local stores.
+    pub state: crate::state::StateConfig,
+}
+
+impl DeployConfig {
+    /// The query's place among the local stores.
+    pub fn state_scope(&self) -> crate::state::StateScope {
+        crate::state::StateScope {
+            config: self.state.clone(),
+            query_id: self.query_id.clone(),
+        }
+    }
 }
 
 /// Opens a query's inputs on the Log: each positioned at `group`'s
@@ -305,7 +317,9 @@ fn build_work(
     stats: &Arc<QueryStats>,
 ) -> Result<Box<dyn Work>> {
     let group = config.group.clone();
+    let scope = config.state_scope();
     let mut flow = open_flow(log.as_ref(), spec, Some(&group), config.earliest)?;
+    flow.attach_state(&scope);
     // Commit the starting positions so a restart resumes exactly here
     // (a query that ran before, maybe in another process of the
     // service, has its own).
@@ -406,7 +420,7 @@ fn build_work(
             let log = log.clone();
             let make: TaskFactory = Box::new(move |p| {
                 let group = &template.group;
-                let mut rebuild = rebuilder(&log, &factory, group, earliest, Some(p));
+                let mut rebuild = rebuilder(&log, &factory, group, earliest, Some(p), &scope);
                 let mut flow = rebuild()?;
                 flow.restore(log.as_ref())?;
                 // Each partition's writer fences that partition's
@@ -450,7 +464,7 @@ fn build_work(
                 0,
                 Some(Membership::new(member, config.stateful, earliest)),
                 txn(txn_id),
-                rebuilder(log, &factory, &group, earliest, None),
+                rebuilder(log, &factory, &group, earliest, None, &scope),
             ))
         }
         None => {
@@ -464,7 +478,7 @@ fn build_work(
                 0,
                 None,
                 txn(format!("{group}-txn")),
-                rebuilder(log, &factory, &group, earliest, None),
+                rebuilder(log, &factory, &group, earliest, None, &scope),
             ))
         }
     })
@@ -478,10 +492,13 @@ fn rebuilder(
     group: &str,
     earliest: bool,
     only: Option<i32>,
+    scope: &crate::state::StateScope,
 ) -> Rebuild {
     let (log, factory, group) = (log.clone(), factory.clone(), group.to_string());
+    let scope = scope.clone();
     Box::new(move || {
         let mut flow = open_flow(log.as_ref(), factory()?, Some(&group), earliest)?;
+        flow.attach_state(&scope);
         if let Some(p) = only {
             flow.only_partition(p);
         }

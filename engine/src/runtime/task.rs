@@ -180,6 +180,26 @@ impl Flow {
         }
     }
 
+    /// Tells the stateful operators where the query keeps its stores.
+    pub fn attach_state(&mut self, scope: &crate::state::StateScope) {
+        for op in self.operators.iter_mut() {
+            op.attach_state(scope);
+        }
+    }
+
+    /// Hands the operators' stores the changelog checkpoints a commit
+    /// just wrote (see [`Operator::commit_state`]).
+    pub fn commit_state(
+        &mut self,
+        checkpoints: &[(String, i64)],
+        positions: &checkpoint::Positions,
+    ) -> Result<()> {
+        for op in self.operators.iter_mut() {
+            op.commit_state(checkpoints, positions)?;
+        }
+        Ok(())
+    }
+
     /// Commits every input's position for `group`.
     pub fn commit(&self, log: &dyn Log, group: &str) -> Result<()> {
         log.commit_offsets(group, &self.positions())
@@ -493,7 +513,7 @@ impl PersistentTask {
     }
 
     fn poll_once(&mut self, log: &dyn Log) -> Result<usize> {
-        self.writes.perform(log)?;
+        self.finish_writes(log)?;
         if !self.follow_group(log)? {
             return Ok(0);
         }
@@ -678,8 +698,15 @@ impl PersistentTask {
                 positions: positions.clone(),
             });
             for topic in &self.checkpoints {
-                writes.append(topic, part, checkpoint::record(&positions));
+                writes.push(Write::Checkpoint {
+                    topic: topic.clone(),
+                    partition: part,
+                    record: checkpoint::record(&positions),
+                });
             }
+            // Local stores may hold what the checkpoints describe once
+            // they are written.
+            writes.commit_state_after(positions);
             self.stats
                 .errors
                 .fetch_add(errors.len() as u64, Ordering::Relaxed);
@@ -690,7 +717,7 @@ impl PersistentTask {
                 });
             }
             self.stats.produced.fetch_add(produced, Ordering::Relaxed);
-            return self.writes.perform(log);
+            return self.finish_writes(log);
         };
         // Results, state changes, the checkpoint and the offsets that
         // produced them commit together.
@@ -714,8 +741,21 @@ impl PersistentTask {
             txn.append(topic, part, checkpoint::record(&positions))?;
         }
         txn.commit(&positions)?;
+        // The checkpoints' offsets are not known here: the stores write
+        // under none (a restart rebuilds them).
+        self.flow.commit_state(&[], &positions)?;
         self.stats.produced.fetch_add(produced, Ordering::Relaxed);
         self.report(log, &errors)?;
+        Ok(())
+    }
+
+    /// Does the writes a flush queued (resuming after a refused one), then
+    /// hands the local stores the checkpoints written.
+    fn finish_writes(&mut self, log: &dyn Log) -> Result<()> {
+        self.writes.perform(log)?;
+        if let Some((written, positions)) = self.writes.take_state_commit() {
+            self.flow.commit_state(&written, &positions)?;
+        }
         Ok(())
     }
 

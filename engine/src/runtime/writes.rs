@@ -20,6 +20,13 @@ pub enum Write {
         partition: Option<i32>,
         record: Record,
     },
+    /// A checkpoint record for a state changelog: its offset is handed to
+    /// the local stores once every write is done.
+    Checkpoint {
+        topic: String,
+        partition: Option<i32>,
+        record: Record,
+    },
     /// The input offsets a consumer group has processed.
     Commit { group: String, positions: Positions },
     /// A record that failed, for the processing log.
@@ -36,6 +43,11 @@ pub struct Writes {
     /// The topic of the latest append, shared by the appends after it to
     /// the same topic (most go to the sink).
     last_topic: Option<Arc<str>>,
+    /// The latest checkpoint written to each changelog: (topic, offset).
+    checkpoints: Vec<(String, i64)>,
+    /// The input positions the queued checkpoints name, for the local
+    /// stores once they are written.
+    state_positions: Option<Positions>,
 }
 
 impl Writes {
@@ -63,6 +75,21 @@ impl Writes {
         self.queue.is_empty()
     }
 
+    /// Asks for the stores' commit at `positions` once the queue is done.
+    pub fn commit_state_after(&mut self, positions: Positions) {
+        self.state_positions = Some(positions);
+    }
+
+    /// When every write is done and a stores' commit was asked for: the
+    /// checkpoints written and the positions they name.
+    pub fn take_state_commit(&mut self) -> Option<(Vec<(String, i64)>, Positions)> {
+        if !self.queue.is_empty() {
+            return None;
+        }
+        let positions = self.state_positions.take()?;
+        Some((std::mem::take(&mut self.checkpoints), positions))
+    }
+
     /// Does the writes in order. On a failure the failed write and those
     /// after it stay, for the next call.
     pub fn perform(&mut self, log: &dyn Log) -> Result<()> {
@@ -76,6 +103,25 @@ impl Writes {
                     Ok(_) => Ok(()),
                     Err((e, record)) => {
                         self.queue.push_front(Write::Append {
+                            topic,
+                            partition,
+                            record,
+                        });
+                        return Err(e);
+                    }
+                },
+                Write::Checkpoint {
+                    topic,
+                    partition,
+                    record,
+                } => match log.append_or_return(&topic, partition, record) {
+                    Ok((_, offset)) => {
+                        self.checkpoints.retain(|(t, _)| *t != topic);
+                        self.checkpoints.push((topic, offset));
+                        Ok(())
+                    }
+                    Err((e, record)) => {
+                        self.queue.push_front(Write::Checkpoint {
                             topic,
                             partition,
                             record,

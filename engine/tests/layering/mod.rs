@@ -26,6 +26,7 @@ const LAYERS: &[(&str, u8, &[&str])] = &[
     ("expr", 3, &["sql::ast", "functions", "types", "error"]),
     ("formats", 3, &["types", "error"]),
     ("log", 3, &["types", "error"]),
+    ("state", 4, &["log", "types", "error"]),
     (
         "catalog",
         4,
@@ -35,6 +36,7 @@ const LAYERS: &[(&str, u8, &[&str])] = &[
         "operators",
         5,
         &[
+            "state",
             "catalog",
             "expr",
             "formats",
@@ -51,6 +53,7 @@ const LAYERS: &[(&str, u8, &[&str])] = &[
         &[
             "results",
             "operators",
+            "state",
             "catalog",
             "expr",
             "formats",
@@ -68,6 +71,7 @@ const LAYERS: &[(&str, u8, &[&str])] = &[
             "results",
             "runtime",
             "operators",
+            "state",
             "catalog",
             "expr",
             "formats",
@@ -88,6 +92,7 @@ const LAYERS: &[(&str, u8, &[&str])] = &[
             "plan",
             "runtime",
             "operators",
+            "state",
             "catalog",
             "expr",
             "formats",
@@ -109,6 +114,7 @@ const LAYERS: &[(&str, u8, &[&str])] = &[
             "plan",
             "runtime",
             "operators",
+            "state",
             "catalog",
             "expr",
             "formats",

@@ -94,7 +94,7 @@ fn aggregates_show_keys_calls_window_emit_and_store() {
         op.describe(),
         "group by: K | aggregates: COUNT(*), SUM(V), TOPK(V, 2) \
          | window: HOPPING (SIZE 1 MINUTE, ADVANCE BY 10 SECONDS, GRACE PERIOD 0 MILLISECONDS, RETENTION 2 HOURS) \
-         | emit: FINAL | store: in memory | changelog: changelog-topic"
+         | emit: FINAL | store: local (a cache over disk) | changelog: changelog-topic"
     );
     let session = AggregateOperator::new(
         vec![l.expr("K")],
@@ -109,7 +109,7 @@ fn aggregates_show_keys_calls_window_emit_and_store() {
     assert_eq!(
         session.describe(),
         "group by: K | aggregates: COUNT(V) | window: SESSION (30 SECONDS, GRACE PERIOD 1 DAY) \
-         | emit: CHANGES | input: table changes (the replaced row is retracted) | store: in memory"
+         | emit: CHANGES | input: table changes (the replaced row is retracted) | store: local (a cache over disk)"
     );
 }
 

@@ -11,52 +11,34 @@
 //! the grace period is behind stream time; for a session, its end plus the
 //! gap and the grace period) is dropped and counted.
 //!
-//! State lives in memory and every change is written to a changelog topic
-//! (through `Context::changelog`) before the task commits its input
-//! offsets; `restore` rebuilds the state from that topic on start.
+//! State lives in a local store (see `crate::state`): on disk with a
+//! bounded cache in front, or in memory for an engine without a data
+//! directory. Every change is also written to a changelog topic (through
+//! `Context::changelog`) before the task commits its input offsets; the
+//! store is written at commits with the changelog checkpoint it reflects,
+//! and `restore` opens it and replays only the changelog after that
+//! checkpoint (all of it when the store is missing or does not match).
+
+mod restore;
+mod state;
 
 use crate::error::{Error, Result};
 use crate::expr::Compiled;
-use crate::formats::json::{json_text_to_value, write_json};
 use crate::functions::aggregate::ResolvedAggregate;
 use crate::log::{Log, Record};
 use crate::operators::{Context, Operator, Row, Window};
-use crate::types::{SqlType, Value};
+use crate::state::{CachedStore, KvStore, StateScope};
+use crate::types::Value;
+use state::{
+    changelog_key, start_bytes, store_key, write_group, write_json_list, Group, GroupCodec,
+    SessionCodec,
+};
 
-/// Writes values as a JSON array (as `write_json` of an ARRAY would),
-/// without building the array.
-fn write_json_list(out: &mut String, values: &[Value]) {
-    out.push('[');
-    for (i, v) in values.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        write_json(out, v);
-    }
-    out.push(']');
-}
-
-/// The store (and changelog) key of a group: its key values as JSON, and
-/// the window start.
-fn group_id(key: &[Value], window: Option<Window>) -> Vec<u8> {
-    let mut out = String::with_capacity(32);
-    write_group_id(&mut out, key, window);
-    out.into_bytes()
-}
-
-/// Appends the id of [`group_id`] to `out`.
-fn write_group_id(out: &mut String, key: &[Value], window: Option<Window>) {
+/// Writes the key list of a group (its store key without the window).
+fn write_key_json(out: &mut String, key: &[Value]) {
+    out.clear();
     write_json_list(out, key);
-    if let Some(w) = window {
-        out.push('@');
-        out.push_str(itoa::Buffer::new().format(w.start));
-    }
 }
-
-/// The groups by id: hashbrown's map with its default hasher (foldhash,
-/// much cheaper than SipHash on these short byte strings and seeded per
-/// map all the same), whose `entry_ref` copies the id only for a new group.
-type GroupMap<V> = hashbrown::HashMap<Vec<u8>, V>;
 
 fn initial_states(calls: &[AggregateCall]) -> Vec<Value> {
     calls.iter().map(|c| c.function.initial.clone()).collect()
@@ -83,41 +65,31 @@ fn output_row(calls: &[AggregateCall], g: &Group) -> Row {
 }
 
 /// Adds the change of a group to the changelog (`topic`, if state is
-/// persisted): its state, or its deletion.
-fn log_change(topic: Option<&str>, id: &[u8], g: Option<&Group>, ctx: &mut Context) {
+/// persisted) under its changelog key `id`: its state, or its deletion.
+fn log_change(topic: Option<&str>, id: Vec<u8>, g: Option<&Group>, ctx: &mut Context) {
     let Some(topic) = topic else { return };
     let value = g.map(|g| {
         let mut out = String::with_capacity(64);
-        out.push('[');
-        write_json_list(&mut out, &g.key);
-        out.push(',');
-        write_json_list(&mut out, &g.states);
-        let mut num = itoa::Buffer::new();
-        out.push(',');
-        out.push_str(num.format(g.ts));
-        out.push(',');
-        match g.window {
-            Some(w) => {
-                out.push('[');
-                out.push_str(num.format(w.start));
-                out.push(',');
-                out.push_str(num.format(w.end));
-                out.push(']');
-            }
-            None => out.push_str("null"),
-        }
-        out.push(']');
+        write_group(&mut out, g);
         out.into_bytes()
     });
     ctx.changelog.push((
         topic.to_string(),
         Record {
-            key: Some(id.to_vec()),
+            key: Some(id),
             value,
             timestamp: g.map(|g| g.ts).unwrap_or(0),
             headers: Vec::new(),
         },
     ));
+}
+
+/// The changelog key of a session of the key whose list is `kid`.
+fn session_id(kid: &[u8], start: i64) -> Vec<u8> {
+    let mut id = kid.to_vec();
+    id.push(b'@');
+    id.extend_from_slice(itoa::Buffer::new().format(start).as_bytes());
+    id
 }
 
 /// How rows are assigned to windows.
@@ -179,28 +151,20 @@ pub struct AggregateCall {
     pub function: ResolvedAggregate,
 }
 
-/// The accumulated state of one group (and window).
-#[derive(Debug, Clone)]
-struct Group {
-    key: Vec<Value>,
-    window: Option<Window>,
-    states: Vec<Value>,
-    /// The largest timestamp of the rows folded in.
-    ts: i64,
-    /// Changed in the current batch (its id is in `dirty`).
-    dirty: bool,
-}
-
 /// Groups rows and maintains their aggregates.
 pub struct AggregateOperator {
     keys: Vec<Compiled>,
-    key_types: Vec<SqlType>,
     calls: Vec<AggregateCall>,
     window: Option<WindowAssigner>,
-    /// Time windows and plain groups, by key (and window start).
-    groups: GroupMap<Group>,
+    /// Time windows and plain groups, by store key (the window start,
+    /// then the key).
+    groups: CachedStore<Group, GroupCodec>,
     /// Session windows by key, ordered by start.
-    sessions: GroupMap<Vec<Group>>,
+    sessions: CachedStore<Vec<Group>, SessionCodec>,
+    /// Where the query keeps its stores (None: in memory).
+    scope: Option<StateScope>,
+    /// Changelog records the last restore read.
+    changelog_records_read: usize,
     stream_time: i64,
     changelog: Option<String>,
     /// The changelog partition this copy restores from (a query split by
@@ -223,8 +187,22 @@ pub struct AggregateOperator {
     /// Groups changed in the current batch, in order of first change
     /// (each flagged `dirty`).
     dirty: Vec<Vec<u8>>,
-    /// Reused buffer for the id of the group being updated.
+    /// Reused buffers for the key list and store key of the group being
+    /// updated.
     id_buf: String,
+    key_buf: Vec<u8>,
+}
+
+/// A store in memory that keeps everything in its cache.
+fn memory_store<V, C: crate::state::Codec<V>>(codec: C) -> CachedStore<V, C> {
+    CachedStore::new(
+        KvStore::Memory {
+            data: Default::default(),
+            meta: None,
+        },
+        codec,
+        usize::MAX,
+    )
 }
 
 impl AggregateOperator {
@@ -235,7 +213,19 @@ impl AggregateOperator {
         changelog: Option<String>,
         table_input: bool,
     ) -> Self {
+        let codec = GroupCodec {
+            key_types: keys.iter().map(|k| k.ty.clone()).collect(),
+            state_types: calls
+                .iter()
+                .map(|c| c.function.state_type.clone())
+                .collect(),
+        };
         AggregateOperator {
+            groups: memory_store(codec.clone()),
+            sessions: memory_store(SessionCodec(codec)),
+            scope: None,
+            changelog_records_read: 0,
+            key_buf: Vec::new(),
             table_input,
             emit_final: false,
             emitted_until: i64::MIN,
@@ -244,12 +234,9 @@ impl AggregateOperator {
             next_expiry: i64::MIN,
             dirty: Vec::new(),
             id_buf: String::new(),
-            key_types: keys.iter().map(|k| k.ty.clone()).collect(),
             keys,
             calls,
             window,
-            groups: GroupMap::default(),
-            sessions: GroupMap::default(),
             stream_time: i64::MIN,
             changelog,
             changelog_partition: None,
@@ -264,8 +251,10 @@ impl AggregateOperator {
 
     /// Drops windows that ended longer ago than the retention, writing
     /// their deletion to the changelog. (A row for them would be late.)
-    fn expire(&mut self, ctx: &mut Context) {
-        let Some(assigner) = self.window else { return };
+    fn expire(&mut self, ctx: &mut Context) -> Result<()> {
+        let Some(assigner) = self.window else {
+            return Ok(());
+        };
         let keep = match assigner {
             WindowAssigner::Tumbling { size, grace }
             | WindowAssigner::Hopping { size, grace, .. } => {
@@ -276,34 +265,42 @@ impl AggregateOperator {
         // Scanning the store is amortized: only after stream time moved a
         // quarter of the retention since the last scan.
         if self.stream_time < self.next_expiry {
-            return;
+            return Ok(());
         }
         self.next_expiry = self.stream_time.saturating_add((keep / 4).max(1));
         let horizon = self.stream_time.saturating_sub(keep);
-        let expired = |g: &Group| g.window.is_some_and(|w| w.end < horizon);
-        let mut gone: Vec<Vec<u8>> = self
-            .groups
-            .iter()
-            .filter(|(_, g)| expired(g))
-            .map(|(id, _)| id.clone())
-            .collect();
-        for id in &gone {
-            self.groups.remove(id);
-        }
-        for list in self.sessions.values_mut() {
-            list.retain(|g| {
-                if expired(g) {
-                    gone.push(group_id(&g.key, g.window));
-                    false
-                } else {
-                    true
+        match assigner {
+            WindowAssigner::Tumbling { size, .. } | WindowAssigner::Hopping { size, .. } => {
+                // A window ends before the horizon when it starts before
+                // the horizon less its size: a range of the store.
+                let upper = start_bytes(horizon.saturating_sub(size));
+                for key in self.groups.keys_in(&start_bytes(i64::MIN), Some(&upper))? {
+                    self.groups.remove(&key)?;
+                    let id = changelog_key(&key, true);
+                    self.log_change(id, None, ctx);
                 }
-            });
+            }
+            WindowAssigner::Session { .. } => {
+                let expired = |g: &Group| g.window.is_some_and(|w| w.end < horizon);
+                for (kid, list) in self.sessions.scan(&[], None)? {
+                    if !list.iter().any(expired) {
+                        continue;
+                    }
+                    let (gone, kept): (Vec<Group>, Vec<Group>) =
+                        list.into_iter().partition(expired);
+                    if kept.is_empty() {
+                        self.sessions.remove(&kid)?;
+                    } else {
+                        self.sessions.put(&kid, kept)?;
+                    }
+                    for g in gone {
+                        let start = g.window.map(|w| w.start).unwrap_or(0);
+                        self.log_change(session_id(&kid, start), None, ctx);
+                    }
+                }
+            }
         }
-        self.sessions.retain(|_, l| !l.is_empty());
-        for id in gone {
-            self.log_change(&id, None, ctx);
-        }
+        Ok(())
     }
 
     /// Emits only final results, when windows close (EMIT FINAL).
@@ -315,8 +312,10 @@ impl AggregateOperator {
     /// EMIT FINAL: emits every window that closed since the last call, in
     /// order of window start. A window that closed and also fell out of
     /// retention (size plus grace) before it could be emitted is not.
-    fn emit_closed(&mut self, out: &mut Vec<Row>) {
-        let Some(assigner) = self.window else { return };
+    fn emit_closed(&mut self, out: &mut Vec<Row>) -> Result<()> {
+        let Some(assigner) = self.window else {
+            return Ok(());
+        };
         let (close, retention) = match assigner {
             WindowAssigner::Session { gap, grace } => {
                 (self.stream_time.saturating_sub(gap + grace), None)
@@ -328,21 +327,35 @@ impl AggregateOperator {
             ),
         };
         if close <= self.emitted_until {
-            return;
+            return Ok(());
         }
         let last = self.emitted_until;
         let in_range = |g: &Group| {
             let w = g.window.expect("windowed groups have windows");
             w.end <= close && w.end > last && retention.is_none_or(|r| w.start >= r)
         };
-        let mut ready: Vec<Group> = self
-            .groups
-            .values()
-            .filter(|g| in_range(g))
-            .cloned()
-            .collect();
-        for list in self.sessions.values() {
-            ready.extend(list.iter().filter(|g| in_range(g)).cloned());
+        let mut ready: Vec<Group> = Vec::new();
+        match assigner {
+            WindowAssigner::Tumbling { size, .. } | WindowAssigner::Hopping { size, .. } => {
+                // Windows ending in (last, close] start in
+                // (last - size, close - size]: a range of the store.
+                let mut lower = last.saturating_sub(size).saturating_add(1);
+                if let Some(r) = retention {
+                    lower = lower.max(r);
+                }
+                let upper = close.saturating_sub(size).saturating_add(1);
+                if lower < upper {
+                    let range = self
+                        .groups
+                        .scan(&start_bytes(lower), Some(&start_bytes(upper)))?;
+                    ready.extend(range.into_iter().map(|(_, g)| g).filter(|g| in_range(g)));
+                }
+            }
+            WindowAssigner::Session { .. } => {
+                for (_, list) in self.sessions.scan(&[], None)? {
+                    ready.extend(list.into_iter().filter(|g| in_range(g)));
+                }
+            }
         }
         ready.sort_by(|a, b| {
             let wa = a.window.map(|w| (w.start, w.end)).unwrap_or_default();
@@ -360,6 +373,7 @@ impl AggregateOperator {
             out.push(self.output(g));
         }
         self.emitted_until = close;
+        Ok(())
     }
 
     /// The changelog topic, if state is persisted.
@@ -420,12 +434,8 @@ impl AggregateOperator {
         row
     }
 
-    fn log_change(&self, id: &[u8], g: Option<&Group>, ctx: &mut Context) {
+    fn log_change(&self, id: Vec<u8>, g: Option<&Group>, ctx: &mut Context) {
         log_change(self.changelog.as_deref(), id, g, ctx)
-    }
-
-    fn id(&self, key: &[Value], window: Option<Window>) -> Vec<u8> {
-        group_id(key, window)
     }
 
     /// Folds (or retracts) one row's arguments into a time window or plain
@@ -440,21 +450,26 @@ impl AggregateOperator {
         out: &mut Vec<Row>,
     ) -> Result<()> {
         let mut failure = None;
-        let mut id = std::mem::take(&mut self.id_buf);
-        id.clear();
-        write_group_id(&mut id, key, window);
+        write_key_json(&mut self.id_buf, key);
+        let mut id = std::mem::take(&mut self.key_buf);
+        store_key(&mut id, &self.id_buf, window);
         let calls = &self.calls;
-        // One hash lookup per row and window; the id is copied only for a
-        // new group and when the group is first changed in the batch.
-        let group = match self.groups.entry_ref(id.as_bytes()) {
-            hashbrown::hash_map::EntryRef::Occupied(o) => o.into_mut(),
-            hashbrown::hash_map::EntryRef::Vacant(v) => v.insert(Group {
-                key: key.to_vec(),
-                window,
-                states: initial_states(calls),
-                ts: i64::MIN,
-                dirty: false,
-            }),
+        // One cache lookup per row and window (the store is read only for
+        // a group not cached); the key is copied only for a new group and
+        // when the group is first changed in the batch.
+        let group = self.groups.get_or_insert_with(&id, || Group {
+            key: key.to_vec(),
+            window,
+            states: initial_states(calls),
+            ts: i64::MIN,
+            dirty: false,
+        });
+        let group = match group {
+            Ok(g) => g,
+            Err(e) => {
+                self.key_buf = id;
+                return Err(e);
+            }
         };
         for ((c, state), a) in calls.iter().zip(group.states.iter_mut()).zip(args) {
             if retract {
@@ -470,6 +485,7 @@ impl AggregateOperator {
         }
         if let Some(e) = failure {
             // ksqlDB fails the query (e.g. a DECIMAL sum overflowing).
+            self.key_buf = id;
             return Err(Error::eval(format!("Exception caught in process: {e}")));
         }
         group.ts = group.ts.max(ts);
@@ -481,23 +497,32 @@ impl AggregateOperator {
             out.push(output_row(calls, group));
         }
         if newly_dirty {
-            self.dirty.push(id.as_bytes().to_vec());
+            self.dirty.push(id.clone());
         }
-        self.id_buf = id;
+        self.key_buf = id;
         let _ = &ctx;
         Ok(())
     }
 
     /// Writes the current state of every group changed in this batch.
-    fn log_dirty(&mut self, ctx: &mut Context) {
+    fn log_dirty(&mut self, ctx: &mut Context) -> Result<()> {
         let dirty = std::mem::take(&mut self.dirty);
-        for id in dirty {
-            let group = self.groups.get_mut(&id).map(|g| {
+        let windowed = self.window.is_some();
+        for key in dirty {
+            let group = self.groups.get_mut(&key)?.map(|g| {
                 g.dirty = false;
                 &*g
             });
-            log_change(self.changelog.as_deref(), &id, group, ctx);
+            if self.changelog.is_some() {
+                log_change(
+                    self.changelog.as_deref(),
+                    changelog_key(&key, windowed),
+                    group,
+                    ctx,
+                );
+            }
         }
+        Ok(())
     }
 
     /// How long a session stays in the store past its end (RETENTION, by
@@ -524,18 +549,20 @@ impl AggregateOperator {
         (ts, time_before): (i64, i64),
         ctx: &mut Context,
         out: &mut Vec<Row>,
-    ) {
+    ) -> Result<()> {
         let Some(WindowAssigner::Session { gap, grace }) = self.window else {
-            return;
+            return Ok(());
         };
-        let kid = self.id(&key, None);
+        let mut kid_text = String::new();
+        write_key_json(&mut kid_text, &key);
+        let kid = kid_text.into_bytes();
         let held_after = time_before.saturating_sub(self.session_retention(gap, grace));
         let mergeable = |s: &Group| {
             let w = s.window.expect("sessions have windows");
             w.end > held_after && ts >= w.start - gap && ts <= w.end + gap
         };
         let mut window = Window { start: ts, end: ts };
-        for s in self.sessions.get(&kid).into_iter().flatten() {
+        for s in self.sessions.get(&kid)?.into_iter().flatten() {
             if mergeable(s) {
                 let w = s.window.expect("sessions have windows");
                 window.start = window.start.min(w.start);
@@ -545,9 +572,9 @@ impl AggregateOperator {
         let close = self.stream_time.saturating_sub(gap.saturating_add(grace));
         if window.end < close {
             ctx.late_records += 1;
-            return;
+            return Ok(());
         }
-        let mut sessions = self.sessions.remove(&kid).unwrap_or_default();
+        let mut sessions = self.sessions.remove(&kid)?.unwrap_or_default();
         let (merged, kept): (Vec<Group>, Vec<Group>) = sessions.drain(..).partition(mergeable);
         let mut group = Group {
             key: key.clone(),
@@ -575,14 +602,13 @@ impl AggregateOperator {
         // Old sessions that were merged are deleted, oldest first, each with
         // its own timestamp.
         for m in merged.iter() {
-            let id = self.id(&m.key, m.window);
-            self.log_change(&id, None, ctx);
+            let start = m.window.map(|w| w.start).unwrap_or(0);
+            self.log_change(session_id(&kid, start), None, ctx);
             if !self.emit_final {
                 out.push(self.tombstone(m));
             }
         }
-        let id = self.id(&group.key, group.window);
-        self.log_change(&id, Some(&group), ctx);
+        self.log_change(session_id(&kid, window.start), Some(&group), ctx);
         if !self.emit_final {
             out.push(self.output(&group));
         } else if window.end <= self.emitted_until {
@@ -595,71 +621,7 @@ impl AggregateOperator {
         let mut all = kept;
         all.push(group);
         all.sort_by_key(|g| g.window.map(|w| w.start).unwrap_or(0));
-        self.sessions.insert(kid, all);
-    }
-
-    /// Rebuilds state from the changelog topic.
-    fn restore_state(&mut self, log: &dyn Log) -> Result<()> {
-        let Some(topic) = self.changelog.clone() else {
-            return Ok(());
-        };
-        let Some(info) = log.describe_topic(&topic)? else {
-            return Ok(());
-        };
-        let _ = info;
-        let restored = crate::operators::checkpoint::read(log, &topic, self.changelog_partition)?;
-        let partition = self.changelog_partition.unwrap_or(0);
-        crate::operators::checkpoint::repair(log, &topic, partition, &restored)?;
-        self.checkpoint = restored.checkpoint.clone();
-        for (id, value) in restored.latest {
-            let Some(bytes) = value else { continue };
-            let text = std::str::from_utf8(&bytes).map_err(|e| Error::format(e.to_string()))?;
-            let parsed: serde_json::Value = serde_json::from_str(text)?;
-            let arr = parsed
-                .as_array()
-                .ok_or_else(|| Error::format("bad changelog record"))?;
-            let key = arr
-                .first()
-                .and_then(|k| k.as_array())
-                .cloned()
-                .unwrap_or_default()
-                .iter()
-                .zip(&self.key_types)
-                .map(|(j, t)| json_text_to_value(&j.to_string(), t))
-                .collect::<Result<Vec<_>>>()?;
-            let states_json = arr
-                .get(1)
-                .and_then(|v| v.as_array())
-                .cloned()
-                .unwrap_or_default();
-            let states = states_json
-                .iter()
-                .zip(&self.calls)
-                .map(|(j, c)| json_text_to_value(&j.to_string(), &c.function.state_type))
-                .collect::<Result<Vec<_>>>()?;
-            let ts = arr.get(2).and_then(|v| v.as_i64()).unwrap_or(0);
-            let window = arr.get(3).and_then(|v| v.as_array()).map(|w| Window {
-                start: w.first().and_then(|x| x.as_i64()).unwrap_or(0),
-                end: w.get(1).and_then(|x| x.as_i64()).unwrap_or(0),
-            });
-            self.stream_time = self.stream_time.max(ts);
-            let group = Group {
-                key,
-                window,
-                states,
-                ts,
-                dirty: false,
-            };
-            if matches!(self.window, Some(WindowAssigner::Session { .. })) {
-                let kid = self.id(&group.key, None);
-                let list = self.sessions.entry(kid).or_default();
-                list.push(group);
-                list.sort_by_key(|g| g.window.map(|w| w.start).unwrap_or(0));
-            } else {
-                self.groups.insert(id, group);
-            }
-        }
-        Ok(())
+        self.sessions.put(&kid, all)
     }
 }
 
@@ -741,7 +703,7 @@ impl Operator for AggregateOperator {
                 "table changes (the replaced row is retracted)".to_string(),
             ));
         }
-        parts.push(("store", "in memory".to_string()));
+        parts.push(("store", "local (a cache over disk)".to_string()));
         if let Some(topic) = &self.changelog {
             parts.push(("changelog", topic.clone()));
         }
@@ -754,6 +716,18 @@ impl Operator for AggregateOperator {
 
     fn set_changelog_partition(&mut self, partition: i32) {
         self.changelog_partition = Some(partition);
+    }
+
+    fn attach_state(&mut self, scope: &StateScope) {
+        self.scope = Some(scope.clone());
+    }
+
+    fn commit_state(
+        &mut self,
+        checkpoints: &[(String, i64)],
+        positions: &crate::operators::checkpoint::Positions,
+    ) -> Result<()> {
+        self.commit_stores(checkpoints, positions)
     }
 
     fn checkpoint(&self) -> Option<crate::operators::checkpoint::Positions> {
@@ -794,7 +768,7 @@ impl Operator for AggregateOperator {
             match self.window {
                 None => self.apply((&key, None), &args, row.ts, false, ctx, &mut out)?,
                 Some(WindowAssigner::Session { .. }) => {
-                    self.apply_session(key, &args, (row.ts, time_before), ctx, &mut out)
+                    self.apply_session(key, &args, (row.ts, time_before), ctx, &mut out)?
                 }
                 Some(assigner) => {
                     let close = self.stream_time.saturating_sub(assigner.grace());
@@ -808,101 +782,14 @@ impl Operator for AggregateOperator {
                 }
             }
             if self.emit_final {
-                self.emit_closed(&mut out);
+                self.emit_closed(&mut out)?;
             }
         }
-        self.log_dirty(ctx);
-        self.expire(ctx);
+        self.log_dirty(ctx)?;
+        self.expire(ctx)?;
         Ok(out)
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::functions::aggregate::AggregateRegistry;
-
-    fn row(key: &str, ts: i64) -> Row {
-        Row {
-            values: vec![Value::String(key.into())],
-            ts,
-            ..Row::default()
-        }
-    }
-
-    #[test]
-    fn window_assignment() {
-        // The windows of a time, as the plain definition gives them.
-        let expected = |size: i64, advance: i64, ts: i64| -> Vec<Window> {
-            let mut out = Vec::new();
-            let mut start = ts - ts.rem_euclid(advance);
-            while start > ts - size {
-                if start >= 0 {
-                    out.push(Window {
-                        start,
-                        end: start + size,
-                    });
-                }
-                start -= advance;
-            }
-            out.reverse();
-            out
-        };
-        for (size, advance) in [(10, 2), (10, 3), (10, 10), (7, 5), (1, 1), (5, 7)] {
-            let hopping = WindowAssigner::Hopping {
-                size,
-                advance,
-                grace: 0,
-            };
-            for ts in 0..40 {
-                let got: Vec<Window> = hopping.windows(ts).collect();
-                assert_eq!(got, expected(size, advance, ts), "{size} {advance} {ts}");
-            }
-        }
-        let tumbling = WindowAssigner::Tumbling { size: 10, grace: 0 };
-        assert_eq!(
-            tumbling.windows(25).collect::<Vec<_>>(),
-            vec![Window { start: 20, end: 30 }]
-        );
-        let session = WindowAssigner::Session { gap: 5, grace: 0 };
-        assert_eq!(session.windows(25).count(), 0);
-    }
-
-    #[test]
-    fn windows_leave_the_store_after_retention() {
-        let count = AggregateRegistry::global()
-            .resolve("COUNT", &[], &[])
-            .unwrap();
-        let mut op = AggregateOperator::new(
-            vec![Compiled::column(0, SqlType::String)],
-            vec![AggregateCall {
-                args: vec![],
-                function: count,
-            }],
-            Some(WindowAssigner::Tumbling { size: 10, grace: 0 }),
-            Some("changelog".into()),
-            false,
-        )
-        .with_retention(Some(20));
-        let mut ctx = Context::default();
-        op.process(vec![row("a", 1), row("b", 5)], &mut ctx)
-            .unwrap();
-        assert_eq!(op.groups.len(), 2);
-        // Window [0, 10) ends 30 before stream time 40: past its retention.
-        let out = op.process(vec![row("a", 40)], &mut ctx).unwrap();
-        assert_eq!(out.len(), 1);
-        assert_eq!(op.groups.len(), 1);
-        // Both expired windows were deleted in the changelog too.
-        assert_eq!(
-            ctx.changelog
-                .iter()
-                .filter(|(_, r)| r.value.is_none())
-                .count(),
-            2
-        );
-        // A row for the expired window is late and dropped.
-        let out = op.process(vec![row("a", 2)], &mut ctx).unwrap();
-        assert!(out.is_empty());
-        assert_eq!(ctx.late_records, 1);
-    }
-}
+mod tests;
