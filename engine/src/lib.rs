@@ -150,6 +150,15 @@ impl Session {
             .execute_one(&mut self.state.lock(), &piece.text, piece.pos, true)
     }
 
+    /// Answers `sql` (one statement) at once when it is a key lookup in a
+    /// table's view whose shape (the text without its key) was planned
+    /// before with this session's properties and the current catalog; None
+    /// when it is not (nothing ran: run it with
+    /// [`Session::execute_statement`], which plans it and keeps the plan).
+    pub fn pull_if_cached(&self, sql: &str) -> Option<Result<StatementResult>> {
+        self.engine.inner.pull_if_cached(&self.state.lock(), sql)
+    }
+
     /// Sets a property, as `SET 'name'='value';` does.
     pub fn set_property(&self, name: &str, value: &str) {
         self.state.lock().set(name, value);

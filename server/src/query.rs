@@ -254,6 +254,15 @@ pub(crate) async fn open(
     if let Some(delivery) = state.fanout.join(&key, format, &state.queries) {
         return Ok(Answer::Streamed(delivery));
     }
+    if req.variables.is_empty() {
+        let session = open_session(&state.engine, &req)?;
+        if let Some(answer) = session.pull_if_cached(req.sql.trim()) {
+            return match answer.map_err(|e| ApiError::engine(&e, req.sql.trim(), Vec::new()))? {
+                StatementResult::Rows(set) => Ok(Answer::Ready(rows_chunks(format, &set).into())),
+                _ => Err(ApiError::internal("a pull query answered no rows")),
+            };
+        }
+    }
     if state.engine.pull_from_view(&req.sql) {
         return match start(&state.engine, &req)? {
             StatementResult::Rows(set) => Ok(Answer::Ready(rows_chunks(format, &set).into())),

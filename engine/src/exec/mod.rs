@@ -23,6 +23,7 @@ mod insert_rows;
 mod insert_values;
 mod metadata;
 mod persistent;
+mod pull_cache;
 mod query;
 mod session;
 
@@ -74,6 +75,8 @@ pub struct EngineInner {
     views: Mutex<std::collections::HashMap<String, Arc<crate::runtime::view::TableView>>>,
     /// The shared reading of push queries' sources.
     push_hub: crate::runtime::push_hub::PushHub,
+    /// Planned key lookups, forgotten when the catalog changes.
+    pull_cache: pull_cache::PullCache,
 }
 
 impl Drop for EngineInner {
@@ -132,6 +135,7 @@ impl EngineInner {
             applied: Mutex::new(0),
             views: Mutex::new(Default::default()),
             push_hub: Default::default(),
+            pull_cache: Default::default(),
         });
         inner.execute_one(
             &mut inner.new_session(),
@@ -173,7 +177,16 @@ impl EngineInner {
         record: bool,
     ) -> Result<StatementResult> {
         let text = session.substitute(text)?;
+        let shape = pull_cache::shape(&text);
+        if let Some(answer) = shape.as_ref().and_then(|s| self.cached_pull(session, s)) {
+            return answer;
+        }
         let stmt = parse_statement(&text, pos)?;
+        if let (Statement::Query(q), Some(shape)) = (&stmt, &shape) {
+            if let Some(answer) = self.prepare_pull(session, q, shape) {
+                return answer;
+            }
+        }
         let trimmed = text.trim().trim_end_matches(';').trim().to_string() + ";";
         if !record || !changes_catalog(&stmt) {
             return self.run_statement(session, &stmt, &trimmed);
@@ -202,6 +215,19 @@ impl EngineInner {
     }
 
     fn run_statement(
+        &self,
+        session: &mut SessionState,
+        stmt: &Statement,
+        text: &str,
+    ) -> Result<StatementResult> {
+        let result = self.dispatch(session, stmt, text);
+        if changes_catalog(stmt) {
+            self.pull_cache.invalidate();
+        }
+        result
+    }
+
+    fn dispatch(
         &self,
         session: &mut SessionState,
         stmt: &Statement,

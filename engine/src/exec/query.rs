@@ -210,20 +210,7 @@ impl EngineInner {
         if from_view {
             // The map is locked only to find the view; the view's own locks
             // let lookups run beside its catching up.
-            let view = {
-                let mut views = self.views.lock();
-                match views.get(&view_key(source)) {
-                    Some(view) => view.clone(),
-                    None => {
-                        let view = Arc::new(crate::runtime::view::TableView::open(
-                            self.log.as_ref(),
-                            source,
-                        )?);
-                        views.insert(view_key(source), view.clone());
-                        view
-                    }
-                }
-            };
+            let view = self.view_of(source)?;
             view.catch_up(self.log.as_ref())?;
             let candidates = match key_lookup(q, source) {
                 Some(key) => view.lookup(&key),
@@ -319,6 +306,24 @@ impl EngineInner {
     }
 }
 
+impl EngineInner {
+    /// The materialized view of a table, opened the first time. The map is
+    /// locked only to find the view; the view's own locks let lookups run
+    /// beside its catching up.
+    pub(super) fn view_of(&self, source: &Source) -> Result<Arc<crate::runtime::view::TableView>> {
+        let mut views = self.views.lock();
+        if let Some(view) = views.get(&view_key(source)) {
+            return Ok(view.clone());
+        }
+        let view = Arc::new(crate::runtime::view::TableView::open(
+            self.log.as_ref(),
+            source,
+        )?);
+        views.insert(view_key(source), view.clone());
+        Ok(view)
+    }
+}
+
 /// What names a table's materialized view.
 fn view_key(source: &Source) -> String {
     format!("{}\u{0}{}", source.name, source.sql)
@@ -347,7 +352,7 @@ impl EngineInner {
 }
 
 /// A transient query's id, as ksqlDB names them.
-fn transient_query_id(source: &str) -> String {
+pub(super) fn transient_query_id(source: &str) -> String {
     format!(
         "transient_{}_{}",
         source,
