@@ -255,6 +255,21 @@ impl Engine {
         self.inner.pull_from_view(sql)
     }
 
+    /// True once the command recorded at command-topic offset `sequence`
+    /// (the `commandSequenceNumber` of a statement's status) has been
+    /// applied in this process.
+    pub fn command_applied(&self, sequence: i64) -> bool {
+        self.inner.command_applied(sequence)
+    }
+
+    /// Waits up to `timeout` until the command recorded at `sequence` has
+    /// been applied in this process (on Kafka, reading what other processes
+    /// of the service recorded), as ksqlDB's servers wait before running a
+    /// request that names a `commandSequenceNumber`; true once it has.
+    pub fn await_command(&self, sequence: i64, timeout: std::time::Duration) -> bool {
+        self.inner.await_command(sequence, timeout)
+    }
+
     /// A stream or table by name, as DESCRIBE shows it.
     pub fn describe_source(&self, name: &str) -> Option<results::SourceDescription> {
         self.inner.describe_source(name)

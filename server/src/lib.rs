@@ -81,6 +81,9 @@ pub struct ServerInfo {
     pub cluster_id: String,
     /// The URL clients reach the server at.
     pub advertised: String,
+    /// How long a request naming a `commandSequenceNumber` waits for that
+    /// command (`ksql.server.command.response.timeout.ms`, 5 s unless set).
+    pub command_timeout: std::time::Duration,
 }
 
 /// What every handler shares.
@@ -156,12 +159,17 @@ pub fn listener_address(url: &str) -> Result<String, ServerError> {
 impl AppState {
     /// The state of a server over `engine` reached at `advertised`.
     pub fn new(engine: Engine, advertised: String) -> AppState {
-        let service_id = engine
-            .session()
-            .properties()
+        let properties = engine.session().properties();
+        let service_id = properties
             .get("ksql.service.id")
             .cloned()
             .unwrap_or_else(|| "default_".to_string());
+        let command_timeout = std::time::Duration::from_millis(
+            properties
+                .get("ksql.server.command.response.timeout.ms")
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(5000),
+        );
         AppState {
             engine,
             queries: query::QueryRegistry::default(),
@@ -170,6 +178,7 @@ impl AppState {
                 service_id,
                 cluster_id: "sluice".to_string(),
                 advertised,
+                command_timeout,
             }),
             auth: None,
         }

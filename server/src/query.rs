@@ -10,7 +10,9 @@
 
 use crate::error::{codes, ApiError};
 use crate::fanout::{self, Answer, Delivery, Fanout, Offer, Subscriber};
-use crate::request::{json_object, open_session, statement_request, StatementRequest};
+use crate::request::{
+    await_command, json_object, open_session, statement_request, StatementRequest,
+};
 use crate::{json, AppState};
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -179,7 +181,8 @@ impl Format {
     }
 }
 
-/// POST `/query`: `{"ksql", "streamsProperties", "sessionVariables"}`.
+/// POST `/query`: `{"ksql", "streamsProperties", "sessionVariables",
+/// "commandSequenceNumber"}`.
 pub async fn handle_v1(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let format = Format::negotiate(accept(&headers), true);
     match statement_request(&body, "ksql", "streamsProperties") {
@@ -245,6 +248,7 @@ pub(crate) async fn open(
     req: StatementRequest,
     format: Format,
 ) -> Result<Answer, ApiError> {
+    await_command(&state, &req).await?;
     let key = format!(
         "{format:?}\u{0}{}\u{0}{:?}\u{0}{:?}",
         req.sql.trim(),

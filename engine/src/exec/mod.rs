@@ -77,6 +77,8 @@ pub struct EngineInner {
     push_hub: crate::runtime::push_hub::PushHub,
     /// Planned key lookups, forgotten when the catalog changes.
     pull_cache: pull_cache::PullCache,
+    /// The command-topic offsets this process has applied.
+    commands_seen: commands::Applied,
 }
 
 impl Drop for EngineInner {
@@ -136,6 +138,7 @@ impl EngineInner {
             views: Mutex::new(Default::default()),
             push_hub: Default::default(),
             pull_cache: Default::default(),
+            commands_seen: Default::default(),
         });
         inner.execute_one(
             &mut inner.new_session(),
@@ -207,6 +210,7 @@ impl EngineInner {
                 origin: Some(self.instance.clone()),
             },
         )?;
+        self.commands_seen.note(sequence);
         if let StatementResult::Status(status) = &mut result {
             status.statement = trimmed;
             status.sequence_number = sequence;

@@ -32,8 +32,19 @@ impl TestServer {
         auth: Option<std::sync::Arc<sluice_server::auth::BasicAuth>>,
         tls: Option<(tokio_rustls::TlsAcceptor, std::path::PathBuf)>,
     ) -> TestServer {
+        TestServer::start_configured(Default::default(), auth, tls)
+    }
+
+    /// Starts a server whose engine has `properties` (as a server's
+    /// properties file gives them).
+    pub fn start_configured(
+        properties: std::collections::BTreeMap<String, String>,
+        auth: Option<std::sync::Arc<sluice_server::auth::BasicAuth>>,
+        tls: Option<(tokio_rustls::TlsAcceptor, std::path::PathBuf)>,
+    ) -> TestServer {
         let engine = Engine::open(EngineConfig {
             background: true,
+            properties,
             ..Default::default()
         })
         .expect("an in-memory engine");
