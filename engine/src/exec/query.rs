@@ -21,6 +21,12 @@ use std::time::Duration;
 impl EngineInner {
     pub(super) fn select(&self, session: &SessionState, q: &Query) -> Result<StatementResult> {
         let push = q.emit.is_some();
+        if !push
+            && q.limit.is_some()
+            && !session.property_bool("ksql.query.pull.limit.clause.enabled", true)
+        {
+            return Err(Error::plan("LIMIT clause in pull queries is currently disabled. You can enable them by setting ksql.query.pull.limit.clause.enabled=true. See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query."));
+        }
         if !q.order_by.is_empty() {
             return self.ordered_pull(session, q);
         }
