@@ -90,3 +90,36 @@ fn a_request_naming_a_command_waits_until_it_was_applied() {
     let (status, _) = server.post("/ksql", &body, &[]);
     assert_eq!(status, 400);
 }
+
+/// Two servers of one service on Kafka: a request to the second naming the
+/// command the first recorded runs once the second has applied it (read
+/// from the command topic), so it sees the new stream at once.
+#[test]
+fn a_server_waits_for_a_command_another_server_of_the_service_recorded() {
+    let bootstrap = std::env::var("SLUICE_TEST_BOOTSTRAP").expect(
+        "SLUICE_TEST_BOOTSTRAP names no Kafka broker: run scripts/test.sh, which starts one",
+    );
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let service = format!("cmdseq_{nanos}_");
+    let properties: std::collections::BTreeMap<String, String> = [
+        ("bootstrap.servers".to_string(), bootstrap),
+        ("ksql.service.id".to_string(), service),
+    ]
+    .into_iter()
+    .collect();
+    let first = TestServer::start_configured(properties.clone(), None, None);
+    let second = TestServer::start_configured(properties, None, None);
+    let name = format!("SEQ_{nanos}");
+    let recorded = sequence_of(&first.ksql(&format!(
+        "CREATE STREAM {name} (ID STRING KEY, V INT) WITH (kafka_topic='{}', value_format='json', partitions=1);",
+        name.to_lowercase()
+    )));
+    let body =
+        json!({"ksql": format!("DESCRIBE {name};"), "commandSequenceNumber": recorded}).to_string();
+    let (status, text) = second.post("/ksql", &body, &[]);
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains(&format!("\"name\":\"{name}\"")), "{text}");
+}
