@@ -311,3 +311,73 @@ fn only_key(source: &Source) -> Option<(String, SqlType)> {
     }
     Some((key.name.clone(), key.ty.clone()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn literal(text: &str) -> Option<String> {
+        shape(text).map(|s| match s.literal {
+            LiteralToken::String(v) => format!("s:{v}"),
+            LiteralToken::Number(v) => format!("n:{v}"),
+        })
+    }
+
+    #[test]
+    fn a_shape_takes_out_the_one_literal() {
+        let a = shape("SELECT * FROM t WHERE k = 'a';").map(|s| s.text);
+        let b = shape("select *   from T where K='b'").map(|s| s.text);
+        assert!(a.is_some());
+        // Case of keywords and names, spacing and the final `;` do not count.
+        assert_eq!(a, b);
+        assert_eq!(
+            literal("SELECT * FROM t WHERE k = 'it''s';").as_deref(),
+            Some("s:it's")
+        );
+        assert_eq!(
+            literal("SELECT * FROM t WHERE k = 42;").as_deref(),
+            Some("n:42")
+        );
+        // A string and a number are different shapes; so is a quoted name.
+        assert_ne!(a, shape("SELECT * FROM t WHERE k = 1;").map(|s| s.text));
+        assert_ne!(
+            a,
+            shape("SELECT * FROM \"t\" WHERE k = 'a';").map(|s| s.text)
+        );
+        // A negative number keeps its sign in the shape, not the literal.
+        assert_ne!(
+            shape("SELECT * FROM t WHERE k = -1;").map(|s| s.text),
+            shape("SELECT * FROM t WHERE k = 1;").map(|s| s.text)
+        );
+    }
+
+    #[test]
+    fn only_one_statement_with_one_literal_has_a_shape() {
+        for text in [
+            "SELECT * FROM t;",
+            "SELECT * FROM t WHERE k = 'a' AND v = 'b';",
+            "SELECT * FROM t WHERE k = 'a' LIMIT 1;",
+            "SELECT * FROM t WHERE k = 'a'; SELECT * FROM t WHERE k = 'b';",
+            "SELECT * FROM t WHERE k = 'unterminated",
+        ] {
+            assert!(shape(text).is_none(), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_literal_reads_as_a_key_of_its_type_only() {
+        let s = |v: &str| LiteralToken::String(v.to_string());
+        let n = |v: &str| LiteralToken::Number(v.to_string());
+        assert_eq!(
+            key_value(&s("a"), &SqlType::String),
+            Some(Value::String("a".into()))
+        );
+        assert_eq!(key_value(&n("7"), &SqlType::Int), Some(Value::Int(7)));
+        assert_eq!(key_value(&n("7"), &SqlType::BigInt), Some(Value::BigInt(7)));
+        assert_eq!(key_value(&n("3000000000"), &SqlType::Int), None);
+        assert_eq!(key_value(&n("1.5"), &SqlType::BigInt), None);
+        assert_eq!(key_value(&n("1e3"), &SqlType::BigInt), None);
+        assert_eq!(key_value(&s("7"), &SqlType::Int), None);
+        assert_eq!(key_value(&n("7"), &SqlType::String), None);
+    }
+}
