@@ -125,6 +125,18 @@ impl Format {
         }
     }
 
+    /// A push query's row: in `/query` answers a table's tombstone says so
+    /// (`"tombstone":true`), as ksqlDB writes it.
+    pub(crate) fn push_row(self, row: &sluice_engine::results::PushRow) -> String {
+        match self {
+            Format::V1 if row.tombstone => format!(
+                ",\n{}",
+                json!({"row": {"columns": json::row(&row.values), "tombstone": true}})
+            ),
+            _ => self.row(&row.values),
+        }
+    }
+
     pub(crate) fn row(self, values: &[sluice_engine::types::Value]) -> String {
         let row = json::row(values);
         match self {
@@ -411,10 +423,10 @@ fn stream_push(mut query: PushQuery, format: Format, sub: &Subscriber) {
             sub.finish(format.end(false).map(Bytes::from));
             return;
         }
-        match query.next_rows(POLL) {
+        match query.next_changes(POLL) {
             Ok(Some(rows)) => {
                 for row in &rows {
-                    if sub.offer(Bytes::from(format.row(row)), format) != Offer::Taken {
+                    if sub.offer(Bytes::from(format.push_row(row)), format) != Offer::Taken {
                         return;
                     }
                 }

@@ -7,7 +7,7 @@ use crate::error::{Error, Pos, Result};
 use crate::expr::{Compiled, Scope};
 use crate::log::Log;
 use crate::plan::planner::plan_query;
-use crate::results::{PushQuery, PushSource, ResultColumn, RowSet, StatementResult};
+use crate::results::{PushQuery, PushRow, PushSource, ResultColumn, RowSet, StatementResult};
 use crate::runtime::deploy::{open_flow, FlowSpec};
 use crate::runtime::reader::SourceReader;
 use crate::runtime::task::TransientTask;
@@ -395,11 +395,11 @@ impl PushSource for TransientPush {
         self.columns.clone()
     }
 
-    fn next_rows(&mut self, timeout: Duration) -> Result<Option<Vec<Vec<Value>>>> {
+    fn next_rows(&mut self, timeout: Duration) -> Result<Option<Vec<PushRow>>> {
         let deadline = std::time::Instant::now() + timeout;
         loop {
             let seen = self.log.append_seq();
-            match self.task.poll(self.log.as_ref())? {
+            match self.task.poll_changes(self.log.as_ref())? {
                 None => return Ok(None),
                 Some(rows) if !rows.is_empty() => return Ok(Some(rows)),
                 Some(_) => {}
@@ -486,7 +486,7 @@ impl PushSource for PrintPush {
         }]
     }
 
-    fn next_rows(&mut self, timeout: Duration) -> Result<Option<Vec<Vec<Value>>>> {
+    fn next_rows(&mut self, timeout: Duration) -> Result<Option<Vec<PushRow>>> {
         let deadline = std::time::Instant::now() + timeout;
         loop {
             if self.limit.is_some_and(|l| self.emitted >= l) {
@@ -504,13 +504,16 @@ impl PushSource for PrintPush {
                 }
                 self.emitted += 1;
                 let (key, value) = self.render(&r.record);
-                out.push(vec![Value::String(format!(
-                    "rowtime: {}, key: {}, value: {}, partition: {}",
-                    crate::types::datetime_text::format_timestamp(r.record.timestamp),
-                    key,
-                    value,
-                    r.partition
-                ))]);
+                out.push(PushRow {
+                    values: vec![Value::String(format!(
+                        "rowtime: {}, key: {}, value: {}, partition: {}",
+                        crate::types::datetime_text::format_timestamp(r.record.timestamp),
+                        key,
+                        value,
+                        r.partition
+                    ))],
+                    tombstone: false,
+                });
             }
             if !out.is_empty() {
                 return Ok(Some(out));

@@ -9,4 +9,5 @@ mod inserts;
 mod push_fanout;
 mod python_client;
 mod security;
+mod tombstones;
 mod websocket;
