@@ -151,6 +151,15 @@ impl Session {
             .execute_one(&mut self.state.lock(), &piece.text, piece.pos, true)
     }
 
+    /// Answers `sql` (one statement) at once when it is a key lookup in a
+    /// table's view whose shape (the text without its key) was planned
+    /// before with this session's properties and the current catalog; None
+    /// when it is not (nothing ran: run it with
+    /// [`Session::execute_statement`], which plans it and keeps the plan).
+    pub fn pull_if_cached(&self, sql: &str) -> Option<Result<StatementResult>> {
+        self.engine.inner.pull_if_cached(&self.state.lock(), sql)
+    }
+
     /// Sets a property, as `SET 'name'='value';` does.
     pub fn set_property(&self, name: &str, value: &str) {
         self.state.lock().set(name, value);
@@ -245,6 +254,21 @@ impl Engine {
     /// run it without moving to a blocking thread.
     pub fn pull_from_view(&self, sql: &str) -> bool {
         self.inner.pull_from_view(sql)
+    }
+
+    /// True once the command recorded at command-topic offset `sequence`
+    /// (the `commandSequenceNumber` of a statement's status) has been
+    /// applied in this process.
+    pub fn command_applied(&self, sequence: i64) -> bool {
+        self.inner.command_applied(sequence)
+    }
+
+    /// Waits up to `timeout` until the command recorded at `sequence` has
+    /// been applied in this process (on Kafka, reading what other processes
+    /// of the service recorded), as ksqlDB's servers wait before running a
+    /// request that names a `commandSequenceNumber`; true once it has.
+    pub fn await_command(&self, sequence: i64, timeout: std::time::Duration) -> bool {
+        self.inner.await_command(sequence, timeout)
     }
 
     /// A stream or table by name, as DESCRIBE shows it.

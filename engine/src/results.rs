@@ -314,11 +314,20 @@ impl std::fmt::Debug for PushQuery {
     }
 }
 
+/// One row of a push query: its values, and whether it deletes its key
+/// (a table's tombstone: only the key columns, and a window's bounds, are
+/// set).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PushRow {
+    pub values: Vec<Value>,
+    pub tombstone: bool,
+}
+
 /// Where a push query's rows come from.
 pub(crate) trait PushSource: Send {
     fn query_id(&self) -> String;
     fn columns(&self) -> Vec<ResultColumn>;
-    fn next_rows(&mut self, timeout: Duration) -> Result<Option<Vec<Vec<Value>>>>;
+    fn next_rows(&mut self, timeout: Duration) -> Result<Option<Vec<PushRow>>>;
 }
 
 impl PushQuery {
@@ -358,6 +367,15 @@ impl PushQuery {
     /// when the timeout passed), or `Ok(None)` when the query has finished
     /// (its LIMIT was reached).
     pub fn next_rows(&mut self, timeout: Duration) -> Result<Option<Vec<Vec<Value>>>> {
+        Ok(self
+            .inner
+            .next_rows(timeout)?
+            .map(|rows| rows.into_iter().map(|r| r.values).collect()))
+    }
+
+    /// [`PushQuery::next_rows`] with each row saying whether it is a
+    /// table's tombstone (ksqlDB marks those in `/query` answers).
+    pub fn next_changes(&mut self, timeout: Duration) -> Result<Option<Vec<PushRow>>> {
         self.inner.next_rows(timeout)
     }
 }

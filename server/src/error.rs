@@ -30,6 +30,8 @@ pub mod codes {
     pub use sluice_engine::error::codes::*;
     /// An HTTP method the endpoint does not serve.
     pub const METHOD_NOT_ALLOWED: u32 = 40500;
+    /// A request's `commandSequenceNumber` was not applied in time.
+    pub const COMMAND_QUEUE_CATCHUP_TIMEOUT: u32 = 50301;
 }
 
 /// A request that failed: an HTTP status and ksqlDB's error entity.

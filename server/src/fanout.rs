@@ -248,9 +248,9 @@ impl Fanout {
             let mut wait = POLL;
             let mut deadline = None;
             let ended = loop {
-                match query.next_rows(wait) {
+                match query.next_changes(wait) {
                     Ok(Some(rows)) => {
-                        chunks.extend(rows.iter().map(|row| Bytes::from(format.row(row))))
+                        chunks.extend(rows.iter().map(|row| Bytes::from(format.push_row(row))))
                     }
                     Ok(None) => break Some(format.end(true).map(Bytes::from)),
                     Err(e) => {

@@ -2,7 +2,7 @@
 //! answers one entity per statement (a JSON array), or ksqlDB's error.
 
 use crate::error::{codes, ApiError};
-use crate::request::{open_session, statement_request, StatementRequest};
+use crate::request::{await_command, open_session, statement_request, StatementRequest};
 use crate::{json, AppState};
 use axum::body::Bytes;
 use axum::extract::State;
@@ -11,12 +11,16 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value as Json;
 use sluice_engine::{Engine, StatementResult};
 
-/// POST `/ksql`: `{"ksql", "streamsProperties", "sessionVariables"}`.
+/// POST `/ksql`: `{"ksql", "streamsProperties", "sessionVariables",
+/// "commandSequenceNumber"}`.
 pub async fn handle(State(state): State<AppState>, body: Bytes) -> Response {
     let req = match statement_request(&body, "ksql", "streamsProperties") {
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };
+    if let Err(e) = await_command(&state, &req).await {
+        return e.into_response();
+    }
     let engine = state.engine.clone();
     let answer = tokio::task::spawn_blocking(move || run(&engine, &req))
         .await

@@ -42,7 +42,8 @@ const DRAIN: Duration = Duration::from_secs(3);
 /// How to run a server: where it listens and the engine it opens.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
-    /// `http://HOST:PORT` or `https://HOST:PORT`.
+    /// `http://HOST:PORT` or `https://HOST:PORT`, or several of them
+    /// separated by commas (served at once).
     pub listener: String,
     /// The engine to open.
     pub engine: EngineConfig,
@@ -81,6 +82,9 @@ pub struct ServerInfo {
     pub cluster_id: String,
     /// The URL clients reach the server at.
     pub advertised: String,
+    /// How long a request naming a `commandSequenceNumber` waits for that
+    /// command (`ksql.server.command.response.timeout.ms`, 5 s unless set).
+    pub command_timeout: std::time::Duration,
 }
 
 /// What every handler shares.
@@ -156,12 +160,17 @@ pub fn listener_address(url: &str) -> Result<String, ServerError> {
 impl AppState {
     /// The state of a server over `engine` reached at `advertised`.
     pub fn new(engine: Engine, advertised: String) -> AppState {
-        let service_id = engine
-            .session()
-            .properties()
+        let properties = engine.session().properties();
+        let service_id = properties
             .get("ksql.service.id")
             .cloned()
             .unwrap_or_else(|| "default_".to_string());
+        let command_timeout = std::time::Duration::from_millis(
+            properties
+                .get("ksql.server.command.response.timeout.ms")
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(5000),
+        );
         AppState {
             engine,
             queries: query::QueryRegistry::default(),
@@ -170,6 +179,7 @@ impl AppState {
                 service_id,
                 cluster_id: "sluice".to_string(),
                 advertised,
+                command_timeout,
             }),
             auth: None,
         }
@@ -260,27 +270,78 @@ where
 /// Blocking threads: one per running push query, plus statements.
 const MAX_BLOCKING_THREADS: usize = 4096;
 
-/// Opens the engine, serves it on the configured listener until SIGINT or
+/// One listening socket and, for an `https://` listener, its TLS acceptor.
+pub struct Listener {
+    pub socket: TcpListener,
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
+}
+
+/// Serves `state` on every listener at once (ksqlDB's `listeners` may name
+/// several, `http://` and `https://` alike) until `shutdown` completes.
+pub async fn serve_listeners(
+    state: AppState,
+    listeners: Vec<Listener>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let servers = listeners.into_iter().map(|listener| {
+        let mut stop_rx = stop_rx.clone();
+        let stop = async move {
+            let _ = stop_rx.wait_for(|s| *s).await;
+        };
+        let state = state.clone();
+        async move {
+            match listener.tls {
+                Some(acceptor) => serve_state_tls(state, listener.socket, acceptor, stop).await,
+                None => serve_state(state, listener.socket, stop).await,
+            }
+        }
+    });
+    futures_util::future::try_join_all(servers).await?;
+    Ok(())
+}
+
+/// The URLs of a `listeners` setting: one, or several separated by commas.
+pub fn listener_urls(listeners: &str) -> Result<Vec<String>, ServerError> {
+    let urls: Vec<String> = listeners
+        .split(',')
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(str::to_string)
+        .collect();
+    if urls.is_empty() {
+        return Err(ServerError::Listener(listeners.to_string()));
+    }
+    for url in &urls {
+        listener_address(url)?;
+    }
+    Ok(urls)
+}
+
+/// Opens the engine, serves it on the configured listeners until SIGINT or
 /// SIGTERM, then stops (blocking the calling thread).
 pub fn run(config: ServerConfig) -> Result<(), ServerError> {
-    let address = listener_address(&config.listener)?;
-    let acceptor = match (
-        config.listener.starts_with("https://"),
-        &config.security.tls,
-    ) {
-        (true, Some(tls)) => Some(tls.acceptor()?),
-        (true, None) => {
-            return Err(ServerError::Config(format!(
-                "listener {} needs ssl.certificate.location and ssl.key.location",
-                config.listener
-            )))
-        }
-        (false, Some(_)) => {
-            tracing::warn!("ssl.* settings are ignored: the listener is not https://");
-            None
-        }
-        (false, None) => None,
-    };
+    let urls = listener_urls(&config.listener)?;
+    let mut planned = Vec::with_capacity(urls.len());
+    for url in &urls {
+        let acceptor = match (url.starts_with("https://"), &config.security.tls) {
+            (true, Some(tls)) => Some(tls.acceptor()?),
+            (true, None) => {
+                return Err(ServerError::Config(format!(
+                    "listener {url} needs ssl.certificate.location and ssl.key.location"
+                )))
+            }
+            (false, _) => None,
+        };
+        planned.push((listener_address(url)?, acceptor));
+    }
+    if config.security.tls.is_some() && planned.iter().all(|(_, a)| a.is_none()) {
+        tracing::warn!("ssl.* settings are ignored: no listener is https://");
+    }
     // Statements run on the runtime's blocking threads: they get the
     // engine's query stack, which deeply nested expressions need.
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -297,11 +358,21 @@ pub fn run(config: ServerConfig) -> Result<(), ServerError> {
     };
     let engine = Engine::open(config.engine)?;
     runtime.block_on(async move {
-        let listener = TcpListener::bind(&address).await?;
-        let local = listener.local_addr()?;
-        let scheme = if acceptor.is_some() { "https" } else { "http" };
+        let mut listeners = Vec::with_capacity(planned.len());
+        let mut first_url = None;
+        for (address, tls) in planned {
+            let socket = TcpListener::bind(&address).await?;
+            let local = socket.local_addr()?;
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            first_url.get_or_insert((scheme, local));
+            listeners.push(Listener { socket, tls });
+        }
+        let Some((scheme, local)) = first_url else {
+            return Err(ServerError::Listener(String::new()));
+        };
         if let Some(dir) = &data_dir {
-            // A second `sluice` on this directory is told to connect here.
+            // A second `sluice` on this directory is told to connect here
+            // (the first listener).
             let host = match local.ip().is_unspecified() {
                 true => "localhost".to_string(),
                 false => local.ip().to_string(),
@@ -313,10 +384,7 @@ pub fn run(config: ServerConfig) -> Result<(), ServerError> {
         }
         let state =
             AppState::new(engine, format!("{scheme}://{local}/")).with_auth(config.security.auth);
-        match acceptor {
-            Some(acceptor) => serve_state_tls(state, listener, acceptor, stop_signal()).await,
-            None => serve_state(state, listener, stop_signal()).await,
-        }
+        serve_listeners(state, listeners, stop_signal()).await
     })?;
     tracing::info!("server stopped");
     Ok(())
@@ -350,6 +418,22 @@ async fn stop_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn several_listeners_are_separated_by_commas() {
+        let urls = listener_urls("http://0.0.0.0:8088, https://0.0.0.0:8089,").ok();
+        assert_eq!(
+            urls.as_deref(),
+            Some(
+                &[
+                    "http://0.0.0.0:8088".to_string(),
+                    "https://0.0.0.0:8089".to_string()
+                ][..]
+            )
+        );
+        assert!(listener_urls("").is_err());
+        assert!(listener_urls("http://0.0.0.0:8088,ftp://x:1").is_err());
+    }
 
     #[test]
     fn listeners_are_http_urls() {

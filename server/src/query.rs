@@ -10,7 +10,9 @@
 
 use crate::error::{codes, ApiError};
 use crate::fanout::{self, Answer, Delivery, Fanout, Offer, Subscriber};
-use crate::request::{json_object, open_session, statement_request, StatementRequest};
+use crate::request::{
+    await_command, json_object, open_session, statement_request, StatementRequest,
+};
 use crate::{json, AppState};
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -123,6 +125,18 @@ impl Format {
         }
     }
 
+    /// A push query's row: in `/query` answers a table's tombstone says so
+    /// (`"tombstone":true`), as ksqlDB writes it.
+    pub(crate) fn push_row(self, row: &sluice_engine::results::PushRow) -> String {
+        match self {
+            Format::V1 if row.tombstone => format!(
+                ",\n{}",
+                json!({"row": {"columns": json::row(&row.values), "tombstone": true}})
+            ),
+            _ => self.row(&row.values),
+        }
+    }
+
     pub(crate) fn row(self, values: &[sluice_engine::types::Value]) -> String {
         let row = json::row(values);
         match self {
@@ -179,7 +193,8 @@ impl Format {
     }
 }
 
-/// POST `/query`: `{"ksql", "streamsProperties", "sessionVariables"}`.
+/// POST `/query`: `{"ksql", "streamsProperties", "sessionVariables",
+/// "commandSequenceNumber"}`.
 pub async fn handle_v1(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let format = Format::negotiate(accept(&headers), true);
     match statement_request(&body, "ksql", "streamsProperties") {
@@ -245,6 +260,7 @@ pub(crate) async fn open(
     req: StatementRequest,
     format: Format,
 ) -> Result<Answer, ApiError> {
+    await_command(&state, &req).await?;
     let key = format!(
         "{format:?}\u{0}{}\u{0}{:?}\u{0}{:?}",
         req.sql.trim(),
@@ -253,6 +269,15 @@ pub(crate) async fn open(
     );
     if let Some(delivery) = state.fanout.join(&key, format, &state.queries) {
         return Ok(Answer::Streamed(delivery));
+    }
+    if req.variables.is_empty() {
+        let session = open_session(&state.engine, &req)?;
+        if let Some(answer) = session.pull_if_cached(req.sql.trim()) {
+            return match answer.map_err(|e| ApiError::engine(&e, req.sql.trim(), Vec::new()))? {
+                StatementResult::Rows(set) => Ok(Answer::Ready(rows_chunks(format, &set).into())),
+                _ => Err(ApiError::internal("a pull query answered no rows")),
+            };
+        }
     }
     if state.engine.pull_from_view(&req.sql) {
         return match start(&state.engine, &req)? {
@@ -398,10 +423,10 @@ fn stream_push(mut query: PushQuery, format: Format, sub: &Subscriber) {
             sub.finish(format.end(false).map(Bytes::from));
             return;
         }
-        match query.next_rows(POLL) {
+        match query.next_changes(POLL) {
             Ok(Some(rows)) => {
                 for row in &rows {
-                    if sub.offer(Bytes::from(format.row(row)), format) != Offer::Taken {
+                    if sub.offer(Bytes::from(format.push_row(row)), format) != Offer::Taken {
                         return;
                     }
                 }

@@ -3,6 +3,7 @@
 //! properties and variables applied.
 
 use crate::error::{codes, ApiError};
+use crate::AppState;
 use serde_json::{Map, Value as Json};
 use sluice_engine::{Engine, Session};
 
@@ -15,6 +16,9 @@ pub struct StatementRequest {
     pub properties: Vec<(String, String)>,
     /// Session variables (`sessionVariables`).
     pub variables: Vec<(String, String)>,
+    /// `commandSequenceNumber`: the command (a command-topic offset) that
+    /// must have been applied here before the statements run.
+    pub command_sequence: Option<i64>,
 }
 
 /// Parses a body as a JSON object, or answers ksqlDB's 40000.
@@ -49,11 +53,46 @@ pub fn statement_request(
             ))
         }
     };
+    let command_sequence = match map.get("commandSequenceNumber") {
+        None | Some(Json::Null) => None,
+        Some(v) => Some(v.as_i64().ok_or_else(|| {
+            ApiError::generic(
+                codes::BAD_REQUEST,
+                format!("\"commandSequenceNumber\" must be an integer, found {v}"),
+            )
+        })?),
+    };
     Ok(StatementRequest {
         sql,
         properties: string_map(&map, props_key)?,
         variables: string_map(&map, "sessionVariables")?,
+        command_sequence,
     })
+}
+
+/// Waits until the command the request names (`commandSequenceNumber`)
+/// has been applied on this server, as ksqlDB does before running the
+/// statements; past the server's timeout, ksqlDB's 503 with 50301.
+pub async fn await_command(state: &AppState, req: &StatementRequest) -> Result<(), ApiError> {
+    let Some(sequence) = req.command_sequence else {
+        return Ok(());
+    };
+    if state.engine.command_applied(sequence) {
+        return Ok(());
+    }
+    let (engine, timeout) = (state.engine.clone(), state.info.command_timeout);
+    let applied = tokio::task::spawn_blocking(move || engine.await_command(sequence, timeout))
+        .await
+        .map_err(|e| ApiError::internal(format!("waiting for a command failed: {e}")))?;
+    if applied {
+        return Ok(());
+    }
+    Err(ApiError::generic(
+        codes::COMMAND_QUEUE_CATCHUP_TIMEOUT,
+        format!(
+            "Timed out while waiting for a previous command to execute. command sequence number: {sequence}"
+        ),
+    ))
 }
 
 /// An optional object of settings, each value as text.

@@ -87,7 +87,16 @@ impl Metastore {
             },
         )?;
         log.flush()?;
-        Ok(offset)
+        if offset >= 0 {
+            return Ok(offset);
+        }
+        // Kafka's producer learns the offset from its acknowledgement: the
+        // command is this process's latest append to the command topic
+        // (appends of commands take turns), so one before its end.
+        match log.acknowledged_end(topic, 0) {
+            Some(end) => Ok(end - 1),
+            None => Ok(log.end_offset(topic, 0)? - 1),
+        }
     }
 }
 

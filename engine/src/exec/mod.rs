@@ -23,6 +23,7 @@ mod insert_rows;
 mod insert_values;
 mod metadata;
 mod persistent;
+mod pull_cache;
 mod query;
 mod session;
 
@@ -80,6 +81,10 @@ pub struct EngineInner {
     /// such insert is a later moment than the one before (see
     /// [`EngineInner::insert_time`]).
     last_insert_time: std::sync::atomic::AtomicI64,
+    /// Planned key lookups, forgotten when the catalog changes.
+    pull_cache: pull_cache::PullCache,
+    /// The command-topic offsets this process has applied.
+    commands_seen: commands::Applied,
 }
 
 impl Drop for EngineInner {
@@ -167,6 +172,8 @@ impl EngineInner {
             views: Mutex::new(Default::default()),
             push_hub: Default::default(),
             last_insert_time: std::sync::atomic::AtomicI64::new(i64::MIN),
+            pull_cache: Default::default(),
+            commands_seen: Default::default(),
         });
         inner.execute_one(
             &mut inner.new_session(),
@@ -208,7 +215,16 @@ impl EngineInner {
         record: bool,
     ) -> Result<StatementResult> {
         let text = session.substitute(text)?;
+        let shape = pull_cache::shape(&text);
+        if let Some(answer) = shape.as_ref().and_then(|s| self.cached_pull(session, s)) {
+            return answer;
+        }
         let stmt = parse_statement(&text, pos)?;
+        if let (Statement::Query(q), Some(shape)) = (&stmt, &shape) {
+            if let Some(answer) = self.prepare_pull(session, q, shape) {
+                return answer;
+            }
+        }
         let trimmed = text.trim().trim_end_matches(';').trim().to_string() + ";";
         if !record || !changes_catalog(&stmt) {
             return self.run_statement(session, &stmt, &trimmed);
@@ -229,6 +245,7 @@ impl EngineInner {
                 origin: Some(self.instance.clone()),
             },
         )?;
+        self.commands_seen.note(sequence);
         if let StatementResult::Status(status) = &mut result {
             status.statement = trimmed;
             status.sequence_number = sequence;
@@ -237,6 +254,19 @@ impl EngineInner {
     }
 
     fn run_statement(
+        &self,
+        session: &mut SessionState,
+        stmt: &Statement,
+        text: &str,
+    ) -> Result<StatementResult> {
+        let result = self.dispatch(session, stmt, text);
+        if changes_catalog(stmt) {
+            self.pull_cache.invalidate();
+        }
+        result
+    }
+
+    fn dispatch(
         &self,
         session: &mut SessionState,
         stmt: &Statement,

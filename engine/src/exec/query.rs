@@ -7,7 +7,7 @@ use crate::error::{Error, Pos, Result};
 use crate::expr::{Compiled, Scope};
 use crate::log::Log;
 use crate::plan::planner::plan_query;
-use crate::results::{PushQuery, PushSource, ResultColumn, RowSet, StatementResult};
+use crate::results::{PushQuery, PushRow, PushSource, ResultColumn, RowSet, StatementResult};
 use crate::runtime::deploy::{open_flow, FlowSpec};
 use crate::runtime::reader::SourceReader;
 use crate::runtime::task::TransientTask;
@@ -21,6 +21,12 @@ use std::time::Duration;
 impl EngineInner {
     pub(super) fn select(&self, session: &SessionState, q: &Query) -> Result<StatementResult> {
         let push = q.emit.is_some();
+        if !push
+            && q.limit.is_some()
+            && !session.property_bool("ksql.query.pull.limit.clause.enabled", true)
+        {
+            return Err(Error::plan("LIMIT clause in pull queries is currently disabled. You can enable them by setting ksql.query.pull.limit.clause.enabled=true. See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query."));
+        }
         if !q.order_by.is_empty() {
             return self.ordered_pull(session, q);
         }
@@ -210,20 +216,7 @@ impl EngineInner {
         if from_view {
             // The map is locked only to find the view; the view's own locks
             // let lookups run beside its catching up.
-            let view = {
-                let mut views = self.views.lock();
-                match views.get(&view_key(source)) {
-                    Some(view) => view.clone(),
-                    None => {
-                        let view = Arc::new(crate::runtime::view::TableView::open(
-                            self.log.as_ref(),
-                            source,
-                        )?);
-                        views.insert(view_key(source), view.clone());
-                        view
-                    }
-                }
-            };
+            let view = self.view_of(source)?;
             view.catch_up(self.log.as_ref())?;
             let candidates = match key_lookup(q, source) {
                 Some(key) => view.lookup(&key),
@@ -320,6 +313,24 @@ impl EngineInner {
     }
 }
 
+impl EngineInner {
+    /// The materialized view of a table, opened the first time. The map is
+    /// locked only to find the view; the view's own locks let lookups run
+    /// beside its catching up.
+    pub(super) fn view_of(&self, source: &Source) -> Result<Arc<crate::runtime::view::TableView>> {
+        let mut views = self.views.lock();
+        if let Some(view) = views.get(&view_key(source)) {
+            return Ok(view.clone());
+        }
+        let view = Arc::new(crate::runtime::view::TableView::open(
+            self.log.as_ref(),
+            source,
+        )?);
+        views.insert(view_key(source), view.clone());
+        Ok(view)
+    }
+}
+
 /// What names a table's materialized view.
 fn view_key(source: &Source) -> String {
     format!("{}\u{0}{}", source.name, source.sql)
@@ -348,7 +359,7 @@ impl EngineInner {
 }
 
 /// A transient query's id, as ksqlDB names them.
-fn transient_query_id(source: &str) -> String {
+pub(super) fn transient_query_id(source: &str) -> String {
     format!(
         "transient_{}_{}",
         source,
@@ -385,11 +396,11 @@ impl PushSource for TransientPush {
         self.columns.clone()
     }
 
-    fn next_rows(&mut self, timeout: Duration) -> Result<Option<Vec<Vec<Value>>>> {
+    fn next_rows(&mut self, timeout: Duration) -> Result<Option<Vec<PushRow>>> {
         let deadline = std::time::Instant::now() + timeout;
         loop {
             let seen = self.log.append_seq();
-            match self.task.poll(self.log.as_ref())? {
+            match self.task.poll_changes(self.log.as_ref())? {
                 None => return Ok(None),
                 Some(rows) if !rows.is_empty() => return Ok(Some(rows)),
                 Some(_) => {}
@@ -529,7 +540,7 @@ impl PushSource for PrintPush {
         }]
     }
 
-    fn next_rows(&mut self, timeout: Duration) -> Result<Option<Vec<Vec<Value>>>> {
+    fn next_rows(&mut self, timeout: Duration) -> Result<Option<Vec<PushRow>>> {
         let deadline = std::time::Instant::now() + timeout;
         loop {
             if self.limit.is_some_and(|l| self.emitted >= l) {
@@ -549,7 +560,10 @@ impl PushSource for PrintPush {
                 if !self.header_sent {
                     self.header_sent = true;
                     for line in self.header(&r.record) {
-                        out.push(vec![Value::String(line)]);
+                        out.push(PushRow {
+                            values: vec![Value::String(line)],
+                            tombstone: false,
+                        });
                     }
                 }
                 let (key, value) = self.render(&r.record);
@@ -558,10 +572,13 @@ impl PushSource for PrintPush {
                         || "N/A".to_string(),
                         |t| t.format("%Y/%m/%d %H:%M:%S%.3f Z").to_string(),
                     );
-                out.push(vec![Value::String(format!(
-                    "rowtime: {rowtime}, key: {}, value: {}, partition: {}",
-                    key, value, r.partition
-                ))]);
+                out.push(PushRow {
+                    values: vec![Value::String(format!(
+                        "rowtime: {rowtime}, key: {}, value: {}, partition: {}",
+                        key, value, r.partition
+                    ))],
+                    tombstone: false,
+                });
             }
             if !out.is_empty() {
                 return Ok(Some(out));

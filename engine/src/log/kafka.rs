@@ -599,6 +599,11 @@ impl Log for KafkaLog {
         Ok(high)
     }
 
+    fn acknowledged_end(&self, topic: &str, partition: i32) -> Option<i64> {
+        let full = self.full(topic);
+        self.acks.lock().ends.get(&(full, partition)).copied()
+    }
+
     fn start_offset(&self, topic: &str, partition: i32) -> Result<i64> {
         self.await_acks()?;
         let full = self.full(topic);

@@ -128,6 +128,13 @@ pub trait Log: Send + Sync {
     ) -> Result<Vec<StoredRecord>>;
     /// The offset the next appended record of the partition will get.
     fn end_offset(&self, topic: &str, partition: i32) -> Result<i64>;
+    /// One past the highest offset this process's own appends to the
+    /// partition were acknowledged at, for a Log whose `append` cannot say
+    /// the offset (it answers -1); None when nothing was acknowledged or
+    /// `append` answers offsets itself.
+    fn acknowledged_end(&self, _topic: &str, _partition: i32) -> Option<i64> {
+        None
+    }
     /// The partition's start offset (Kafka's log start offset, the low
     /// watermark): the first offset still kept. It moves up as retention
     /// deletes old segments; `earliest` means this offset, and a read

@@ -160,6 +160,14 @@ pub trait Operator: Send {
     }
 
     /// The operator's name in plans ("Filter", "Aggregate", ...).
+    /// True when processing a row may depend on rows processed before
+    /// (an aggregation, HAVING's passing keys): such an operator cannot be
+    /// reused for unrelated batches. Only operators known to be stateless
+    /// say false.
+    fn keeps_state(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str;
 
     /// Its parameters in one line, for plans: a filter's predicate, a

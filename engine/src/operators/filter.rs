@@ -109,6 +109,10 @@ impl Operator for FilterOperator {
         "Filter"
     }
 
+    fn keeps_state(&self) -> bool {
+        self.having.is_some()
+    }
+
     fn describe(&self) -> String {
         let mut parts = vec![("predicate", self.predicate.to_string())];
         if self.having.is_some() {

@@ -131,6 +131,10 @@ impl Operator for ProjectOperator {
             .collect())
     }
 
+    fn keeps_state(&self) -> bool {
+        false
+    }
+
     fn name(&self) -> &'static str {
         if self.rekey {
             "PartitionBy"

@@ -40,6 +40,11 @@ pub fn plan_layout(p: &Planning<'_>, mut items: Vec<Item>) -> Result<(Schema, Pr
             tomb_keys.push(exprs.len());
             ColumnKind::Key
         } else {
+            // A query's row for a deleted windowed key still says which
+            // window it deletes, as ksqlDB's tombstone rows do.
+            if options.transient && is_window_bound(p, &it.expr) {
+                tomb_keys.push(exprs.len());
+            }
             ColumnKind::Value
         };
         columns.push(Column::new(it.name.clone(), it.expr.ty.clone(), kind));
@@ -63,6 +68,13 @@ pub fn plan_layout(p: &Planning<'_>, mut items: Vec<Item>) -> Result<(Schema, Pr
     let names = columns.iter().map(|c| c.name.clone()).collect();
     let project = ProjectOperator::new(exprs, tomb_keys).named(names);
     Ok((Schema::new(columns), project))
+}
+
+/// True for a bare WINDOWSTART or WINDOWEND column.
+fn is_window_bound(p: &Planning<'_>, expr: &Compiled) -> bool {
+    expr.as_column()
+        .and_then(|c| p.scope.columns.get(c))
+        .is_some_and(|c| c.name == "WINDOWSTART" || c.name == "WINDOWEND")
 }
 
 /// The items that are the result's key columns (indexes into `items`),

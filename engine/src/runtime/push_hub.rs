@@ -35,7 +35,7 @@ use crate::catalog::Source;
 use crate::error::Result;
 use crate::log::{Log, StoredRecord};
 use crate::operators::{Context, ProcessingError, Row, SourceDecoder};
-use crate::results::{PushSource, ResultColumn};
+use crate::results::{PushRow, PushSource, ResultColumn};
 use crate::types::Value;
 use parking_lot::{Mutex, RwLock};
 use std::collections::{HashMap, VecDeque};
@@ -381,7 +381,7 @@ impl SharedPush {
     /// Takes the rows available now through the query's operators; returns
     /// how many records were read, and the query's output rows (None once
     /// its LIMIT was reached).
-    fn step(&mut self) -> Result<(usize, Option<Vec<Vec<Value>>>)> {
+    fn step(&mut self) -> Result<(usize, Option<Vec<PushRow>>)> {
         let task = &mut self.task;
         if task.finished() {
             return Ok((0, None));
@@ -475,7 +475,7 @@ impl SharedPush {
             if task.finished() {
                 break;
             }
-            out.push(if leading {
+            let values = if leading {
                 // The row's first columns, in order: the row's own list.
                 let mut values = row.values;
                 values.resize(task.output.len(), Value::Null);
@@ -485,6 +485,10 @@ impl SharedPush {
                     .iter()
                     .map(|i| row.values.get(*i).cloned().unwrap_or_default())
                     .collect()
+            };
+            out.push(PushRow {
+                values,
+                tombstone: row.tombstone,
             });
             task.emitted += 1;
         }
@@ -545,7 +549,7 @@ impl PushSource for SharedPush {
         self.columns.clone()
     }
 
-    fn next_rows(&mut self, timeout: Duration) -> Result<Option<Vec<Vec<Value>>>> {
+    fn next_rows(&mut self, timeout: Duration) -> Result<Option<Vec<PushRow>>> {
         let deadline = Instant::now() + timeout;
         loop {
             let seen = self.log.append_seq();

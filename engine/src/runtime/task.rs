@@ -807,6 +807,14 @@ pub struct TransientTask {
 impl TransientTask {
     /// Rows available now; None once the LIMIT has been reached.
     pub fn poll(&mut self, log: &dyn Log) -> Result<Option<Vec<Vec<crate::types::Value>>>> {
+        Ok(self
+            .poll_changes(log)?
+            .map(|rows| rows.into_iter().map(|r| r.values).collect()))
+    }
+
+    /// [`TransientTask::poll`] with each row saying whether it is a
+    /// tombstone.
+    pub fn poll_changes(&mut self, log: &dyn Log) -> Result<Option<Vec<crate::results::PushRow>>> {
         if self.limit.is_some_and(|l| self.emitted >= l) {
             return Ok(None);
         }
@@ -820,12 +828,14 @@ impl TransientTask {
             if self.limit.is_some_and(|l| self.emitted >= l) {
                 break;
             }
-            out.push(
-                self.output
+            out.push(crate::results::PushRow {
+                values: self
+                    .output
                     .iter()
                     .map(|i| row.values.get(*i).cloned().unwrap_or_default())
                     .collect(),
-            );
+                tombstone: row.tombstone,
+            });
             self.emitted += 1;
         }
         Ok(Some(out))

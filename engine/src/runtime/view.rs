@@ -1,8 +1,10 @@
 //! Materialized views for pull queries: a table's current rows, kept by
 //! reading its topic (a CTAS result's topic, or a source table's) and
 //! caught up incrementally before each query (at once when nothing was
-//! appended). Rows are ordered by key, so a
-//! key lookup is a range scan over the key's prefix (all of its windows).
+//! appended). Rows are kept by key, so a key lookup is a range scan over
+//! the key's prefix (all of its windows); a scan returns them as ksqlDB's
+//! state stores do, partition by partition in the order of their
+//! serialized keys (which rows a LIMIT keeps depends on it).
 
 use crate::catalog::Source;
 use crate::error::Result;
@@ -24,10 +26,17 @@ pub struct TableView {
     topic: String,
     reading: Mutex<Reading>,
     key_positions: Vec<usize>,
-    rows: RwLock<BTreeMap<Vec<u8>, Row>>,
+    rows: RwLock<BTreeMap<Vec<u8>, Stored>>,
     /// The topic's append sequence when the view last caught up
     /// ([`NEVER`] before the first time).
     seen: AtomicU64,
+}
+
+/// A row with where a scan puts it: its partition and its record's key
+/// as serialized in the topic.
+struct Stored {
+    order: (i32, Vec<u8>),
+    row: Row,
 }
 
 /// Where the view reads its topic.
@@ -83,7 +92,8 @@ impl TableView {
                 if let Some(w) = row.window {
                     id.extend_from_slice(&w.start.to_be_bytes());
                 }
-                changes.push((id, (!row.tombstone).then_some(row)));
+                let order = (r.partition, r.record.key.clone().unwrap_or_default());
+                changes.push((id, (!row.tombstone).then_some(Stored { order, row })));
             }
             let mut rows = self.rows.write();
             for (id, row) in changes {
@@ -99,9 +109,13 @@ impl TableView {
         Ok(())
     }
 
-    /// All rows, in key order.
+    /// All rows, partition by partition, each in the order of the
+    /// serialized keys.
     pub fn scan(&self) -> Vec<Row> {
-        self.rows.read().values().cloned().collect()
+        let rows = self.rows.read();
+        let mut stored: Vec<&Stored> = rows.values().collect();
+        stored.sort_by(|a, b| a.order.cmp(&b.order));
+        stored.into_iter().map(|s| s.row.clone()).collect()
     }
 
     /// The rows of one key (every window of it, for a windowed table).
@@ -111,7 +125,7 @@ impl TableView {
             .read()
             .range(prefix.clone()..)
             .take_while(|(id, _)| id.starts_with(&prefix))
-            .map(|(_, r)| r.clone())
+            .map(|(_, s)| s.row.clone())
             .collect()
     }
 }

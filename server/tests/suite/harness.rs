@@ -32,11 +32,22 @@ impl TestServer {
         auth: Option<std::sync::Arc<sluice_server::auth::BasicAuth>>,
         tls: Option<(tokio_rustls::TlsAcceptor, std::path::PathBuf)>,
     ) -> TestServer {
-        let engine = Engine::open(EngineConfig {
+        TestServer::start_configured(Default::default(), auth, tls)
+    }
+
+    /// Starts a server configured by `properties` as a server's properties
+    /// file gives them (`bootstrap.servers` runs it on that Kafka cluster).
+    pub fn start_configured(
+        properties: std::collections::BTreeMap<String, String>,
+        auth: Option<std::sync::Arc<sluice_server::auth::BasicAuth>>,
+        tls: Option<(tokio_rustls::TlsAcceptor, std::path::PathBuf)>,
+    ) -> TestServer {
+        let mut config = EngineConfig {
             background: true,
             ..Default::default()
-        })
-        .expect("an in-memory engine");
+        };
+        config.apply_settings(properties);
+        let engine = Engine::open(config).expect("an engine");
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()

@@ -1,6 +1,7 @@
 //! The server's end-to-end tests, one module per kind of client.
 
 mod client_libraries;
+mod command_sequence;
 mod curl_h2;
 mod curl_http1;
 pub mod harness;
@@ -8,4 +9,5 @@ mod inserts;
 mod push_fanout;
 mod python_client;
 mod security;
+mod tombstones;
 mod websocket;

@@ -151,3 +151,104 @@ fn https_with_basic_auth() {
     let (status, body) = list_streams(&server, &["--http2", "-u", "fred:letmein"]);
     assert_eq!(status, 200, "{body}");
 }
+
+/// `listeners=http://...,https://...`: both listeners serve the same
+/// engine at once (a stream created over one is listed over the other),
+/// and each speaks only its own scheme.
+#[test]
+fn http_and_https_listeners_serve_at_once() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let (tls, ca) = self_signed(dir.path());
+    let acceptor = tls
+        .tls
+        .expect("TLS settings")
+        .acceptor()
+        .expect("an acceptor");
+    let urls = sluice_server::listener_urls("http://127.0.0.1:0, https://127.0.0.1:0")
+        .expect("two listeners");
+    assert_eq!(urls, ["http://127.0.0.1:0", "https://127.0.0.1:0"]);
+    let engine = sluice_engine::Engine::open(sluice_engine::EngineConfig {
+        background: true,
+        ..Default::default()
+    })
+    .expect("an engine");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let bind = || {
+        runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("a free port")
+    };
+    let (plain, secure) = (bind(), bind());
+    let plain_port = plain.local_addr().expect("an address").port();
+    let secure_port = secure.local_addr().expect("an address").port();
+    let state = sluice_server::AppState::new(engine, format!("http://127.0.0.1:{plain_port}/"));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = std::thread::spawn(move || {
+        runtime.block_on(sluice_server::serve_listeners(
+            state,
+            vec![
+                sluice_server::Listener {
+                    socket: plain,
+                    tls: None,
+                },
+                sluice_server::Listener {
+                    socket: secure,
+                    tls: Some(acceptor),
+                },
+            ],
+            async {
+                let _ = stopped.await;
+            },
+        ))
+    });
+    let curl = |args: &[&str]| {
+        let out = std::process::Command::new("curl")
+            .args(["-s", "--max-time", "20", "-w", "\n%{http_code}"])
+            .args(args)
+            .output()
+            .expect("curl runs");
+        String::from_utf8(out.stdout).expect("UTF-8")
+    };
+    let plain_url = format!("http://127.0.0.1:{plain_port}/ksql");
+    let secure_url = format!("https://localhost:{secure_port}/ksql");
+    let resolve = format!("localhost:{secure_port}:127.0.0.1");
+    let created = curl(&[
+        "-X",
+        "POST",
+        "--data-binary",
+        r#"{"ksql":"CREATE STREAM BOTH_WAYS (ID STRING) WITH (kafka_topic='b', value_format='json', partitions=1);"}"#,
+        &plain_url,
+    ]);
+    assert!(created.ends_with("\n200"), "{created}");
+    let listed = curl(&[
+        "--cacert",
+        ca.to_str().expect("UTF-8"),
+        "--resolve",
+        &resolve,
+        "-X",
+        "POST",
+        "--data-binary",
+        r#"{"ksql":"LIST STREAMS;"}"#,
+        &secure_url,
+    ]);
+    assert!(listed.ends_with("\n200"), "{listed}");
+    assert!(listed.contains("\"name\":\"BOTH_WAYS\""), "{listed}");
+    // Plain HTTP to the TLS listener gets no HTTP answer.
+    let wrong = curl(&[
+        "-X",
+        "POST",
+        "--data-binary",
+        r#"{"ksql":"LIST STREAMS;"}"#,
+        &format!("http://127.0.0.1:{secure_port}/ksql"),
+    ]);
+    assert!(wrong.ends_with("\n000"), "{wrong}");
+    let _ = stop.send(());
+    server
+        .join()
+        .expect("the server thread")
+        .expect("the server stops cleanly");
+}
