@@ -5,6 +5,7 @@ mod curl_h2;
 mod curl_http1;
 pub mod harness;
 mod inserts;
+mod metrics;
 mod push_fanout;
 mod python_client;
 mod security;
