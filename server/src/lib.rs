@@ -8,6 +8,7 @@
 //! on a blocking thread.
 
 pub mod auth;
+pub mod console;
 pub mod error;
 pub mod fanout;
 pub mod info;
@@ -119,6 +120,8 @@ pub fn router(state: AppState) -> Router {
         .route("/clusterStatus", get(info::cluster_status))
         .route("/ws/query", get(ws::handle))
         .route("/metrics", get(metrics::handle))
+        .route("/", get(console::index))
+        .route("/console/{file}", get(console::asset))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state);

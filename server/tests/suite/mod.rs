@@ -1,6 +1,7 @@
 //! The server's end-to-end tests, one module per kind of client.
 
 mod client_libraries;
+mod console;
 mod curl_h2;
 mod curl_http1;
 pub mod harness;

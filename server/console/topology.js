@@ -1,0 +1,108 @@
+// The topology page: a persistent query's operator graph (EXPLAIN's plan
+// with its edges, `sluicePlan`) drawn as SVG, inputs on the left: sources,
+// operators with their parameters, state stores, internal topics, sinks.
+'use strict';
+
+let topologyQuery = null;
+const topologySelect = document.querySelector('#topology-query');
+const topologyGraph = document.querySelector('#topology-graph');
+const topologyStatement = document.querySelector('#topology-statement');
+const SVG = 'http://www.w3.org/2000/svg';
+
+function svg(tag, attrs, ...children) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
+  for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return node;
+}
+
+// What a plan node is drawn as.
+function nodeKind(node) {
+  if (node.name === 'Source') return 'source';
+  if (node.name === 'Sink') return 'sink';
+  if (node.name === 'Repartition') return 'topic';
+  if (/aggregat|join|window|table|distinct|suppress|materiali|latest/i.test(node.name)) return 'stateful';
+  return 'operator';
+}
+
+const BADGES = { source: 'input topic', sink: 'output topic', topic: 'internal topic', stateful: 'state store' };
+
+// `text` cut into lines of at most `width` characters, at most `max` lines.
+function wrap(text, width, max) {
+  const lines = [];
+  let line = '';
+  for (const word of text.split(/\s+/)) {
+    if (line && (line + ' ' + word).length > width) { lines.push(line); line = word; } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  if (lines.length > max) { lines.length = max; lines[max - 1] += ' …'; }
+  return lines;
+}
+
+function drawPlan(plan) {
+  const W = 250; const GAP_X = 60; const GAP_Y = 24; const LINE = 14;
+  const layer = [];
+  for (const n of plan) layer[n.id] = n.inputs.length ? 1 + Math.max(...n.inputs.map((i) => layer[i])) : 0;
+  const columns = [];
+  const boxes = [];
+  for (const n of plan) {
+    const lines = wrap(n.description || '', 36, 5);
+    const h = 44 + lines.length * LINE;
+    const col = layer[n.id];
+    columns[col] = columns[col] || { y: 16 };
+    boxes[n.id] = { n, lines, h, x: 16 + col * (W + GAP_X), y: columns[col].y };
+    columns[col].y += h + GAP_Y;
+  }
+  const width = 32 + columns.length * (W + GAP_X) - GAP_X;
+  const height = Math.max(...columns.map((c) => c.y)) + 8;
+  const root = svg('svg', { width, height, viewBox: `0 0 ${width} ${height}`, role: 'img' },
+    svg('defs', {}, svg('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto' },
+      svg('path', { d: 'M0,0 L10,5 L0,10 z', fill: '#94a3b8' }))));
+  for (const b of boxes) {
+    for (const i of b.n.inputs) {
+      const a = boxes[i];
+      const x1 = a.x + W; const y1 = a.y + a.h / 2; const x2 = b.x; const y2 = b.y + b.h / 2;
+      root.append(svg('path', { class: 'edge', d: `M${x1},${y1} C${x1 + GAP_X / 2},${y1} ${x2 - GAP_X / 2},${y2} ${x2},${y2}` }));
+    }
+  }
+  for (const b of boxes) {
+    const kind = nodeKind(b.n);
+    const g = svg('g', { class: `node ${kind}`, transform: `translate(${b.x},${b.y})`, 'data-operator': b.n.name },
+      svg('title', {}, `${b.n.name}: ${b.n.description}`),
+      svg('rect', { width: W, height: b.h }),
+      svg('text', { class: 'title', x: 10, y: 20 }, `${b.n.id} ${b.n.name}`));
+    if (BADGES[kind]) g.append(svg('text', { class: 'badge', x: W - 10, y: 20, 'text-anchor': 'end' }, BADGES[kind]));
+    b.lines.forEach((l, i) => g.append(svg('text', { class: 'param', x: 10, y: 40 + i * LINE }, l)));
+    root.append(g);
+  }
+  return root;
+}
+
+async function showTopology() {
+  let queries = [];
+  try {
+    queries = (await api.one('SHOW QUERIES;')).queries.filter((q) => q.queryType === 'PERSISTENT');
+  } catch (e) {
+    topologyGraph.replaceChildren(message(e.message, true));
+    return;
+  }
+  if (!queries.some((q) => q.id === topologyQuery)) topologyQuery = queries.length ? queries[0].id : null;
+  topologySelect.replaceChildren(...queries.map((q) => el('option', { value: q.id, selected: q.id === topologyQuery }, q.id)));
+  if (!topologyQuery) {
+    topologyStatement.textContent = '';
+    topologyGraph.replaceChildren(message('No persistent query is running.'));
+    return;
+  }
+  try {
+    const d = (await api.one(`EXPLAIN ${topologyQuery};`)).queryDescription;
+    topologyStatement.replaceChildren(el('span', { class: `state-${d.state}` }, d.state), ' ', d.statementText);
+    topologyGraph.replaceChildren(drawPlan(d.sluicePlan || []),
+      grid(['#', 'Operator', 'Parameters', 'Reads'], (d.sluicePlan || []).map((n) => [n.id, n.name, n.description, n.inputs.join(', ')])));
+  } catch (e) {
+    topologyGraph.replaceChildren(message(e.message, true));
+  }
+}
+
+topologySelect.addEventListener('change', () => { topologyQuery = topologySelect.value; showTopology(); });
+document.querySelector('#topology-refresh').addEventListener('click', showTopology);
+pages.topology = { show: showTopology };
