@@ -120,7 +120,11 @@ function accept(i) {
 
 editor.addEventListener('input', () => { highlight(); openCompletions(false); });
 editor.addEventListener('scroll', () => { highlighted.scrollTop = editor.scrollTop; });
-editor.addEventListener('blur', () => setTimeout(closeCompletions, 100));
+// Closes the list when focus has left the editor (a click on an item
+// lands first); not if the editor has focus again by then.
+editor.addEventListener('blur', () => setTimeout(() => {
+  if (document.activeElement !== editor) closeCompletions();
+}, 100));
 editor.addEventListener('keydown', (e) => {
   if ((e.ctrlKey || e.metaKey) && e.key === 'Enter') { e.preventDefault(); closeCompletions(); runEditor(); return; }
   if (e.ctrlKey && e.key === ' ') { e.preventDefault(); openCompletions(true); return; }

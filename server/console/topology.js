@@ -27,42 +27,55 @@ function nodeKind(node) {
 
 const BADGES = { source: 'input topic', sink: 'output topic', topic: 'internal topic', stateful: 'state store' };
 
-// `text` cut into lines of at most `width` characters, at most `max` lines.
-function wrap(text, width, max) {
+// A node's parameters, one a line ("a: x | b: y"), each cut to `width`
+// characters a line (long names broken), at most `max` lines in all.
+function paramLines(text, width, max) {
   const lines = [];
-  let line = '';
-  for (const word of text.split(/\s+/)) {
-    if (line && (line + ' ' + word).length > width) { lines.push(line); line = word; } else line = line ? `${line} ${word}` : word;
+  for (const param of text.split(' | ')) {
+    let line = '';
+    for (let word of param.split(/\s+/)) {
+      while (word.length > width) {
+        if (line) { lines.push(line); line = ''; }
+        lines.push(word.slice(0, width));
+        word = word.slice(width);
+      }
+      if (line && `${line} ${word}`.length > width) { lines.push(line); line = word; } else line = line ? `${line} ${word}` : word;
+    }
+    if (line) lines.push(line);
   }
-  if (line) lines.push(line);
   if (lines.length > max) { lines.length = max; lines[max - 1] += ' …'; }
   return lines;
 }
 
+// The plan as SVG, inputs above the operators that read them: each node
+// on the row after its deepest input.
 function drawPlan(plan) {
-  const W = 250; const GAP_X = 60; const GAP_Y = 24; const LINE = 14;
+  const W = 300; const GAP_X = 40; const GAP_Y = 36; const LINE = 14;
   const layer = [];
   for (const n of plan) layer[n.id] = n.inputs.length ? 1 + Math.max(...n.inputs.map((i) => layer[i])) : 0;
-  const columns = [];
+  const rows = [];
   const boxes = [];
   for (const n of plan) {
-    const lines = wrap(n.description || '', 36, 5);
-    const h = 44 + lines.length * LINE;
-    const col = layer[n.id];
-    columns[col] = columns[col] || { y: 16 };
-    boxes[n.id] = { n, lines, h, x: 16 + col * (W + GAP_X), y: columns[col].y };
-    columns[col].y += h + GAP_Y;
+    const lines = paramLines(n.description || '', 40, 9);
+    const box = { n, lines, h: 36 + lines.length * LINE };
+    boxes[n.id] = box;
+    (rows[layer[n.id]] = rows[layer[n.id]] || []).push(box);
   }
-  const width = 32 + columns.length * (W + GAP_X) - GAP_X;
-  const height = Math.max(...columns.map((c) => c.y)) + 8;
+  let y = 16;
+  for (const row of rows) {
+    row.forEach((b, i) => { b.x = 16 + i * (W + GAP_X); b.y = y; });
+    y += Math.max(...row.map((b) => b.h)) + GAP_Y;
+  }
+  const width = 32 + Math.max(...rows.map((r) => r.length)) * (W + GAP_X) - GAP_X;
+  const height = y - GAP_Y + 16;
   const root = svg('svg', { width, height, viewBox: `0 0 ${width} ${height}`, role: 'img' },
     svg('defs', {}, svg('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto' },
       svg('path', { d: 'M0,0 L10,5 L0,10 z', fill: '#94a3b8' }))));
   for (const b of boxes) {
     for (const i of b.n.inputs) {
       const a = boxes[i];
-      const x1 = a.x + W; const y1 = a.y + a.h / 2; const x2 = b.x; const y2 = b.y + b.h / 2;
-      root.append(svg('path', { class: 'edge', d: `M${x1},${y1} C${x1 + GAP_X / 2},${y1} ${x2 - GAP_X / 2},${y2} ${x2},${y2}` }));
+      const x1 = a.x + W / 2; const y1 = a.y + a.h; const x2 = b.x + W / 2; const y2 = b.y;
+      root.append(svg('path', { class: 'edge', d: `M${x1},${y1} C${x1},${y1 + GAP_Y / 2} ${x2},${y2 - GAP_Y / 2} ${x2},${y2}` }));
     }
   }
   for (const b of boxes) {
@@ -72,7 +85,7 @@ function drawPlan(plan) {
       svg('rect', { width: W, height: b.h }),
       svg('text', { class: 'title', x: 10, y: 20 }, `${b.n.id} ${b.n.name}`));
     if (BADGES[kind]) g.append(svg('text', { class: 'badge', x: W - 10, y: 20, 'text-anchor': 'end' }, BADGES[kind]));
-    b.lines.forEach((l, i) => g.append(svg('text', { class: 'param', x: 10, y: 40 + i * LINE }, l)));
+    b.lines.forEach((l, i) => g.append(svg('text', { class: 'param', x: 10, y: 38 + i * LINE }, l)));
     root.append(g);
   }
   return root;
@@ -96,8 +109,8 @@ async function showTopology() {
   try {
     const d = (await api.one(`EXPLAIN ${topologyQuery};`)).queryDescription;
     topologyStatement.replaceChildren(el('span', { class: `state-${d.state}` }, d.state), ' ', d.statementText);
-    topologyGraph.replaceChildren(drawPlan(d.sluicePlan || []),
-      grid(['#', 'Operator', 'Parameters', 'Reads'], (d.sluicePlan || []).map((n) => [n.id, n.name, n.description, n.inputs.join(', ')])));
+    topologyGraph.replaceChildren(el('div', { class: 'graph-row' }, drawPlan(d.sluicePlan || []),
+      grid(['#', 'Operator', 'Parameters', 'Reads'], (d.sluicePlan || []).map((n) => [n.id, n.name, n.description, n.inputs.join(', ')]))));
   } catch (e) {
     topologyGraph.replaceChildren(message(e.message, true));
   }
