@@ -97,6 +97,12 @@ const cells = (page, selector) => page.$$eval(selector, (tds) => tds.map((td) =>
     seen.queryId = await page.getAttribute(row, 'data-query-id');
     seen.queryRow = await cells(page, `${row} td:not(.rate-in):not(.rate-out)`);
     await page.screenshot({ path: `${shots}/queries.png` });
+    await page.click(`${row} button:text("Pause")`);
+    await page.waitForSelector(`${row} .state-PAUSED`);
+    seen.pausedState = (await ksql(`EXPLAIN ${seen.queryId};`))[0].queryDescription.state;
+    await page.click(`${row} button:text("Resume")`);
+    await page.waitForSelector(`${row} .state-RUNNING`);
+    seen.resumedState = (await ksql(`EXPLAIN ${seen.queryId};`))[0].queryDescription.state;
 
     // Its topology.
     await page.click(`${row} button:text("Topology")`);

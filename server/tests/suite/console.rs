@@ -4,9 +4,9 @@
 //! both installed by `scripts/test.sh`): a stream created and rows inserted
 //! from the editor, completion and highlighting, a push query's rows
 //! arriving live (paused and resumed) and stopped, a persistent query's
-//! counters, its topology drawn, the catalog with a topic's preview, the
-//! processing log, and the query terminated. Screenshots of each page go
-//! to `target/console-screenshots/`.
+//! counters, paused and resumed, its topology drawn, the catalog with a
+//! topic's preview, the processing log, and the query terminated.
+//! Screenshots of each page go to `target/console-screenshots/`.
 
 use super::harness::TestServer;
 use serde_json::{json, Value};
@@ -129,6 +129,8 @@ fn the_console_drives_a_stream_a_push_query_and_a_persistent_query() {
         "queryId": query_id,
         "ratesAreNumbers": [true, true],
         "queryRow": [query_id, "PERSISTENT", "RUNNING", "TOTALS", "4", "3", "0", "PauseTerminateTopology"],
+        "pausedState": "PAUSED",
+        "resumedState": "RUNNING",
         "operators": ["Source", "Filter", "Aggregate", "Project", "Sink"],
         "kinds": ["node source", "node operator", "node stateful", "node operator", "node sink"],
         "edges": 4,
