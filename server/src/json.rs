@@ -285,6 +285,7 @@ fn query_description(d: &QueryDescription) -> Json {
             "messagesConsumed": d.statistics.messages_consumed,
             "messagesProduced": d.statistics.messages_produced,
             "processingErrors": d.statistics.processing_errors,
+            "lateRecordsDropped": d.statistics.late_records_dropped,
         },
     })
 }

@@ -277,7 +277,7 @@ fn render(
             );
         }
     }
-    let counters: [Counter; 3] = [
+    let counters: [Counter; 4] = [
         (
             "ksql_query_messages_consumed_total",
             "Input records each persistent query read.",
@@ -292,6 +292,11 @@ fn render(
             "ksql_query_processing_error_total",
             "Records each persistent query skipped as unprocessable (each is in the processing log).",
             |d| d.statistics.processing_errors,
+        ),
+        (
+            "ksql_query_late_records_dropped_total",
+            "Records each persistent query dropped because their window had closed.",
+            |d| d.statistics.late_records_dropped,
         ),
     ];
     for (name, help, get) in counters {

@@ -352,3 +352,45 @@ fn the_grammar_check_rejects_malformed_lines() {
         assert!(parse_exposition(bad).is_err(), "{bad:?} parsed");
     }
 }
+
+#[test]
+fn late_records_dropped_by_a_window_are_counted() {
+    let server = TestServer::start();
+    server.ksql(
+        "CREATE STREAM E (ID STRING KEY, V INT) \
+         WITH (kafka_topic='e', value_format='json', partitions=1);",
+    );
+    let created = server.ksql(
+        "SET 'auto.offset.reset'='earliest'; \
+         CREATE TABLE C AS SELECT ID, COUNT(*) AS N FROM E \
+         WINDOW TUMBLING (SIZE 1 SECOND, GRACE PERIOD 0 SECONDS) GROUP BY ID EMIT CHANGES;",
+    );
+    let id = created[0]["commandStatus"]["queryId"]
+        .as_str()
+        .expect("a query id")
+        .to_string();
+    let q = [("query_id", id.as_str())];
+    // The second record closes the first window; the third belongs to it
+    // and is late.
+    server.ksql(
+        "INSERT INTO E (ROWTIME, ID, V) VALUES (10000, 'a', 1);\
+         INSERT INTO E (ROWTIME, ID, V) VALUES (20000, 'a', 2);\
+         INSERT INTO E (ROWTIME, ID, V) VALUES (10500, 'a', 3);",
+    );
+    let samples = scrape_until(&server, "three records consumed", |s| {
+        value(s, "ksql_query_messages_consumed_total", &q) == Some(3.0)
+    });
+    assert_eq!(
+        value(&samples, "ksql_query_late_records_dropped_total", &q),
+        Some(1.0)
+    );
+    // On time: not counted.
+    server.ksql("INSERT INTO E (ROWTIME, ID, V) VALUES (20100, 'a', 4);");
+    let samples = scrape_until(&server, "four records consumed", |s| {
+        value(s, "ksql_query_messages_consumed_total", &q) == Some(4.0)
+    });
+    assert_eq!(
+        value(&samples, "ksql_query_late_records_dropped_total", &q),
+        Some(1.0)
+    );
+}
