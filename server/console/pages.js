@@ -96,7 +96,7 @@ async function refreshQueries() {
   }, label);
   const rows = list.map((q, i) => {
     const d = described[i];
-    const s = (d && d.sluiceStatistics) || { messagesConsumed: 0, messagesProduced: 0, processingErrors: 0 };
+    const s = (d && d.sluiceStatistics) || {};
     const errors = (d && d.queryErrors) || [];
     const row = el('tr', { 'data-query-id': q.id },
       el('td', {}, q.id),
@@ -109,6 +109,7 @@ async function refreshQueries() {
       el('td', { class: 'consumed' }, d ? s.messagesConsumed : ''),
       el('td', { class: 'produced' }, d ? s.messagesProduced : ''),
       el('td', { class: 'errors' }, d ? s.processingErrors : ''),
+      el('td', { class: 'late' }, d ? s.lateRecordsDropped : ''),
       el('td', {}, q.queryType === 'PERSISTENT' ? [
         q.state === 'PAUSED' ? action('Resume', `RESUME ${q.id};`) : action('Pause', `PAUSE ${q.id};`),
         action('Terminate', `TERMINATE ${q.id};`, true),
@@ -118,7 +119,7 @@ async function refreshQueries() {
     return row;
   });
   const table = grid(['Query id', 'Type', 'State', 'Sinks', 'In/s', 'Out/s', 'Consumed', 'Produced',
-    'Processing errors', '']);
+    'Processing errors', 'Late dropped', '']);
   table.body.append(...rows);
   queriesTable.replaceChildren(list.length ? table : message('No queries are running.'));
 }

@@ -47,12 +47,19 @@ function paramLines(text, width, max) {
   return lines;
 }
 
-// The plan as SVG, inputs above the operators that read them: each node
-// on the row after its deepest input.
+// The plan as SVG, inputs above the operators that read them: each
+// operator on the row after its deepest input.
 function drawPlan(plan) {
   const W = 300; const GAP_X = 40; const GAP_Y = 36; const LINE = 14;
   const layer = [];
   for (const n of plan) layer[n.id] = n.inputs.length ? 1 + Math.max(...n.inputs.map((i) => layer[i])) : 0;
+  // A source sits just above the first operator reading it, so its edge
+  // crosses no other row.
+  for (const n of plan) {
+    if (n.inputs.length) continue;
+    const readers = plan.filter((r) => r.inputs.includes(n.id)).map((r) => layer[r.id]);
+    if (readers.length) layer[n.id] = Math.min(...readers) - 1;
+  }
   const rows = [];
   const boxes = [];
   for (const n of plan) {
@@ -62,11 +69,11 @@ function drawPlan(plan) {
     (rows[layer[n.id]] = rows[layer[n.id]] || []).push(box);
   }
   let y = 16;
-  for (const row of rows) {
+  for (const row of rows.filter(Boolean)) {
     row.forEach((b, i) => { b.x = 16 + i * (W + GAP_X); b.y = y; });
     y += Math.max(...row.map((b) => b.h)) + GAP_Y;
   }
-  const width = 32 + Math.max(...rows.map((r) => r.length)) * (W + GAP_X) - GAP_X;
+  const width = 32 + Math.max(...rows.filter(Boolean).map((r) => r.length)) * (W + GAP_X) - GAP_X;
   const height = y - GAP_Y + 16;
   const root = svg('svg', { width, height, viewBox: `0 0 ${width} ${height}`, role: 'img' },
     svg('defs', {}, svg('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto' },

@@ -112,6 +112,20 @@ const cells = (page, selector) => page.$$eval(selector, (tds) => tds.map((td) =>
     seen.edges = await page.$$eval('#topology-graph svg path.edge', (p) => p.length);
     await page.screenshot({ path: `${shots}/topology.png` });
 
+    // A join's topology: two sources feed it.
+    await page.click('#tabs [data-page=sql]');
+    await run(page, "SET 'auto.offset.reset'='earliest';\nCREATE STREAM ENRICHED AS SELECT O.ITEM AS ITEM, O.ID AS ID, O.QTY AS QTY, T.QTY AS TOTAL FROM ORDERS O JOIN TOTALS T ON O.ITEM = T.ITEM EMIT CHANGES;");
+    await page.waitForFunction(() => /CSAS_ENRICHED/.test(document.querySelector('#sql-result').textContent));
+    const joinId = (await ksql('SHOW QUERIES;'))[0].queries.map((q) => q.id).find((id) => id.startsWith('CSAS_ENRICHED'));
+    await page.click('#tabs [data-page=topology]');
+    await page.selectOption('#topology-query', joinId);
+    await page.waitForSelector('#topology-graph svg g.node');
+    seen.joinOperators = await page.$$eval('#topology-graph svg g.node', (g) => g.map((n) => n.dataset.operator));
+    seen.joinInputs = await page.$$eval('#topology-graph tbody tr', (rows) => rows.map((r) => r.lastChild.textContent));
+    seen.joinEdges = await page.$$eval('#topology-graph svg path.edge', (p) => p.length);
+    await page.screenshot({ path: `${shots}/topology-join.png` });
+    await ksql(`TERMINATE ${joinId};`);
+
     // The catalog: sources with columns; a topic's records, live.
     await page.click('#tabs [data-page=catalog]');
     await page.waitForSelector('#catalog-list .item');

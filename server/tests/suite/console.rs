@@ -4,7 +4,7 @@
 //! both installed by `scripts/test.sh`): a stream created and rows inserted
 //! from the editor, completion and highlighting, a push query's rows
 //! arriving live (paused and resumed) and stopped, a persistent query's
-//! counters, paused and resumed, its topology drawn, the catalog with a
+//! counters, paused and resumed, its topology drawn (and a join's), the catalog with a
 //! topic's preview, the processing log, and the query terminated.
 //! Screenshots of each page go to `target/console-screenshots/`.
 
@@ -128,13 +128,19 @@ fn the_console_drives_a_stream_a_push_query_and_a_persistent_query() {
         "stopped": "2 rows, done",
         "queryId": query_id,
         "ratesAreNumbers": [true, true],
-        "queryRow": [query_id, "PERSISTENT", "RUNNING", "TOTALS", "4", "3", "0", "PauseTerminateTopology"],
+        "queryRow": [query_id, "PERSISTENT", "RUNNING", "TOTALS", "4", "3", "0", "0", "PauseTerminateTopology"],
         "pausedState": "PAUSED",
         "resumedState": "RUNNING",
         "operators": ["Source", "Filter", "Aggregate", "Project", "Sink"],
         "kinds": ["node source", "node operator", "node stateful", "node operator", "node sink"],
         "edges": 4,
-        "catalog": ["KSQL_PROCESSING_LOG", "ORDERS", "TOTALS", "TOTALS", "default_ksql_processing_log", "orders"],
+        "joinOperators": ["Source", "Repartition", "Source", "StreamTableJoin", "Project", "Sink"],
+        "joinInputs": ["", "0", "", "1, 2", "3", "4"],
+        "joinEdges": 5,
+        "catalog": [
+            "ENRICHED", "KSQL_PROCESSING_LOG", "ORDERS", "TOTALS",
+            "ENRICHED", "TOTALS", "default_ksql_processing_log", "orders",
+        ],
         "printed": [
             "key: o1, value: {\"ITEM\":\"apple\",\"QTY\":3}, partition: 0",
             "key: o2, value: {\"ITEM\":\"pear\",\"QTY\":5}, partition: 0",
