@@ -69,7 +69,11 @@ const queriesTable = document.querySelector('#queries-table');
 let queriesTimer = null;
 const previous = new Map();
 
+// A refresh draws only if no later one started meanwhile.
+let refreshes = 0;
+
 async function refreshQueries() {
+  const call = ++refreshes;
   let list;
   try {
     list = (await api.one('SHOW QUERIES;')).queries;
@@ -81,6 +85,7 @@ async function refreshQueries() {
   const described = await Promise.all(list.map((q) => (q.queryType === 'PERSISTENT'
     ? api.one(`EXPLAIN ${q.id};`).then((e) => e.queryDescription).catch(() => null)
     : Promise.resolve(null))));
+  if (call !== refreshes) return;
   const rate = (id, key, value) => {
     const before = previous.get(id);
     if (!before) return '';

@@ -98,10 +98,17 @@ function drawPlan(plan) {
   return root;
 }
 
+// Each call draws only if no later call started meanwhile (a query chosen
+// while the page was still loading is not overdrawn by the older answer).
+let topologyCalls = 0;
+
 async function showTopology() {
+  const call = ++topologyCalls;
+  const current = () => call === topologyCalls;
   let queries = [];
   try {
     queries = (await api.one('SHOW QUERIES;')).queries.filter((q) => q.queryType === 'PERSISTENT');
+    if (!current()) return;
   } catch (e) {
     topologyGraph.replaceChildren(message(e.message, true));
     return;
@@ -115,6 +122,7 @@ async function showTopology() {
   }
   try {
     const d = (await api.one(`EXPLAIN ${topologyQuery};`)).queryDescription;
+    if (!current()) return;
     topologyStatement.replaceChildren(el('span', { class: `state-${d.state}` }, d.state), ' ', d.statementText);
     topologyGraph.replaceChildren(el('div', { class: 'graph-row' }, drawPlan(d.sluicePlan || []),
       grid(['#', 'Operator', 'Parameters', 'Reads'], (d.sluicePlan || []).map((n) => [n.id, n.name, n.description, n.inputs.join(', ')]))));

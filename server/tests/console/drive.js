@@ -106,7 +106,7 @@ const cells = (page, selector) => page.$$eval(selector, (tds) => tds.map((td) =>
 
     // Its topology.
     await page.click(`${row} button:text("Topology")`);
-    await page.waitForSelector('#topology-graph svg g.node');
+    await page.waitForFunction(() => /TOTALS/.test(document.querySelector('#topology-statement').textContent));
     seen.operators = await page.$$eval('#topology-graph svg g.node', (g) => g.map((n) => n.dataset.operator));
     seen.kinds = await page.$$eval('#topology-graph svg g.node', (g) => g.map((n) => n.getAttribute('class')));
     seen.edges = await page.$$eval('#topology-graph svg path.edge', (p) => p.length);
@@ -119,7 +119,7 @@ const cells = (page, selector) => page.$$eval(selector, (tds) => tds.map((td) =>
     const joinId = (await ksql('SHOW QUERIES;'))[0].queries.map((q) => q.id).find((id) => id.startsWith('CSAS_ENRICHED'));
     await page.click('#tabs [data-page=topology]');
     await page.selectOption('#topology-query', joinId);
-    await page.waitForSelector('#topology-graph svg g.node');
+    await page.waitForFunction(() => /ENRICHED/.test(document.querySelector('#topology-statement').textContent));
     seen.joinOperators = await page.$$eval('#topology-graph svg g.node', (g) => g.map((n) => n.dataset.operator));
     seen.joinInputs = await page.$$eval('#topology-graph tbody tr', (rows) => rows.map((r) => r.lastChild.textContent));
     seen.joinEdges = await page.$$eval('#topology-graph svg path.edge', (p) => p.length);
