@@ -69,11 +69,21 @@ const queriesTable = document.querySelector('#queries-table');
 let queriesTimer = null;
 const previous = new Map();
 
-// A refresh draws only if no later one started meanwhile.
+// A refresh draws only if no later one started meanwhile; the timer
+// starts none while one runs (so slow answers are still drawn).
 let refreshes = 0;
+let refreshing = false;
 
 async function refreshQueries() {
-  const call = ++refreshes;
+  refreshing = true;
+  try {
+    await drawQueries(++refreshes);
+  } finally {
+    refreshing = false;
+  }
+}
+
+async function drawQueries(call) {
   let list;
   try {
     list = (await api.one('SHOW QUERIES;')).queries;
@@ -133,7 +143,7 @@ pages.queries = {
   show() {
     refreshQueries();
     clearInterval(queriesTimer);
-    queriesTimer = setInterval(refreshQueries, 2000);
+    queriesTimer = setInterval(() => { if (!refreshing) refreshQueries(); }, 2000);
   },
   hide() { clearInterval(queriesTimer); queriesTimer = null; },
 };
