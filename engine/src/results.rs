@@ -133,6 +133,8 @@ pub struct RuntimeStats {
     /// Records skipped because they could not be processed (each is in
     /// the processing log).
     pub processing_errors: u64,
+    /// Records dropped because their window had closed.
+    pub late_records_dropped: u64,
 }
 
 /// A persistent query named in a description.

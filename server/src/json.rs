@@ -270,6 +270,24 @@ fn query_description(d: &QueryDescription) -> Json {
             .collect::<Vec<_>>(),
         "tasksMetadata": [],
         "state": d.state,
+        // Sluice's additions beside ksqlDB's fields, for the console: the
+        // operator graph with its edges, and the counters as numbers.
+        "sluicePlan": d
+            .plan
+            .iter()
+            .map(|n| json!({
+                "id": n.id,
+                "name": n.name,
+                "description": n.description,
+                "inputs": n.inputs,
+            }))
+            .collect::<Vec<_>>(),
+        "sluiceStatistics": {
+            "messagesConsumed": d.statistics.messages_consumed,
+            "messagesProduced": d.statistics.messages_produced,
+            "processingErrors": d.statistics.processing_errors,
+            "lateRecordsDropped": d.statistics.late_records_dropped,
+        },
     })
 }
 

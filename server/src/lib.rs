@@ -8,12 +8,14 @@
 //! on a blocking thread.
 
 pub mod auth;
+pub mod console;
 pub mod error;
 pub mod fanout;
 pub mod info;
 pub mod inserts;
 pub mod json;
 pub mod ksql;
+pub mod metrics;
 pub mod query;
 pub mod request;
 pub mod tls;
@@ -100,12 +102,15 @@ pub struct AppState {
     pub info: Arc<ServerInfo>,
     /// Basic authentication, if the server requires it.
     pub auth: Option<Arc<auth::BasicAuth>>,
+    /// What `/metrics` reports of the server's own work.
+    pub metrics: metrics::ServerMetrics,
 }
 
 /// The router: every endpoint, with ksqlDB's error shape for unknown paths
 /// and methods.
 pub fn router(state: AppState) -> Router {
     let auth = state.auth.clone();
+    let counted = state.metrics.clone();
     let router = Router::new()
         .route("/ksql", post(ksql::handle))
         .route("/query", post(query::handle_v1))
@@ -118,13 +123,21 @@ pub fn router(state: AppState) -> Router {
         .route("/status/{*id}", get(info::status))
         .route("/clusterStatus", get(info::cluster_status))
         .route("/ws/query", get(ws::handle))
+        .route("/metrics", get(metrics::handle))
+        .route("/", get(console::index))
+        .route("/console/{file}", get(console::asset))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state);
-    match auth {
+    let router = match auth {
         Some(auth) => router.layer(axum::middleware::from_fn_with_state(auth, auth::require)),
         None => router,
-    }
+    };
+    // Outermost, so requests refused by authentication are counted too.
+    router.layer(axum::middleware::from_fn_with_state(
+        counted,
+        metrics::count_requests,
+    ))
 }
 
 async fn not_found(uri: Uri) -> Response {
@@ -182,6 +195,7 @@ impl AppState {
                 command_timeout,
             }),
             auth: None,
+            metrics: metrics::ServerMetrics::default(),
         }
     }
 

@@ -10,6 +10,7 @@
 
 use crate::error::{codes, ApiError};
 use crate::fanout::{self, Answer, Delivery, Fanout, Offer, Subscriber};
+use crate::metrics::QueryKind;
 use crate::request::{
     await_command, json_object, open_session, statement_request, StatementRequest,
 };
@@ -22,7 +23,7 @@ use serde_json::{json, Value as Json};
 use sluice_engine::{Engine, PushQuery, ResultColumn, RowSet, StatementResult};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 /// How long a push query waits for rows before checking whether it was
@@ -267,21 +268,31 @@ pub(crate) async fn open(
         req.properties,
         req.variables
     );
+    let began = Instant::now();
     if let Some(delivery) = state.fanout.join(&key, format, &state.queries) {
+        state.metrics.latency(QueryKind::Push, began.elapsed());
         return Ok(Answer::Streamed(delivery));
     }
     if req.variables.is_empty() {
         let session = open_session(&state.engine, &req)?;
         if let Some(answer) = session.pull_if_cached(req.sql.trim()) {
             return match answer.map_err(|e| ApiError::engine(&e, req.sql.trim(), Vec::new()))? {
-                StatementResult::Rows(set) => Ok(Answer::Ready(rows_chunks(format, &set).into())),
+                StatementResult::Rows(set) => {
+                    let chunks = rows_chunks(format, &set);
+                    state.metrics.latency(QueryKind::Pull, began.elapsed());
+                    Ok(Answer::Ready(chunks.into()))
+                }
                 _ => Err(ApiError::internal("a pull query answered no rows")),
             };
         }
     }
     if state.engine.pull_from_view(&req.sql) {
         return match start(&state.engine, &req)? {
-            StatementResult::Rows(set) => Ok(Answer::Ready(rows_chunks(format, &set).into())),
+            StatementResult::Rows(set) => {
+                let chunks = rows_chunks(format, &set);
+                state.metrics.latency(QueryKind::Pull, began.elapsed());
+                Ok(Answer::Ready(chunks.into()))
+            }
             _ => Err(ApiError::internal("a pull query answered no rows")),
         };
     }
@@ -302,8 +313,11 @@ pub(crate) async fn open(
         ctx.produce(&req, key, started_tx, delivery_tx);
     });
     match started_rx.await {
-        Ok(Ok(())) => match delivery_rx.await {
-            Ok(delivery) => Ok(Answer::Streamed(delivery)),
+        Ok(Ok(kind)) => match delivery_rx.await {
+            Ok(delivery) => {
+                state.metrics.latency(kind, began.elapsed());
+                Ok(Answer::Streamed(delivery))
+            }
             Err(_) => Err(ApiError::internal("the query task ended before answering")),
         },
         Ok(Err(e)) => Err(e),
@@ -326,7 +340,7 @@ impl Produce<'_> {
         &self,
         req: &StatementRequest,
         key: String,
-        started: oneshot::Sender<Result<(), ApiError>>,
+        started: oneshot::Sender<Result<QueryKind, ApiError>>,
         delivery: oneshot::Sender<Delivery>,
     ) {
         let format = self.format;
@@ -336,7 +350,7 @@ impl Produce<'_> {
             }
             Ok(StatementResult::Rows(set)) => {
                 let (sub, d) = fanout::subscriber(&set.query_id, Arc::default());
-                let _ = started.send(Ok(()));
+                let _ = started.send(Ok(QueryKind::Pull));
                 let _ = delivery.send(d);
                 let tx = sub.sender();
                 for chunk in rows_chunks(format, &set) {
@@ -349,7 +363,7 @@ impl Produce<'_> {
                 let id = query.query_id();
                 let closed = self.registry.register(&id);
                 let (sub, d) = fanout::subscriber(&id, closed);
-                let _ = started.send(Ok(()));
+                let _ = started.send(Ok(QueryKind::Push));
                 let _ = delivery.send(d);
                 tracing::debug!(query_id = id, "push query started");
                 if !sub.send_now(Bytes::from(format.header(&id, &query.columns(), false))) {

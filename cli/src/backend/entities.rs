@@ -289,6 +289,7 @@ fn source_description(d: &Json) -> Result<SourceDescription> {
             messages_consumed: counter(&stats, "messages-consumed"),
             messages_produced: counter(&stats, "messages-produced"),
             processing_errors: counter(&errors, "processing-errors"),
+            late_records_dropped: 0,
         },
         extended: d.get("extended").and_then(Json::as_bool).unwrap_or(false),
     })

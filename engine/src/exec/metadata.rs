@@ -201,6 +201,7 @@ impl EngineInner {
                 messages_consumed: read.messages_consumed,
                 messages_produced: written.messages_produced,
                 processing_errors: read.processing_errors + written.processing_errors,
+                late_records_dropped: written.late_records_dropped,
             },
             extended,
         })
@@ -344,6 +345,7 @@ impl EngineInner {
                 total.messages_consumed += s.consumed.load(Relaxed);
                 total.messages_produced += s.produced.load(Relaxed);
                 total.processing_errors += s.errors.load(Relaxed);
+                total.late_records_dropped += s.late.load(Relaxed);
             }
         }
         total

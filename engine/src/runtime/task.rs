@@ -331,6 +331,9 @@ pub struct QueryStats {
     /// Records skipped because they could not be processed (each is in
     /// the processing log).
     pub errors: AtomicU64,
+    /// Records dropped because they arrived after their window had
+    /// closed (its grace period passed).
+    pub late: AtomicU64,
 }
 
 /// A persistent query's task: inputs -> operators -> sink topic.
@@ -528,6 +531,11 @@ impl PersistentTask {
             None => self.flow.step(log, &mut Out::Log(log), &mut ctx)?,
         };
         self.report(log, &ctx.errors)?;
+        if ctx.late_records > 0 {
+            self.stats
+                .late
+                .fetch_add(ctx.late_records, Ordering::Relaxed);
+        }
         if read > 0 {
             self.stats
                 .consumed

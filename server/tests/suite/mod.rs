@@ -2,10 +2,12 @@
 
 mod client_libraries;
 mod command_sequence;
+mod console;
 mod curl_h2;
 mod curl_http1;
 pub mod harness;
 mod inserts;
+mod metrics;
 mod push_fanout;
 mod python_client;
 mod security;
