@@ -18,6 +18,7 @@ pub mod functions;
 pub mod log;
 pub mod operators;
 pub mod plan;
+pub mod registry;
 pub mod results;
 pub mod runtime;
 pub mod sql;

@@ -3,13 +3,15 @@
 //! modules (`layering`); the planner's golden cases (`planner`); deep
 //! input (`nesting`); the facade's API (`api`); batched JSON inserts
 //! (`inserts`); pull queries from views in memory (`views`); and damage
-//! and retention in the data directory (`storage`).
+//! and retention in the data directory (`storage`); the local schema
+//! registry (`registry`).
 
 mod api;
 mod inserts;
 mod layering;
 mod nesting;
 mod planner;
+mod registry;
 mod storage;
 mod views;
 
