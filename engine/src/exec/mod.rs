@@ -74,6 +74,9 @@ pub struct EngineInner {
     views: Mutex<std::collections::HashMap<String, Arc<crate::runtime::view::TableView>>>,
     /// The shared reading of push queries' sources.
     push_hub: crate::runtime::push_hub::PushHub,
+    /// The schema registry, opened on first use (so an engine that never
+    /// uses one has no `_schemas` topic).
+    registry: Mutex<Option<Arc<dyn crate::registry::SchemaRegistry>>>,
 }
 
 impl Drop for EngineInner {
@@ -104,6 +107,18 @@ pub(super) fn prop_int(props: &Properties, name: &str) -> Result<Option<i64>> {
 }
 
 impl EngineInner {
+    /// The schema registry the engine's properties name: an external one
+    /// (`ksql.schema.registry.url`) or the local one in the Log.
+    pub fn schema_registry(&self) -> Result<Arc<dyn crate::registry::SchemaRegistry>> {
+        let mut slot = self.registry.lock();
+        if let Some(r) = slot.as_ref() {
+            return Ok(r.clone());
+        }
+        let r = crate::registry::open_registry(&self.properties, self.log.clone())?;
+        *slot = Some(r.clone());
+        Ok(r)
+    }
+
     pub fn open(config: EngineConfig, log: Arc<dyn Log>) -> Result<Arc<EngineInner>> {
         let service_id = config
             .properties
@@ -132,6 +147,7 @@ impl EngineInner {
             applied: Mutex::new(0),
             views: Mutex::new(Default::default()),
             push_hub: Default::default(),
+            registry: Mutex::new(None),
         });
         inner.execute_one(
             &mut inner.new_session(),

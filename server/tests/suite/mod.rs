@@ -7,5 +7,6 @@ pub mod harness;
 mod inserts;
 mod push_fanout;
 mod python_client;
+mod schema_registry;
 mod security;
 mod websocket;
