@@ -11,6 +11,7 @@
 mod avro;
 mod http;
 mod local;
+mod state;
 
 pub use crate::error::RegistryError;
 pub use http::HttpRegistry;
