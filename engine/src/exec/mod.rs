@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 mod commands;
 mod ddl;
+mod infer;
 mod insert_rows;
 mod insert_values;
 mod metadata;

@@ -10,6 +10,7 @@
 
 mod avro;
 mod http;
+pub mod infer;
 mod local;
 mod state;
 

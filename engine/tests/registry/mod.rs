@@ -400,3 +400,129 @@ fn two_registries_on_one_log_see_each_other() {
         codes::INCOMPATIBLE_SCHEMA
     );
 }
+
+#[test]
+fn create_without_columns_infers_them_from_the_latest_avro_schema() {
+    let engine = sluice_engine::Engine::open(sluice_engine::EngineConfig::default()).unwrap();
+    let registry = engine.schema_registry().unwrap();
+    registry
+        .register(
+            "clicks-value",
+            &Schema::avro(
+                r#"{"type":"record","name":"Click","fields":[
+                    {"name":"page","type":"string"},
+                    {"name":"ms","type":["null","long"],"default":null},
+                    {"name":"at","type":{"type":"long","logicalType":"timestamp-millis"}},
+                    {"name":"price","type":{"type":"bytes","logicalType":"decimal","precision":6,"scale":2}},
+                    {"name":"tags","type":{"type":"array","items":"string"}},
+                    {"name":"attrs","type":{"type":"map","values":"int"}},
+                    {"name":"color","type":{"type":"enum","name":"Color","symbols":["RED"]}},
+                    {"name":"geo","type":{"type":"record","name":"Geo","fields":[{"name":"lat","type":"double"}]}}
+                ]}"#,
+            ),
+        )
+        .unwrap();
+    registry
+        .register("clicks-key", &Schema::avro(r#""string""#))
+        .unwrap();
+    engine
+        .execute(
+            "CREATE STREAM clicks WITH (kafka_topic='clicks', key_format='AVRO', value_format='AVRO', partitions=1);",
+        )
+        .unwrap();
+    let described = engine.describe_source("CLICKS").expect("the stream exists");
+    let columns: Vec<String> = described
+        .schema
+        .columns
+        .iter()
+        .map(|c| format!("{} {}", c.name, c.ty))
+        .collect();
+    assert_eq!(
+        columns,
+        vec![
+            "ROWKEY STRING",
+            "PAGE STRING",
+            "MS BIGINT",
+            "AT TIMESTAMP",
+            "PRICE DECIMAL(6, 2)",
+            "TAGS ARRAY<STRING>",
+            "ATTRS MAP<STRING, INTEGER>",
+            "COLOR STRING",
+            "GEO STRUCT<LAT DOUBLE>",
+        ]
+    );
+    // Without a schema in the registry, ksqlDB's error.
+    let err = engine
+        .execute(
+            "CREATE STREAM none WITH (kafka_topic='nothing', value_format='AVRO', partitions=1);",
+        )
+        .unwrap_err();
+    assert!(
+        err.to_string().contains(
+            "Schema for message values on topic 'nothing' does not exist in the Schema Registry"
+        ),
+        "{err}"
+    );
+    // A schema id names the schema to use.
+    let id = registry
+        .register("other-value", &Schema::avro(r#""int""#))
+        .unwrap();
+    engine
+        .execute(&format!(
+            "CREATE STREAM by_id WITH (kafka_topic='clicks', value_format='AVRO', value_schema_id={id});"
+        ))
+        .unwrap();
+    let described = engine.describe_source("BY_ID").expect("the stream exists");
+    let columns: Vec<String> = described
+        .schema
+        .columns
+        .iter()
+        .map(|c| format!("{} {}", c.name, c.ty))
+        .collect();
+    assert_eq!(columns, vec!["ROWVAL INTEGER"]);
+}
+
+#[test]
+fn a_csas_registers_its_avro_schemas_and_writes_their_ids() {
+    let engine = sluice_engine::Engine::open(sluice_engine::EngineConfig::default()).unwrap();
+    engine
+        .execute(
+            "CREATE STREAM src (id STRING KEY, n INT) WITH (kafka_topic='src', format='JSON', partitions=1);
+             SET 'auto.offset.reset' = 'earliest';
+             CREATE STREAM out WITH (kafka_topic='out', format='AVRO') AS SELECT id, n * 2 AS twice FROM src;
+             INSERT INTO src (id, n) VALUES ('a', 21);",
+        )
+        .unwrap();
+    engine.run_until_idle().unwrap();
+    let registry = engine.schema_registry().unwrap();
+    let value = registry
+        .version("out-value", VersionSpec::Latest, false)
+        .unwrap();
+    let key = registry
+        .version("out-key", VersionSpec::Latest, false)
+        .unwrap();
+    assert!(
+        value.schema.schema.contains("TWICE"),
+        "{}",
+        value.schema.schema
+    );
+    assert_eq!(key.schema.schema, r#""string""#);
+    let records = engine.log().read("out", 0, 0, 10).unwrap();
+    assert_eq!(records.len(), 1);
+    let bytes = records[0].record.value.clone().unwrap();
+    assert_eq!(bytes[0], 0, "the magic byte");
+    assert_eq!(
+        u32::from_be_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]),
+        value.id
+    );
+    let key_bytes = records[0].record.key.clone().unwrap();
+    assert_eq!(
+        u32::from_be_bytes([key_bytes[1], key_bytes[2], key_bytes[3], key_bytes[4]]),
+        key.id
+    );
+    // SHOW TOPICS hides the registry's topic, as ksqlDB's internal topics.
+    let shown = format!("{:?}", engine.execute("SHOW TOPICS;").unwrap());
+    assert!(!shown.contains("_schemas"), "{shown}");
+    let all = format!("{:?}", engine.execute("SHOW ALL TOPICS;").unwrap());
+    assert!(all.contains("_schemas"), "{all}");
+}
