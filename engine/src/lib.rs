@@ -18,6 +18,7 @@ pub mod functions;
 pub mod log;
 pub mod operators;
 pub mod plan;
+pub mod registry;
 pub mod results;
 pub mod runtime;
 pub mod sql;
@@ -64,6 +65,7 @@ const ENGINE_PROPERTIES: &[&str] = &[
     "processing.guarantee",
     "num.stream.threads",
     "listeners",
+    "schema.registry.listeners",
 ];
 
 impl EngineConfig {
@@ -239,6 +241,13 @@ impl Engine {
     /// The Log the engine runs on.
     pub fn log(&self) -> Arc<dyn log::Log> {
         self.inner.log.clone()
+    }
+
+    /// The schema registry: the external one at `ksql.schema.registry.url`
+    /// when configured, else the local one kept in the Log's `_schemas`
+    /// topic (opened, and its topic created, on the first call).
+    pub fn schema_registry(&self) -> Result<Arc<dyn registry::SchemaRegistry>> {
+        self.inner.schema_registry()
     }
 
     /// Resolves a stream or table (as named, then upper-cased) for

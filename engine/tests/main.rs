@@ -3,14 +3,15 @@
 //! modules (`layering`); the planner's golden cases (`planner`); deep
 //! input (`nesting`); the facade's API (`api`); batched JSON inserts
 //! (`inserts`); pull queries from views in memory (`views`); damage and
-//! retention in the data directory (`storage`); and local state stores
-//! (`state`).
+//! retention in the data directory (`storage`); local state stores
+//! (`state`); and the local schema registry (`registry`).
 
 mod api;
 mod inserts;
 mod layering;
 mod nesting;
 mod planner;
+mod registry;
 mod state;
 mod storage;
 mod views;

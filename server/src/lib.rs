@@ -17,6 +17,7 @@ pub mod json;
 pub mod ksql;
 pub mod metrics;
 pub mod query;
+pub mod registry;
 pub mod request;
 pub mod tls;
 pub mod ws;
@@ -51,6 +52,11 @@ pub struct ServerConfig {
     pub engine: EngineConfig,
     /// Authentication and TLS.
     pub security: Security,
+    /// Where the schema registry API listens (`schema.registry.listeners`):
+    /// None serves it on [`registry::DEFAULT_REGISTRY_LISTENER`] when that
+    /// port is free (a warning otherwise); a URL must be bound; `none`
+    /// serves no registry API.
+    pub registry_listener: Option<String>,
 }
 
 /// Who may call the server and how it encrypts: from a ksqlDB properties
@@ -396,9 +402,51 @@ pub fn run(config: ServerConfig) -> Result<(), ServerError> {
                 tracing::warn!("could not note the server's URL in the data directory: {e}");
             }
         }
+        let registry = match config.registry_listener.as_deref() {
+            Some(off) if off.eq_ignore_ascii_case("none") => None,
+            Some(url) => {
+                let address = listener_address(url)?;
+                Some(TcpListener::bind(&address).await?)
+            }
+            None => {
+                let address = listener_address(registry::DEFAULT_REGISTRY_LISTENER)?;
+                match TcpListener::bind(&address).await {
+                    Ok(l) => Some(l),
+                    Err(e) => {
+                        tracing::warn!(
+                            "the schema registry API is not served: cannot bind {address}: {e}"
+                        );
+                        None
+                    }
+                }
+            }
+        };
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            stop_signal().await;
+            let _ = stop_tx.send(true);
+        });
+        let stopped = move || {
+            let mut rx = stop_rx.clone();
+            async move {
+                let _ = rx.wait_for(|s| *s).await;
+            }
+        };
+        let registry_task = registry.map(|listener| {
+            let (engine, auth, stop) = (engine.clone(), config.security.auth.clone(), stopped());
+            tokio::spawn(registry::serve(engine, auth, listener, stop))
+        });
         let state =
             AppState::new(engine, format!("{scheme}://{local}/")).with_auth(config.security.auth);
-        serve_listeners(state, listeners, stop_signal()).await
+        let served = serve_listeners(state, listeners, stopped()).await;
+        if let Some(task) = registry_task {
+            match task.await {
+                Ok(Err(e)) => tracing::warn!("the schema registry API failed: {e}"),
+                Err(e) => tracing::warn!("the schema registry API failed: {e}"),
+                Ok(Ok(())) => {}
+            }
+        }
+        served
     })?;
     tracing::info!("server stopped");
     Ok(())

@@ -68,6 +68,22 @@ pub struct TopicSpec {
     pub partitions: Option<i32>,
     /// Replica count (default 1).
     pub replicas: Option<i16>,
+    /// The key's schema to register under `<name>-key`.
+    pub key_schema: Option<DeclaredSchema>,
+    /// The value's schema to register under `<name>-value`.
+    pub value_schema: Option<DeclaredSchema>,
+}
+
+/// A schema a case declares for a topic, to be registered before the
+/// statements run (as ksqlDB's runner registers it in its mock registry).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclaredSchema {
+    /// `AVRO`, `PROTOBUF` or `JSON` (the registry's schema type), from the
+    /// topic's `keyFormat`/`valueFormat` (AVRO when absent).
+    pub schema_type: String,
+    /// The schema's text: Avro and JSON schemas as JSON text, Protobuf
+    /// schemas as their source.
+    pub text: String,
 }
 
 /// A window as written in a case: bounds in ms and `time` or `session`.
@@ -488,6 +504,33 @@ fn parse_topic(v: &Json) -> Result<TopicSpec, String> {
         name,
         partitions,
         replicas,
+        key_schema: declared_schema(v, "keySchema", "keyFormat"),
+        value_schema: declared_schema(v, "valueSchema", "valueFormat"),
+    })
+}
+
+fn declared_schema(v: &Json, field: &str, format_field: &str) -> Option<DeclaredSchema> {
+    let schema = v.get(field).filter(|s| !s.is_null())?;
+    let format = v
+        .get(format_field)
+        .and_then(Json::as_str)
+        .unwrap_or("AVRO")
+        .to_ascii_uppercase();
+    let schema_type = match format.as_str() {
+        "PROTOBUF" | "PROTOBUF_NOSR" => "PROTOBUF",
+        "JSON" | "JSON_SR" => "JSON",
+        _ => "AVRO",
+    };
+    let text = match schema {
+        // A string is the schema's text when it is Protobuf source or JSON
+        // text, else an Avro primitive's name ("int").
+        Json::String(t) if schema_type == "PROTOBUF" => t.clone(),
+        Json::String(t) if serde_json::from_str::<Json>(t).is_ok() => t.clone(),
+        other => other.to_string(),
+    };
+    Some(DeclaredSchema {
+        schema_type: schema_type.to_string(),
+        text,
     })
 }
 

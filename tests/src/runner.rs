@@ -396,10 +396,60 @@ impl<'a> CaseRun<'a> {
         }
     }
 
+    /// Registers the schemas the case's topics declare in the engine's
+    /// registry, under `<topic>-key` and `<topic>-value`, as ksqlDB's
+    /// runner does with its mock registry. An AVRO schema the registry
+    /// refuses fails the case; other types are registered when they can be
+    /// (Sluice infers columns from AVRO schemas only).
+    fn register_schemas(&self) -> Result<(), Stop> {
+        use sluice_engine::registry::{Schema, SchemaType};
+        let declared: Vec<(String, &crate::case::DeclaredSchema)> = self
+            .case
+            .topics
+            .iter()
+            .flat_map(|t| {
+                let key = t
+                    .key_schema
+                    .as_ref()
+                    .map(|s| (format!("{}-key", t.name), s));
+                let value = t
+                    .value_schema
+                    .as_ref()
+                    .map(|s| (format!("{}-value", t.name), s));
+                key.into_iter().chain(value)
+            })
+            .collect();
+        if declared.is_empty() {
+            return Ok(());
+        }
+        let registry = self
+            .engine
+            .schema_registry()
+            .map_err(|e| mismatch(format!("the schema registry did not open: {e}")))?;
+        for (subject, declared) in declared {
+            let schema_type = SchemaType::parse(&declared.schema_type)
+                .map_err(|e| mismatch(format!("{subject}: {e}")))?;
+            let schema = Schema {
+                schema_type,
+                schema: declared.text.clone(),
+                references: Vec::new(),
+            };
+            match registry.register(&subject, &schema) {
+                Ok(_) => {}
+                Err(e) if schema_type == SchemaType::Avro => {
+                    return Err(mismatch(format!("registering {subject}: {e}")))
+                }
+                Err(_) => {}
+            }
+        }
+        Ok(())
+    }
+
     /// Creates the case's `topics`, the topics of its `CREATE STREAM/TABLE`
     /// statements (with their PARTITIONS/REPLICAS) and the topics it
     /// produces to, as ksqlDB's test driver does before the statements run.
     fn create_topics(&self) -> Result<(), Stop> {
+        self.register_schemas()?;
         let mut wanted: Vec<TopicSpec> = self.case.topics.clone();
         for sql in &self.case.statements {
             if let Some(spec) = parse(sql).and_then(|s| source_topic(&s)) {
@@ -411,6 +461,8 @@ impl<'a> CaseRun<'a> {
                 name: input.topic.clone(),
                 partitions: None,
                 replicas: None,
+                key_schema: None,
+                value_schema: None,
             });
         }
         for spec in wanted {
@@ -807,6 +859,8 @@ fn source_topic(stmt: &Statement) -> Option<TopicSpec> {
         name,
         partitions: prop("PARTITIONS").and_then(|v| text(v).trim().parse().ok()),
         replicas: prop("REPLICAS").and_then(|v| text(v).trim().parse().ok()),
+        key_schema: None,
+        value_schema: None,
     })
 }
 

@@ -154,15 +154,17 @@ impl EngineInner {
                 )));
             }
         }
-        if c.elements.is_empty() {
+        let (mut key_format, mut value_format) = (key_format, value_format);
+        let elements = self.inferred_elements(c, &topic, &mut key_format, &mut value_format)?;
+        if elements.is_empty() {
             return Err(Error::plan(format!(
-                "The statement does not define any columns.\nNo columns supplied. {} cannot infer columns: Sluice has no schema registry to read them from.",
+                "The statement does not define any columns.\nNo columns supplied. {} cannot infer columns: Sluice infers columns from the schema registry for AVRO only.",
                 value_format.kind
             )));
         }
         let mut columns = Vec::new();
         let types = self.state.lock().catalog.type_list();
-        for el in &c.elements {
+        for el in &elements {
             let ty = crate::types::resolve_custom(&el.ty, &types)?;
             let kind = match (&el.constraint, c.kind) {
                 (ColumnConstraint::None, _) => ColumnKind::Value,

@@ -69,7 +69,12 @@ impl EngineInner {
                 self.log
                     .list_topics()?
                     .into_iter()
-                    .filter(|t| *all || !t.name.starts_with("_confluent-ksql-"))
+                    // ksqlDB's system internal topics include the schema
+                    // registry's `_schemas`.
+                    .filter(|t| {
+                        *all || !(t.name.starts_with("_confluent-ksql-")
+                            || t.name == crate::registry::SCHEMAS_TOPIC)
+                    })
                     .map(|t| TopicSummary {
                         name: t.name,
                         partitions: t.partitions,

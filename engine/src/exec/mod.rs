@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 mod commands;
 mod ddl;
+mod infer;
 mod insert_rows;
 mod insert_values;
 mod metadata;
@@ -85,6 +86,9 @@ pub struct EngineInner {
     pull_cache: pull_cache::PullCache,
     /// The command-topic offsets this process has applied.
     commands_seen: commands::Applied,
+    /// The schema registry, opened on first use (so an engine that never
+    /// uses one has no `_schemas` topic).
+    registry: Mutex<Option<Arc<dyn crate::registry::SchemaRegistry>>>,
 }
 
 impl Drop for EngineInner {
@@ -142,6 +146,18 @@ fn state_config(config: &EngineConfig) -> Result<crate::state::StateConfig> {
 }
 
 impl EngineInner {
+    /// The schema registry the engine's properties name: an external one
+    /// (`ksql.schema.registry.url`) or the local one in the Log.
+    pub fn schema_registry(&self) -> Result<Arc<dyn crate::registry::SchemaRegistry>> {
+        let mut slot = self.registry.lock();
+        if let Some(r) = slot.as_ref() {
+            return Ok(r.clone());
+        }
+        let r = crate::registry::open_registry(&self.properties, self.log.clone())?;
+        *slot = Some(r.clone());
+        Ok(r)
+    }
+
     pub fn open(config: EngineConfig, log: Arc<dyn Log>) -> Result<Arc<EngineInner>> {
         let service_id = config
             .properties
@@ -174,6 +190,7 @@ impl EngineInner {
             last_insert_time: std::sync::atomic::AtomicI64::new(i64::MIN),
             pull_cache: Default::default(),
             commands_seen: Default::default(),
+            registry: Mutex::new(None),
         });
         inner.execute_one(
             &mut inner.new_session(),

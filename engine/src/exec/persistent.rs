@@ -122,7 +122,7 @@ impl EngineInner {
             .unwrap_or(source_partitions);
         let replicas = prop_int(&c.properties, "REPLICAS")?.unwrap_or(1) as i16;
         let mut plan = plan;
-        let sink = Source {
+        let mut sink = Source {
             sql: text.to_string(),
             created_by: Some(id.clone()),
             ..self.plan_sink(session, c, &mut plan)?
@@ -139,6 +139,7 @@ impl EngineInner {
         check_map_keys(&sink.schema.columns, &sink.key_format, &sink.value_format)?;
         // The sink's codecs must carry its columns before its topic is made.
         SinkEncoder::try_new(&sink)?;
+        self.register_sink_schemas(&mut sink, &c.properties)?;
         match self.log.describe_topic(&topic)? {
             Some(info)
                 if info.partitions != partitions

@@ -69,6 +69,9 @@ pub struct FormatSpec {
     /// Whether a single column is written inside an object/record
     /// (WRAP_SINGLE_VALUE). Keys are never wrapped; values default to wrapped.
     pub wrap_single: bool,
+    /// AVRO: the schema registry's id of the schema records are written
+    /// with (the sink's registered schema); None writes the default id.
+    pub schema_id: Option<u32>,
 }
 
 impl FormatSpec {
@@ -77,6 +80,7 @@ impl FormatSpec {
             kind,
             delimiter: ',',
             wrap_single: true,
+            schema_id: None,
         }
     }
 }
@@ -115,7 +119,13 @@ pub fn codec(spec: &FormatSpec, columns: &[Column], is_key: bool) -> Result<Box<
             spec.delimiter,
         )?)),
         FormatKind::Kafka => Ok(Box::new(kafka::KafkaCodec::new(columns.to_vec())?)),
-        FormatKind::Avro => Ok(Box::new(avro::AvroCodec::new(columns.to_vec(), unwrap)?)),
+        FormatKind::Avro => {
+            let codec = avro::AvroCodec::new(columns.to_vec(), unwrap)?;
+            Ok(Box::new(match spec.schema_id {
+                Some(id) => codec.with_schema_id(id),
+                None => codec,
+            }))
+        }
         FormatKind::Protobuf | FormatKind::ProtobufNoSr => {
             Ok(Box::new(protobuf::ProtobufCodec::new(
                 columns.to_vec(),

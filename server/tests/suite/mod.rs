@@ -10,6 +10,7 @@ mod inserts;
 mod metrics;
 mod push_fanout;
 mod python_client;
+mod schema_registry;
 mod security;
 mod tombstones;
 mod websocket;
