@@ -47,14 +47,20 @@ async function showCatalog() {
 function previewTopic(topic) {
   const table = grid(['Record']);
   const state = el('span', {}, 'reading…');
+  // PRINT's first lines name the key and value formats, as ksqlDB's do.
+  const formats = el('p', { class: 'formats' });
   catalogDetail.replaceChildren(el('h3', {}, `Topic ${topic}`),
-    el('div', { class: 'toolbar' }, el('button', { onclick: stopPreview }, 'Stop'), state), table);
+    el('div', { class: 'toolbar' }, el('button', { onclick: stopPreview }, 'Stop'), state), formats, table);
   let n = 0;
   preview = api.stream(`PRINT '${topic.replace(/'/g, "''")}' FROM BEGINNING LIMIT 200;`, {
     meta() {},
     rows(rows) {
-      n += rows.length;
-      appendRows(table, rows.map((r) => [r.join(' ')]));
+      const lines = rows.map((r) => r.join(' '));
+      const records = lines.filter((l) => !/^(Key|Value) format:/.test(l));
+      const header = lines.filter((l) => /^(Key|Value) format:/.test(l));
+      if (header.length) formats.textContent = [formats.textContent, ...header].filter(Boolean).join(' · ');
+      n += records.length;
+      appendRows(table, records.map((l) => [l]));
       state.textContent = `${n} record(s), live`;
     },
     end(error) { state.textContent = error ? error.message : `${n} record(s), stopped`; },

@@ -136,6 +136,7 @@ const cells = (page, selector) => page.$$eval(selector, (tds) => tds.map((td) =>
     await page.click('#catalog-list .item[data-name=orders]');
     await page.waitForFunction(() => document.querySelectorAll('#catalog-detail tbody tr').length === 4);
     seen.printed = await cells(page, '#catalog-detail tbody td');
+    seen.formats = await page.textContent('#catalog-detail .formats');
     await page.screenshot({ path: `${shots}/catalog.png` });
 
     // A query whose input cannot be read (ITEM is text, not INT): its

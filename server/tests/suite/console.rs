@@ -147,6 +147,7 @@ fn the_console_drives_a_stream_a_push_query_and_a_persistent_query() {
             "key: o3, value: {\"ITEM\":\"fig\",\"QTY\":7}, partition: 0",
             "key: o4, value: {\"ITEM\":\"kiwi\",\"QTY\":1}, partition: 0",
         ],
+        "formats": "Key format: KAFKA_STRING · Value format: JSON",
         "columns": ["ID", "ITEM", "QTY"],
         "logColumns": ["LOGGER", "LEVEL", "TIME", "MESSAGE"],
         "logAll": "4 of 4 record(s)",
