@@ -6,12 +6,11 @@
 
 use super::insert_values::coerce_insert;
 use super::EngineInner;
-use crate::catalog::Source;
 use crate::error::{Error, Result};
 use crate::expr::{Compiled, Scope};
 use crate::log::{Log, Record};
 use crate::operators::{Row, SinkEncoder};
-use crate::types::{Column, ColumnKind, Decimal, Schema, SqlType, Value};
+use crate::types::{ColumnKind, Decimal, Schema, SqlType, Value};
 use serde_json::{Map, Value as Json};
 use std::sync::Arc;
 
@@ -68,23 +67,7 @@ impl EngineInner {
                 .find(&spec.column)
                 .map(|(i, _)| (i, spec.format.clone()))
         });
-        // Header columns are written by no insert: the encoder leaves them out.
-        let encoder = SinkEncoder::try_new(&Source {
-            schema: Schema::new(
-                source
-                    .schema
-                    .columns
-                    .iter()
-                    .map(|c| match c.kind {
-                        ColumnKind::Header(_) => {
-                            Column::new(c.name.clone(), c.ty.clone(), ColumnKind::Header(None))
-                        }
-                        _ => c.clone(),
-                    })
-                    .collect(),
-            ),
-            ..source.clone()
-        })?;
+        let encoder = super::insert_values::insert_encoder(&source)?;
         Ok(RowInserter {
             name: source.name.clone(),
             refused,

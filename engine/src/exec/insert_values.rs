@@ -92,22 +92,7 @@ impl EngineInner {
                 }
             }
         }
-        let encoder = SinkEncoder::try_new(&Source {
-            schema: Schema::new(
-                source
-                    .schema
-                    .columns
-                    .iter()
-                    .map(|c| match c.kind {
-                        ColumnKind::Header(_) => {
-                            Column::new(c.name.clone(), c.ty.clone(), ColumnKind::Header(None))
-                        }
-                        _ => c.clone(),
-                    })
-                    .collect(),
-            ),
-            ..source.clone()
-        })?;
+        let encoder = insert_encoder(&source)?;
         let ts = match ts {
             Some(ts) => ts,
             None => self.insert_time(),
@@ -130,6 +115,27 @@ impl EngineInner {
         self.log.append_written(&source.topic, None, record)?;
         Ok(StatementResult::Message(String::new()))
     }
+}
+
+/// The encoder of inserted rows into `source`: header columns are written
+/// by no insert, so the encoder leaves them out.
+pub(super) fn insert_encoder(source: &Source) -> Result<SinkEncoder> {
+    SinkEncoder::try_new(&Source {
+        schema: Schema::new(
+            source
+                .schema
+                .columns
+                .iter()
+                .map(|c| match c.kind {
+                    ColumnKind::Header(_) => {
+                        Column::new(c.name.clone(), c.ty.clone(), ColumnKind::Header(None))
+                    }
+                    _ => c.clone(),
+                })
+                .collect(),
+        ),
+        ..source.clone()
+    })
 }
 
 /// Converts an INSERT VALUES literal to its column's type, as ksqlDB's
