@@ -293,8 +293,12 @@ fn counters_move_while_queries_run_and_the_text_parses() {
         .stdout(Stdio::null())
         .spawn()
         .expect("curl starts");
+    // The query counts as active when it registers, a moment before its
+    // start-up latency is recorded: wait for both.
     let third = scrape_until(&server, "the push query active", |s| {
         value(s, "ksql_num_active_push_queries", &[]) == Some(1.0)
+            && value(s, "ksql_push_query_requests_latency_seconds_count", &[])
+                .is_some_and(|n| n >= 1.0)
     });
     let _ = push.kill();
     let _ = push.wait();
