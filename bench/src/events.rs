@@ -146,6 +146,8 @@ pub enum Event {
     User(User),
     PageView(PageView),
     Click(Click),
+    /// A row of the peer workload (see [`crate::peer`]).
+    Peer(crate::peer::PeerRow),
 }
 
 /// Input topic names.
@@ -174,6 +176,7 @@ impl Event {
             Event::User(_) => topics::USERS,
             Event::PageView(_) => topics::PAGEVIEWS,
             Event::Click(_) => topics::CLICKS,
+            Event::Peer(_) => crate::peer::TOPIC,
         }
     }
 
@@ -186,6 +189,7 @@ impl Event {
             Event::User(u) => u.timestamp,
             Event::PageView(v) => v.viewtime,
             Event::Click(c) => c.timestamp,
+            Event::Peer(r) => r.ts,
         }
     }
 
@@ -222,6 +226,7 @@ impl Event {
                 json!({"viewtime": v.viewtime, "userid": v.userid}),
             ),
             Event::Click(c) => (Some(c.key.as_bytes().to_vec()), json!({"v": c.value})),
+            Event::Peer(r) => (None, r.to_json()),
         };
         Record {
             key,

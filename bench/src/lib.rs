@@ -16,6 +16,7 @@
 pub mod events;
 pub mod http;
 pub mod httpserve;
+pub mod peer;
 pub mod procstat;
 pub mod pull;
 pub mod push;

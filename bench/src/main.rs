@@ -46,7 +46,8 @@ const CHECK_PUSH_SECONDS: f64 = 1.0;
 const USAGE: &str = "usage: sluice-bench (--query NAME | --all | --check) [--events N] [--seed S] \
 [--batch N] [--ms-per-event N] [--in-memory] [--json FILE]
   [--keys N] [--queries N] [--seconds S] [--rate N] [--subscribers N] [--runs N] [--connections N]
-workloads: q0 q1 q2 q3 q4 q5 q7 q8 enrich count pull push startup startup-server
+workloads: q0 q1 q2 q3 q4 q5 q7 q8 enrich count
+  peer-filter peer-tumble peer-tumble-final peer-hop peer-hop-final pull push startup startup-server
   http-pull http-push http-inserts storage restore (HTTP ones spawn the release sluice server)";
 
 struct Args {

@@ -9,6 +9,7 @@
 //! closest formulation is used and said so on the workload.
 
 use crate::events::{self, topics, Event, GenConfig, Nexmark};
+use crate::peer::{self, PeerQuery};
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{json, Value};
 use sluice_engine::Engine;
@@ -39,6 +40,8 @@ pub enum Workload {
     Q8,
     Enrich,
     Count,
+    /// The peer comparison's queries ([`crate::peer`]).
+    Peer(PeerQuery),
 }
 
 /// What a workload's output should hold, in a canonical form.
@@ -53,7 +56,7 @@ pub enum Expected {
 
 impl Workload {
     /// Every workload, in suite order.
-    pub const ALL: [Workload; 10] = [
+    pub const ALL: [Workload; 15] = [
         Workload::Q0,
         Workload::Q1,
         Workload::Q2,
@@ -64,6 +67,11 @@ impl Workload {
         Workload::Q8,
         Workload::Enrich,
         Workload::Count,
+        Workload::Peer(PeerQuery::Filter),
+        Workload::Peer(PeerQuery::Tumble { final_only: false }),
+        Workload::Peer(PeerQuery::Tumble { final_only: true }),
+        Workload::Peer(PeerQuery::Hop { final_only: false }),
+        Workload::Peer(PeerQuery::Hop { final_only: true }),
     ];
 
     /// The name used on the command line and in reports.
@@ -79,6 +87,11 @@ impl Workload {
             Workload::Q8 => "q8",
             Workload::Enrich => "enrich",
             Workload::Count => "count",
+            Workload::Peer(PeerQuery::Filter) => "peer-filter",
+            Workload::Peer(PeerQuery::Tumble { final_only: false }) => "peer-tumble",
+            Workload::Peer(PeerQuery::Tumble { final_only: true }) => "peer-tumble-final",
+            Workload::Peer(PeerQuery::Hop { final_only: false }) => "peer-hop",
+            Workload::Peer(PeerQuery::Hop { final_only: true }) => "peer-hop-final",
         }
     }
 
@@ -108,6 +121,21 @@ impl Workload {
                 "ksqlDB: page views enriched with a users table (stream-table join)"
             }
             Workload::Count => "ksqlDB: COUNT per key over 5 min tumbling windows, 100k keys",
+            Workload::Peer(PeerQuery::Filter) => "peer: filter + projection of 200-byte JSON rows",
+            Workload::Peer(PeerQuery::Tumble { final_only }) => {
+                if final_only {
+                    "peer: COUNT/SUM per user, tumbling 10 s, EMIT FINAL"
+                } else {
+                    "peer: COUNT/SUM per user, tumbling 10 s, EMIT CHANGES"
+                }
+            }
+            Workload::Peer(PeerQuery::Hop { final_only }) => {
+                if final_only {
+                    "peer: COUNT/SUM per user, hopping 30 s / 5 s, EMIT FINAL"
+                } else {
+                    "peer: COUNT/SUM per user, hopping 30 s / 5 s, EMIT CHANGES"
+                }
+            }
         }
     }
 
@@ -121,6 +149,7 @@ impl Workload {
             Workload::Q2 => 5_000_000,
             Workload::Q3 | Workload::Q4 | Workload::Q5 | Workload::Q8 => 2_000_000,
             Workload::Q7 | Workload::Enrich | Workload::Count => 4_000_000,
+            Workload::Peer(_) => 5_000_000,
         }
     }
 
@@ -135,6 +164,7 @@ impl Workload {
             Workload::Q4 => &[topics::AUCTION, topics::BID],
             Workload::Enrich => &[topics::PAGEVIEWS],
             Workload::Count => &[topics::CLICKS],
+            Workload::Peer(_) => &[peer::TOPIC],
         }
     }
 
@@ -151,6 +181,11 @@ impl Workload {
             Workload::Q8 => "Q8",
             Workload::Enrich => "ENRICHED",
             Workload::Count => "CLICK_COUNTS",
+            Workload::Peer(PeerQuery::Filter) => "PEER_FILTER",
+            Workload::Peer(PeerQuery::Tumble { final_only: false }) => "PEER_TUMBLE",
+            Workload::Peer(PeerQuery::Tumble { final_only: true }) => "PEER_TUMBLE_FINAL",
+            Workload::Peer(PeerQuery::Hop { final_only: false }) => "PEER_HOP",
+            Workload::Peer(PeerQuery::Hop { final_only: true }) => "PEER_HOP_FINAL",
         }
     }
 
@@ -177,6 +212,7 @@ impl Workload {
         );
         let bid_stream = format!("CREATE STREAM bid ({BID_COLS}) {};\n", with(topics::BID));
         match self {
+            Workload::Peer(q) => sql += &q.sql(self.output()),
             Workload::Q0 => {
                 sql += &bid_stream;
                 sql += "CREATE STREAM q0 AS SELECT * FROM bid EMIT CHANGES;";
@@ -319,6 +355,7 @@ impl Workload {
                 Box::new(events::pageviews(*config, ENRICH_USERS, ENRICH_PAGES).take(n as usize))
             }
             Workload::Count => Box::new(events::clicks(*config, COUNT_KEYS).take(n as usize)),
+            Workload::Peer(_) => Box::new(peer::rows(*config).take(n as usize)),
             _ => Box::new(
                 Nexmark::new(*config)
                     .filter(move |e| inputs.contains(&e.topic()))
@@ -341,6 +378,10 @@ impl Workload {
             Expected::Rows(rows)
         };
         match self {
+            Workload::Peer(q) => match q.reference(events) {
+                peer::Reference::Rows(r) => rows(r),
+                peer::Reference::Table(t) => Expected::Table(t),
+            },
             Workload::Q0 => rows(
                 bids()
                     .map(|b| {
@@ -540,6 +581,15 @@ impl Workload {
                     None => plain(&key),
                 };
                 match self {
+                    Workload::Peer(q) => match q.actual(&key, window.map(|w| w.0), &value) {
+                        peer::Actual::Row(r) => rows.push(r),
+                        peer::Actual::Change(k, Some(cells)) => {
+                            table.insert(k, cells);
+                        }
+                        peer::Actual::Change(k, None) => {
+                            table.remove(&k);
+                        }
+                    },
                     Workload::Q0 => rows.push(fields(&[
                         "AUCTION",
                         "BIDDER",
@@ -589,7 +639,14 @@ impl Workload {
             }
         }
         Ok(match self {
-            Workload::Q0 | Workload::Q1 | Workload::Q2 | Workload::Q8 | Workload::Enrich => {
+            Workload::Q0
+            | Workload::Q1
+            | Workload::Q2
+            | Workload::Q8
+            | Workload::Enrich
+            | Workload::Peer(PeerQuery::Filter)
+            | Workload::Peer(PeerQuery::Tumble { final_only: true })
+            | Workload::Peer(PeerQuery::Hop { final_only: true }) => {
                 let mut rows: Vec<String> = rows.iter().map(|r| r.to_string()).collect();
                 rows.sort();
                 Expected::Rows(rows)

@@ -4,6 +4,8 @@
 //! state directory and a step that crashed before its checkpoint, exactly
 //! what one uninterrupted run in memory gives.
 
+mod emit_final;
+
 use super::topic_values;
 use sluice_engine::log::{Log as _, Record};
 use sluice_engine::{Engine, EngineConfig};

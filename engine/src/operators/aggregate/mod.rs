@@ -33,6 +33,16 @@ use state::{
     changelog_key, start_bytes, store_key, write_group, write_json_list, Group, GroupCodec,
     SessionCodec,
 };
+use std::collections::BTreeMap;
+
+/// Orders rows (or keys) by their leading key values.
+fn cmp_keys(a: &[Value], b: &[Value]) -> std::cmp::Ordering {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| x.total_cmp(y))
+        .find(|o| o.is_ne())
+        .unwrap_or(std::cmp::Ordering::Equal)
+}
 
 /// Writes the key list of a group (its store key without the window).
 fn write_key_json(out: &mut String, key: &[Value]) {
@@ -177,6 +187,10 @@ pub struct AggregateOperator {
     emit_final: bool,
     /// The window-close time up to which final rows were emitted.
     emitted_until: i64,
+    /// EMIT FINAL over time windows: the store keys of the windows not yet
+    /// emitted, by window start (so by end: all have the same size).
+    /// Advancing stream time takes only the windows that close.
+    closing: BTreeMap<i64, Vec<Vec<u8>>>,
     /// The input positions of the restored state's checkpoint.
     checkpoint: Option<crate::operators::checkpoint::Positions>,
     /// How long closed windows stay in the store (RETENTION), past their
@@ -184,6 +198,9 @@ pub struct AggregateOperator {
     retention: Option<i64>,
     /// Stream time at which the store is next scanned for expired windows.
     next_expiry: i64,
+    /// Time windows starting before this were expired already: the next
+    /// scan starts here (not over the deletions of the earlier ones).
+    expired_below: i64,
     /// Groups changed in the current batch, in order of first change
     /// (each flagged `dirty`).
     dirty: Vec<Vec<u8>>,
@@ -229,9 +246,11 @@ impl AggregateOperator {
             table_input,
             emit_final: false,
             emitted_until: i64::MIN,
+            closing: BTreeMap::new(),
             checkpoint: None,
             retention: None,
             next_expiry: i64::MIN,
+            expired_below: i64::MIN,
             dirty: Vec::new(),
             id_buf: String::new(),
             keys,
@@ -273,8 +292,10 @@ impl AggregateOperator {
             WindowAssigner::Tumbling { size, .. } | WindowAssigner::Hopping { size, .. } => {
                 // A window ends before the horizon when it starts before
                 // the horizon less its size: a range of the store.
-                let upper = start_bytes(horizon.saturating_sub(size));
-                for key in self.groups.keys_in(&start_bytes(i64::MIN), Some(&upper))? {
+                let below = horizon.saturating_sub(size);
+                let from = start_bytes(self.expired_below);
+                self.expired_below = self.expired_below.max(below);
+                for key in self.groups.keys_in(&from, Some(&start_bytes(below)))? {
                     self.groups.remove(&key)?;
                     let id = changelog_key(&key, true);
                     self.log_change(id, None, ctx);
@@ -309,70 +330,109 @@ impl AggregateOperator {
         self
     }
 
-    /// EMIT FINAL: emits every window that closed since the last call, in
-    /// order of window start. A window that closed and also fell out of
-    /// retention (size plus grace) before it could be emitted is not.
+    /// How long a time window stays visible past its start (RETENTION,
+    /// by default its size plus grace, as ksqlDB's window stores keep it).
+    fn time_retention(&self, size: i64, grace: i64) -> i64 {
+        let open = size.saturating_add(grace);
+        self.retention.unwrap_or(open).max(open)
+    }
+
+    /// EMIT FINAL: emits every window that closed since the last call (its
+    /// end plus the grace period is at or behind stream time), in order of
+    /// window start, then key. As in ksqlDB, a window is emitted only while
+    /// the store still holds it: one that stream time jumped past by more
+    /// than its retention (measured from its start) is dropped unemitted.
     fn emit_closed(&mut self, out: &mut Vec<Row>) -> Result<()> {
         let Some(assigner) = self.window else {
             return Ok(());
         };
-        let (close, retention) = match assigner {
+        let (size, grace) = match assigner {
             WindowAssigner::Session { gap, grace } => {
-                (self.stream_time.saturating_sub(gap + grace), None)
+                return self.emit_closed_sessions(gap, grace, out)
             }
             WindowAssigner::Tumbling { size, grace }
-            | WindowAssigner::Hopping { size, grace, .. } => (
-                self.stream_time.saturating_sub(grace),
-                Some(self.stream_time.saturating_sub(size + grace)),
-            ),
+            | WindowAssigner::Hopping { size, grace, .. } => (size, grace),
         };
+        let close = self.stream_time.saturating_sub(grace);
+        self.emitted_until = self.emitted_until.max(close);
+        // Windows ending at or before `close` start at or before this.
+        let last_start = close.saturating_sub(size);
+        let oldest_kept = self
+            .stream_time
+            .saturating_sub(self.time_retention(size, grace));
+        while let Some(entry) = self.closing.first_entry() {
+            if *entry.key() > last_start {
+                break;
+            }
+            let (start, keys) = entry.remove_entry();
+            if start < oldest_kept {
+                continue;
+            }
+            let mut ready = Vec::with_capacity(keys.len());
+            for key in keys {
+                if let Some(g) = self.groups.get(&key)? {
+                    ready.push(output_row(&self.calls, g));
+                }
+            }
+            ready.sort_by(|a, b| cmp_keys(&a.values, &b.values));
+            out.extend(ready);
+        }
+        Ok(())
+    }
+
+    /// EMIT FINAL over sessions: emits the sessions that closed since the
+    /// last call (end plus gap plus grace at or behind stream time).
+    fn emit_closed_sessions(&mut self, gap: i64, grace: i64, out: &mut Vec<Row>) -> Result<()> {
+        let close = self.stream_time.saturating_sub(gap.saturating_add(grace));
         if close <= self.emitted_until {
             return Ok(());
         }
         let last = self.emitted_until;
-        let in_range = |g: &Group| {
-            let w = g.window.expect("windowed groups have windows");
-            w.end <= close && w.end > last && retention.is_none_or(|r| w.start >= r)
-        };
         let mut ready: Vec<Group> = Vec::new();
-        match assigner {
-            WindowAssigner::Tumbling { size, .. } | WindowAssigner::Hopping { size, .. } => {
-                // Windows ending in (last, close] start in
-                // (last - size, close - size]: a range of the store.
-                let mut lower = last.saturating_sub(size).saturating_add(1);
-                if let Some(r) = retention {
-                    lower = lower.max(r);
-                }
-                let upper = close.saturating_sub(size).saturating_add(1);
-                if lower < upper {
-                    let range = self
-                        .groups
-                        .scan(&start_bytes(lower), Some(&start_bytes(upper)))?;
-                    ready.extend(range.into_iter().map(|(_, g)| g).filter(|g| in_range(g)));
-                }
-            }
-            WindowAssigner::Session { .. } => {
-                for (_, list) in self.sessions.scan(&[], None)? {
-                    ready.extend(list.into_iter().filter(|g| in_range(g)));
-                }
-            }
+        for (_, list) in self.sessions.scan(&[], None)? {
+            ready.extend(
+                list.into_iter()
+                    .filter(|g| g.window.is_some_and(|w| w.end <= close && w.end > last)),
+            );
         }
         ready.sort_by(|a, b| {
             let wa = a.window.map(|w| (w.start, w.end)).unwrap_or_default();
             let wb = b.window.map(|w| (w.start, w.end)).unwrap_or_default();
-            wa.cmp(&wb).then_with(|| {
-                a.key
-                    .iter()
-                    .zip(&b.key)
-                    .map(|(x, y)| x.total_cmp(y))
-                    .find(|o| o.is_ne())
-                    .unwrap_or(std::cmp::Ordering::Equal)
-            })
+            wa.cmp(&wb).then_with(|| cmp_keys(&a.key, &b.key))
         });
         for g in &ready {
             out.push(self.output(g));
         }
         self.emitted_until = close;
+        Ok(())
+    }
+
+    /// After a restore: the time windows not yet emitted go back into the
+    /// EMIT FINAL index, and what was emitted before is not again (every
+    /// processed row emitted what its stream time closed).
+    fn index_unemitted(&mut self) -> Result<()> {
+        let Some(assigner) = self.window.filter(|_| self.emit_final) else {
+            return Ok(());
+        };
+        if self.stream_time == i64::MIN {
+            return Ok(());
+        }
+        let (size, grace) = match assigner {
+            WindowAssigner::Session { gap, grace } => {
+                self.emitted_until = self.stream_time.saturating_sub(gap.saturating_add(grace));
+                return Ok(());
+            }
+            WindowAssigner::Tumbling { size, grace }
+            | WindowAssigner::Hopping { size, grace, .. } => (size, grace),
+        };
+        self.emitted_until = self.stream_time.saturating_sub(grace);
+        let first_open = self.emitted_until.saturating_sub(size).saturating_add(1);
+        self.closing.clear();
+        for key in self.groups.keys_in(&start_bytes(first_open), None)? {
+            if let Some(start) = state::key_start(&key) {
+                self.closing.entry(start).or_default().push(key);
+            }
+        }
         Ok(())
     }
 
@@ -471,6 +531,12 @@ impl AggregateOperator {
                 return Err(e);
             }
         };
+        if self.emit_final && group.ts == i64::MIN {
+            // A new window: it waits to close.
+            if let Some(w) = window {
+                self.closing.entry(w.start).or_default().push(id.clone());
+            }
+        }
         for ((c, state), a) in calls.iter().zip(group.states.iter_mut()).zip(args) {
             if retract {
                 if let Some(r) = &c.function.retract {

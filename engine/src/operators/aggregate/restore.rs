@@ -232,6 +232,7 @@ impl AggregateOperator {
             let meta = self.meta(offset, self.checkpoint.clone().unwrap_or_default());
             self.commit_store(meta, true)?;
         }
+        self.index_unemitted()?;
         tracing::debug!(
             "restored {topic}: {} changelog records read from offset {from}",
             restored.records_read

@@ -153,6 +153,12 @@ pub(super) fn start_bytes(start: i64) -> [u8; 8] {
     ((start as u64) ^ (1 << 63)).to_be_bytes()
 }
 
+/// The window start a time window's store key begins with.
+pub(super) fn key_start(key: &[u8]) -> Option<i64> {
+    let bytes: [u8; 8] = key.get(..8)?.try_into().ok()?;
+    Some((u64::from_be_bytes(bytes) ^ (1 << 63)) as i64)
+}
+
 /// The store key of a group: its key list (JSON), after the window start
 /// for a time window.
 pub(super) fn store_key(out: &mut Vec<u8>, json: &str, window: Option<Window>) {
