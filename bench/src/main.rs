@@ -11,7 +11,8 @@
 //! sluice-bench --query restore --events 10000000  an aggregation's restart
 //! sluice-bench --all                         the suite (each workload in its own process)
 //! sluice-bench --check                       every workload on a small input, checked
-//! options: --events N  --seed S  --batch N  --ms-per-event N  --in-memory  --json FILE
+//! options: --events N  --seed S  --batch N  --ms-per-event N  --in-memory  --no-caching
+//!          --json FILE
 //!          --keys N --queries N (pull)  --seconds S --rate N --subscribers N (push)
 //!          --runs N (startup)  --connections N (http-pull)
 //! ```
@@ -44,7 +45,7 @@ const CHECK_HTTP_RATE: u64 = 1_000;
 const CHECK_PUSH_SECONDS: f64 = 1.0;
 
 const USAGE: &str = "usage: sluice-bench (--query NAME | --all | --check) [--events N] [--seed S] \
-[--batch N] [--ms-per-event N] [--in-memory] [--json FILE]
+[--batch N] [--ms-per-event N] [--in-memory] [--no-caching] [--json FILE]
   [--keys N] [--queries N] [--seconds S] [--rate N] [--subscribers N] [--runs N] [--connections N]
 workloads: q0 q1 q2 q3 q4 q5 q7 q8 enrich count
   peer-filter peer-tumble peer-tumble-final peer-hop peer-hop-final pull push startup startup-server
@@ -59,6 +60,8 @@ struct Args {
     batch: usize,
     ms_per_event: Option<i64>,
     in_memory: bool,
+    /// Record caching off (`--no-caching`).
+    no_caching: bool,
     json: Option<String>,
     /// Pull: keys in the table, lookups.
     keys: Option<u64>,
@@ -84,6 +87,7 @@ fn parse_args() -> Result<Args> {
         batch: 1000,
         ms_per_event: None,
         in_memory: false,
+        no_caching: false,
         json: None,
         keys: None,
         queries: None,
@@ -115,6 +119,7 @@ fn parse_args() -> Result<Args> {
                     Some(value("--ms-per-event")?.parse().context("--ms-per-event")?)
             }
             "--in-memory" => args.in_memory = true,
+            "--no-caching" => args.no_caching = true,
             "--json" => args.json = Some(value("--json")?),
             "--keys" => args.keys = Some(value("--keys")?.parse().context("--keys")?),
             "--queries" => args.queries = Some(value("--queries")?.parse().context("--queries")?),
@@ -181,6 +186,7 @@ fn options(args: &Args, w: Workload, ms_per_event: i64) -> runner::RunOptions {
         batch: args.batch,
         in_memory: args.in_memory,
         check: args.check,
+        caching: !args.no_caching,
     }
 }
 
@@ -379,6 +385,9 @@ fn run_child(args: &Args, b: Bench, ms_per_event: i64) -> Result<Vec<Report>> {
     }
     if args.in_memory {
         cmd.arg("--in-memory");
+    }
+    if args.no_caching {
+        cmd.arg("--no-caching");
     }
     if args.check {
         cmd.arg("--check");

@@ -50,6 +50,11 @@ pub struct RunOptions {
     pub in_memory: bool,
     /// Compare the output with the reference afterwards.
     pub check: bool,
+    /// Record caching on (ksqlDB's default): a table's changes are
+    /// coalesced per key until the commit, which for a caller-driven
+    /// engine is when the queries are idle, after each `batch`. Off
+    /// (`cache.max.bytes.buffering = 0`): every change is written.
+    pub caching: bool,
 }
 
 /// The figures of one run.
@@ -183,6 +188,9 @@ fn open_engine(
     options: &RunOptions,
 ) -> Result<(Engine, Option<tempfile::TempDir>)> {
     let (engine, dir) = new_engine(options.in_memory)?;
+    if !options.caching {
+        engine.execute("SET 'cache.max.bytes.buffering' = '0';")?;
+    }
     engine
         .execute(&workload.sql(&options.gen))
         .with_context(|| format!("starting {}", workload.name()))?;

@@ -386,7 +386,16 @@ impl EngineInner {
             for q in self.queries.lock().iter() {
                 progress += q.deployment.poll(self.log.as_ref())?;
             }
-            if progress == 0 {
+            if progress > 0 {
+                continue;
+            }
+            // Idle: what waits for its commit interval is written now
+            // (queries reading it get another round).
+            let mut flushed = false;
+            for q in self.queries.lock().iter() {
+                flushed |= q.deployment.flush_pending(self.log.as_ref())?;
+            }
+            if !flushed {
                 return Ok(());
             }
         }

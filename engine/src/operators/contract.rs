@@ -126,6 +126,17 @@ pub trait Operator: Send {
     /// Processes a batch of rows in order.
     fn process(&mut self, rows: Vec<Row>, ctx: &mut Context) -> Result<Vec<Row>>;
 
+    /// Record caching is on (a table sink whose changes are coalesced per
+    /// key until the commit): an operator that emits a new row per update
+    /// of a key may hold its changed keys instead and emit each once, in
+    /// `drain`, as Kafka Streams' record cache forwards on flush.
+    fn defer_changes(&mut self) {}
+
+    /// The rows held back since the last drain (see `defer_changes`).
+    fn drain(&mut self, _ctx: &mut Context) -> Result<Vec<Row>> {
+        Ok(Vec::new())
+    }
+
     /// Reloads the operator's state from its changelog before the query
     /// consumes input (stateless operators have nothing to do).
     fn restore(&mut self, _log: &dyn crate::log::Log) -> Result<()> {

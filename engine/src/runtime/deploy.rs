@@ -292,6 +292,18 @@ impl Deployment {
         self.work.lock().poll(log)
     }
 
+    /// Writes what the query computed but holds for its commit interval
+    /// (for queries that do not run in the background); true when there
+    /// was something.
+    pub fn flush_pending(&self, log: &dyn Log) -> Result<bool> {
+        let mut work = self.work.lock();
+        if !work.has_pending() {
+            return Ok(false);
+        }
+        work.flush(log)?;
+        Ok(true)
+    }
+
     /// Stops the query's thread after it wrote what it had computed.
     pub fn shutdown(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
@@ -400,10 +412,9 @@ fn build_work(
         group: group.clone(),
         sink,
         // Results wait for the commit interval only where they can be
-        // coalesced, and only while queries run in the background (a
-        // caller driving queries expects results when idle).
-        commit_interval: (coalesce.is_some() && config.background)
-            .then_some(config.commit_interval),
+        // coalesced. (A caller driving queries itself gets them when the
+        // queries are idle: `flush_pending`.)
+        commit_interval: coalesce.is_some().then_some(config.commit_interval),
         coalesce,
         checkpoints: config.changelogs.clone(),
         stats: stats.clone(),
@@ -530,13 +541,16 @@ struct TaskTemplate {
 impl TaskTemplate {
     fn task(
         &self,
-        flow: Flow,
+        mut flow: Flow,
         encoder: SinkEncoder,
         changelog_partition: i32,
         group_member: Option<Membership>,
         exactly_once: Option<TxnFactory>,
         rebuild: Rebuild,
     ) -> PersistentTask {
+        if self.coalesce.is_some() {
+            flow.defer_changes();
+        }
         PersistentTask {
             query_id: self.query_id.clone(),
             group: self.group.clone(),

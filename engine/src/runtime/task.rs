@@ -147,6 +147,30 @@ impl Flow {
         Ok((read, out))
     }
 
+    /// Has the operators hold changed rows until `drain` (record caching).
+    pub fn defer_changes(&mut self) {
+        for op in self.operators.iter_mut() {
+            op.defer_changes();
+        }
+    }
+
+    /// The rows operators held back (see `defer_changes`), each run
+    /// through the operators after the one that held it.
+    pub fn drain(&mut self, ctx: &mut Context) -> Result<Vec<Row>> {
+        let mut out = Vec::new();
+        for i in 0..self.operators.len() {
+            let mut rows = self.operators[i].drain(ctx)?;
+            for op in self.operators[i + 1..].iter_mut() {
+                if rows.is_empty() {
+                    break;
+                }
+                rows = op.process(rows, ctx)?;
+            }
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
     /// Every topic reader of the query: repartition stages' sources, then
     /// each input's own.
     pub fn readers(&self) -> impl Iterator<Item = &SourceReader> {
@@ -497,6 +521,9 @@ impl PersistentTask {
             )));
         };
         self.flow = rebuild()?;
+        if self.coalesce.is_some() {
+            self.flow.defer_changes();
+        }
         match self.group_member.as_mut() {
             // The group's next poll says what to read, and restores state.
             Some(m) => {
@@ -659,6 +686,13 @@ impl PersistentTask {
     /// caching on), state changes, then the input offsets, then the
     /// checkpoint.
     pub fn flush(&mut self, log: &dyn Log) -> Result<()> {
+        // Rows the operators held back for the cache come out first.
+        let mut ctx = Context::default();
+        let held = self.flow.drain(&mut ctx)?;
+        self.pending.rows.extend(held);
+        self.pending.changelog.append(&mut ctx.changelog);
+        self.pending.rekeyed.append(&mut ctx.rekeyed);
+        self.report(log, &ctx.errors)?;
         let mut rows = std::mem::take(&mut self.pending.rows);
         let changelog = std::mem::take(&mut self.pending.changelog);
         let rekeyed = std::mem::take(&mut self.pending.rekeyed);

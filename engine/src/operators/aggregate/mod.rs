@@ -20,6 +20,7 @@
 //! checkpoint (all of it when the store is missing or does not match).
 
 mod restore;
+mod slices;
 mod state;
 
 use crate::error::{Error, Result};
@@ -169,8 +170,24 @@ pub struct AggregateOperator {
     /// Time windows and plain groups, by store key (the window start,
     /// then the key).
     groups: CachedStore<Group, GroupCodec>,
-    /// Session windows by key, ordered by start.
+    /// Session windows by key, ordered by start; or, for hopping windows
+    /// kept by slices, each key's slices.
     sessions: CachedStore<Vec<Group>, SessionCodec>,
+    /// Hopping windows kept by slices of this length (see `slices`).
+    slice: Option<i64>,
+    /// The slices changed in the current batch: (key list, slice start).
+    dirty_slices: Vec<(Vec<u8>, i64)>,
+    /// Record caching: changed groups' rows are held until `drain`
+    /// (see `Operator::defer_changes`); sessions still emit per row.
+    defer: bool,
+    /// The store keys of the groups held, in order of first change.
+    held: Vec<Vec<u8>>,
+    /// Sliced windows held: (key list, window start), in order, and as a
+    /// set.
+    held_windows: Vec<(Vec<u8>, i64)>,
+    held_window_set: hashbrown::HashSet<(Vec<u8>, i64)>,
+    /// Held rows computed before an expiry scan could remove their state.
+    released: Vec<Row>,
     /// Where the query keeps its stores (None: in memory).
     scope: Option<StateScope>,
     /// Changelog records the last restore read.
@@ -237,7 +254,15 @@ impl AggregateOperator {
                 .map(|c| c.function.state_type.clone())
                 .collect(),
         };
+        let mergeable = calls.iter().all(|c| c.function.merge.is_some());
         AggregateOperator {
+            slice: slices::slice_length(window).filter(|_| mergeable && !table_input),
+            dirty_slices: Vec::new(),
+            defer: false,
+            held: Vec::new(),
+            held_windows: Vec::new(),
+            held_window_set: hashbrown::HashSet::new(),
+            released: Vec::new(),
             groups: memory_store(codec.clone()),
             sessions: memory_store(SessionCodec(codec)),
             scope: None,
@@ -289,6 +314,9 @@ impl AggregateOperator {
         self.next_expiry = self.stream_time.saturating_add((keep / 4).max(1));
         let horizon = self.stream_time.saturating_sub(keep);
         match assigner {
+            WindowAssigner::Hopping { .. } if self.slice.is_some() => {
+                self.expire_slices(horizon, ctx)?;
+            }
             WindowAssigner::Tumbling { size, .. } | WindowAssigner::Hopping { size, .. } => {
                 // A window ends before the horizon when it starts before
                 // the horizon less its size: a range of the store.
@@ -349,6 +377,9 @@ impl AggregateOperator {
         let (size, grace) = match assigner {
             WindowAssigner::Session { gap, grace } => {
                 return self.emit_closed_sessions(gap, grace, out)
+            }
+            WindowAssigner::Hopping { .. } if self.slice.is_some() => {
+                return self.emit_closed_sliced(out)
             }
             WindowAssigner::Tumbling { size, grace }
             | WindowAssigner::Hopping { size, grace, .. } => (size, grace),
@@ -421,6 +452,9 @@ impl AggregateOperator {
             WindowAssigner::Session { gap, grace } => {
                 self.emitted_until = self.stream_time.saturating_sub(gap.saturating_add(grace));
                 return Ok(());
+            }
+            WindowAssigner::Hopping { .. } if self.slice.is_some() => {
+                return self.index_unemitted_slices();
             }
             WindowAssigner::Tumbling { size, grace }
             | WindowAssigner::Hopping { size, grace, .. } => (size, grace),
@@ -523,6 +557,7 @@ impl AggregateOperator {
             states: initial_states(calls),
             ts: i64::MIN,
             dirty: false,
+            held: false,
         });
         let group = match group {
             Ok(g) => g,
@@ -559,7 +594,12 @@ impl AggregateOperator {
         // `log_dirty`), not once per update.
         let newly_dirty = !group.dirty;
         group.dirty = true;
-        if !self.emit_final {
+        if self.defer {
+            if !group.held {
+                group.held = true;
+                self.held.push(id.clone());
+            }
+        } else if !self.emit_final {
             out.push(output_row(calls, group));
         }
         if newly_dirty {
@@ -570,8 +610,21 @@ impl AggregateOperator {
         Ok(())
     }
 
+    /// Computes the rows of the groups held (record caching) into
+    /// `released`.
+    fn release_held(&mut self) -> Result<()> {
+        for key in std::mem::take(&mut self.held) {
+            if let Some(g) = self.groups.get_mut(&key)? {
+                g.held = false;
+                self.released.push(output_row(&self.calls, g));
+            }
+        }
+        self.release_held_windows()
+    }
+
     /// Writes the current state of every group changed in this batch.
     fn log_dirty(&mut self, ctx: &mut Context) -> Result<()> {
+        self.log_dirty_slices(ctx)?;
         let dirty = std::mem::take(&mut self.dirty);
         let windowed = self.window.is_some();
         for key in dirty {
@@ -648,6 +701,7 @@ impl AggregateOperator {
             states: self.initial(),
             ts,
             dirty: false,
+            held: false,
         };
         for m in &merged {
             for ((c, state), other) in self
@@ -836,6 +890,9 @@ impl Operator for AggregateOperator {
                 Some(WindowAssigner::Session { .. }) => {
                     self.apply_session(key, &args, (row.ts, time_before), ctx, &mut out)?
                 }
+                Some(_) if self.slice.is_some() => {
+                    self.apply_sliced(key, &args, row.ts, ctx, &mut out)?
+                }
                 Some(assigner) => {
                     let close = self.stream_time.saturating_sub(assigner.grace());
                     for w in assigner.windows(row.ts) {
@@ -852,8 +909,23 @@ impl Operator for AggregateOperator {
             }
         }
         self.log_dirty(ctx)?;
+        if self.defer && self.stream_time >= self.next_expiry {
+            self.release_held()?;
+        }
         self.expire(ctx)?;
         Ok(out)
+    }
+
+    fn defer_changes(&mut self) {
+        // EMIT FINAL emits only closed windows, and session merges emit
+        // deletions: both stay as they are.
+        let sessions = matches!(self.window, Some(WindowAssigner::Session { .. }));
+        self.defer = !self.emit_final && !sessions;
+    }
+
+    fn drain(&mut self, _ctx: &mut Context) -> Result<Vec<Row>> {
+        self.release_held()?;
+        Ok(std::mem::take(&mut self.released))
     }
 }
 

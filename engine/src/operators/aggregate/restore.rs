@@ -14,8 +14,10 @@ use crate::operators::checkpoint::{self, Positions};
 use crate::state::{Codec, KvStore, StoreMeta};
 
 impl AggregateOperator {
+    /// Whether the store holds a list per key (sessions, or hopping
+    /// windows' slices) rather than one group per key and window.
     fn sessioned(&self) -> bool {
-        matches!(self.window, Some(WindowAssigner::Session { .. }))
+        matches!(self.window, Some(WindowAssigner::Session { .. })) || self.slice.is_some()
     }
 
     /// Changelog records the last restore read (all of the changelog when
@@ -110,6 +112,13 @@ impl AggregateOperator {
             list.retain(|g| g.window.map(|w| w.start) != Some(start));
             if let Some(bytes) = value {
                 let g = self.groups.codec().decode(bytes)?;
+                if let (Some(len), Some(w)) = (self.slice, g.window) {
+                    if w.end - w.start != len {
+                        return Err(crate::error::Error::format(format!(
+                            "the changelog holds hopping windows, where this query keeps slices of {len} ms: it was written by an earlier version of Sluice; recreate the query to rebuild its state"
+                        )));
+                    }
+                }
                 self.stream_time = self.stream_time.max(g.ts);
                 list.push(g);
                 list.sort_by_key(|g| g.window.map(|w| w.start).unwrap_or(0));

@@ -25,6 +25,9 @@ pub(super) struct Group {
     /// Changed in the current batch (its key is in the operator's list of
     /// changes to write to the changelog).
     pub dirty: bool,
+    /// Changed since the last drain, its new row held back (record
+    /// caching; its key is in the operator's list of held groups).
+    pub held: bool,
 }
 
 /// Writes values as a JSON array (as `write_json` of an ARRAY would),
@@ -103,6 +106,7 @@ impl GroupCodec {
             states,
             ts,
             dirty: false,
+            held: false,
         })
     }
 }
