@@ -182,10 +182,10 @@ pub struct AggregateOperator {
     defer: bool,
     /// The store keys of the groups held, in order of first change.
     held: Vec<Vec<u8>>,
-    /// Sliced windows held: (key list, window start), in order, and as a
-    /// set.
-    held_windows: Vec<(Vec<u8>, i64)>,
-    held_window_set: hashbrown::HashSet<(Vec<u8>, i64)>,
+    /// Sliced windows held: each key list with the starts of its windows,
+    /// in order of first change, and where each key is in that list.
+    held_windows: Vec<(Vec<u8>, Vec<i64>)>,
+    held_index: hashbrown::HashMap<Vec<u8>, usize>,
     /// Held rows computed before an expiry scan could remove their state.
     released: Vec<Row>,
     /// Where the query keeps its stores (None: in memory).
@@ -261,7 +261,7 @@ impl AggregateOperator {
             defer: false,
             held: Vec::new(),
             held_windows: Vec::new(),
-            held_window_set: hashbrown::HashSet::new(),
+            held_index: hashbrown::HashMap::new(),
             released: Vec::new(),
             groups: memory_store(codec.clone()),
             sessions: memory_store(SessionCodec(codec)),

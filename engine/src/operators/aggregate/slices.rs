@@ -12,7 +12,7 @@
 //! falls out of retention.
 
 use super::state::Group;
-use super::{cmp_keys, output_row, session_id, AggregateOperator, WindowAssigner};
+use super::{cmp_keys, output_row, session_id, AggregateCall, AggregateOperator, WindowAssigner};
 use crate::error::{Error, Result};
 use crate::operators::{Context, Row, Window};
 use crate::types::Value;
@@ -54,27 +54,27 @@ impl AggregateOperator {
         ctx: &mut Context,
         out: &mut Vec<Row>,
     ) -> Result<()> {
-        let Some(len) = self.slice else {
-            return Ok(());
-        };
-        let Some(assigner) = self.window else {
+        let (Some(len), Some(assigner)) = (self.slice, self.window) else {
             return Ok(());
         };
         let (size, _, grace) = self.hop();
         let close = self.stream_time.saturating_sub(grace);
-        let windows: Vec<Window> = assigner.windows(ts).collect();
-        let open: Vec<Window> = windows.iter().copied().filter(|w| w.end > close).collect();
-        ctx.late_records += (windows.len() - open.len()) as u64;
+        let mut open: Vec<Window> = Vec::new();
+        for w in assigner.windows(ts) {
+            if w.end > close {
+                open.push(w);
+            } else {
+                ctx.late_records += 1;
+            }
+        }
         if open.is_empty() {
             return Ok(());
         }
         let start = ts - ts.rem_euclid(len);
-        let mut kid_text = String::new();
-        super::write_key_json(&mut kid_text, &key);
-        let kid = kid_text.into_bytes();
-        let mut list = self.sessions.remove(&kid)?.unwrap_or_default();
-        // Slices no retained window covers any more are dropped here (the
-        // changelog learns of it in `expire`).
+        super::write_key_json(&mut self.id_buf, &key);
+        let kid = self.id_buf.as_bytes();
+        let calls = &self.calls;
+        let list = self.sessions.get_or_insert_with(kid, Vec::new)?;
         let pos = match list.binary_search_by_key(&start, slice_start) {
             Ok(i) => i,
             Err(i) => {
@@ -86,7 +86,7 @@ impl AggregateOperator {
                             start,
                             end: start + len,
                         }),
-                        states: self.initial(),
+                        states: super::initial_states(calls),
                         ts: i64::MIN,
                         dirty: false,
                         held: false,
@@ -96,7 +96,7 @@ impl AggregateOperator {
                     // Only open windows wait to close (closed ones were
                     // emitted, or dropped as not retained).
                     for w in &open {
-                        self.closing.entry(w.start).or_default().push(kid.clone());
+                        self.closing.entry(w.start).or_default().push(kid.to_vec());
                     }
                 }
                 i
@@ -104,7 +104,7 @@ impl AggregateOperator {
         };
         let slice = &mut list[pos];
         let mut failure = None;
-        for ((c, state), a) in self.calls.iter().zip(slice.states.iter_mut()).zip(args) {
+        for ((c, state), a) in calls.iter().zip(slice.states.iter_mut()).zip(args) {
             (c.function.add)(state, a);
             if let Some(e) = crate::functions::aggregate::take_error() {
                 failure.get_or_insert(e);
@@ -113,83 +113,59 @@ impl AggregateOperator {
         slice.ts = slice.ts.max(ts);
         if !slice.dirty {
             slice.dirty = true;
-            self.dirty_slices.push((kid.clone(), start));
+            self.dirty_slices.push((kid.to_vec(), start));
         }
         if let Some(e) = failure {
-            self.sessions.put(&kid, list)?;
             return Err(Error::eval(format!("Exception caught in process: {e}")));
         }
         if self.defer {
+            // One entry per key, listing the windows changed since the
+            // last drain.
+            let i = match self.held_index.get(kid) {
+                Some(i) => *i,
+                None => {
+                    self.held_index
+                        .insert(kid.to_vec(), self.held_windows.len());
+                    self.held_windows.push((kid.to_vec(), Vec::new()));
+                    self.held_windows.len() - 1
+                }
+            };
+            let held = &mut self.held_windows[i].1;
             for w in open {
-                let held = (kid.clone(), w.start);
-                if !self.held_window_set.contains(&held) {
-                    self.held_window_set.insert(held.clone());
-                    self.held_windows.push(held);
+                if !held.contains(&w.start) {
+                    held.push(w.start);
                 }
             }
         } else if !self.emit_final {
             for w in open {
-                if let Some(g) = self.window_group(&key, &list, w, size) {
-                    out.push(output_row(&self.calls, &g));
+                if let Some(g) = merge_window(calls, &key, list, w, size) {
+                    out.push(output_row(calls, &g));
                 }
             }
         }
-        self.sessions.put(&kid, list)
-    }
-
-    /// A window's accumulated state: the merge of the key's slices in it
-    /// (None when none of them holds a row).
-    fn window_group(&self, key: &[Value], list: &[Group], w: Window, size: i64) -> Option<Group> {
-        let first = list.partition_point(|g| slice_start(g) < w.start);
-        let mut g: Option<Group> = None;
-        for s in list[first..]
-            .iter()
-            .take_while(|s| slice_start(s) < w.start + size)
-        {
-            match &mut g {
-                None => {
-                    g = Some(Group {
-                        key: key.to_vec(),
-                        window: Some(w),
-                        states: s.states.clone(),
-                        ts: s.ts,
-                        dirty: false,
-                        held: false,
-                    })
-                }
-                Some(g) => {
-                    for ((c, state), other) in
-                        self.calls.iter().zip(g.states.iter_mut()).zip(&s.states)
-                    {
-                        if let Some(merge) = &c.function.merge {
-                            merge(state, other);
-                        }
-                    }
-                    g.ts = g.ts.max(s.ts);
-                }
-            }
-        }
-        g
+        Ok(())
     }
 
     /// Computes the rows of the sliced windows held (record caching) into
     /// `released`.
     pub(super) fn release_held_windows(&mut self) -> Result<()> {
         let (size, _, _) = self.hop();
-        self.held_window_set.clear();
-        for (kid, start) in std::mem::take(&mut self.held_windows) {
-            let Some(list) = self.sessions.get(&kid)?.cloned() else {
+        self.held_index.clear();
+        for (kid, starts) in std::mem::take(&mut self.held_windows) {
+            let Some(list) = self.sessions.get(&kid)? else {
                 continue;
             };
-            let Some(key) = list.first().map(|g| g.key.clone()) else {
+            let Some(key) = list.first().map(|g| g.key.as_slice()) else {
                 continue;
             };
-            let w = Window {
-                start,
-                end: start + size,
-            };
-            if let Some(g) = self.window_group(&key, &list, w, size) {
-                self.released.push(output_row(&self.calls, &g));
+            for start in starts {
+                let w = Window {
+                    start,
+                    end: start + size,
+                };
+                if let Some(g) = merge_window(&self.calls, key, list, w, size) {
+                    self.released.push(output_row(&self.calls, &g));
+                }
             }
         }
         Ok(())
@@ -238,13 +214,13 @@ impl AggregateOperator {
             };
             let mut ready = Vec::with_capacity(kids.len());
             for kid in kids {
-                let Some(list) = self.sessions.get(&kid)?.cloned() else {
+                let Some(list) = self.sessions.get(&kid)? else {
                     continue;
                 };
-                let Some(key) = list.first().map(|g| g.key.clone()) else {
+                let Some(key) = list.first().map(|g| g.key.as_slice()) else {
                     continue;
                 };
-                if let Some(g) = self.window_group(&key, &list, w, size) {
+                if let Some(g) = merge_window(&self.calls, key, list, w, size) {
                     ready.push(output_row(&self.calls, &g));
                 }
             }
@@ -297,6 +273,39 @@ impl AggregateOperator {
         }
         Ok(())
     }
+}
+
+/// A window's accumulated state: the merge of the key's slices in it
+/// (None when none of them holds a row).
+fn merge_window(
+    calls: &[AggregateCall],
+    key: &[Value],
+    list: &[Group],
+    w: Window,
+    size: i64,
+) -> Option<Group> {
+    let first = list.partition_point(|g| slice_start(g) < w.start);
+    let mut in_window = list[first..]
+        .iter()
+        .take_while(|s| slice_start(s) < w.start + size);
+    let head = in_window.next()?;
+    let mut g = Group {
+        key: key.to_vec(),
+        window: Some(w),
+        states: head.states.clone(),
+        ts: head.ts,
+        dirty: false,
+        held: false,
+    };
+    for s in in_window {
+        for ((c, state), other) in calls.iter().zip(g.states.iter_mut()).zip(&s.states) {
+            if let Some(merge) = &c.function.merge {
+                merge(state, other);
+            }
+        }
+        g.ts = g.ts.max(s.ts);
+    }
+    Some(g)
 }
 
 /// The start of a slice.
