@@ -18,6 +18,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 mod commands;
+mod connectors;
 mod ddl;
 mod infer;
 mod insert_rows;
@@ -89,10 +90,15 @@ pub struct EngineInner {
     /// The schema registry, opened on first use (so an engine that never
     /// uses one has no `_schemas` topic).
     registry: Mutex<Option<Arc<dyn crate::registry::SchemaRegistry>>>,
+    /// The connectors this process runs.
+    pub(crate) connectors: crate::connect::Connectors,
 }
 
 impl Drop for EngineInner {
     fn drop(&mut self) {
+        for name in self.connectors.names() {
+            let _ = self.connectors.remove(&name);
+        }
         for q in self.queries.get_mut().iter_mut() {
             q.deployment.shutdown();
         }
@@ -168,7 +174,7 @@ impl EngineInner {
         Metastore::init(log.as_ref(), &command_topic)?;
         processing_log::init(log.as_ref())?;
         let inner = Arc::new(EngineInner {
-            log,
+            log: log.clone(),
             service_id,
             command_topic,
             properties: config.properties.clone(),
@@ -191,6 +197,12 @@ impl EngineInner {
             pull_cache: Default::default(),
             commands_seen: Default::default(),
             registry: Mutex::new(None),
+            connectors: crate::connect::Connectors::new(
+                log.clone(),
+                worker_id(&config.properties),
+                !config.record_only,
+                config.kafka.is_some(),
+            ),
         });
         inner.execute_one(
             &mut inner.new_session(),
@@ -202,6 +214,7 @@ impl EngineInner {
             let mut applied = inner.applied.lock();
             inner.apply_commands(&mut applied, true)?;
         }
+        inner.connectors.start_all()?;
         if inner.follow_commands {
             inner.follow_commands();
         }
@@ -336,6 +349,12 @@ impl EngineInner {
                 name,
                 add_columns,
             } => self.alter(*kind, name, add_columns),
+            Statement::CreateConnector(c) => self.create_connector(c),
+            Statement::ShowConnectors(kind) => self.show_connectors(*kind),
+            Statement::DescribeConnector(name) => self.describe_connector(name),
+            Statement::DropConnector { if_exists, name } => self.drop_connector(name, *if_exists),
+            Statement::PauseConnector(name) => self.pause_connector(name, true),
+            Statement::ResumeConnector(name) => self.pause_connector(name, false),
         }
     }
 
@@ -356,6 +375,17 @@ impl EngineInner {
     }
 }
 
+/// Kafka Connect's worker id for this process: the host and port it
+/// listens on, or `embedded`.
+fn worker_id(properties: &BTreeMap<String, String>) -> String {
+    properties
+        .get("listeners")
+        .and_then(|l| l.split(',').next())
+        .map(|l| l.split("://").last().unwrap_or(l).trim().to_string())
+        .filter(|l| !l.is_empty())
+        .unwrap_or_else(|| "embedded".to_string())
+}
+
 /// True for statements the metastore must remember.
 fn changes_catalog(stmt: &Statement) -> bool {
     matches!(
@@ -370,5 +400,9 @@ fn changes_catalog(stmt: &Statement) -> bool {
             | Statement::Pause(_)
             | Statement::Resume(_)
             | Statement::Alter { .. }
+            | Statement::CreateConnector(_)
+            | Statement::DropConnector { .. }
+            | Statement::PauseConnector(_)
+            | Statement::ResumeConnector(_)
     )
 }
