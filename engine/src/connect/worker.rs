@@ -184,6 +184,10 @@ fn run(log: Arc<dyn Log>, config: ConnectorConfig, factory: TaskFactory, shared:
         let pause = match step {
             Ok(ms) => {
                 backoff = FIRST_BACKOFF;
+                if task.is_some() && shared.status.lock().state != "RUNNING" {
+                    // Resumed after a pause.
+                    shared.set("RUNNING", None);
+                }
                 Duration::from_millis(ms)
             }
             Err(e) => {
