@@ -257,6 +257,20 @@ impl Connectors {
         }
         if entry.kind == ConnectorKind::Source {
             offsets::init(self.log.as_ref())?;
+            // The topic exists once CREATE returns, so a stream can be
+            // declared over it at once (the task also creates it if it
+            // goes away).
+            if let Some(topic) = source_topic(&entry.config) {
+                let partitions = entry.config.int("topic.creation.default.partitions", 1)?;
+                crate::log::ensure_topic(
+                    self.log.as_ref(),
+                    &topic,
+                    &crate::log::TopicConfig {
+                        partitions: i32::try_from(partitions).unwrap_or(1).max(1),
+                        ..Default::default()
+                    },
+                )?;
+            }
         }
         entry.worker = Some(Worker::start(
             self.log.clone(),
@@ -374,12 +388,7 @@ impl Connectors {
         let entry = entries.get(name).ok_or_else(|| Self::not_found(name))?;
         let topics = match entry.kind {
             ConnectorKind::Sink => entry.config.list("topics"),
-            ConnectorKind::Source => entry
-                .config
-                .get("kafka.topic")
-                .or(entry.config.get("topic"))
-                .map(|t| vec![t.to_string()])
-                .unwrap_or_default(),
+            ConnectorKind::Source => source_topic(&entry.config).into_iter().collect(),
         };
         let delivery = match (entry.kind, self.kafka) {
             (ConnectorKind::Source, false) => {
@@ -407,6 +416,16 @@ impl Connectors {
             records,
         })
     }
+}
+
+/// The topic a source connector writes (datagen's `kafka.topic`, the
+/// file source's `topic`).
+fn source_topic(config: &ConnectorConfig) -> Option<String> {
+    config
+        .get("kafka.topic")
+        .or(config.get("topic"))
+        .filter(|t| !t.trim().is_empty())
+        .map(str::to_string)
 }
 
 fn info(name: &str, entry: &Entry) -> ConnectorInfo {
