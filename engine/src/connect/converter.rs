@@ -24,6 +24,7 @@ pub enum ConnectType {
     Int32,
     Int64,
     Float64,
+    Boolean,
     String,
     /// A record with named fields, and its schema name (`ksql.users`).
     Struct(String, Vec<(String, ConnectType)>),
@@ -37,6 +38,7 @@ impl ConnectType {
             ConnectType::Int32 => json!({"type": "int32"}),
             ConnectType::Int64 => json!({"type": "int64"}),
             ConnectType::Float64 => json!({"type": "double"}),
+            ConnectType::Boolean => json!({"type": "boolean"}),
             ConnectType::String => json!({"type": "string"}),
             ConnectType::Struct(name, fields) => json!({
                 "type": "struct",

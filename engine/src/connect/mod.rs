@@ -8,13 +8,16 @@
 //! - `task`: what source and sink tasks do;
 //! - `worker`: the thread running one connector, its state and retries;
 //! - `offsets`: source offsets in a compacted topic and in the records;
-//! - `datagen`, `file`: the built-in connectors.
+//! - `datagen`, `file`, `jdbc` (with `pg`, a PostgreSQL client): the
+//!   built-in connectors.
 
 pub mod config;
 pub mod converter;
 pub mod datagen;
 pub mod file;
+pub mod jdbc;
 pub mod offsets;
+pub mod pg;
 pub mod plugins;
 pub mod task;
 pub mod worker;
@@ -419,13 +422,25 @@ impl Connectors {
 }
 
 /// The topic a source connector writes (datagen's `kafka.topic`, the
-/// file source's `topic`).
+/// file source's `topic`, the JDBC source's `topic.prefix` and table).
 fn source_topic(config: &ConnectorConfig) -> Option<String> {
-    config
-        .get("kafka.topic")
-        .or(config.get("topic"))
-        .filter(|t| !t.trim().is_empty())
-        .map(str::to_string)
+    if let Some(t) = config.get("kafka.topic").or(config.get("topic")) {
+        return Some(t.to_string()).filter(|t| !t.trim().is_empty());
+    }
+    // The JDBC source: the prefix and its one table, or the prefix alone
+    // for a query.
+    let prefix = config.get("topic.prefix")?;
+    if config.get("query").is_some_and(|q| !q.trim().is_empty()) {
+        return Some(prefix.to_string());
+    }
+    let tables = match config.get("table.whitelist") {
+        Some(_) => config.list("table.whitelist"),
+        None => config.list("table.include.list"),
+    };
+    match tables.as_slice() {
+        [one] => Some(format!("{prefix}{one}")),
+        _ => None,
+    }
 }
 
 fn info(name: &str, entry: &Entry) -> ConnectorInfo {

@@ -104,6 +104,12 @@ fn file_sink(config: &ConnectorConfig) -> crate::error::Result<Task> {
     )?)))
 }
 
+fn jdbc_source(config: &ConnectorConfig) -> crate::error::Result<Task> {
+    Ok(Task::Source(Box::new(super::jdbc::JdbcSourceTask::new(
+        config,
+    )?)))
+}
+
 /// Every plugin.
 pub static PLUGINS: &[Plugin] = &[
     Plugin {
@@ -143,6 +149,25 @@ pub static PLUGINS: &[Plugin] = &[
             key("topics", "LIST", true, None, "List of topics to consume, separated by commas"),
         ],
         factory: file_sink,
+    },
+    Plugin {
+        class: "io.confluent.connect.jdbc.JdbcSourceConnector",
+        aliases: &["JdbcSourceConnector"],
+        kind: ConnectorKind::Source,
+        version: "sluice",
+        keys: &[
+            key("connection.url", "STRING", true, None, "JDBC connection URL: jdbc:postgresql://host[:port]/database"),
+            key("connection.user", "STRING", false, None, "JDBC connection user."),
+            key("connection.password", "PASSWORD", false, None, "JDBC connection password (trust, password or md5 authentication)."),
+            key("mode", "STRING", true, None, "The mode for updating a table each time it is polled (Sluice: incrementing)."),
+            key("incrementing.column.name", "STRING", false, None, "The name of the strictly incrementing column to use to detect new rows."),
+            key("table.whitelist", "LIST", false, None, "The table to copy (one per connector)."),
+            key("query", "STRING", false, None, "A query to read instead of a table."),
+            key("topic.prefix", "STRING", true, None, "Prefix to prepend to table names to generate the name of the topic (the whole topic name with query)."),
+            key("poll.interval.ms", "INT", false, Some("5000"), "Frequency in ms to poll for new data."),
+            key("batch.max.rows", "INT", false, Some("100"), "Maximum number of rows to include in a single batch when polling for new data."),
+        ],
+        factory: jdbc_source,
     },
 ];
 

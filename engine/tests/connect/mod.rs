@@ -5,6 +5,8 @@
 //! other queries running.
 
 use super::open;
+
+mod jdbc;
 use serde_json::Value as Json;
 use sluice_engine::results::ConnectorDescription;
 use sluice_engine::{Engine, StatementResult};
@@ -13,7 +15,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 /// Waits up to 20 s for `done`.
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+pub(super) fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while !done() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
@@ -22,7 +24,7 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
 }
 
 /// Every record value of partition 0 of a topic, as text.
-fn lines(e: &Engine, topic: &str) -> Vec<String> {
+pub(super) fn lines(e: &Engine, topic: &str) -> Vec<String> {
     match e.log().describe_topic(topic).unwrap() {
         None => Vec::new(),
         Some(_) => e
