@@ -204,11 +204,15 @@ fn the_jdbc_source_copies_new_rows_once_in_incrementing_mode_across_a_restart() 
         .unwrap();
         pg.psql("INSERT INTO users (name) VALUES ('dee'), ('eve');");
         wait_for("5 rows", || lines(&e, "pg_users").len() == 5);
-        let d = match e.execute("DESCRIBE CONNECTOR pg;").unwrap().pop().unwrap() {
+        let describe = || match e.execute("DESCRIBE CONNECTOR pg;").unwrap().pop().unwrap() {
             sluice_engine::StatementResult::ConnectorDescription(d) => d,
             other => panic!("{other:?}"),
         };
-        assert_eq!(d.offset.as_deref(), Some(r#"{"incrementing":5}"#));
+        // The offset is committed just after the records are appended.
+        wait_for("the offset", || {
+            describe().offset.as_deref() == Some(r#"{"incrementing":5}"#)
+        });
+        let d = describe();
         assert_eq!(d.topics, vec!["pg_users"]);
         assert_eq!(d.sources[0].name, "PG_USERS");
     }

@@ -113,6 +113,7 @@ fn datagen_feeds_a_windowed_aggregate_whose_counts_match_what_was_generated() {
     };
     wait_for("the aggregate to catch up", || counted() == generated);
     // The connector stops at its iterations and says how it delivers.
+    wait_for("the last commit", || describe(&e, "dg").records == 500);
     let d = describe(&e, "dg");
     assert_eq!(d.status.tasks[0].1.state, "RUNNING");
     assert_eq!(d.records, 500);
@@ -165,8 +166,9 @@ fn a_file_is_followed_across_a_restart_with_no_line_lost_or_repeated() {
     wait_for("the sink's file", || {
         std::fs::read_to_string(&output).unwrap_or_default() == expected(9).join("\n") + "\n"
     });
-    let d = describe(&e, "fs");
-    assert_eq!(d.offset.as_deref(), Some(r#"{"position":27}"#));
+    wait_for("the offset", || {
+        describe(&e, "fs").offset.as_deref() == Some(r#"{"position":27}"#)
+    });
     // Dropped connectors stop; their offsets stay.
     e.execute("DROP CONNECTOR fs;").unwrap();
     assert!(e.execute("DESCRIBE CONNECTOR fs;").is_err());
