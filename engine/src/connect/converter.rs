@@ -2,69 +2,27 @@
 //! `value.converter`): a connector's values (a Connect schema and JSON
 //! data) to record bytes, and record bytes back to text for sinks.
 
+use super::avro::AvroWriter;
 use super::config::ConnectorConfig;
+pub use super::schema::{ConnectType, ConnectValue};
+use super::task::Context;
 use crate::error::{Error, Result};
 use serde_json::{json, Map, Value as Json};
 
 /// The key converter when none is configured.
 pub const DEFAULT_KEY_CONVERTER: &str = "org.apache.kafka.connect.storage.StringConverter";
 
-/// The value converter a configuration names; JSON without schemas when
-/// none is named (so ksqlDB's JSON format reads the values).
-pub fn value_converter(config: &ConnectorConfig) -> Result<Converter> {
+/// The value converter a configuration names for values of `topic`; JSON
+/// without schemas when none is named (so ksqlDB's JSON format reads the
+/// values).
+pub fn value_converter(config: &ConnectorConfig, ctx: &Context, topic: &str) -> Result<Converter> {
     if config.get("value.converter").is_none() {
         return Ok(Converter::Json { schemas: false });
     }
-    Converter::from_config(config, "value.converter", JSON)
-}
-
-/// A Connect schema: the types built-in connectors produce.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ConnectType {
-    Int32,
-    Int64,
-    Float64,
-    Boolean,
-    String,
-    /// A record with named fields, and its schema name (`ksql.users`).
-    Struct(String, Vec<(String, ConnectType)>),
-}
-
-impl ConnectType {
-    /// Connect's JSON schema for the type (what `schemas.enable=true`
-    /// writes beside the payload).
-    fn json_schema(&self, field: Option<&str>) -> Json {
-        let mut out = match self {
-            ConnectType::Int32 => json!({"type": "int32"}),
-            ConnectType::Int64 => json!({"type": "int64"}),
-            ConnectType::Float64 => json!({"type": "double"}),
-            ConnectType::Boolean => json!({"type": "boolean"}),
-            ConnectType::String => json!({"type": "string"}),
-            ConnectType::Struct(name, fields) => json!({
-                "type": "struct",
-                "fields": fields.iter().map(|(n, t)| t.json_schema(Some(n))).collect::<Vec<_>>(),
-                "name": name,
-            }),
-        };
-        if let Json::Object(m) = &mut out {
-            m.insert("optional".into(), Json::Bool(false));
-            if let Some(f) = field {
-                m.insert("field".into(), Json::String(f.to_string()));
-            }
-        }
-        out
-    }
-}
-
-/// A value a connector produces: its schema and its data.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ConnectValue {
-    pub schema: ConnectType,
-    pub data: Json,
+    Converter::from_config(config, "value.converter", JSON, ctx, topic)
 }
 
 /// How values become bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Converter {
     /// `org.apache.kafka.connect.storage.StringConverter`
     String,
@@ -73,16 +31,27 @@ pub enum Converter {
     Json { schemas: bool },
     /// `org.apache.kafka.connect.converters.ByteArrayConverter`
     ByteArray,
+    /// `io.confluent.connect.avro.AvroConverter`, through the schema
+    /// registry.
+    Avro(AvroWriter),
 }
 
 const STRING: &str = "org.apache.kafka.connect.storage.StringConverter";
 const JSON: &str = "org.apache.kafka.connect.json.JsonConverter";
 const BYTES: &str = "org.apache.kafka.connect.converters.ByteArrayConverter";
+const AVRO: &str = "io.confluent.connect.avro.AvroConverter";
 
 impl Converter {
     /// The converter `prefix` (`key.converter`, `value.converter`) names,
-    /// with its `schemas.enable`; `default` when not set.
-    pub fn from_config(config: &ConnectorConfig, prefix: &str, default: &str) -> Result<Converter> {
+    /// with its `schemas.enable`; `default` when not set. Avro registers
+    /// under `TOPIC-key` or `TOPIC-value`.
+    pub fn from_config(
+        config: &ConnectorConfig,
+        prefix: &str,
+        default: &str,
+        ctx: &Context,
+        topic: &str,
+    ) -> Result<Converter> {
         let class = config.get(prefix).unwrap_or(default);
         match class {
             STRING | "StringConverter" => Ok(Converter::String),
@@ -90,15 +59,22 @@ impl Converter {
                 schemas: config.bool(&format!("{prefix}.schemas.enable"), true)?,
             }),
             BYTES | "ByteArrayConverter" => Ok(Converter::ByteArray),
+            AVRO | "AvroConverter" => {
+                let part = if prefix.starts_with("key") { "key" } else { "value" };
+                Ok(Converter::Avro(AvroWriter::new(
+                    ctx.registry.clone(),
+                    format!("{topic}-{part}"),
+                )))
+            }
             other => Err(Error::plan(format!(
-                "{prefix} {other} is not available in Sluice: use {STRING}, {JSON} or {BYTES}"
+                "{prefix} {other} is not available in Sluice: use {STRING}, {JSON}, {BYTES} or {AVRO}"
             ))),
         }
     }
 
     /// The converters Sluice runs, for validation messages.
-    pub fn classes() -> [&'static str; 3] {
-        [STRING, JSON, BYTES]
+    pub fn classes() -> [&'static str; 4] {
+        [STRING, JSON, BYTES, AVRO]
     }
 
     /// A value's bytes.
@@ -116,6 +92,7 @@ impl Converter {
                     "ByteArrayConverter takes bytes; this connector's values are records",
                 )),
             },
+            Converter::Avro(w) => w.encode(&value.schema, &value.data),
         }
     }
 
@@ -126,6 +103,9 @@ impl Converter {
             Converter::String | Converter::ByteArray => {
                 Ok(String::from_utf8_lossy(bytes).into_owned())
             }
+            Converter::Avro(_) => Err(Error::plan(
+                "AvroConverter is available for source connectors only in Sluice",
+            )),
             Converter::Json { schemas } => {
                 let mut v: Json = serde_json::from_slice(bytes).map_err(|e| {
                     Error::format(format!(

@@ -6,7 +6,7 @@
 
 use super::config::ConnectorConfig;
 use super::converter::{ConnectType, ConnectValue, Converter};
-use super::task::{SourceRecord, SourceTask};
+use super::task::{Context, SourceRecord, SourceTask};
 use crate::error::{Error, Result};
 use serde_json::{json, Map, Value as Json};
 
@@ -280,7 +280,7 @@ pub struct DatagenTask {
 }
 
 impl DatagenTask {
-    pub fn new(config: &ConnectorConfig) -> Result<DatagenTask> {
+    pub fn new(config: &ConnectorConfig, ctx: &Context) -> Result<DatagenTask> {
         let topic = config.required("kafka.topic")?.to_string();
         let name = match config.get("quickstart") {
             Some(q) => q.to_string(),
@@ -319,7 +319,7 @@ impl DatagenTask {
                 .collect(),
         );
         Ok(DatagenTask {
-            topic,
+            topic: topic.clone(),
             schema,
             fields,
             key_field,
@@ -327,8 +327,10 @@ impl DatagenTask {
                 config,
                 "key.converter",
                 super::converter::DEFAULT_KEY_CONVERTER,
+                ctx,
+                &topic,
             )?,
-            value_converter: super::converter::value_converter(config)?,
+            value_converter: super::converter::value_converter(config, ctx, &topic)?,
             seed: config.int("random.seed", 0)? as u64,
             iterations: u64::try_from(iterations).ok().filter(|_| iterations >= 0),
             max_interval_ms: u64::try_from(config.int("max.interval", 500)?).unwrap_or(0),
@@ -414,6 +416,10 @@ impl SourceTask for DatagenTask {
 mod tests {
     use super::*;
 
+    fn ctx() -> Context {
+        super::super::task::tests_context()
+    }
+
     fn config(pairs: &[(&str, &str)]) -> ConnectorConfig {
         ConnectorConfig::new(
             "dg",
@@ -432,10 +438,10 @@ mod tests {
                 ("quickstart", q),
                 ("random.seed", "7"),
             ]);
-            let mut a = DatagenTask::new(&c).unwrap();
+            let mut a = DatagenTask::new(&c, &ctx()).unwrap();
             a.max_interval_ms = 0;
             let (ra, _) = a.poll().unwrap();
-            let mut b = DatagenTask::new(&c).unwrap();
+            let mut b = DatagenTask::new(&c, &ctx()).unwrap();
             b.restore(&json!({"current.iteration": 10})).unwrap();
             b.max_interval_ms = 0;
             let (rb, _) = b.poll().unwrap();
@@ -455,7 +461,7 @@ mod tests {
             ("quickstart", "users"),
             ("iterations", "300"),
         ]);
-        let mut t = DatagenTask::new(&c).unwrap();
+        let mut t = DatagenTask::new(&c, &ctx()).unwrap();
         t.max_interval_ms = 0;
         let (rs, _) = t.poll().unwrap();
         assert_eq!(rs.len(), 300, "iterations bounds the records");
@@ -470,6 +476,6 @@ mod tests {
         }
         assert!(t.poll().unwrap().0.is_empty(), "no records past iterations");
         let bad = config(&[("kafka.topic", "t"), ("quickstart", "nope")]);
-        assert!(DatagenTask::new(&bad).is_err());
+        assert!(DatagenTask::new(&bad, &ctx()).is_err());
     }
 }

@@ -5,7 +5,7 @@
 
 use super::config::ConnectorConfig;
 use super::converter::{ConnectType, ConnectValue, Converter};
-use super::task::{SinkTask, SourceRecord, SourceTask};
+use super::task::{Context, SinkTask, SourceRecord, SourceTask};
 use crate::error::{Error, Result};
 use crate::log::StoredRecord;
 use serde_json::{json, Value as Json};
@@ -23,13 +23,13 @@ pub struct FileSourceTask {
 }
 
 impl FileSourceTask {
-    pub fn new(config: &ConnectorConfig) -> Result<FileSourceTask> {
+    pub fn new(config: &ConnectorConfig, ctx: &Context) -> Result<FileSourceTask> {
         let path = PathBuf::from(config.required("file")?);
         let topic = config.required("topic")?.to_string();
         let task = FileSourceTask {
             path,
+            converter: super::converter::value_converter(config, ctx, &topic)?,
             topic,
-            converter: super::converter::value_converter(config)?,
             batch: usize::try_from(config.int("batch.size", 2000)?)
                 .unwrap_or(2000)
                 .max(1),
@@ -120,7 +120,7 @@ pub struct FileSinkTask {
 }
 
 impl FileSinkTask {
-    pub fn new(config: &ConnectorConfig) -> Result<FileSinkTask> {
+    pub fn new(config: &ConnectorConfig, ctx: &Context) -> Result<FileSinkTask> {
         let path = PathBuf::from(config.required("file")?);
         let topics = config.list("topics");
         if topics.is_empty() {
@@ -141,7 +141,7 @@ impl FileSinkTask {
         Ok(FileSinkTask {
             path,
             topics,
-            converter: super::converter::value_converter(config)?,
+            converter: super::converter::value_converter(config, ctx, "")?,
             file: std::io::BufWriter::new(file),
         })
     }
@@ -181,6 +181,7 @@ mod tests {
 
     #[test]
     fn source_emits_complete_lines_and_resumes_at_its_position() {
+        let ctx = crate::connect::task::tests_context();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("in.txt");
         std::fs::write(&path, "a\nbb\npartial").unwrap();
@@ -198,7 +199,7 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
         );
-        let mut t = FileSourceTask::new(&config).unwrap();
+        let mut t = FileSourceTask::new(&config, &ctx).unwrap();
         let (rs, _) = t.poll().unwrap();
         let lines: Vec<_> = rs.iter().map(|r| r.value.clone().unwrap()).collect();
         assert_eq!(lines, vec![b"a".to_vec(), b"bb".to_vec()]);
@@ -209,7 +210,7 @@ mod tests {
             .unwrap()
             .write_all(b" line\nc\n")
             .unwrap();
-        let mut again = FileSourceTask::new(&config).unwrap();
+        let mut again = FileSourceTask::new(&config, &ctx).unwrap();
         again.restore(&rs[1].offset).unwrap();
         let (rs, _) = again.poll().unwrap();
         let lines: Vec<_> = rs.iter().map(|r| r.value.clone().unwrap()).collect();
@@ -221,7 +222,10 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
         );
-        let err = FileSourceTask::new(&dir_config).err().unwrap().to_string();
+        let err = FileSourceTask::new(&dir_config, &ctx)
+            .err()
+            .unwrap()
+            .to_string();
         assert!(err.contains("directory"), "{err}");
     }
 }

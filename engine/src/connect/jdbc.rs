@@ -7,7 +7,7 @@
 use super::config::ConnectorConfig;
 use super::converter::{ConnectType, ConnectValue, Converter};
 use super::pg::{PgClient, PgTarget};
-use super::task::{SourceRecord, SourceTask};
+use super::task::{Context, SourceRecord, SourceTask};
 use crate::error::{Error, Result};
 use serde_json::{json, Map, Value as Json};
 
@@ -40,7 +40,7 @@ fn quote_name(name: &str) -> String {
 }
 
 impl JdbcSourceTask {
-    pub fn new(config: &ConnectorConfig) -> Result<JdbcSourceTask> {
+    pub fn new(config: &ConnectorConfig, ctx: &Context) -> Result<JdbcSourceTask> {
         let mut target = PgTarget::parse(config.required("connection.url")?)?;
         if let Some(u) = config.get("connection.user") {
             target.user = Some(u.to_string());
@@ -88,8 +88,8 @@ impl JdbcSourceTask {
             client: None,
             from,
             column,
+            converter: super::converter::value_converter(config, ctx, &topic)?,
             topic,
-            converter: super::converter::value_converter(config)?,
             batch: u64::try_from(config.int("batch.max.rows", 100)?)
                 .unwrap_or(100)
                 .max(1),

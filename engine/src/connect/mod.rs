@@ -4,13 +4,16 @@
 //!
 //! - `config`: a connector's configuration, typed reads;
 //! - `plugins`: the connector classes and their keys and validation;
-//! - `converter`: values to record bytes and back (String, JSON);
+//! - `converter`: values to record bytes and back (String, JSON, and
+//!   Avro through the schema registry in `avro`);
+//! - `schema`: Connect's schemas and values;
 //! - `task`: what source and sink tasks do;
 //! - `worker`: the thread running one connector, its state and retries;
 //! - `offsets`: source offsets in a compacted topic and in the records;
 //! - `datagen`, `file`, `jdbc` (with `pg`, a PostgreSQL client): the
 //!   built-in connectors.
 
+pub mod avro;
 pub mod config;
 pub mod converter;
 pub mod datagen;
@@ -19,6 +22,7 @@ pub mod jdbc;
 pub mod offsets;
 pub mod pg;
 pub mod plugins;
+pub mod schema;
 pub mod task;
 pub mod worker;
 
@@ -162,6 +166,8 @@ struct Entry {
 /// The connectors of this process.
 pub struct Connectors {
     log: Arc<dyn Log>,
+    /// What tasks get besides their configuration (the schema registry).
+    ctx: task::Context,
     /// Connect's worker id for this process (host:port).
     worker_id: String,
     /// Run connectors here (false for a client that only records
@@ -175,9 +181,16 @@ pub struct Connectors {
 }
 
 impl Connectors {
-    pub fn new(log: Arc<dyn Log>, worker_id: String, run: bool, kafka: bool) -> Connectors {
+    pub fn new(
+        log: Arc<dyn Log>,
+        registry: Arc<crate::registry::LazyRegistry>,
+        worker_id: String,
+        run: bool,
+        kafka: bool,
+    ) -> Connectors {
         Connectors {
             log,
+            ctx: task::Context { registry },
             worker_id,
             run,
             started: AtomicBool::new(false),
@@ -279,6 +292,7 @@ impl Connectors {
             self.log.clone(),
             entry.config.clone(),
             entry.plugin.factory,
+            self.ctx.clone(),
             entry.paused,
         )?);
         Ok(())

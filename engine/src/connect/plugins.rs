@@ -4,6 +4,7 @@
 
 use super::config::ConnectorConfig;
 use super::converter::Converter;
+use super::task::Context;
 use super::worker::{Task, TaskFactory};
 use crate::sql::ast::ConnectorKind;
 
@@ -86,27 +87,27 @@ pub const COMMON: &[KeyDef] = &[
     ),
 ];
 
-fn datagen(config: &ConnectorConfig) -> crate::error::Result<Task> {
+fn datagen(config: &ConnectorConfig, ctx: &Context) -> crate::error::Result<Task> {
     Ok(Task::Source(Box::new(super::datagen::DatagenTask::new(
-        config,
+        config, ctx,
     )?)))
 }
 
-fn file_source(config: &ConnectorConfig) -> crate::error::Result<Task> {
+fn file_source(config: &ConnectorConfig, ctx: &Context) -> crate::error::Result<Task> {
     Ok(Task::Source(Box::new(super::file::FileSourceTask::new(
-        config,
+        config, ctx,
     )?)))
 }
 
-fn file_sink(config: &ConnectorConfig) -> crate::error::Result<Task> {
+fn file_sink(config: &ConnectorConfig, ctx: &Context) -> crate::error::Result<Task> {
     Ok(Task::Sink(Box::new(super::file::FileSinkTask::new(
-        config,
+        config, ctx,
     )?)))
 }
 
-fn jdbc_source(config: &ConnectorConfig) -> crate::error::Result<Task> {
+fn jdbc_source(config: &ConnectorConfig, ctx: &Context) -> crate::error::Result<Task> {
     Ok(Task::Source(Box::new(super::jdbc::JdbcSourceTask::new(
-        config,
+        config, ctx,
     )?)))
 }
 
@@ -232,7 +233,7 @@ mod tests {
             "x",
             [
                 ("max.interval", "soon"),
-                ("value.converter", "AvroConverter"),
+                ("value.converter", "ProtobufConverter"),
             ]
             .into_iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -3,6 +3,15 @@
 //! sink task takes records and makes them durable on `flush`.
 
 use crate::error::Result;
+use crate::registry::LazyRegistry;
+use std::sync::Arc;
+
+/// What tasks may use beside their configuration.
+#[derive(Clone)]
+pub struct Context {
+    /// The schema registry (for AvroConverter).
+    pub registry: Arc<LazyRegistry>,
+}
 use crate::log::StoredRecord;
 use serde_json::Value as Json;
 
@@ -34,4 +43,15 @@ pub trait SinkTask: Send {
     fn put(&mut self, records: &[StoredRecord]) -> Result<()>;
     /// Makes everything put so far durable.
     fn flush(&mut self) -> Result<()>;
+}
+
+/// A context over an in-memory log, for unit tests.
+#[cfg(test)]
+pub fn tests_context() -> Context {
+    Context {
+        registry: Arc::new(LazyRegistry::new(
+            Default::default(),
+            Arc::new(crate::log::EmbeddedLog::in_memory()),
+        )),
+    }
 }

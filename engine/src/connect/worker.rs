@@ -5,7 +5,7 @@
 
 use super::config::ConnectorConfig;
 use super::offsets::{self, Committed, RecordOffset};
-use super::task::{SinkTask, SourceTask};
+use super::task::{Context, SinkTask, SourceTask};
 use crate::error::{Error, Result};
 use crate::log::{Log, Record};
 use parking_lot::{Condvar, Mutex};
@@ -25,7 +25,7 @@ pub enum Task {
 }
 
 /// Makes a connector's task from its configuration.
-pub type TaskFactory = fn(&ConnectorConfig) -> Result<Task>;
+pub type TaskFactory = fn(&ConnectorConfig, &Context) -> Result<Task>;
 
 /// What the owner asks of the thread.
 #[derive(Debug, Default)]
@@ -90,6 +90,7 @@ impl Worker {
         log: Arc<dyn Log>,
         config: ConnectorConfig,
         factory: TaskFactory,
+        ctx: Context,
         paused: bool,
     ) -> Result<Worker> {
         let shared = Arc::new(Shared {
@@ -109,7 +110,7 @@ impl Worker {
         let s = shared.clone();
         let thread = std::thread::Builder::new()
             .name(format!("connect-{}", config.name))
-            .spawn(move || run(log, config, factory, s))?;
+            .spawn(move || run(log, config, factory, ctx, s))?;
         Ok(Worker {
             shared,
             thread: Some(thread),
@@ -146,7 +147,13 @@ impl Drop for Worker {
 }
 
 /// The thread: start, run, fail and retry until stopped.
-fn run(log: Arc<dyn Log>, config: ConnectorConfig, factory: TaskFactory, shared: Arc<Shared>) {
+fn run(
+    log: Arc<dyn Log>,
+    config: ConnectorConfig,
+    factory: TaskFactory,
+    ctx: Context,
+    shared: Arc<Shared>,
+) {
     let mut task: Option<Running> = None;
     let mut backoff = FIRST_BACKOFF;
     loop {
@@ -171,7 +178,7 @@ fn run(log: Arc<dyn Log>, config: ConnectorConfig, factory: TaskFactory, shared:
         }
         let step = match task.as_mut() {
             Some(t) => t.step(log.as_ref(), &config.name, &shared),
-            None => match Running::start(log.as_ref(), &config, factory, &shared) {
+            None => match Running::start(log.as_ref(), &config, factory, &ctx, &shared) {
                 Ok(t) => {
                     task = Some(t);
                     shared.set("RUNNING", None);
@@ -233,9 +240,10 @@ impl Running {
         log: &dyn Log,
         config: &ConnectorConfig,
         factory: TaskFactory,
+        ctx: &Context,
         shared: &Shared,
     ) -> Result<Running> {
-        match factory(config)? {
+        match factory(config, ctx)? {
             Task::Source(mut task) => {
                 let topic = task.topic().to_string();
                 if log.describe_topic(&topic)?.is_none() {

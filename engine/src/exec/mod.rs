@@ -89,7 +89,7 @@ pub struct EngineInner {
     commands_seen: commands::Applied,
     /// The schema registry, opened on first use (so an engine that never
     /// uses one has no `_schemas` topic).
-    registry: Mutex<Option<Arc<dyn crate::registry::SchemaRegistry>>>,
+    registry: Arc<crate::registry::LazyRegistry>,
     /// The connectors this process runs.
     pub(crate) connectors: crate::connect::Connectors,
 }
@@ -155,13 +155,7 @@ impl EngineInner {
     /// The schema registry the engine's properties name: an external one
     /// (`ksql.schema.registry.url`) or the local one in the Log.
     pub fn schema_registry(&self) -> Result<Arc<dyn crate::registry::SchemaRegistry>> {
-        let mut slot = self.registry.lock();
-        if let Some(r) = slot.as_ref() {
-            return Ok(r.clone());
-        }
-        let r = crate::registry::open_registry(&self.properties, self.log.clone())?;
-        *slot = Some(r.clone());
-        Ok(r)
+        self.registry.get()
     }
 
     pub fn open(config: EngineConfig, log: Arc<dyn Log>) -> Result<Arc<EngineInner>> {
@@ -173,6 +167,10 @@ impl EngineInner {
         let command_topic = crate::catalog::metastore::command_topic(&service_id);
         Metastore::init(log.as_ref(), &command_topic)?;
         processing_log::init(log.as_ref())?;
+        let registry = Arc::new(crate::registry::LazyRegistry::new(
+            config.properties.clone(),
+            log.clone(),
+        ));
         let inner = Arc::new(EngineInner {
             log: log.clone(),
             service_id,
@@ -196,9 +194,10 @@ impl EngineInner {
             last_insert_time: std::sync::atomic::AtomicI64::new(i64::MIN),
             pull_cache: Default::default(),
             commands_seen: Default::default(),
-            registry: Mutex::new(None),
+            registry: registry.clone(),
             connectors: crate::connect::Connectors::new(
                 log.clone(),
+                registry,
                 worker_id(&config.properties),
                 !config.record_only,
                 config.kafka.is_some(),

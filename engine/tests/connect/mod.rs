@@ -270,3 +270,82 @@ fn a_failing_connector_shows_failed_retries_and_leaves_other_queries_running() {
         .to_string();
     assert!(err.contains("Failed to find any class"), "{err}");
 }
+
+#[test]
+fn datagen_with_the_avro_converter_registers_its_schema_and_sql_infers_the_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = open(dir.path(), true);
+    let create = |name: &str, topic: &str, converter: &str| {
+        format!(
+            "CREATE SOURCE CONNECTOR {name} WITH (\"connector.class\"='DatagenConnector',
+               \"kafka.topic\"='{topic}', \"quickstart\"='users', \"max.interval\"=0,
+               \"iterations\"=20, \"random.seed\"=9, \"value.converter\"='{converter}',
+               \"value.converter.schemas.enable\"='false');"
+        )
+    };
+    e.execute(&create(
+        "av",
+        "users_avro",
+        "io.confluent.connect.avro.AvroConverter",
+    ))
+    .unwrap();
+    e.execute(&create("js", "users_json", "JsonConverter"))
+        .unwrap();
+    let end = |t: &str| e.log().end_offset(t, 0).unwrap();
+    wait_for("both topics", || {
+        end("users_avro") == 20 && end("users_json") == 20
+    });
+    // The value schema is in the registry under the topic's subject, so
+    // the stream's columns are inferred from it.
+    let registry = e.schema_registry().unwrap();
+    assert_eq!(
+        registry.versions("users_avro-value", false).unwrap(),
+        vec![1]
+    );
+    e.execute(
+        "SET 'auto.offset.reset'='earliest';
+         CREATE STREAM users_avro WITH (kafka_topic='users_avro', value_format='AVRO');
+         CREATE STREAM users_json (registertime BIGINT, userid STRING, regionid STRING, gender STRING)
+           WITH (kafka_topic='users_json', value_format='JSON');",
+    )
+    .unwrap();
+    let columns: Vec<String> = e
+        .describe_source("USERS_AVRO")
+        .unwrap()
+        .schema
+        .columns
+        .iter()
+        .map(|c| format!("{} {}", c.name, c.ty))
+        .collect();
+    assert_eq!(
+        columns,
+        [
+            "REGISTERTIME BIGINT",
+            "USERID STRING",
+            "REGIONID STRING",
+            "GENDER STRING"
+        ]
+    );
+    // The same seed made the same users, whatever the converter.
+    let rows = |sql: &str| -> Vec<String> {
+        match e.execute(sql).unwrap().pop().unwrap() {
+            StatementResult::Rows(r) => r
+                .rows
+                .iter()
+                .map(|r| {
+                    r.iter()
+                        .map(|v| v.to_string())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
+                .collect(),
+            other => panic!("{other:?}"),
+        }
+    };
+    let avro = rows("SELECT registertime, userid, regionid, gender FROM users_avro;");
+    assert_eq!(avro.len(), 20);
+    assert_eq!(
+        avro,
+        rows("SELECT registertime, userid, regionid, gender FROM users_json;")
+    );
+}

@@ -51,7 +51,7 @@ const LAYERS: &[(&str, u8, &[&str])] = &[
     (
         "connect",
         5,
-        &["results", "log", "sql::ast", "types", "error"],
+        &["results", "registry", "log", "sql::ast", "types", "error"],
     ),
     (
         "runtime",
