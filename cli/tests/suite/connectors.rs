@@ -220,7 +220,10 @@ fn a_file_source_killed_mid_copy_loses_and_repeats_no_line() {
     let len = std::fs::metadata(&input).unwrap().len();
     let mut last = Piped::start(dir.path());
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let done = format!("{{\"position\":{len}}}");
+    let done = format!(
+        "{{\"filename\":\"{}\",\"position\":{len}}}",
+        input.display()
+    );
     while last.describe_offset().as_deref() != Some(done.as_str()) {
         assert!(
             std::time::Instant::now() < deadline,

@@ -64,7 +64,16 @@ impl SourceTask for FileSourceTask {
     }
 
     fn restore(&mut self, offset: &Json) -> Result<()> {
-        self.position = offset.get("position").and_then(Json::as_u64).unwrap_or(0);
+        // A position in another file (the connector was re-created over a
+        // different one) does not apply: Connect keys offsets by file too.
+        let same_file = match offset.get("filename").and_then(Json::as_str) {
+            Some(f) => std::path::Path::new(f) == self.path,
+            None => true,
+        };
+        self.position = match offset.get("position").and_then(Json::as_u64) {
+            Some(p) if same_file => p,
+            _ => 0,
+        };
         Ok(())
     }
 
@@ -101,7 +110,10 @@ impl SourceTask for FileSourceTask {
             out.push(SourceRecord {
                 key: None,
                 value: Some(value),
-                offset: json!({"position": self.position + start as u64}),
+                offset: json!({
+                    "filename": self.path.display().to_string(),
+                    "position": self.position + start as u64,
+                }),
             });
         }
         self.position += start as u64;
@@ -203,7 +215,7 @@ mod tests {
         let (rs, _) = t.poll().unwrap();
         let lines: Vec<_> = rs.iter().map(|r| r.value.clone().unwrap()).collect();
         assert_eq!(lines, vec![b"a".to_vec(), b"bb".to_vec()]);
-        assert_eq!(rs[1].offset, json!({"position": 5}));
+        assert_eq!(rs[1].offset["position"], json!(5));
         std::fs::OpenOptions::new()
             .append(true)
             .open(&path)
@@ -215,6 +227,12 @@ mod tests {
         let (rs, _) = again.poll().unwrap();
         let lines: Vec<_> = rs.iter().map(|r| r.value.clone().unwrap()).collect();
         assert_eq!(lines, vec![b"partial line".to_vec(), b"c".to_vec()]);
+        // Another file's position does not apply.
+        let mut other = FileSourceTask::new(&config, &ctx).unwrap();
+        other
+            .restore(&json!({"filename": "/elsewhere", "position": 5}))
+            .unwrap();
+        assert_eq!(other.poll().unwrap().0.len(), 4);
         let dir_config = ConnectorConfig::new(
             "f",
             [("file", dir.path().to_str().unwrap()), ("topic", "t")]

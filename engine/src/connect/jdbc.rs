@@ -110,6 +110,14 @@ impl JdbcSourceTask {
         )
     }
 
+    /// What the offsets are positions in: the table, or the query.
+    fn source_id(&self) -> String {
+        match &self.from {
+            From::Table(t) => format!("table:{t}"),
+            From::Query(q) => format!("query:{q}"),
+        }
+    }
+
     fn schema_name(&self) -> String {
         match &self.from {
             From::Table(t) => t.clone(),
@@ -164,7 +172,16 @@ impl SourceTask for JdbcSourceTask {
     }
 
     fn restore(&mut self, offset: &Json) -> Result<()> {
-        if let Some(n) = offset.get("incrementing").and_then(Json::as_i64) {
+        // An offset of another table or query does not apply.
+        let same = offset
+            .get("source")
+            .and_then(Json::as_str)
+            .is_none_or(|s| s == self.source_id());
+        if let Some(n) = offset
+            .get("incrementing")
+            .and_then(Json::as_i64)
+            .filter(|_| same)
+        {
             self.last = n;
         }
         Ok(())
@@ -226,7 +243,7 @@ impl SourceTask for JdbcSourceTask {
             out.push(SourceRecord {
                 key: None,
                 value: Some(bytes),
-                offset: json!({"incrementing": id}),
+                offset: json!({"source": self.source_id(), "incrementing": id}),
             });
         }
         let full = out.len() as u64 == self.batch;

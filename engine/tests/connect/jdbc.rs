@@ -210,7 +210,7 @@ fn the_jdbc_source_copies_new_rows_once_in_incrementing_mode_across_a_restart() 
         };
         // The offset is committed just after the records are appended.
         wait_for("the offset", || {
-            describe().offset.as_deref() == Some(r#"{"incrementing":5}"#)
+            describe().offset.as_deref() == Some(r#"{"source":"table:users","incrementing":5}"#)
         });
         let d = describe();
         assert_eq!(d.topics, vec!["pg_users"]);

@@ -167,7 +167,8 @@ fn a_file_is_followed_across_a_restart_with_no_line_lost_or_repeated() {
         std::fs::read_to_string(&output).unwrap_or_default() == expected(9).join("\n") + "\n"
     });
     wait_for("the offset", || {
-        describe(&e, "fs").offset.as_deref() == Some(r#"{"position":27}"#)
+        describe(&e, "fs").offset.as_deref()
+            == Some(format!(r#"{{"filename":"{}","position":27}}"#, input.display()).as_str())
     });
     // Dropped connectors stop; their offsets stay.
     e.execute("DROP CONNECTOR fs;").unwrap();
