@@ -12,6 +12,13 @@ fn the_readme_quick_start_feeds_a_query_from_datagen() {
         return;
     };
     term.run(&["SET 'auto.offset.reset' = 'earliest';"]);
+    // Tab completes the connector statements' words.
+    term.type_text("show source conn");
+    term.keys("Tab");
+    term.wait_for("CONNECTORS completed", |s| {
+        s.lines().last() == Some("sluice> show source connectors")
+    });
+    term.keys("C-u");
     let created = term.run(&[
         "CREATE SOURCE CONNECTOR pageviews_gen WITH (",
         "  \"connector.class\" = 'io.confluent.kafka.connect.datagen.DatagenConnector',",
