@@ -1,8 +1,11 @@
 //! The JDBC source (`io.confluent.connect.jdbc.JdbcSourceConnector`) for
-//! PostgreSQL, in incrementing mode: each poll reads the rows of one table
-//! (or a `query`) whose incrementing column is above the last one sent,
-//! in its order, and writes each row as a record of `topic.prefix` +
-//! table; the offset is that column's last value.
+//! PostgreSQL: each poll reads the rows of one table (or a `query`) past
+//! the last one sent, in order, and writes each row as a record of
+//! `topic.prefix` + table. Modes: `incrementing` (rows whose incrementing
+//! column is above the last), `timestamp` (rows whose timestamp column is
+//! later: new and updated rows) and `timestamp+incrementing` (both, so
+//! rows sharing a timestamp are neither lost nor repeated); the offset is
+//! the last row's column values.
 
 use super::config::ConnectorConfig;
 use super::converter::{ConnectType, ConnectValue, Converter};
@@ -22,13 +25,18 @@ pub struct JdbcSourceTask {
     target: PgTarget,
     client: Option<PgClient>,
     from: From,
-    column: String,
+    /// The incrementing column (incrementing modes).
+    column: Option<String>,
+    /// The timestamp column (timestamp modes).
+    ts_column: Option<String>,
     topic: String,
     converter: Converter,
     batch: u64,
     poll_ms: u64,
     /// The incrementing column's last value sent.
     last: i64,
+    /// The timestamp column's last value sent, as PostgreSQL wrote it.
+    last_ts: Option<String>,
 }
 
 /// `"a"."b"` for `a.b`, quotes doubled.
@@ -49,12 +57,22 @@ impl JdbcSourceTask {
             target.password = Some(p.to_string());
         }
         let mode = config.required("mode")?;
-        if mode != "incrementing" {
-            return Err(Error::plan(format!(
-                "JDBC source mode {mode} is not available in Sluice yet: use incrementing"
-            )));
-        }
-        let column = config.required("incrementing.column.name")?.to_string();
+        let (column, ts_column) = match mode {
+            "incrementing" => (Some(config.required("incrementing.column.name")?), None),
+            "timestamp" => (None, Some(config.required("timestamp.column.name")?)),
+            "timestamp+incrementing" => (
+                Some(config.required("incrementing.column.name")?),
+                Some(config.required("timestamp.column.name")?),
+            ),
+            other => {
+                return Err(Error::plan(format!(
+                    "JDBC source mode {other} is not available in Sluice: use incrementing, \
+                     timestamp or timestamp+incrementing"
+                )))
+            }
+        };
+        let column = column.map(str::to_string);
+        let ts_column = ts_column.map(str::to_string);
         let prefix = config.get("topic.prefix").unwrap_or("").to_string();
         let (from, topic) = match config.get("query").filter(|q| !q.trim().is_empty()) {
             Some(q) => (From::Query(q.to_string()), prefix),
@@ -88,6 +106,7 @@ impl JdbcSourceTask {
             client: None,
             from,
             column,
+            ts_column,
             converter: super::converter::value_converter(config, ctx, &topic)?,
             topic,
             batch: u64::try_from(config.int("batch.max.rows", 100)?)
@@ -95,18 +114,35 @@ impl JdbcSourceTask {
                 .max(1),
             poll_ms: u64::try_from(config.int("poll.interval.ms", 5000)?).unwrap_or(5000),
             last: config.int("incrementing.initial", -1)?,
+            last_ts: None,
         })
     }
 
     fn sql(&self) -> String {
-        let col = quote_name(&self.column);
         let source = match &self.from {
             From::Table(t) => quote_name(t),
             From::Query(q) => format!("({q}) AS sluice_query"),
         };
+        let inc = self.column.as_deref().map(quote_name);
+        let ts = self.ts_column.as_deref().map(quote_name);
+        let last_ts = self
+            .last_ts
+            .as_deref()
+            .map(|t| format!("'{}'", t.replace('\'', "''")));
+        let (condition, order) = match (&inc, &ts, &last_ts) {
+            (Some(c), None, _) => (format!("{c} > {}", self.last), c.clone()),
+            (None, Some(t), None) => (format!("{t} IS NOT NULL"), t.clone()),
+            (None, Some(t), Some(l)) => (format!("{t} > {l}"), t.clone()),
+            (Some(c), Some(t), None) => (format!("{t} IS NOT NULL"), format!("{t}, {c}")),
+            (Some(c), Some(t), Some(l)) => (
+                format!("({t} > {l} OR ({t} = {l} AND {c} > {}))", self.last),
+                format!("{t}, {c}"),
+            ),
+            (None, None, _) => ("TRUE".to_string(), "1".to_string()),
+        };
         format!(
-            "SELECT * FROM {source} WHERE {col} > {} ORDER BY {col} ASC LIMIT {}",
-            self.last, self.batch
+            "SELECT * FROM {source} WHERE {condition} ORDER BY {order} LIMIT {}",
+            self.batch
         )
     }
 
@@ -177,12 +213,14 @@ impl SourceTask for JdbcSourceTask {
             .get("source")
             .and_then(Json::as_str)
             .is_none_or(|s| s == self.source_id());
-        if let Some(n) = offset
-            .get("incrementing")
-            .and_then(Json::as_i64)
-            .filter(|_| same)
-        {
+        if !same {
+            return Ok(());
+        }
+        if let Some(n) = offset.get("incrementing").and_then(Json::as_i64) {
             self.last = n;
+        }
+        if let Some(t) = offset.get("timestamp").and_then(Json::as_str) {
+            self.last_ts = Some(t.to_string());
         }
         Ok(())
     }
@@ -201,13 +239,18 @@ impl SourceTask for JdbcSourceTask {
                 return Err(e);
             }
         };
-        let Some(at) = answer.columns.iter().position(|(n, _)| *n == self.column) else {
-            return Err(Error::plan(format!(
-                "incrementing.column.name {} is not a column of {}",
-                self.column,
-                self.schema_name()
-            )));
+        let find = |column: &Option<String>, key: &str| -> Result<Option<usize>> {
+            let Some(c) = column else { return Ok(None) };
+            match answer.columns.iter().position(|(n, _)| n == c) {
+                Some(at) => Ok(Some(at)),
+                None => Err(Error::plan(format!(
+                    "{key} {c} is not a column of {}",
+                    self.schema_name()
+                ))),
+            }
         };
+        let inc_at = find(&self.column, "incrementing.column.name")?;
+        let ts_at = find(&self.ts_column, "timestamp.column.name")?;
         let schema = ConnectType::Struct(
             self.schema_name(),
             answer
@@ -226,24 +269,35 @@ impl SourceTask for JdbcSourceTask {
                 };
                 data.insert(name.clone(), v);
             }
-            let id = row[at]
-                .as_deref()
-                .and_then(|t| t.parse::<i64>().ok())
-                .ok_or_else(|| {
-                    Error::format(format!(
-                        "incrementing column {} must be a non-null whole number",
-                        self.column
-                    ))
-                })?;
+            let mut offset = Map::new();
+            offset.insert("source".into(), json!(self.source_id()));
+            if let Some(at) = inc_at {
+                let id = row[at]
+                    .as_deref()
+                    .and_then(|t| t.parse::<i64>().ok())
+                    .ok_or_else(|| {
+                        Error::format(format!(
+                            "incrementing column {} must be a non-null whole number",
+                            self.column.as_deref().unwrap_or("")
+                        ))
+                    })?;
+                self.last = id;
+                offset.insert("incrementing".into(), json!(id));
+            }
+            if let Some(at) = ts_at {
+                if let Some(t) = row[at].as_deref() {
+                    self.last_ts = Some(t.to_string());
+                    offset.insert("timestamp".into(), json!(t));
+                }
+            }
             let bytes = self.converter.encode(&ConnectValue {
                 schema: schema.clone(),
                 data: Json::Object(data),
             })?;
-            self.last = id;
             out.push(SourceRecord {
                 key: None,
                 value: Some(bytes),
-                offset: json!({"source": self.source_id(), "incrementing": id}),
+                offset: Json::Object(offset),
             });
         }
         let full = out.len() as u64 == self.batch;
