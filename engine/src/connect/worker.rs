@@ -67,6 +67,14 @@ impl Shared {
         s.trace = trace;
     }
 
+    /// Shows RUNNING, unless the owner paused the connector meanwhile.
+    fn set_running(&self) {
+        let c = self.control.lock();
+        if !c.paused {
+            self.set("RUNNING", None);
+        }
+    }
+
     /// Waits up to `d`, or until the owner changes something. True when
     /// the thread must stop.
     fn wait(&self, d: Duration) -> bool {
@@ -124,6 +132,10 @@ impl Worker {
 
     pub fn pause(&self, paused: bool) {
         self.change(|c| c.paused = paused);
+        if paused {
+            // Shown at once; the thread moves nothing more once it sees it.
+            self.shared.set("PAUSED", None);
+        }
     }
 
     /// Stops the task and starts it again (after a failure, at once).
@@ -181,7 +193,7 @@ fn run(
             None => match Running::start(log.as_ref(), &config, factory, &ctx, &shared) {
                 Ok(t) => {
                     task = Some(t);
-                    shared.set("RUNNING", None);
+                    shared.set_running();
                     shared.status.lock().attempts = 0;
                     Ok(0)
                 }
@@ -193,7 +205,7 @@ fn run(
                 backoff = FIRST_BACKOFF;
                 if task.is_some() && shared.status.lock().state != "RUNNING" {
                     // Resumed after a pause.
-                    shared.set("RUNNING", None);
+                    shared.set_running();
                 }
                 Duration::from_millis(ms)
             }
