@@ -164,7 +164,7 @@ impl SinkTask for FileSinkTask {
         &self.topics
     }
 
-    fn put(&mut self, records: &[StoredRecord]) -> Result<()> {
+    fn put(&mut self, _topic: &str, records: &[StoredRecord]) -> Result<()> {
         for r in records {
             let line = match &r.record.value {
                 Some(v) => self.converter.decode_text(v)?,

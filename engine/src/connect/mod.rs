@@ -10,8 +10,8 @@
 //! - `task`: what source and sink tasks do;
 //! - `worker`: the thread running one connector, its state and retries;
 //! - `offsets`: source offsets in a compacted topic and in the records;
-//! - `datagen`, `file`, `jdbc` (with `pg`, a PostgreSQL client): the
-//!   built-in connectors.
+//! - `datagen`, `file`, `jdbc` and `jdbc_sink` (with `pg`, a PostgreSQL
+//!   client): the built-in connectors.
 
 pub mod avro;
 pub mod config;
@@ -19,6 +19,7 @@ pub mod converter;
 pub mod datagen;
 pub mod file;
 pub mod jdbc;
+pub mod jdbc_sink;
 pub mod offsets;
 pub mod pg;
 pub mod plugins;

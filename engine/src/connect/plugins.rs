@@ -111,6 +111,12 @@ fn jdbc_source(config: &ConnectorConfig, ctx: &Context) -> crate::error::Result<
     )?)))
 }
 
+fn jdbc_sink(config: &ConnectorConfig, ctx: &Context) -> crate::error::Result<Task> {
+    Ok(Task::Sink(Box::new(super::jdbc_sink::JdbcSinkTask::new(
+        config, ctx,
+    )?)))
+}
+
 /// Every plugin.
 pub static PLUGINS: &[Plugin] = &[
     Plugin {
@@ -170,6 +176,25 @@ pub static PLUGINS: &[Plugin] = &[
             key("batch.max.rows", "INT", false, Some("100"), "Maximum number of rows to include in a single batch when polling for new data."),
         ],
         factory: jdbc_source,
+    },
+    Plugin {
+        class: "io.confluent.connect.jdbc.JdbcSinkConnector",
+        aliases: &["JdbcSinkConnector"],
+        kind: ConnectorKind::Sink,
+        version: "sluice",
+        keys: &[
+            key("connection.url", "STRING", true, None, "JDBC connection URL: jdbc:postgresql://host[:port]/database"),
+            key("connection.user", "STRING", false, None, "JDBC connection user."),
+            key("connection.password", "PASSWORD", false, None, "JDBC connection password (trust, password or md5 authentication)."),
+            key("topics", "LIST", true, None, "List of topics to consume, separated by commas"),
+            key("table.name.format", "STRING", false, Some("${topic}"), "The destination table name; ${topic} is the record's topic."),
+            key("insert.mode", "STRING", false, Some("insert"), "insert or upsert"),
+            key("pk.mode", "STRING", false, Some("none"), "none, record_key or record_value"),
+            key("pk.fields", "LIST", false, None, "The primary key field names."),
+            key("auto.create", "BOOLEAN", false, Some("false"), "Create the destination table from the first record when it is missing."),
+            key("delete.enabled", "BOOLEAN", false, Some("false"), "Delete the key's row on a tombstone (pk.mode record_key)."),
+        ],
+        factory: jdbc_sink,
     },
 ];
 

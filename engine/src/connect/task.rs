@@ -39,8 +39,8 @@ pub trait SourceTask: Send {
 pub trait SinkTask: Send {
     /// The topics it reads.
     fn topics(&self) -> &[String];
-    /// Takes records (durable only after `flush`).
-    fn put(&mut self, records: &[StoredRecord]) -> Result<()>;
+    /// Takes records of `topic` (durable only after `flush`).
+    fn put(&mut self, topic: &str, records: &[StoredRecord]) -> Result<()>;
     /// Makes everything put so far durable.
     fn flush(&mut self) -> Result<()>;
 }

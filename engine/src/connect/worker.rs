@@ -372,7 +372,7 @@ impl Running {
                     let batch = log.read(topic, *p, *at, 500)?;
                     let Some(last) = batch.last() else { continue };
                     let next = last.offset + 1;
-                    task.put(&batch)?;
+                    task.put(topic, &batch)?;
                     moved += batch.len() as u64;
                     *at = next;
                     commits.push((topic.clone(), *p, next));

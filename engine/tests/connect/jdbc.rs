@@ -116,6 +116,40 @@ impl Postgres {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Runs SQL with psql; None when it fails (a table not there yet).
+    fn try_psql(&self, sql: &str) -> Option<String> {
+        let port = self.port.to_string();
+        let args = [
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-Atc",
+            sql,
+        ];
+        let path = self.bin.join("psql");
+        let out = if self.as_root {
+            Command::new("runuser")
+                .args(["-u", "postgres", "--"])
+                .arg(&path)
+                .args(args)
+                .current_dir(self.dir.path())
+                .output()
+                .ok()?
+        } else {
+            Command::new(&path).args(args).output().ok()?
+        };
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
     /// Runs SQL with psql.
     fn psql(&self, sql: &str) -> String {
         let port = self.port.to_string();
@@ -286,4 +320,50 @@ fn timestamp_and_incrementing_mode_copies_updates_and_ties_once_across_a_restart
     wait_for("5 rows", || seen(&e).len() == 5);
     std::thread::sleep(std::time::Duration::from_millis(300));
     assert_eq!(seen(&e), ["1:a", "2:b", "3:c", "1:a2", "4:d"]);
+}
+
+#[test]
+fn the_jdbc_sink_upserts_a_ctas_into_postgres_and_deletes_on_tombstones() {
+    let Some(pg) = Postgres::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let e = open(dir.path(), true);
+    e.execute(&format!(
+        "SET 'auto.offset.reset'='earliest';
+         CREATE STREAM orders (id INT KEY, region STRING, amount INT)
+           WITH (kafka_topic='orders', value_format='JSON', partitions=1);
+         CREATE TABLE by_region AS SELECT region, COUNT(*) AS n, SUM(amount) AS total
+           FROM orders GROUP BY region;
+         CREATE SINK CONNECTOR out WITH (\"connector.class\"='io.confluent.connect.jdbc.JdbcSinkConnector',
+           \"connection.url\"='{}', \"topics\"='BY_REGION', \"insert.mode\"='upsert',
+           \"pk.mode\"='record_key', \"pk.fields\"='region', \"auto.create\"='true',
+           \"delete.enabled\"='true');
+         INSERT INTO orders (id, region, amount) VALUES (1, 'eu', 10);
+         INSERT INTO orders (id, region, amount) VALUES (2, 'us', 5);
+         INSERT INTO orders (id, region, amount) VALUES (3, 'eu', 7);",
+        pg.url()
+    ))
+    .unwrap();
+    let rows = || {
+        pg.try_psql("SELECT region, \"N\", \"TOTAL\" FROM \"BY_REGION\" ORDER BY region;")
+            .unwrap_or_default()
+    };
+    // Upserted: each region's latest aggregate, once.
+    wait_for("the upserted aggregate", || rows() == "eu|2|17\nus|1|5\n");
+    e.execute("INSERT INTO orders (id, region, amount) VALUES (4, 'us', 1);")
+        .unwrap();
+    wait_for("the update", || rows() == "eu|2|17\nus|2|6\n");
+    // A tombstone deletes its key's row.
+    e.log()
+        .append(
+            "BY_REGION",
+            None,
+            sluice_engine::log::Record {
+                key: Some(b"us".to_vec()),
+                value: None,
+                timestamp: 1,
+                headers: vec![],
+            },
+        )
+        .unwrap();
+    wait_for("the delete", || rows() == "eu|2|17\n");
 }
