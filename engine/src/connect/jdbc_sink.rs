@@ -93,9 +93,11 @@ impl JdbcSinkTask {
             "none" => PkMode::None,
             "record_key" => PkMode::RecordKey,
             "record_value" => PkMode::RecordValue,
-            other => return Err(Error::plan(format!(
+            other => {
+                return Err(Error::plan(format!(
                 "pk.mode {other} is not available in Sluice: use none, record_key or record_value"
-            ))),
+            )))
+            }
         };
         let mut pk_fields = config.list("pk.fields");
         if pk_mode == PkMode::RecordKey && pk_fields.is_empty() {
