@@ -40,8 +40,9 @@ const STATEMENTS: &[&str] = &[
     "UNSET",
     "VERSION",
 ];
-const AFTER_CREATE: &[&str] = &["OR", "SOURCE", "STREAM", "TABLE", "TYPE"];
+const AFTER_CREATE: &[&str] = &["OR", "SINK", "SOURCE", "STREAM", "TABLE", "TYPE"];
 const SHOWABLE: &[&str] = &[
+    "CONNECTORS",
     "FUNCTIONS",
     "PROPERTIES",
     "QUERIES",
@@ -209,21 +210,31 @@ impl SqlHelper {
         match last(2).as_slice() {
             [] => return keywords(STATEMENTS),
             [.., "CREATE", "OR"] => return keywords(&["REPLACE"]),
-            [.., "OR", "REPLACE"] | [.., "CREATE", "SOURCE"] => {
-                return keywords(&["STREAM", "TABLE"])
-            }
+            [.., "OR", "REPLACE"] => return keywords(&["STREAM", "TABLE"]),
+            [.., "CREATE", "SOURCE"] => return keywords(&["CONNECTOR", "STREAM", "TABLE"]),
+            [.., "CREATE", "SINK"] => return keywords(&["CONNECTOR"]),
             [.., "CREATE"] => return keywords(AFTER_CREATE),
-            [.., "SHOW" | "LIST"] => return keywords(SHOWABLE),
-            [.., "DROP"] => return keywords(&["STREAM", "TABLE", "TYPE"]),
+            [.., "SHOW" | "LIST"] => {
+                return [keywords(SHOWABLE), keywords(&["SINK", "SOURCE"])].concat()
+            }
+            [.., "SHOW" | "LIST", "SOURCE" | "SINK"] => return keywords(&["CONNECTORS"]),
+            [.., "DROP"] => return keywords(&["CONNECTOR", "STREAM", "TABLE", "TYPE"]),
             [.., "DESCRIBE", "FUNCTION"] => return c.functions.clone(),
             [.., "DESCRIBE"] => {
-                return [keywords(&["FUNCTION", "STREAMS", "TABLES"]), sources()].concat()
+                return [
+                    keywords(&["CONNECTOR", "FUNCTION", "STREAMS", "TABLES"]),
+                    sources(),
+                ]
+                .concat()
             }
             [.., "DROP", "STREAM"] => return c.streams.clone(),
             [.., "DROP", "TABLE"] => return c.tables.clone(),
             [.., "FROM" | "JOIN" | "INTO"] => return sources(),
             [.., "PRINT"] => return c.topics.clone(),
-            [.., "TERMINATE" | "EXPLAIN" | "PAUSE" | "RESUME"] => {
+            [.., "PAUSE" | "RESUME"] => {
+                return [c.queries.clone(), keywords(&["ALL", "CONNECTOR"])].concat()
+            }
+            [.., "TERMINATE" | "EXPLAIN"] => {
                 return [c.queries.clone(), keywords(&["ALL"])].concat()
             }
             [.., "UNDEFINE"] => return c.variables.clone(),

@@ -168,8 +168,93 @@ pub fn printed(result: &StatementResult, layout: table::Layout) -> Option<Printe
             columns: rows.columns.iter().map(|c| c.name.clone()).collect(),
             rows: rows.rows.clone(),
         },
+        StatementResult::ConnectorInfo(info) => {
+            Printed::Message(format!("Created connector {}", info.name))
+        }
+        StatementResult::Connectors(list) => Printed::Table {
+            columns: names(&["Connector Name", "Type", "Class", "Status"]),
+            rows: list
+                .iter()
+                .map(|c| {
+                    let kind = if c.kind.is_empty() {
+                        "UNKNOWN".to_string()
+                    } else {
+                        c.kind.to_uppercase()
+                    };
+                    vec![s(&c.name), s(&kind), s(&c.class), s(&c.state)]
+                })
+                .collect(),
+        },
+        StatementResult::ConnectorDescription(d) => connector_description(d, terminal),
+        StatementResult::DropConnector(name) => {
+            Printed::Message(format!("Dropped connector \"{name}\""))
+        }
+        StatementResult::Warning(m) => Printed::Message(m.clone()),
         StatementResult::Push(_) | StatementResult::Print(_) => return None,
     })
+}
+
+/// DESCRIBE CONNECTOR as ksqlDB's CLI prints it: the status, the tasks,
+/// the streams and tables over its topics, and its topics; then how it
+/// delivers (Sluice's addition).
+fn connector_description(
+    d: &sluice_engine::results::ConnectorDescription,
+    terminal: Option<usize>,
+) -> Printed {
+    let st = &d.status;
+    let mut out = vec![
+        field("Name", &st.name, terminal),
+        field("Class", &d.class, terminal),
+        field("Type", &st.kind, terminal),
+        field("State", &st.connector.state, terminal),
+        field("WorkerId", &st.connector.worker_id, terminal),
+    ];
+    if let Some(t) = &st.connector.trace {
+        out.push(field("Trace", t, terminal));
+    }
+    out.push(field("Delivery", &d.delivery, terminal));
+    if let Some(o) = &d.offset {
+        out.push(field("Offset", o, terminal));
+    }
+    out.push(field("Records", &d.records.to_string(), terminal));
+    if !st.tasks.is_empty() {
+        out.push(String::new());
+        let rows: Vec<Vec<String>> = st
+            .tasks
+            .iter()
+            .map(|(id, t)| {
+                vec![
+                    id.to_string(),
+                    t.state.clone(),
+                    t.trace.clone().unwrap_or_default(),
+                ]
+            })
+            .collect();
+        out.extend(table::plain(
+            &["Task ID", "State", "Error Trace"],
+            &rows,
+            terminal,
+        ));
+    }
+    if !d.sources.is_empty() {
+        out.push(String::new());
+        let rows: Vec<Vec<String>> = d
+            .sources
+            .iter()
+            .map(|x| vec![x.name.clone(), x.topic.clone(), x.kind.clone()])
+            .collect();
+        out.extend(table::plain(
+            &["ksqlDB Source Name", "Kafka Topic", "Type"],
+            &rows,
+            terminal,
+        ));
+    }
+    if !d.topics.is_empty() {
+        out.push(String::new());
+        let rows: Vec<Vec<String>> = d.topics.iter().map(|t| vec![t.clone()]).collect();
+        out.extend(table::plain(&["Related Topics"], &rows, terminal));
+    }
+    Printed::Text(out.join("\n"))
 }
 
 /// A type as ksqlDB's CLI names it in DESCRIBE: `VARCHAR(STRING)` for

@@ -6,10 +6,12 @@
 //!
 //! The modules are layered, each using only those below it: `error`;
 //! `types`; `sql`, `functions` and `results`; `expr`, `formats` and `log`; `catalog`
-//! and `state`; `operators`; `runtime`; `plan`; and the executor (`exec`) behind this facade.
+//! and `state`; `operators` and `connect` (connectors); `runtime`; `plan`; and the
+//! executor (`exec`) behind this facade.
 //! `tests/layering/mod.rs` holds the table and checks it.
 
 pub mod catalog;
+pub mod connect;
 pub mod error;
 mod exec;
 pub mod expr;
@@ -278,6 +280,88 @@ impl Engine {
     /// request that names a `commandSequenceNumber`; true once it has.
     pub fn await_command(&self, sequence: i64, timeout: std::time::Duration) -> bool {
         self.inner.await_command(sequence, timeout)
+    }
+
+    /// The names of the connectors, sorted.
+    pub fn connector_names(&self) -> Vec<String> {
+        self.inner.connectors.names()
+    }
+
+    /// A connector's configuration and tasks.
+    pub fn connector_info(&self, name: &str) -> Result<results::ConnectorInfo> {
+        self.inner.connectors.info(name)
+    }
+
+    /// A connector's status and its task's.
+    pub fn connector_status(&self, name: &str) -> Result<results::ConnectorStatus> {
+        self.inner.connectors.status(name)
+    }
+
+    /// Creates connector `name` from a Kafka Connect configuration (its
+    /// kind follows `connector.class`), or with `replace` reconfigures one
+    /// that exists; recorded in the command topic as the statements
+    /// CREATE SOURCE|SINK CONNECTOR (after DROP CONNECTOR when replacing),
+    /// so it comes back with the process. Returns its info and whether it
+    /// was created.
+    pub fn put_connector(
+        &self,
+        name: &str,
+        config: BTreeMap<String, String>,
+        replace: bool,
+    ) -> Result<(results::ConnectorInfo, bool)> {
+        let mut config = config;
+        config.remove("name");
+        let (_, plugin) = connect::Connectors::checked(None, name, config.clone())?;
+        let exists = self.inner.connectors.exists(name);
+        if exists && !replace {
+            return Err(Error::catalog(format!("Connector {name} already exists")));
+        }
+        let session = self.session();
+        if exists {
+            session.execute(&format!(
+                "{};",
+                sql::ast::Statement::DropConnector {
+                    if_exists: true,
+                    name: name.to_string(),
+                }
+            ))?;
+        }
+        let create = sql::ast::Statement::CreateConnector(sql::ast::CreateConnector {
+            kind: plugin.kind,
+            if_not_exists: false,
+            name: name.to_string(),
+            config: config.into_iter().collect(),
+        });
+        session.execute(&format!("{create};"))?;
+        Ok((self.inner.connectors.info(name)?, !exists))
+    }
+
+    /// Deletes a connector, as DROP CONNECTOR does.
+    pub fn delete_connector(&self, name: &str) -> Result<()> {
+        self.inner.connectors.info(name)?;
+        let stmt = sql::ast::Statement::DropConnector {
+            if_exists: false,
+            name: name.to_string(),
+        };
+        self.session().execute(&format!("{stmt};"))?;
+        Ok(())
+    }
+
+    /// Pauses or resumes a connector, as PAUSE|RESUME CONNECTOR do.
+    pub fn pause_connector(&self, name: &str, pause: bool) -> Result<()> {
+        self.inner.connectors.info(name)?;
+        let stmt = if pause {
+            sql::ast::Statement::PauseConnector(name.to_string())
+        } else {
+            sql::ast::Statement::ResumeConnector(name.to_string())
+        };
+        self.session().execute(&format!("{stmt};"))?;
+        Ok(())
+    }
+
+    /// Restarts a connector's task (at once, also after a failure).
+    pub fn restart_connector(&self, name: &str) -> Result<()> {
+        self.inner.connectors.restart(name)
     }
 
     /// A stream or table by name, as DESCRIBE shows it.

@@ -48,6 +48,80 @@ pub enum StatementResult {
     /// PRINT: a topic's records keep arriving through the handle, one
     /// text row per record.
     Print(PushQuery),
+    /// CREATE SOURCE|SINK CONNECTOR: ksqlDB's `connector_info`.
+    ConnectorInfo(ConnectorInfo),
+    /// SHOW CONNECTORS: ksqlDB's `connector_list`.
+    Connectors(Vec<ConnectorSummary>),
+    /// DESCRIBE CONNECTOR: ksqlDB's `connector_description`.
+    ConnectorDescription(Box<ConnectorDescription>),
+    /// DROP CONNECTOR: ksqlDB's `drop_connector`, with the connector's name.
+    DropConnector(String),
+    /// A statement that did nothing, and why (CREATE CONNECTOR IF NOT
+    /// EXISTS of one that exists): ksqlDB's `warning_entity`.
+    Warning(String),
+}
+
+/// A connector's name, configuration and tasks (Kafka Connect's
+/// `ConnectorInfo`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectorInfo {
+    pub name: String,
+    /// Every key as configured, `name` included.
+    pub config: std::collections::BTreeMap<String, String>,
+    /// Task numbers (the connector is `name`).
+    pub tasks: Vec<u32>,
+    /// "source" or "sink".
+    pub kind: String,
+}
+
+/// One line of SHOW CONNECTORS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectorSummary {
+    pub name: String,
+    /// "source" or "sink".
+    pub kind: String,
+    pub class: String,
+    /// "RUNNING (1/1 tasks RUNNING)", "PAUSED", "FAILED", as ksqlDB
+    /// summarizes a connector's status.
+    pub state: String,
+}
+
+/// The state of a connector or one of its tasks (Kafka Connect's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerState {
+    /// "RUNNING", "PAUSED", "FAILED" or "UNASSIGNED".
+    pub state: String,
+    pub worker_id: String,
+    /// Why it failed, while it is FAILED.
+    pub trace: Option<String>,
+}
+
+/// A connector's status (Kafka Connect's `ConnectorStateInfo`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectorStatus {
+    pub name: String,
+    pub connector: WorkerState,
+    /// (task number, its state).
+    pub tasks: Vec<(u32, WorkerState)>,
+    /// "source" or "sink".
+    pub kind: String,
+}
+
+/// DESCRIBE CONNECTOR: status, the streams and tables over its topics,
+/// its topics, and how it delivers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectorDescription {
+    pub class: String,
+    pub status: ConnectorStatus,
+    /// Streams and tables declared over the connector's topics.
+    pub sources: Vec<SourceDescription>,
+    pub topics: Vec<String>,
+    /// "exactly-once" or "at-least-once", and how.
+    pub delivery: String,
+    /// The last committed source offset or sink position, as JSON text.
+    pub offset: Option<String>,
+    /// Records the connector moved since it started in this process.
+    pub records: u64,
 }
 
 /// ksqlDB's command status: what a statement that changed the catalog did.

@@ -2,11 +2,12 @@
 //! bad statements, push and pull queries; the layering of the engine's
 //! modules (`layering`); the planner's golden cases (`planner`); deep
 //! input (`nesting`); the facade's API (`api`); batched JSON inserts
-//! (`inserts`); pull queries from views in memory (`views`); damage and
+//! (`inserts`); connectors (`connect`); pull queries from views in memory (`views`); damage and
 //! retention in the data directory (`storage`); local state stores
 //! (`state`); and the local schema registry (`registry`).
 
 mod api;
+mod connect;
 mod inserts;
 mod layering;
 mod nesting;

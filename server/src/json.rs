@@ -108,6 +108,45 @@ pub fn entity(statement: &str, result: &StatementResult) -> Option<Json> {
             "exists": exists,
             "warnings": warnings,
         }),
+        StatementResult::ConnectorInfo(info) => json!({
+            "@type": "connector_info",
+            "statementText": statement,
+            "info": crate::connect::info_json(info),
+            "warnings": warnings,
+        }),
+        StatementResult::Connectors(list) => json!({
+            "@type": "connector_list",
+            "statementText": statement,
+            "warnings": warnings,
+            "connectors": list.iter().map(|c| json!({
+                "name": c.name, "type": c.kind, "className": c.class, "state": c.state,
+            })).collect::<Vec<_>>(),
+        }),
+        StatementResult::ConnectorDescription(d) => json!({
+            "@type": "connector_description",
+            "statementText": statement,
+            "connectorClass": d.class,
+            "status": crate::connect::status_json(&d.status),
+            "sources": d.sources.iter().map(source_description).collect::<Vec<_>>(),
+            "topics": d.topics,
+            "warnings": warnings,
+            // Sluice's additions beside ksqlDB's fields.
+            "deliveryGuarantee": d.delivery,
+            "committedOffset": d.offset,
+            "recordsMoved": d.records,
+        }),
+        StatementResult::DropConnector(name) => json!({
+            "@type": "drop_connector",
+            "statementText": statement,
+            "connectorName": name,
+            "warnings": warnings,
+        }),
+        StatementResult::Warning(message) => json!({
+            "@type": "warning_entity",
+            "statementText": statement,
+            "message": message,
+            "warnings": warnings,
+        }),
         // Queries are not entities: the query endpoints stream them.
         StatementResult::Rows(_) | StatementResult::Push(_) | StatementResult::Print(_) => {
             return None
@@ -190,7 +229,7 @@ fn field(c: &Column) -> Json {
 }
 
 /// The body of `sourceDescription`.
-fn source_description(d: &SourceDescription) -> Json {
+pub(crate) fn source_description(d: &SourceDescription) -> Json {
     let statistics = if d.extended {
         format!(
             "messages-consumed: {} messages-produced: {}",

@@ -8,6 +8,7 @@
 //! on a blocking thread.
 
 pub mod auth;
+pub mod connect;
 pub mod console;
 pub mod error;
 pub mod fanout;
@@ -132,6 +133,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::handle))
         .route("/", get(console::index))
         .route("/console/{file}", get(console::asset))
+        .merge(connect::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state);

@@ -177,7 +177,10 @@ pub fn result(e: &Json) -> Result<StatementResult> {
             topic: text(e, "topicName"),
             exists: e.get("exists").and_then(Json::as_bool).unwrap_or(false),
         },
-        other => bail!("the server answered an entity this shell does not know: {other}"),
+        other => match super::connectors::result(other, e) {
+            Some(r) => r?,
+            None => bail!("the server answered an entity this shell does not know: {other}"),
+        },
     })
 }
 
@@ -256,7 +259,7 @@ fn query_refs(j: &Json, key: &str) -> Vec<QueryRef> {
         .collect()
 }
 
-fn source_description(d: &Json) -> Result<SourceDescription> {
+pub(super) fn source_description(d: &Json) -> Result<SourceDescription> {
     let stats = text(d, "statistics");
     let errors = text(d, "errorStats");
     let timestamp = text(d, "timestamp");

@@ -3,6 +3,7 @@
 //! API ([`remote`]) behind it. Both answer with the engine's typed results
 //! (`sluice_engine::results`), so one renderer prints both alike.
 
+mod connectors;
 pub mod embedded;
 pub mod entities;
 pub mod remote;

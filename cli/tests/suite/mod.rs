@@ -1,6 +1,7 @@
 //! The shell tests, by theme.
 
 mod common;
+mod connectors;
 mod crash;
 mod editing;
 mod examples;

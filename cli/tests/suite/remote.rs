@@ -409,3 +409,40 @@ fn a_user_without_a_password_is_asked_for_it_without_echo() {
     assert!(!screen.contains("secret"), "{screen}");
     assert!(screen.contains("status RUNNING"), "{screen}");
 }
+
+#[test]
+fn remote_mode_prints_connector_statements_as_the_embedded_shell_does() {
+    let files = data_dir();
+    let input = files.path().join("in.txt");
+    std::fs::write(&input, "one\n").expect("an input file");
+    let create = format!(
+        "CREATE SOURCE CONNECTOR IF NOT EXISTS fs WITH (\"connector.class\"='FileStreamSource', \
+         \"file\"='{}', \"topic\"='lines');",
+        input.display()
+    );
+    let script = format!(
+        "{create}\nPAUSE CONNECTOR fs;\nSHOW CONNECTORS;\n{create}\nDROP CONNECTOR fs;\n\
+         DROP CONNECTOR IF EXISTS fs;\nSHOW SOURCE CONNECTORS;"
+    );
+    let server = Server::start();
+    let remote = server.shell(&["-e", &script]);
+    let dir = data_dir();
+    let embedded = sluice(dir.path(), &["-e", &script]);
+    assert_eq!(embedded.code, Some(0), "{}", embedded.stderr);
+    assert_eq!(remote.stdout, embedded.stdout, "{}", remote.stderr);
+    let t = tables(&embedded.stdout);
+    assert_eq!(
+        t[0].rows(),
+        [["FS", "SOURCE", "FileStreamSource", "PAUSED"]]
+    );
+    assert!(t[1].rows().is_empty());
+    for message in [
+        " Created connector FS ",
+        " Connector FS paused. ",
+        " Connector FS already exists ",
+        " Dropped connector \"FS\" ",
+        " Connector 'FS' does not exist. ",
+    ] {
+        assert!(embedded.stdout.contains(message), "{}", embedded.stdout);
+    }
+}

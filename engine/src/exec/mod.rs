@@ -18,6 +18,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 mod commands;
+mod connectors;
 mod ddl;
 mod infer;
 mod insert_rows;
@@ -88,11 +89,16 @@ pub struct EngineInner {
     commands_seen: commands::Applied,
     /// The schema registry, opened on first use (so an engine that never
     /// uses one has no `_schemas` topic).
-    registry: Mutex<Option<Arc<dyn crate::registry::SchemaRegistry>>>,
+    registry: Arc<crate::registry::LazyRegistry>,
+    /// The connectors this process runs.
+    pub(crate) connectors: crate::connect::Connectors,
 }
 
 impl Drop for EngineInner {
     fn drop(&mut self) {
+        for name in self.connectors.names() {
+            let _ = self.connectors.remove(&name);
+        }
         for q in self.queries.get_mut().iter_mut() {
             q.deployment.shutdown();
         }
@@ -149,13 +155,7 @@ impl EngineInner {
     /// The schema registry the engine's properties name: an external one
     /// (`ksql.schema.registry.url`) or the local one in the Log.
     pub fn schema_registry(&self) -> Result<Arc<dyn crate::registry::SchemaRegistry>> {
-        let mut slot = self.registry.lock();
-        if let Some(r) = slot.as_ref() {
-            return Ok(r.clone());
-        }
-        let r = crate::registry::open_registry(&self.properties, self.log.clone())?;
-        *slot = Some(r.clone());
-        Ok(r)
+        self.registry.get()
     }
 
     pub fn open(config: EngineConfig, log: Arc<dyn Log>) -> Result<Arc<EngineInner>> {
@@ -167,8 +167,12 @@ impl EngineInner {
         let command_topic = crate::catalog::metastore::command_topic(&service_id);
         Metastore::init(log.as_ref(), &command_topic)?;
         processing_log::init(log.as_ref())?;
+        let registry = Arc::new(crate::registry::LazyRegistry::new(
+            config.properties.clone(),
+            log.clone(),
+        ));
         let inner = Arc::new(EngineInner {
-            log,
+            log: log.clone(),
             service_id,
             command_topic,
             properties: config.properties.clone(),
@@ -190,7 +194,14 @@ impl EngineInner {
             last_insert_time: std::sync::atomic::AtomicI64::new(i64::MIN),
             pull_cache: Default::default(),
             commands_seen: Default::default(),
-            registry: Mutex::new(None),
+            registry: registry.clone(),
+            connectors: crate::connect::Connectors::new(
+                log.clone(),
+                registry,
+                worker_id(&config.properties),
+                !config.record_only,
+                config.kafka.is_some(),
+            ),
         });
         inner.execute_one(
             &mut inner.new_session(),
@@ -202,6 +213,7 @@ impl EngineInner {
             let mut applied = inner.applied.lock();
             inner.apply_commands(&mut applied, true)?;
         }
+        inner.connectors.start_all()?;
         if inner.follow_commands {
             inner.follow_commands();
         }
@@ -336,6 +348,12 @@ impl EngineInner {
                 name,
                 add_columns,
             } => self.alter(*kind, name, add_columns),
+            Statement::CreateConnector(c) => self.create_connector(c),
+            Statement::ShowConnectors(kind) => self.show_connectors(*kind),
+            Statement::DescribeConnector(name) => self.describe_connector(name),
+            Statement::DropConnector { if_exists, name } => self.drop_connector(name, *if_exists),
+            Statement::PauseConnector(name) => self.pause_connector(name, true),
+            Statement::ResumeConnector(name) => self.pause_connector(name, false),
         }
     }
 
@@ -356,6 +374,17 @@ impl EngineInner {
     }
 }
 
+/// Kafka Connect's worker id for this process: the host and port it
+/// listens on, or `embedded`.
+fn worker_id(properties: &BTreeMap<String, String>) -> String {
+    properties
+        .get("listeners")
+        .and_then(|l| l.split(',').next())
+        .map(|l| l.split("://").last().unwrap_or(l).trim().to_string())
+        .filter(|l| !l.is_empty())
+        .unwrap_or_else(|| "embedded".to_string())
+}
+
 /// True for statements the metastore must remember.
 fn changes_catalog(stmt: &Statement) -> bool {
     matches!(
@@ -370,5 +399,9 @@ fn changes_catalog(stmt: &Statement) -> bool {
             | Statement::Pause(_)
             | Statement::Resume(_)
             | Statement::Alter { .. }
+            | Statement::CreateConnector(_)
+            | Statement::DropConnector { .. }
+            | Statement::PauseConnector(_)
+            | Statement::ResumeConnector(_)
     )
 }

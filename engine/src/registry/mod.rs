@@ -279,6 +279,35 @@ pub trait SchemaRegistry: Send + Sync {
 /// The registry the engine's properties ask for: the external one at
 /// `ksql.schema.registry.url` (with `ksql.schema.registry.basic.auth.user.info`
 /// as `user:password`), else the local one in `log`'s `_schemas` topic.
+/// The registry the engine's properties name, opened on first use and
+/// shared by everything that asks (statements, connectors' converters).
+pub struct LazyRegistry {
+    properties: BTreeMap<String, String>,
+    log: Arc<dyn Log>,
+    slot: parking_lot::Mutex<Option<Arc<dyn SchemaRegistry>>>,
+}
+
+impl LazyRegistry {
+    pub fn new(properties: BTreeMap<String, String>, log: Arc<dyn Log>) -> LazyRegistry {
+        LazyRegistry {
+            properties,
+            log,
+            slot: parking_lot::Mutex::new(None),
+        }
+    }
+
+    /// The registry, opened now if it was not yet.
+    pub fn get(&self) -> Result<Arc<dyn SchemaRegistry>> {
+        let mut slot = self.slot.lock();
+        if let Some(r) = slot.as_ref() {
+            return Ok(r.clone());
+        }
+        let r = open_registry(&self.properties, self.log.clone())?;
+        *slot = Some(r.clone());
+        Ok(r)
+    }
+}
+
 pub fn open_registry(
     properties: &BTreeMap<String, String>,
     log: Arc<dyn Log>,

@@ -70,12 +70,51 @@ pub enum Statement {
     /// ASSERT [NOT EXISTS] TOPIC name [WITH (...)] [TIMEOUT n unit]
     /// ASSERT [NOT EXISTS] SCHEMA [SUBJECT name] [ID n] [TIMEOUT n unit]
     Assert(AssertStatement),
+    /// CREATE SOURCE|SINK CONNECTOR [IF NOT EXISTS] name WITH (...)
+    CreateConnector(CreateConnector),
+    /// SHOW|LIST [SOURCE|SINK] CONNECTORS
+    ShowConnectors(Option<ConnectorKind>),
+    /// DESCRIBE CONNECTOR name
+    DescribeConnector(String),
+    /// DROP CONNECTOR [IF EXISTS] name
+    DropConnector { if_exists: bool, name: String },
+    /// PAUSE CONNECTOR name (Sluice's: ksqlDB has no statement for it)
+    PauseConnector(String),
+    /// RESUME CONNECTOR name (Sluice's, as PAUSE CONNECTOR)
+    ResumeConnector(String),
     /// ALTER STREAM|TABLE name ADD [COLUMN] col type, ...
     Alter {
         kind: SourceKind,
         name: String,
         add_columns: Vec<(String, SqlType)>,
     },
+}
+
+/// Which way a connector moves records: into topics or out of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConnectorKind {
+    Source,
+    Sink,
+}
+
+impl ConnectorKind {
+    /// `source` or `sink`, as Kafka Connect and ksqlDB's entities write it.
+    pub fn lower(&self) -> &'static str {
+        match self {
+            ConnectorKind::Source => "source",
+            ConnectorKind::Sink => "sink",
+        }
+    }
+}
+
+/// CREATE SOURCE|SINK CONNECTOR: the connector's configuration keeps its
+/// keys exactly as written (`"connector.class"`), values as text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateConnector {
+    pub kind: ConnectorKind,
+    pub if_not_exists: bool,
+    pub name: String,
+    pub config: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -310,6 +310,52 @@ impl Display for Statement {
                 }
                 fmt_ident(f, name)
             }
+            Statement::CreateConnector(c) => {
+                let kind = match c.kind {
+                    ConnectorKind::Source => "SOURCE",
+                    ConnectorKind::Sink => "SINK",
+                };
+                write!(f, "CREATE {kind} CONNECTOR ")?;
+                if c.if_not_exists {
+                    f.write_str("IF NOT EXISTS ")?;
+                }
+                fmt_ident(f, &c.name)?;
+                f.write_str(" WITH (")?;
+                comma_list(f, &c.config, |f, (k, v)| {
+                    fmt_string(f, k)?;
+                    f.write_str("=")?;
+                    fmt_string(f, v)
+                })?;
+                f.write_str(")")
+            }
+            Statement::ShowConnectors(kind) => {
+                f.write_str("SHOW ")?;
+                match kind {
+                    Some(ConnectorKind::Source) => f.write_str("SOURCE ")?,
+                    Some(ConnectorKind::Sink) => f.write_str("SINK ")?,
+                    None => {}
+                }
+                f.write_str("CONNECTORS")
+            }
+            Statement::DescribeConnector(name) => {
+                f.write_str("DESCRIBE CONNECTOR ")?;
+                fmt_ident(f, name)
+            }
+            Statement::DropConnector { if_exists, name } => {
+                f.write_str("DROP CONNECTOR ")?;
+                if *if_exists {
+                    f.write_str("IF EXISTS ")?;
+                }
+                fmt_ident(f, name)
+            }
+            Statement::PauseConnector(name) => {
+                f.write_str("PAUSE CONNECTOR ")?;
+                fmt_ident(f, name)
+            }
+            Statement::ResumeConnector(name) => {
+                f.write_str("RESUME CONNECTOR ")?;
+                fmt_ident(f, name)
+            }
             Statement::Terminate(t) => write!(f, "TERMINATE {t}"),
             Statement::Pause(t) => write!(f, "PAUSE {t}"),
             Statement::Resume(t) => write!(f, "RESUME {t}"),

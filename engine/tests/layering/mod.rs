@@ -49,6 +49,11 @@ const LAYERS: &[(&str, u8, &[&str])] = &[
         ],
     ),
     (
+        "connect",
+        5,
+        &["results", "registry", "log", "sql::ast", "types", "error"],
+    ),
+    (
         "runtime",
         6,
         &[
@@ -91,6 +96,7 @@ const LAYERS: &[(&str, u8, &[&str])] = &[
             "lib",
             "results",
             "testkit",
+            "connect",
             "plan",
             "runtime",
             "operators",
@@ -114,6 +120,7 @@ const LAYERS: &[(&str, u8, &[&str])] = &[
             "exec",
             "results",
             "testkit",
+            "connect",
             "plan",
             "runtime",
             "operators",

@@ -2,6 +2,7 @@
 
 mod client_libraries;
 mod command_sequence;
+mod connect;
 mod console;
 mod curl_h2;
 mod curl_http1;

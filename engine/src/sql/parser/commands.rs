@@ -62,6 +62,9 @@ impl Parser {
 
     pub(super) fn show(&mut self) -> Result<Statement> {
         let verb = self.next().text.to_uppercase();
+        if let Some(stmt) = self.show_connectors() {
+            return Ok(stmt);
+        }
         let what = if self.eat_keyword("STREAMS") {
             ShowWhat::Streams
         } else if self.eat_keyword("TABLES") {
@@ -102,6 +105,9 @@ impl Parser {
             self.i += 1;
             let name = self.ident("a function name")?;
             return Ok(Statement::DescribeFunction(name));
+        }
+        if self.at_connector_target() {
+            return Ok(Statement::DescribeConnector(self.connector_name()?));
         }
         let target = if self.at_keyword("STREAMS") && self.at_statement_end(1) {
             self.i += 1;
@@ -236,11 +242,17 @@ impl Parser {
 
     pub(super) fn pause(&mut self) -> Result<Statement> {
         self.expect_keyword("PAUSE")?;
+        if self.at_connector_target() {
+            return Ok(Statement::PauseConnector(self.connector_name()?));
+        }
         Ok(Statement::Pause(self.query_target("PAUSE")?))
     }
 
     pub(super) fn resume(&mut self) -> Result<Statement> {
         self.expect_keyword("RESUME")?;
+        if self.at_connector_target() {
+            return Ok(Statement::ResumeConnector(self.connector_name()?));
+        }
         Ok(Statement::Resume(self.query_target("RESUME")?))
     }
 

@@ -14,6 +14,9 @@ impl Parser {
             self.expect_keyword("REPLACE")?;
             or_replace = true;
         }
+        if !or_replace && self.at_connector_kind() {
+            return self.create_connector();
+        }
         let is_source = self.eat_keyword("SOURCE");
         let after = match (or_replace, is_source) {
             (_, true) => "CREATE SOURCE",
@@ -145,7 +148,7 @@ impl Parser {
         }
     }
 
-    fn if_not_exists(&mut self) -> Result<bool> {
+    pub(super) fn if_not_exists(&mut self) -> Result<bool> {
         if self.at_keyword("IF") && self.peek_at(1).is_keyword("NOT") {
             self.i += 2;
             self.expect_keyword("EXISTS")?;
@@ -155,7 +158,7 @@ impl Parser {
         }
     }
 
-    fn if_exists(&mut self) -> Result<bool> {
+    pub(super) fn if_exists(&mut self) -> Result<bool> {
         if self.at_keyword("IF") && self.peek_at(1).is_keyword("EXISTS") {
             self.i += 2;
             Ok(true)
@@ -166,6 +169,9 @@ impl Parser {
 
     pub(super) fn drop(&mut self) -> Result<Statement> {
         self.expect_keyword("DROP")?;
+        if self.at_keyword("CONNECTOR") {
+            return self.drop_connector();
+        }
         let kind = self.source_kind("DROP", true)?;
         let if_exists = self.if_exists()?;
         match kind {
@@ -240,7 +246,7 @@ impl Parser {
         }
     }
 
-    fn prop_value(&mut self) -> Result<PropValue> {
+    pub(super) fn prop_value(&mut self) -> Result<PropValue> {
         let t = self.peek().clone();
         let v = match &t.kind {
             TokenKind::String(s) => PropValue::String(s.clone()),

@@ -18,6 +18,7 @@
 //! - `types`: type syntax.
 
 mod commands;
+mod connectors;
 mod ddl;
 mod expr;
 mod query;

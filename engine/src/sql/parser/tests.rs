@@ -544,7 +544,57 @@ pub(crate) const ROUND_TRIP: &[&str] = &[
     "ASSERT NOT EXISTS SCHEMA ID 4",
     "ALTER STREAM s ADD COLUMN a INT, ADD COLUMN b ARRAY<STRING>",
     "ALTER TABLE t ADD c STRING",
+    "CREATE SOURCE CONNECTOR IF NOT EXISTS `dg-1` WITH (\"connector.class\"='x', 'kafka.topic'='it''s', iterations=10)",
+    "CREATE SINK CONNECTOR s WITH (\"topics\"='a,b')",
+    "SHOW CONNECTORS",
+    "LIST SOURCE CONNECTORS",
+    "SHOW SINK CONNECTORS",
+    "DESCRIBE CONNECTOR `my-conn`",
+    "DROP CONNECTOR IF EXISTS c",
+    "PAUSE CONNECTOR c",
+    "RESUME CONNECTOR `c`",
 ];
+
+#[test]
+fn connector_statements() {
+    let Statement::CreateConnector(c) =
+        p("CREATE SOURCE CONNECTOR dg WITH (\"connector.class\"='Datagen', \"max.interval\"=100, \"tasks.max\"='1', flag=true)")
+    else {
+        panic!("not a connector")
+    };
+    assert_eq!(c.kind, ConnectorKind::Source);
+    assert_eq!(c.name, "DG");
+    assert_eq!(
+        c.config,
+        vec![
+            ("connector.class".to_string(), "Datagen".to_string()),
+            ("max.interval".to_string(), "100".to_string()),
+            ("tasks.max".to_string(), "1".to_string()),
+            ("FLAG".to_string(), "true".to_string()),
+        ]
+    );
+    assert_eq!(
+        p("DROP CONNECTOR x"),
+        Statement::DropConnector {
+            if_exists: false,
+            name: "X".into()
+        }
+    );
+    assert_eq!(
+        p("PAUSE CONNECTOR x"),
+        Statement::PauseConnector("X".into())
+    );
+    // PAUSE of a query and DESCRIBE of a source are unchanged.
+    assert!(matches!(p("PAUSE CSAS_X_1"), Statement::Pause(_)));
+    assert!(matches!(
+        p("DESCRIBE connector"),
+        Statement::Describe { .. }
+    ));
+    assert!(matches!(
+        p("SHOW SINK CONNECTORS"),
+        Statement::ShowConnectors(Some(ConnectorKind::Sink))
+    ));
+}
 
 #[test]
 fn round_trips() {
