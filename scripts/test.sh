@@ -9,6 +9,12 @@ cd "$(dirname "$0")/.."
 if ! command -v tmux >/dev/null 2>&1; then
   (apt-get update -qq && apt-get install -y -qq tmux) >/dev/null 2>&1 || echo "warning: tmux unavailable; shell tests will be skipped" >&2
 fi
+# PostgreSQL (Debian's package; the tests start their own server in a
+# temporary directory) for the JDBC connectors' tests.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) >/dev/null 2>&1 || echo "warning: postgresql unavailable; the JDBC connector tests will fail" >&2
+fi
+export SLUICE_TEST_REQUIRE_POSTGRES=1
 # Headless Chromium drives the web console's test.
 if [ ! -x /usr/bin/chromium ]; then
   (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1 || echo "warning: chromium unavailable; the console test will fail" >&2
