@@ -49,7 +49,8 @@ pub struct KafkaOptions {
     /// Compare the output with the reference afterwards.
     pub check: bool,
     /// Engine properties on top of the defaults (`commit.interval.ms`,
-    /// `cache.max.bytes.buffering`, `processing.guarantee`, ...).
+    /// `cache.max.bytes.buffering`, `processing.guarantee`, ...) and
+    /// librdkafka settings for every client of the run (`linger.ms`, ...).
     pub properties: BTreeMap<String, String>,
 }
 
@@ -59,7 +60,12 @@ pub struct KafkaReport {
     pub workload: String,
     pub events: u64,
     pub produce_s: f64,
+    /// Input records per second a lone reader got from the broker.
+    pub read_per_s: f64,
     pub wall_s: f64,
+    /// When the query read its first input: joining the query's consumer
+    /// group takes this long (about 3 s on Tansu).
+    pub started_s: f64,
     pub consumed_s: f64,
     pub cpu_s: f64,
     pub output_records: i64,
@@ -72,6 +78,12 @@ impl KafkaReport {
     /// Input records per wall second, end to end.
     pub fn events_per_s(&self) -> f64 {
         self.events as f64 / self.wall_s.max(1e-9)
+    }
+
+    /// Input records per wall second once the query runs: from its first
+    /// input read to the complete output (the group join left out).
+    pub fn running_events_per_s(&self) -> f64 {
+        self.events as f64 / (self.wall_s - self.started_s).max(1e-9)
     }
 
     /// Input records per CPU second of this process.
@@ -88,12 +100,15 @@ impl KafkaReport {
             "workload": format!("kafka-{}", self.workload),
             "events": self.events,
             "wall_s": round(self.wall_s, 3),
+            "started_s": round(self.started_s, 3),
             "consumed_s": round(self.consumed_s, 3),
+            "running_events_per_s": round(self.running_events_per_s(), 0),
             "cpu_s": round(self.cpu_s, 2),
             "events_per_s": round(self.events_per_s(), 0),
             "events_per_cpu_s": round(self.events_per_cpu_s(), 0),
             "produce_s": round(self.produce_s, 3),
             "produce_per_s": round(self.events as f64 / self.produce_s.max(1e-9), 0),
+            "read_per_s": round(self.read_per_s, 0),
             "output_records": self.output_records,
             "peak_rss_mb": round(self.peak_rss_mb, 1),
             "properties": self.properties,
@@ -114,28 +129,32 @@ impl KafkaReport {
 /// Prints Kafka reports as a readable table.
 pub fn table(reports: &[KafkaReport]) -> String {
     let mut out = format!(
-        "{:<14} {:>9} {:>10} {:>8} {:>10} {:>8} {:>10} {:>11} {:>9} {:>7}\n",
+        "{:<14} {:>9} {:>10} {:>10} {:>8} {:>9} {:>8} {:>10} {:>10} {:>11} {:>9} {:>7}\n",
         "workload",
         "events",
         "produce/s",
+        "read/s",
         "wall_s",
-        "consumed_s",
+        "started_s",
         "cpu_s",
         "ev/s",
+        "run_ev/s",
         "ev/cpu_s",
         "out_rec",
         "check"
     );
     for r in reports {
         out += &format!(
-            "{:<14} {:>9} {:>10.0} {:>8.2} {:>10.2} {:>8.2} {:>10.0} {:>11.0} {:>9} {:>7}\n",
+            "{:<14} {:>9} {:>10.0} {:>10.0} {:>8.2} {:>9.2} {:>8.2} {:>10.0} {:>10.0} {:>11.0} {:>9} {:>7}\n",
             format!("kafka-{}", r.workload),
             r.events,
             r.events as f64 / r.produce_s.max(1e-9),
+            r.read_per_s,
             r.wall_s,
-            r.consumed_s,
+            r.started_s,
             r.cpu_s,
             r.events_per_s(),
+            r.running_events_per_s(),
             r.events_per_cpu_s(),
             r.output_records,
             match &r.check {
@@ -159,7 +178,19 @@ fn fresh_prefix(workload: Workload) -> String {
 
 /// Runs a workload over Kafka and measures it end to end.
 pub fn run(workload: Workload, options: &KafkaOptions) -> Result<KafkaReport> {
-    let mut config = KafkaConfig::new(&options.bootstrap_servers);
+    // `--set` names engine properties and librdkafka settings alike
+    // (`apply_settings` tells them apart); the settings apply to the input
+    // producer too.
+    let mut engine_config = EngineConfig {
+        background: true,
+        kafka: Some(KafkaConfig::new(&options.bootstrap_servers)),
+        ..Default::default()
+    };
+    engine_config.apply_settings(options.properties.clone());
+    let mut config = engine_config
+        .kafka
+        .clone()
+        .ok_or_else(|| anyhow!("no Kafka configuration"))?;
     config.topic_prefix = fresh_prefix(workload);
     let producer = KafkaLog::connect(config.clone())
         .with_context(|| format!("connecting to {}", options.bootstrap_servers))?;
@@ -180,23 +211,33 @@ pub fn run(workload: Workload, options: &KafkaOptions) -> Result<KafkaReport> {
     let produce_s = started.elapsed().as_secs_f64();
     let count = events.len() as u64;
     drop(events);
+    // How fast this machine's broker serves the input to a reader alone
+    // (the log's reader, as queries read): a bound on any query's rate.
+    let started = Instant::now();
+    let mut read = 0u64;
+    for topic in workload.inputs() {
+        let mut next = 0;
+        loop {
+            let records = producer.read(topic, 0, next, 100_000)?;
+            let Some(last) = records.last() else { break };
+            next = last.offset + 1;
+            read += records.len() as u64;
+        }
+    }
+    let read_s = started.elapsed().as_secs_f64();
 
     let mut properties = BTreeMap::new();
     properties.insert("auto.offset.reset".to_string(), "earliest".to_string());
     properties.insert("ksql.service.id".to_string(), SERVICE_ID.to_string());
-    properties.extend(options.properties.clone());
+    properties.append(&mut engine_config.properties);
     let state = tempfile::tempdir().context("creating a state directory")?;
     properties.insert(
         "ksql.streams.state.dir".to_string(),
         state.path().display().to_string(),
     );
-    let engine = Engine::open(EngineConfig {
-        background: true,
-        properties,
-        kafka: Some(config),
-        ..Default::default()
-    })
-    .context("opening an engine on Kafka")?;
+    engine_config.properties = properties;
+    engine_config.kafka = Some(config);
+    let engine = Engine::open(engine_config).context("opening an engine on Kafka")?;
 
     let cpu0 = procstat::process_cpu_s()?;
     let t0 = Instant::now();
@@ -207,7 +248,7 @@ pub fn run(workload: Workload, options: &KafkaOptions) -> Result<KafkaReport> {
         Expected::Rows(rows) => Some(rows.len() as i64),
         _ => None,
     };
-    let (consumed_s, output_records, watch_cpu_s) = wait_until_done(
+    let done = wait_until_done(
         &engine,
         &producer,
         workload,
@@ -216,7 +257,7 @@ pub fn run(workload: Workload, options: &KafkaOptions) -> Result<KafkaReport> {
         t0,
     )?;
     let wall_s = t0.elapsed().as_secs_f64();
-    let cpu_s = procstat::process_cpu_s()? - cpu0 - watch_cpu_s;
+    let cpu_s = procstat::process_cpu_s()? - cpu0 - done.watch_cpu_s;
     let check = options.check.then(|| {
         workload
             .actual(&engine)
@@ -227,14 +268,27 @@ pub fn run(workload: Workload, options: &KafkaOptions) -> Result<KafkaReport> {
         workload: workload.name().to_string(),
         events: count,
         produce_s,
+        read_per_s: read as f64 / read_s.max(1e-9),
         wall_s,
-        consumed_s,
+        started_s: done.started_s,
+        consumed_s: done.consumed_s,
         cpu_s,
-        output_records,
+        output_records: done.output_records,
         peak_rss_mb: procstat::peak_rss_mb()?,
         properties: options.properties.clone(),
         check,
     })
+}
+
+/// When a run's output was complete.
+struct Done {
+    /// When the query consumed its first input (seconds after the start).
+    started_s: f64,
+    /// When it had consumed the last.
+    consumed_s: f64,
+    output_records: i64,
+    /// CPU time of the thread that watched (not the engine's).
+    watch_cpu_s: f64,
 }
 
 /// Waits until the output is complete (see the module docs), reading the
@@ -248,10 +302,11 @@ fn wait_until_done(
     inputs: u64,
     expected_records: Option<i64>,
     t0: Instant,
-) -> Result<(f64, i64, f64)> {
+) -> Result<Done> {
     let cpu0 = procstat::thread_cpu_s()?;
     let sink = workload.output();
     let mut consumed_at = None;
+    let mut started_at = None;
     let mut last_progress = (Instant::now(), 0u64);
     let mut group = None;
     let mut output: Vec<(i32, i64)> = Vec::new();
@@ -281,6 +336,9 @@ fn wait_until_done(
             .map(|d| d.statistics.messages_consumed)
             .max()
             .unwrap_or(0);
+        if consumed > 0 && started_at.is_none() {
+            started_at = Some(t0.elapsed().as_secs_f64());
+        }
         if consumed >= inputs && consumed_at.is_none() {
             consumed_at = Some(t0.elapsed().as_secs_f64());
         }
@@ -313,7 +371,13 @@ fn wait_until_done(
             for (p, next) in output.iter_mut() {
                 seen += log.read(sink, *p, *next, usize::MAX)?.len() as i64;
             }
-            return Ok((consumed_s, seen, procstat::thread_cpu_s()? - cpu0));
+            let started_s = started_at.unwrap_or(0.0);
+            return Ok(Done {
+                started_s,
+                consumed_s,
+                output_records: seen,
+                watch_cpu_s: procstat::thread_cpu_s()? - cpu0,
+            });
         }
         if consumed > last_progress.1 || read > 0 {
             last_progress = (Instant::now(), consumed);
