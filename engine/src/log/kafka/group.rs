@@ -49,7 +49,7 @@ impl GroupMember for KafkaMember {
         // Records fetched before a pause took effect are not wanted here.
         while let Some(r) = self.consumer.poll(Duration::ZERO) {
             if let Err(e) = r {
-                if !matches!(e, KafkaError::PartitionEOF(_)) {
+                if !matches!(e, KafkaError::PartitionEOF(_)) && !super::transient(&e) {
                     return Err(kafka_err(&format!("group {}", self.group), e));
                 }
             }

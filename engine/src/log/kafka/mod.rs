@@ -121,6 +121,18 @@ pub struct KafkaLog {
     appended: Condvar,
 }
 
+/// Errors a consumer reports while librdkafka recovers from them by
+/// itself (a lost connection, every connection of a client lost at once):
+/// informational, not failures of the read.
+fn transient(e: &KafkaError) -> bool {
+    matches!(
+        e,
+        KafkaError::MessageConsumption(
+            RDKafkaErrorCode::AllBrokersDown | RDKafkaErrorCode::BrokerTransportFailure
+        )
+    )
+}
+
 fn kafka_err(what: &str, e: KafkaError) -> Error {
     Error::log(format!("{what}: {e}"))
 }
@@ -172,6 +184,46 @@ impl KafkaLog {
 
     fn timeout(&self) -> Duration {
         self.config.timeout
+    }
+
+    /// Appends a record (see `Log::append`), borrowing it.
+    fn append_record(
+        &self,
+        topic: &str,
+        partition: Option<i32>,
+        record: &Record,
+    ) -> Result<(i32, i64)> {
+        let full = self.full(topic);
+        // (From the cache without copying the topic's description: this
+        // runs for every record.)
+        let cached = self.topics.lock().get(&full).map(|i| i.partitions);
+        let partitions = match cached {
+            Some(n) => n,
+            None => self.info(&full)?.partitions,
+        };
+        let partition = match (partition, &record.key) {
+            (Some(p), _) => {
+                if p < 0 || p >= partitions {
+                    return Err(Error::log(format!(
+                        "Topic {topic} has no partition {p} (it has {partitions})"
+                    )));
+                }
+                p
+            }
+            (None, Some(key)) => partition_for_key(key, partitions),
+            (None, None) => 0,
+        };
+        send(
+            &self.producer,
+            &self.acks,
+            &full,
+            partition,
+            record,
+            self.timeout(),
+        )
+        .map_err(|e| kafka_err(&format!("cannot write to {topic}"), e))?;
+        self.notify_append();
+        Ok((partition, -1))
     }
 
     /// Waits for every outstanding acknowledgement; fails if a write failed.
@@ -484,37 +536,19 @@ impl Log for KafkaLog {
     }
 
     fn append(&self, topic: &str, partition: Option<i32>, record: Record) -> Result<(i32, i64)> {
-        let full = self.full(topic);
-        // (From the cache without copying the topic's description: this
-        // runs for every record.)
-        let cached = self.topics.lock().get(&full).map(|i| i.partitions);
-        let partitions = match cached {
-            Some(n) => n,
-            None => self.info(&full)?.partitions,
-        };
-        let partition = match (partition, &record.key) {
-            (Some(p), _) => {
-                if p < 0 || p >= partitions {
-                    return Err(Error::log(format!(
-                        "Topic {topic} has no partition {p} (it has {partitions})"
-                    )));
-                }
-                p
-            }
-            (None, Some(key)) => partition_for_key(key, partitions),
-            (None, None) => 0,
-        };
-        send(
-            &self.producer,
-            &self.acks,
-            &full,
-            partition,
-            &record,
-            self.timeout(),
-        )
-        .map_err(|e| kafka_err(&format!("cannot write to {topic}"), e))?;
-        self.notify_append();
-        Ok((partition, -1))
+        self.append_record(topic, partition, &record)
+    }
+
+    fn append_or_return(
+        &self,
+        topic: &str,
+        partition: Option<i32>,
+        record: Record,
+    ) -> std::result::Result<(i32, i64), (Error, Record)> {
+        // The producer copies the bytes it is handed: the record needs no
+        // copy of its own to be given back after a failure.
+        self.append_record(topic, partition, &record)
+            .map_err(|e| (e, record))
     }
 
     fn read(
@@ -570,6 +604,11 @@ impl Log for KafkaLog {
                     if out.is_empty() && position >= must_reach {
                         break Ok(());
                     }
+                }
+                Some(Err(e)) if transient(&e) => {
+                    // librdkafka reconnects by itself; the read goes on
+                    // (a loaded machine can drop a connection for a moment).
+                    tracing::debug!("reading topic {topic}: {e}");
                 }
                 Some(Err(e)) => break Err(kafka_err(&format!("cannot read topic {topic}"), e)),
                 None if !must_wait => break Ok(()),
