@@ -41,6 +41,11 @@ impl Acks {
         self.ends.get(full)?.get(&partition).copied()
     }
 
+    /// Records to a topic not yet acknowledged.
+    pub fn in_flight(&self, full: &str) -> u64 {
+        self.in_flight.get(full).copied().unwrap_or(0)
+    }
+
     /// Raises a partition's acknowledged end to `end`.
     pub fn raise(&mut self, full: &str, partition: i32, end: i64) {
         let partitions = match self.ends.get_mut(full) {

@@ -226,6 +226,13 @@ impl KafkaLog {
         Ok((partition, -1))
     }
 
+    /// Waits for this process's writes to a topic (full name), and returns
+    /// one past the highest offset acknowledged in the partition.
+    fn caught_up(&self, full: &str, partition: i32) -> Result<i64> {
+        self.await_topic(full)?;
+        Ok(self.acks.acks.lock().end(full, partition).unwrap_or(0))
+    }
+
     /// Waits for every outstanding acknowledgement; fails if a write failed.
     fn await_acks(&self) -> Result<()> {
         self.acks.wait(None, self.timeout())
@@ -559,14 +566,24 @@ impl Log for KafkaLog {
         max: usize,
     ) -> Result<Vec<StoredRecord>> {
         let full = self.full(topic);
-        self.await_topic(&full)?;
         // What this process knows is there: the reader must not stop short
-        // of it.
-        let known_end = self.acks.acks.lock().end(&full, partition).unwrap_or(0);
+        // of it. Its writes still in flight are waited for only when
+        // nothing else is left to read, so a reader sees all this process
+        // wrote before it read. A query's internal repartition topic (which
+        // only that query reads, in its next steps) is not waited for: the
+        // query reads what was acknowledged so far while its latest writes
+        // travel.
+        let (known_end, mut unacked) = {
+            let acks = self.acks.acks.lock();
+            (
+                acks.end(&full, partition).unwrap_or(0),
+                acks.in_flight(&full) > 0 && !full.ends_with("-repartition"),
+            )
+        };
         let mut reader = self.take_reader(&full, partition, offset)?;
         let mut out = Vec::new();
         let deadline = Instant::now() + self.timeout();
-        let must_reach = known_end.max(reader.end_hint);
+        let mut must_reach = known_end.max(reader.end_hint);
         let result = loop {
             if out.len() >= max {
                 break Ok(());
@@ -602,7 +619,14 @@ impl Log for KafkaLog {
                         })
                         .unwrap_or(reader.next);
                     if out.is_empty() && position >= must_reach {
-                        break Ok(());
+                        if !unacked {
+                            break Ok(());
+                        }
+                        match self.caught_up(&full, partition) {
+                            Ok(end) => must_reach = must_reach.max(end),
+                            Err(e) => break Err(e),
+                        }
+                        unacked = false;
                     }
                 }
                 Some(Err(e)) if transient(&e) => {
@@ -611,7 +635,14 @@ impl Log for KafkaLog {
                     tracing::debug!("reading topic {topic}: {e}");
                 }
                 Some(Err(e)) => break Err(kafka_err(&format!("cannot read topic {topic}"), e)),
-                None if !must_wait => break Ok(()),
+                None if !must_wait && !(out.is_empty() && unacked) => break Ok(()),
+                None if !must_wait => {
+                    match self.caught_up(&full, partition) {
+                        Ok(end) => must_reach = must_reach.max(end),
+                        Err(e) => break Err(e),
+                    }
+                    unacked = false;
+                }
                 None if Instant::now() >= deadline => {
                     break Err(Error::log(format!(
                         "timed out reading topic {topic} partition {partition} at offset {offset}"
