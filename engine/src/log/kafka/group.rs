@@ -2,7 +2,7 @@
 //! protocol only (its partitions are paused: the task reads them with the
 //! log's own readers) and tells the task which partitions it owns.
 
-use super::kafka_err;
+use super::errors::kafka_err;
 use crate::error::Result;
 use crate::log::GroupMember;
 use parking_lot::Mutex;
@@ -49,7 +49,7 @@ impl GroupMember for KafkaMember {
         // Records fetched before a pause took effect are not wanted here.
         while let Some(r) = self.consumer.poll(Duration::ZERO) {
             if let Err(e) = r {
-                if !matches!(e, KafkaError::PartitionEOF(_)) && !super::transient(&e) {
+                if !matches!(e, KafkaError::PartitionEOF(_)) && !super::errors::transient(&e) {
                     return Err(kafka_err(&format!("group {}", self.group), e));
                 }
             }

@@ -38,14 +38,17 @@
 //!   at about 100k records/s), `max.partition.fetch.bytes=4194304` (4 MB
 //!   per fetch).
 //!
-//! Submodules: `acks` (acknowledgements and the waits on them), `txn`
+//! Submodules: `acks` (acknowledgements and the waits on them), `errors`,
+//! `txn`
 //! (exactly-once transactions), `group` (consumer-group membership).
 
 mod acks;
+mod errors;
 mod group;
 mod txn;
 
 use acks::{send, AckBook, Delivery};
+use errors::{kafka_err, transient};
 use group::{KafkaMember, MemberContext, Members};
 use txn::KafkaTxnWriter;
 
@@ -119,22 +122,6 @@ pub struct KafkaLog {
     topics: Mutex<HashMap<String, TopicInfo>>,
     seq: Mutex<u64>,
     appended: Condvar,
-}
-
-/// Errors a consumer reports while librdkafka recovers from them by
-/// itself (a lost connection, every connection of a client lost at once):
-/// informational, not failures of the read.
-fn transient(e: &KafkaError) -> bool {
-    matches!(
-        e,
-        KafkaError::MessageConsumption(
-            RDKafkaErrorCode::AllBrokersDown | RDKafkaErrorCode::BrokerTransportFailure
-        )
-    )
-}
-
-fn kafka_err(what: &str, e: KafkaError) -> Error {
-    Error::log(format!("{what}: {e}"))
 }
 
 impl KafkaLog {
@@ -635,8 +622,10 @@ impl Log for KafkaLog {
                     tracing::debug!("reading topic {topic}: {e}");
                 }
                 Some(Err(e)) => break Err(kafka_err(&format!("cannot read topic {topic}"), e)),
-                None if !must_wait && !(out.is_empty() && unacked) => break Ok(()),
                 None if !must_wait => {
+                    if !(out.is_empty() && unacked) {
+                        break Ok(());
+                    }
                     match self.caught_up(&full, partition) {
                         Ok(end) => must_reach = must_reach.max(end),
                         Err(e) => break Err(e),

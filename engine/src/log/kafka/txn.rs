@@ -4,8 +4,8 @@
 //! interval, not per step).
 
 use super::acks::{send, AckBook, Producer};
+use super::errors::kafka_err;
 use super::group::Members;
-use super::kafka_err;
 use crate::error::{Error, Result};
 use crate::log::{partition_for_key, Record, TxnWriter};
 use rdkafka::consumer::{BaseConsumer, Consumer};
