@@ -7,7 +7,8 @@
 //! (`pull`), push-query delivery latency (`push`) and the shell's start-up
 //! (`startup`), reported by `report`; `restore` times an aggregation's
 //! restart; `httpserve` measures pull, push and
-//! inserts over real HTTP against a `sluice server` process (`http`).
+//! inserts over real HTTP against a `sluice server` process (`http`);
+//! `kafka` runs the workloads end to end over a Kafka cluster.
 //!
 //! Correctness comes first: [`check`] runs workloads on a small input and
 //! compares what Sluice wrote to the output topic with the reference, so a
@@ -16,6 +17,7 @@
 pub mod events;
 pub mod http;
 pub mod httpserve;
+pub mod kafka;
 pub mod peer;
 pub mod procstat;
 pub mod pull;

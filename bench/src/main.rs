@@ -11,10 +11,13 @@
 //! sluice-bench --query restore --events 10000000  an aggregation's restart
 //! sluice-bench --all                         the suite (each workload in its own process)
 //! sluice-bench --check                       every workload on a small input, checked
+//! sluice-bench --bootstrap-servers 127.0.0.1:9092 --query q0,q2,count
+//!                                            end to end over Kafka (see `kafka`)
 //! options: --events N  --seed S  --batch N  --ms-per-event N  --in-memory  --no-caching
 //!          --json FILE
 //!          --keys N --queries N (pull)  --seconds S --rate N --subscribers N (push)
 //!          --runs N (startup)  --connections N (http-pull)
+//!          --set NAME=VALUE (an engine property, Kafka runs)
 //! ```
 
 /// jemalloc, as the `sluice` binary uses, so the benchmark measures what
@@ -47,6 +50,7 @@ const CHECK_PUSH_SECONDS: f64 = 1.0;
 const USAGE: &str = "usage: sluice-bench (--query NAME | --all | --check) [--events N] [--seed S] \
 [--batch N] [--ms-per-event N] [--in-memory] [--no-caching] [--json FILE]
   [--keys N] [--queries N] [--seconds S] [--rate N] [--subscribers N] [--runs N] [--connections N]
+  [--bootstrap-servers HOST:PORT [--set NAME=VALUE]...]
 workloads: q0 q1 q2 q3 q4 q5 q7 q8 enrich count
   peer-filter peer-tumble peer-tumble-final peer-hop peer-hop-final pull push startup startup-server
   http-pull http-push http-inserts storage restore (HTTP ones spawn the release sluice server)";
@@ -75,6 +79,10 @@ struct Args {
     connections: Option<usize>,
     /// Internal: print only the JSON line (a child process of `--all`).
     child: bool,
+    /// Run the workloads over this Kafka cluster.
+    bootstrap: Option<String>,
+    /// Engine properties of Kafka runs.
+    set: std::collections::BTreeMap<String, String>,
 }
 
 fn parse_args() -> Result<Args> {
@@ -97,6 +105,8 @@ fn parse_args() -> Result<Args> {
         runs: None,
         connections: None,
         child: false,
+        bootstrap: None,
+        set: Default::default(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -133,6 +143,14 @@ fn parse_args() -> Result<Args> {
                 args.connections = Some(value("--connections")?.parse().context("--connections")?)
             }
             "--child" => args.child = true,
+            "--bootstrap-servers" => args.bootstrap = Some(value("--bootstrap-servers")?),
+            "--set" => {
+                let v = value("--set")?;
+                let (name, value) = v
+                    .split_once('=')
+                    .ok_or_else(|| anyhow!("--set needs NAME=VALUE, not {v}"))?;
+                args.set.insert(name.to_string(), value.to_string());
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -414,8 +432,49 @@ fn run_child(args: &Args, b: Bench, ms_per_event: i64) -> Result<Vec<Report>> {
     Ok(reports)
 }
 
+/// Runs the chosen workloads over Kafka (`--bootstrap-servers`).
+fn main_kafka(args: &Args, bootstrap: &str) -> Result<()> {
+    let mut reports = Vec::new();
+    let mut failed = false;
+    for b in &args.benches {
+        let Bench::Flow(w) = *b else {
+            bail!("{} does not run over Kafka", b.name());
+        };
+        let options = sluice_bench::kafka::KafkaOptions {
+            bootstrap_servers: bootstrap.to_string(),
+            events: args.events.unwrap_or(if args.check {
+                sluice_bench::CHECK_EVENTS
+            } else {
+                sluice_bench::kafka::DEFAULT_EVENTS
+            }),
+            gen: GenConfig {
+                seed: args.seed,
+                ms_per_event: args.ms_per_event.unwrap_or(1),
+            },
+            check: args.check,
+            properties: args.set.clone(),
+        };
+        let report = sluice_bench::kafka::run(w, &options)?;
+        println!("{}", report.to_json());
+        std::io::stdout().flush()?;
+        if let Some(Err(e)) = &report.check {
+            eprintln!("{}: CHECK FAILED: {e}", w.name());
+            failed = true;
+        }
+        reports.push(report);
+    }
+    print!("{}", sluice_bench::kafka::table(&reports));
+    if failed {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let args = parse_args()?;
+    if let Some(bootstrap) = &args.bootstrap {
+        return main_kafka(&args, bootstrap);
+    }
     let mut reports = Vec::new();
     let mut json_lines = Vec::new();
     let mut failed = false;

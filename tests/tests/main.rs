@@ -175,6 +175,9 @@ mod conformance_http {
     }
 }
 
+/// Commits on Kafka follow `commit.interval.ms`; restarts resume from them.
+mod kafka_commits;
+
 /// The cases in `tests/conformance/kafka-sample.txt`, run against the real
 /// Kafka broker that `scripts/test.sh` starts (`SLUICE_TEST_BOOTSTRAP`):
 /// each must pass there as it does on the embedded log.

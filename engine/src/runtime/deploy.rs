@@ -415,6 +415,11 @@ fn build_work(
         // coalesced. (A caller driving queries itself gets them when the
         // queries are idle: `flush_pending`.)
         commit_interval: coalesce.is_some().then_some(config.commit_interval),
+        // On Kafka, offsets (and exactly-once transactions) commit on the
+        // interval while results flow to the log every step, as Kafka
+        // Streams does; a caller driving queries itself (and the embedded
+        // log, whose commits are cheap) commits with every write.
+        commit_every: (config.kafka && config.background).then_some(config.commit_interval),
         coalesce,
         checkpoints: config.changelogs.clone(),
         stats: stats.clone(),
@@ -533,6 +538,7 @@ struct TaskTemplate {
     group: String,
     sink: Source,
     commit_interval: Option<Duration>,
+    commit_every: Option<Duration>,
     coalesce: Option<Vec<usize>>,
     checkpoints: Vec<String>,
     stats: Arc<QueryStats>,
@@ -558,6 +564,9 @@ impl TaskTemplate {
             sink: encoder,
             stats: self.stats.clone(),
             commit_interval: self.commit_interval,
+            commit_every: self.commit_every,
+            last_commit: std::time::Instant::now(),
+            uncommitted: false,
             coalesce: self.coalesce.clone(),
             checkpoints: self.checkpoints.clone(),
             changelog_partition,

@@ -381,6 +381,19 @@ pub struct PersistentTask {
     /// How long results may wait to be coalesced (`commit.interval.ms`);
     /// None writes after every step.
     pub commit_interval: Option<std::time::Duration>,
+    /// How often the input offsets are committed (`commit.interval.ms`, on
+    /// Kafka, as Kafka Streams commits): results are handed to the log as
+    /// they are computed (see `commit_interval`), and once this long has
+    /// passed since the last commit, the log's outstanding writes are
+    /// awaited and the offsets (with the state checkpoints) committed; under
+    /// exactly-once, the transaction commits then. A crash replays the input
+    /// after the last commit. None commits with every write.
+    pub commit_every: Option<std::time::Duration>,
+    /// When the offsets were last committed.
+    pub last_commit: std::time::Instant,
+    /// Results were written since the last commit, or input read: the
+    /// offsets are not committed yet.
+    pub uncommitted: bool,
     /// What was computed but not yet written.
     pub pending: Pending,
     /// The writes of a flush the log refused part of (a full disk), done
@@ -514,6 +527,8 @@ impl PersistentTask {
         }
         self.pending = Pending::default();
         self.writes = Default::default();
+        self.uncommitted = false;
+        self.last_commit = std::time::Instant::now();
         let Some(rebuild) = self.rebuild.as_mut() else {
             return Err(crate::Error::log(format!(
                 "query {} cannot start over",
@@ -575,8 +590,13 @@ impl PersistentTask {
         let due = self
             .commit_interval
             .is_none_or(|i| self.pending.since.elapsed() >= i);
+        let commit_due = self
+            .commit_every
+            .is_none_or(|i| self.last_commit.elapsed() >= i);
         if self.pending.dirty && due {
-            self.flush(log)?;
+            self.write_out(log, commit_due)?;
+        } else if self.uncommitted && commit_due {
+            self.write_out(log, true)?;
         }
         Ok(read)
     }
@@ -597,7 +617,7 @@ impl PersistentTask {
         let before = m.owned.replace(owned.clone());
         let (stateful, earliest) = (m.stateful, m.earliest);
         let was_active = before.is_some() && self.active();
-        if was_active && self.pending.dirty {
+        if was_active && (self.pending.dirty || self.uncommitted) {
             // Results computed from partitions that may have moved: write
             // them (the commit may be refused; the new owner then redoes
             // that input, at least once).
@@ -677,15 +697,24 @@ impl PersistentTask {
                 .any(|i| !i.reader.positions.is_empty())
     }
 
-    /// True when results or state changes wait to be written.
+    /// True when results or state changes wait to be written, or offsets
+    /// to be committed.
     pub fn has_pending(&self) -> bool {
-        self.pending.dirty || !self.writes.is_empty()
+        self.pending.dirty || !self.writes.is_empty() || self.uncommitted
     }
 
     /// Writes what is pending: results (coalesced per key for a table with
     /// caching on), state changes, then the input offsets, then the
     /// checkpoint.
     pub fn flush(&mut self, log: &dyn Log) -> Result<()> {
+        self.write_out(log, true)
+    }
+
+    /// Writes what is pending (see `flush`); with `commit` false, only the
+    /// results and state changes (to the log, or into the open
+    /// transaction), leaving the offsets, checkpoints and transaction to a
+    /// later commit.
+    fn write_out(&mut self, log: &dyn Log, commit: bool) -> Result<()> {
         // Rows the operators held back for the cache come out first.
         let mut ctx = Context::default();
         let held = self.flow.drain(&mut ctx)?;
@@ -735,20 +764,25 @@ impl PersistentTask {
             for (topic, record) in changelog {
                 writes.append(&topic, part, record);
             }
-            writes.push(Write::Commit {
-                group: self.group.clone(),
-                positions: positions.clone(),
-            });
-            for topic in &self.checkpoints {
-                writes.push(Write::Checkpoint {
-                    topic: topic.clone(),
-                    partition: part,
-                    record: checkpoint::record(&positions),
+            if commit {
+                // (The log's commit waits for every write before it.)
+                writes.push(Write::Commit {
+                    group: self.group.clone(),
+                    positions: positions.clone(),
                 });
+                for topic in &self.checkpoints {
+                    writes.push(Write::Checkpoint {
+                        topic: topic.clone(),
+                        partition: part,
+                        record: checkpoint::record(&positions),
+                    });
+                }
+                // Local stores may hold what the checkpoints describe once
+                // they are written.
+                writes.commit_state_after(positions);
+                self.last_commit = std::time::Instant::now();
             }
-            // Local stores may hold what the checkpoints describe once
-            // they are written.
-            writes.commit_state_after(positions);
+            self.uncommitted = !commit;
             self.stats
                 .errors
                 .fetch_add(errors.len() as u64, Ordering::Relaxed);
@@ -779,13 +813,17 @@ impl PersistentTask {
         for (topic, record) in changelog {
             txn.append(&topic, part, record)?;
         }
-        for topic in &self.checkpoints {
-            txn.append(topic, part, checkpoint::record(&positions))?;
+        if commit {
+            for topic in &self.checkpoints {
+                txn.append(topic, part, checkpoint::record(&positions))?;
+            }
+            txn.commit(&positions)?;
+            // The checkpoints' offsets are not known here: the stores write
+            // under none (a restart rebuilds them).
+            self.flow.commit_state(&[], &positions)?;
+            self.last_commit = std::time::Instant::now();
         }
-        txn.commit(&positions)?;
-        // The checkpoints' offsets are not known here: the stores write
-        // under none (a restart rebuilds them).
-        self.flow.commit_state(&[], &positions)?;
+        self.uncommitted = !commit;
         self.stats.produced.fetch_add(produced, Ordering::Relaxed);
         self.report(log, &errors)?;
         Ok(())

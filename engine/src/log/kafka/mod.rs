@@ -3,10 +3,13 @@
 //! Topics, partitions, offsets and consumer-group commits are Kafka's own;
 //! this module only maps the `Log` trait onto the clients:
 //! - appends go through one producer, keyed records to the partition Kafka's
-//!   Java clients would choose (murmur2), acknowledged asynchronously;
-//!   `hand_off`, `commit` and every read wait for the outstanding
-//!   acknowledgements first, so results are durable before the offsets that
-//!   produced them are committed, and a reader sees what this process wrote;
+//!   Java clients would choose (murmur2), acknowledged asynchronously: an
+//!   append never waits for the broker (`acks`). `commit`, `flush` and
+//!   `hand_off` wait (asleep) for every outstanding acknowledgement, so
+//!   results are durable before the offsets that produced them are
+//!   committed; a read or an end offset waits only for this process's writes
+//!   to that topic, so a reader sees what this process wrote while a query's
+//!   results to other topics stay in flight;
 //! - reads use pooled consumers assigned to one partition at an explicit
 //!   offset (no group membership), so a reader positioned where the last
 //!   read ended streams on without seeking;
@@ -14,6 +17,40 @@
 //!
 //! Every name is prefixed with `topic_prefix` (topics, groups), which keeps
 //! several engines (tests, conformance cases) apart on one cluster.
+//!
+//! Client settings (each can be overridden through `KafkaConfig::settings`,
+//! i.e. the server's properties file):
+//! - producer: `linger.ms=5` (a query hands records over every step; 5 ms
+//!   lets a batch fill while the previous one is in flight, and bounds what
+//!   a read of a just-written topic waits for), `batch.size=1048576` and
+//!   `batch.num.messages=10000` (large batches: fewer requests per record),
+//!   `compression.type=none` (the CPU is the bottleneck on a small machine,
+//!   not the network), `queue.buffering.max.messages=500000` (a commit
+//!   interval's worth of results may be in flight), `acks=all`, idempotence
+//!   off (transactions turn it on for exactly-once);
+//! - readers: `fetch.wait.max.ms=10` (a reader at the end of a partition
+//!   hears of new records within 10 ms), `fetch.min.bytes=1`,
+//!   `queued.min.messages=100000` and `queued.max.messages.kbytes=65536`
+//!   (librdkafka prefetches up to that much per partition while the query
+//!   computes), `fetch.queue.backoff.ms=10` (librdkafka's default, 1000,
+//!   stops fetching for a second whenever the prefetch queue is full: a
+//!   query draining it faster than that then starves, which held queries
+//!   at about 100k records/s), `max.partition.fetch.bytes=4194304` (4 MB
+//!   per fetch).
+//!
+//! Submodules: `acks` (acknowledgements and the waits on them), `errors`,
+//! `txn`
+//! (exactly-once transactions), `group` (consumer-group membership).
+
+mod acks;
+mod errors;
+mod group;
+mod txn;
+
+use acks::{send, AckBook, Delivery};
+use errors::{kafka_err, transient};
+use group::{KafkaMember, MemberContext, Members};
+use txn::KafkaTxnWriter;
 
 use super::{
     partition_for_key, GroupMember, Header, Log, Record, StoredRecord, TopicConfig, TopicInfo,
@@ -24,13 +61,12 @@ use parking_lot::{Condvar, Mutex};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{Header as KHeader, Headers, Message, OwnedHeaders};
-use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
-use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use rdkafka::message::{Headers, Message};
+use rdkafka::producer::Producer as _;
+use rdkafka::{Offset, TopicPartitionList};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -59,48 +95,6 @@ impl KafkaConfig {
     }
 }
 
-/// What the producer's acknowledgements tell us.
-#[derive(Default)]
-struct Acks {
-    /// Per (topic, partition): one past the highest acknowledged offset.
-    ends: HashMap<(String, i32), i64>,
-    /// The first delivery failure not yet reported.
-    failure: Option<String>,
-}
-
-/// The producer's context: records acknowledgements.
-struct Delivery {
-    acks: Arc<Mutex<Acks>>,
-}
-
-impl ClientContext for Delivery {}
-
-impl ProducerContext for Delivery {
-    type DeliveryOpaque = ();
-
-    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
-        let mut acks = self.acks.lock();
-        match result {
-            Ok(m) => {
-                let end = acks
-                    .ends
-                    .entry((m.topic().to_string(), m.partition()))
-                    .or_insert(0);
-                *end = (*end).max(m.offset() + 1);
-            }
-            Err((e, m)) => {
-                if acks.failure.is_none() {
-                    acks.failure = Some(format!(
-                        "could not write to topic {} partition {}: {e}",
-                        m.topic(),
-                        m.partition()
-                    ));
-                }
-            }
-        }
-    }
-}
-
 /// A consumer assigned to one partition, and where it stands.
 struct PartitionReader {
     consumer: BaseConsumer,
@@ -113,8 +107,8 @@ struct PartitionReader {
 /// The Log over Kafka.
 pub struct KafkaLog {
     config: KafkaConfig,
-    producer: BaseProducer<Delivery>,
-    acks: Arc<Mutex<Acks>>,
+    producer: acks::Producer,
+    acks: Arc<AckBook>,
     admin: AdminClient<DefaultClientContext>,
     /// For metadata and watermarks.
     meta: BaseConsumer,
@@ -122,30 +116,23 @@ pub struct KafkaLog {
     readers: Mutex<HashMap<(String, i32), Vec<PartitionReader>>>,
     /// One committing client per (full) group id.
     groups: Mutex<HashMap<String, Arc<BaseConsumer>>>,
-    /// Groups this process joined as a member, by full group id: their
-    /// commits must come from the member.
-    members: Arc<Mutex<HashMap<String, Arc<BaseConsumer<MemberContext>>>>>,
+    /// Groups this process joined as a member.
+    members: Members,
     /// Known topics (full names).
     topics: Mutex<HashMap<String, TopicInfo>>,
     seq: Mutex<u64>,
     appended: Condvar,
 }
 
-fn kafka_err(what: &str, e: KafkaError) -> Error {
-    Error::log(format!("{what}: {e}"))
-}
-
 impl KafkaLog {
     /// Connects to the cluster; fails with a clear message when it cannot be
     /// reached within the configured timeout.
     pub fn connect(config: KafkaConfig) -> Result<KafkaLog> {
-        let acks = Arc::new(Mutex::new(Acks::default()));
-        let producer: BaseProducer<Delivery> = config
-            .client()
-            .set("linger.ms", "1")
+        let acks = Arc::new(AckBook::default());
+        let producer: acks::Producer = config
+            .client_over(producer_defaults())
             .set("enable.idempotence", "false")
-            .set("message.max.bytes", "10000000")
-            .create_with_context(Delivery { acks: acks.clone() })
+            .create_with_context(Delivery { book: acks.clone() })
             .map_err(|e| kafka_err("cannot create a Kafka producer", e))?;
         let admin: AdminClient<DefaultClientContext> = config
             .client()
@@ -186,27 +173,62 @@ impl KafkaLog {
         self.config.timeout
     }
 
-    /// Waits for every outstanding acknowledgement; fails if a write failed.
-    fn await_acks(&self) -> Result<()> {
-        if self.producer.in_flight_count() > 0 {
-            // Send what lingers now, then serve acknowledgements as they come.
-            let _ = self.producer.flush(Duration::ZERO);
-            let deadline = Instant::now() + self.timeout();
-            while self.producer.in_flight_count() > 0 {
-                if Instant::now() >= deadline {
+    /// Appends a record (see `Log::append`), borrowing it.
+    fn append_record(
+        &self,
+        topic: &str,
+        partition: Option<i32>,
+        record: &Record,
+    ) -> Result<(i32, i64)> {
+        let full = self.full(topic);
+        // (From the cache without copying the topic's description: this
+        // runs for every record.)
+        let cached = self.topics.lock().get(&full).map(|i| i.partitions);
+        let partitions = match cached {
+            Some(n) => n,
+            None => self.info(&full)?.partitions,
+        };
+        let partition = match (partition, &record.key) {
+            (Some(p), _) => {
+                if p < 0 || p >= partitions {
                     return Err(Error::log(format!(
-                        "{} writes to Kafka were not acknowledged within {} s",
-                        self.producer.in_flight_count(),
-                        self.timeout().as_secs()
+                        "Topic {topic} has no partition {p} (it has {partitions})"
                     )));
                 }
-                self.producer.poll(Duration::from_millis(1));
+                p
             }
-        }
-        match self.acks.lock().failure.take() {
-            Some(f) => Err(Error::log(f)),
-            None => Ok(()),
-        }
+            (None, Some(key)) => partition_for_key(key, partitions),
+            (None, None) => 0,
+        };
+        send(
+            &self.producer,
+            &self.acks,
+            &full,
+            partition,
+            record,
+            self.timeout(),
+        )
+        .map_err(|e| kafka_err(&format!("cannot write to {topic}"), e))?;
+        self.notify_append();
+        Ok((partition, -1))
+    }
+
+    /// Waits for this process's writes to a topic (full name), and returns
+    /// one past the highest offset acknowledged in the partition.
+    fn caught_up(&self, full: &str, partition: i32) -> Result<i64> {
+        self.await_topic(full)?;
+        Ok(self.acks.acks.lock().end(full, partition).unwrap_or(0))
+    }
+
+    /// Waits for every outstanding acknowledgement; fails if a write failed.
+    fn await_acks(&self) -> Result<()> {
+        self.acks.wait(None, self.timeout())
+    }
+
+    /// Waits for the acknowledgements of this process's writes to one
+    /// topic (full name); fails if a write failed.
+    fn await_topic(&self, full: &str) -> Result<()> {
+        self.acks.wait(Some(full), self.timeout())
     }
 
     /// Metadata of one topic (full name), or None when it does not exist.
@@ -270,7 +292,15 @@ impl KafkaLog {
     }
 
     fn reader_config(&self) -> ClientConfig {
-        let mut c = self.config.client();
+        let mut defaults = ClientConfig::new();
+        defaults
+            .set("fetch.wait.max.ms", "10")
+            .set("fetch.min.bytes", "1")
+            .set("queued.min.messages", "100000")
+            .set("queued.max.messages.kbytes", "65536")
+            .set("fetch.queue.backoff.ms", "10")
+            .set("max.partition.fetch.bytes", "4194304");
+        let mut c = self.config.client_over(defaults);
         c.set(
             "group.id",
             format!("{}sluice-reader", self.config.topic_prefix),
@@ -279,7 +309,6 @@ impl KafkaLog {
         .set("enable.auto.offset.store", "false")
         .set("enable.partition.eof", "true")
         .set("auto.offset.reset", "earliest")
-        .set("fetch.wait.max.ms", "10")
         .set("allow.auto.create.topics", "false");
         c
     }
@@ -362,6 +391,19 @@ impl KafkaLog {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// The producers' settings before the user's (see the module docs).
+fn producer_defaults() -> ClientConfig {
+    let mut c = ClientConfig::new();
+    c.set("linger.ms", "5")
+        .set("batch.size", "1048576")
+        .set("batch.num.messages", "10000")
+        .set("compression.type", "none")
+        .set("queue.buffering.max.messages", "500000")
+        .set("acks", "all")
+        .set("message.max.bytes", "10000000");
+    c
 }
 
 impl KafkaConfig {
@@ -483,30 +525,24 @@ impl Log for KafkaLog {
             }
         }
         self.topics.lock().remove(&full);
-        self.acks.lock().ends.retain(|(t, _), _| *t != full);
+        self.acks.acks.lock().ends.remove(&full);
         self.await_metadata(&full, false)
     }
 
     fn append(&self, topic: &str, partition: Option<i32>, record: Record) -> Result<(i32, i64)> {
-        let full = self.full(topic);
-        let info = self.info(&full)?;
-        let partition = match (partition, &record.key) {
-            (Some(p), _) => {
-                if p < 0 || p >= info.partitions {
-                    return Err(Error::log(format!(
-                        "Topic {topic} has no partition {p} (it has {})",
-                        info.partitions
-                    )));
-                }
-                p
-            }
-            (None, Some(key)) => partition_for_key(key, info.partitions),
-            (None, None) => 0,
-        };
-        send(&self.producer, &full, partition, &record, self.timeout())
-            .map_err(|e| kafka_err(&format!("cannot write to {topic}"), e))?;
-        self.notify_append();
-        Ok((partition, -1))
+        self.append_record(topic, partition, &record)
+    }
+
+    fn append_or_return(
+        &self,
+        topic: &str,
+        partition: Option<i32>,
+        record: Record,
+    ) -> std::result::Result<(i32, i64), (Error, Record)> {
+        // The producer copies the bytes it is handed: the record needs no
+        // copy of its own to be given back after a failure.
+        self.append_record(topic, partition, &record)
+            .map_err(|e| (e, record))
     }
 
     fn read(
@@ -516,21 +552,25 @@ impl Log for KafkaLog {
         offset: i64,
         max: usize,
     ) -> Result<Vec<StoredRecord>> {
-        self.await_acks()?;
         let full = self.full(topic);
         // What this process knows is there: the reader must not stop short
-        // of it.
-        let known_end = self
-            .acks
-            .lock()
-            .ends
-            .get(&(full.clone(), partition))
-            .copied()
-            .unwrap_or(0);
+        // of it. Its writes still in flight are waited for only when
+        // nothing else is left to read, so a reader sees all this process
+        // wrote before it read. A query's internal repartition topic (which
+        // only that query reads, in its next steps) is not waited for: the
+        // query reads what was acknowledged so far while its latest writes
+        // travel.
+        let (known_end, mut unacked) = {
+            let acks = self.acks.acks.lock();
+            (
+                acks.end(&full, partition).unwrap_or(0),
+                acks.in_flight(&full) > 0 && !full.ends_with("-repartition"),
+            )
+        };
         let mut reader = self.take_reader(&full, partition, offset)?;
         let mut out = Vec::new();
         let deadline = Instant::now() + self.timeout();
-        let must_reach = known_end.max(reader.end_hint);
+        let mut must_reach = known_end.max(reader.end_hint);
         let result = loop {
             if out.len() >= max {
                 break Ok(());
@@ -566,11 +606,32 @@ impl Log for KafkaLog {
                         })
                         .unwrap_or(reader.next);
                     if out.is_empty() && position >= must_reach {
-                        break Ok(());
+                        if !unacked {
+                            break Ok(());
+                        }
+                        match self.caught_up(&full, partition) {
+                            Ok(end) => must_reach = must_reach.max(end),
+                            Err(e) => break Err(e),
+                        }
+                        unacked = false;
                     }
                 }
+                Some(Err(e)) if transient(&e) => {
+                    // librdkafka reconnects by itself; the read goes on
+                    // (a loaded machine can drop a connection for a moment).
+                    tracing::debug!("reading topic {topic}: {e}");
+                }
                 Some(Err(e)) => break Err(kafka_err(&format!("cannot read topic {topic}"), e)),
-                None if !must_wait => break Ok(()),
+                None if !must_wait => {
+                    if !(out.is_empty() && unacked) {
+                        break Ok(());
+                    }
+                    match self.caught_up(&full, partition) {
+                        Ok(end) => must_reach = must_reach.max(end),
+                        Err(e) => break Err(e),
+                    }
+                    unacked = false;
+                }
                 None if Instant::now() >= deadline => {
                     break Err(Error::log(format!(
                         "timed out reading topic {topic} partition {partition} at offset {offset}"
@@ -590,8 +651,8 @@ impl Log for KafkaLog {
     }
 
     fn end_offset(&self, topic: &str, partition: i32) -> Result<i64> {
-        self.await_acks()?;
         let full = self.full(topic);
+        self.await_topic(&full)?;
         let (_, high) = self
             .meta
             .fetch_watermarks(&full, partition, self.timeout())
@@ -601,12 +662,12 @@ impl Log for KafkaLog {
 
     fn acknowledged_end(&self, topic: &str, partition: i32) -> Option<i64> {
         let full = self.full(topic);
-        self.acks.lock().ends.get(&(full, partition)).copied()
+        self.acks.acks.lock().end(&full, partition)
     }
 
     fn start_offset(&self, topic: &str, partition: i32) -> Result<i64> {
-        self.await_acks()?;
         let full = self.full(topic);
+        self.await_topic(&full)?;
         let (low, _) = self
             .meta
             .fetch_watermarks(&full, partition, self.timeout())
@@ -708,15 +769,13 @@ impl Log for KafkaLog {
     }
 
     fn transactional_writer(&self, id: &str, group: &str) -> Result<Option<Box<dyn TxnWriter>>> {
-        let written = Arc::new(Mutex::new(Acks::default()));
-        let producer: BaseProducer<Delivery> = self
+        let written = Arc::new(AckBook::default());
+        let producer: acks::Producer = self
             .config
-            .client()
+            .client_over(producer_defaults())
             .set("transactional.id", self.full(id))
-            .set("linger.ms", "1")
-            .set("message.max.bytes", "10000000")
             .create_with_context(Delivery {
-                acks: written.clone(),
+                book: written.clone(),
             })
             .map_err(|e| kafka_err("cannot create a transactional Kafka producer", e))?;
         // Fences any earlier writer with this id (a process that lost the
@@ -740,239 +799,6 @@ impl Log for KafkaLog {
             timeout: self.timeout(),
         })))
     }
-}
-
-/// A transactional producer: what it appends becomes readable (to
-/// `read_committed` consumers, which Sluice's readers are) only when it
-/// commits, together with the group's offsets (Kafka's exactly-once v2:
-/// the offsets carry the member's group generation, so a member that lost
-/// its partitions cannot commit for them).
-struct KafkaTxnWriter {
-    producer: BaseProducer<Delivery>,
-    /// What the open transaction wrote, as acknowledged.
-    written: Arc<Mutex<Acks>>,
-    /// The log's own acknowledgements: once committed, the transaction's
-    /// writes join them, so this process's readers wait for them to become
-    /// readable (the commit markers land a little after the commit).
-    committed: Arc<Mutex<Acks>>,
-    /// A transaction is open.
-    open: bool,
-    /// The full group id.
-    group: String,
-    /// The group's metadata when this process is not a member of it.
-    fallback_group: Arc<BaseConsumer>,
-    members: Arc<Mutex<HashMap<String, Arc<BaseConsumer<MemberContext>>>>>,
-    prefix: String,
-    /// Partition counts by full topic name.
-    partitions: HashMap<String, i32>,
-    timeout: Duration,
-}
-
-impl KafkaTxnWriter {
-    fn partition_count(&mut self, full: &str) -> Result<i32> {
-        if let Some(n) = self.partitions.get(full) {
-            return Ok(*n);
-        }
-        let md = self
-            .producer
-            .client()
-            .fetch_metadata(Some(full), self.timeout)
-            .map_err(|e| kafka_err(&format!("cannot describe topic {full}"), e))?;
-        let n = md
-            .topics()
-            .iter()
-            .find(|t| t.name() == full)
-            .map(|t| t.partitions().len() as i32)
-            .filter(|n| *n > 0)
-            .ok_or_else(|| Error::log(format!("Topic {full} does not exist")))?;
-        self.partitions.insert(full.to_string(), n);
-        Ok(n)
-    }
-
-    fn begin(&mut self) -> Result<()> {
-        if !self.open {
-            self.producer
-                .begin_transaction()
-                .map_err(|e| kafka_err("cannot begin a transaction", e))?;
-            self.open = true;
-        }
-        Ok(())
-    }
-}
-
-impl TxnWriter for KafkaTxnWriter {
-    fn append(&mut self, topic: &str, partition: Option<i32>, record: Record) -> Result<()> {
-        self.begin()?;
-        let full = format!("{}{topic}", self.prefix);
-        let partition = match (partition, &record.key) {
-            (Some(p), _) => p,
-            (None, Some(key)) => partition_for_key(key, self.partition_count(&full)?),
-            (None, None) => 0,
-        };
-        send(&self.producer, &full, partition, &record, self.timeout)
-            .map_err(|e| kafka_err(&format!("cannot write to {topic}"), e))
-    }
-
-    fn commit(&mut self, offsets: &[(String, i32, i64)]) -> Result<()> {
-        self.begin()?;
-        let mut tpl = TopicPartitionList::new();
-        for (topic, p, o) in offsets {
-            tpl.add_partition_offset(&format!("{}{topic}", self.prefix), *p, Offset::Offset(*o))
-                .map_err(|e| kafka_err("bad offset", e))?;
-        }
-        let member = self.members.lock().get(&self.group).cloned();
-        let metadata = match member {
-            Some(m) => m.group_metadata(),
-            None => self.fallback_group.group_metadata(),
-        }
-        .ok_or_else(|| Error::log(format!("no metadata for group {}", self.group)))?;
-        self.producer
-            .send_offsets_to_transaction(&tpl, &metadata, self.timeout)
-            .map_err(|e| kafka_err("cannot add offsets to the transaction", e))?;
-        self.producer
-            .commit_transaction(self.timeout)
-            .map_err(|e| kafka_err("cannot commit the transaction", e))?;
-        self.open = false;
-        // Serve the acknowledgements, then hand them to the log.
-        let deadline = Instant::now() + self.timeout;
-        while self.producer.in_flight_count() > 0 && Instant::now() < deadline {
-            self.producer.poll(Duration::from_millis(1));
-        }
-        self.producer.poll(Duration::ZERO);
-        let written = std::mem::take(&mut *self.written.lock());
-        let mut committed = self.committed.lock();
-        for (tp, end) in written.ends {
-            let e = committed.ends.entry(tp).or_insert(0);
-            *e = (*e).max(end);
-        }
-        Ok(())
-    }
-
-    fn abort(&mut self) -> Result<()> {
-        if !self.open {
-            return Ok(());
-        }
-        self.open = false;
-        let aborted = self
-            .producer
-            .abort_transaction(self.timeout)
-            .map_err(|e| kafka_err("cannot abort the transaction", e));
-        self.producer.poll(Duration::ZERO);
-        *self.written.lock() = Acks::default();
-        aborted
-    }
-}
-
-/// A group member's context: notes when the member has joined.
-#[derive(Default)]
-struct MemberContext {
-    joined: AtomicBool,
-}
-
-impl ClientContext for MemberContext {}
-
-impl ConsumerContext for MemberContext {
-    fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        if let Rebalance::Assign(_) = rebalance {
-            self.joined.store(true, Ordering::SeqCst);
-        }
-    }
-}
-
-/// A member of a consumer group. It only takes part in the protocol: its
-/// partitions are paused, since the task reads them with its own readers.
-struct KafkaMember {
-    consumer: Arc<BaseConsumer<MemberContext>>,
-    group: String,
-    prefix: String,
-    members: Arc<Mutex<HashMap<String, Arc<BaseConsumer<MemberContext>>>>>,
-    owned: Vec<(String, i32)>,
-}
-
-impl GroupMember for KafkaMember {
-    fn poll(&mut self) -> Result<Option<Vec<(String, i32)>>> {
-        // Records fetched before a pause took effect are not wanted here.
-        while let Some(r) = self.consumer.poll(Duration::ZERO) {
-            if let Err(e) = r {
-                if !matches!(e, KafkaError::PartitionEOF(_)) {
-                    return Err(kafka_err(&format!("group {}", self.group), e));
-                }
-            }
-        }
-        if !self.consumer.context().joined.load(Ordering::SeqCst) {
-            return Ok(None);
-        }
-        let assignment = self
-            .consumer
-            .assignment()
-            .map_err(|e| kafka_err(&format!("group {}", self.group), e))?;
-        let mut owned: Vec<(String, i32)> = assignment
-            .elements()
-            .iter()
-            .filter_map(|e| {
-                let topic = e.topic().strip_prefix(self.prefix.as_str())?;
-                Some((topic.to_string(), e.partition()))
-            })
-            .collect();
-        owned.sort();
-        if owned != self.owned {
-            let _ = self.consumer.pause(&assignment);
-            self.owned = owned.clone();
-        }
-        Ok(Some(owned))
-    }
-}
-
-impl Drop for KafkaMember {
-    fn drop(&mut self) {
-        // Leaving promptly lets the others take the partitions over now.
-        self.members.lock().remove(&self.group);
-        self.consumer.unsubscribe();
-    }
-}
-
-/// Hands a record to a producer (full topic name, chosen partition),
-/// serving acknowledgements while its queue is full, for up to `timeout`.
-fn send<C: ProducerContext<DeliveryOpaque = ()>>(
-    producer: &BaseProducer<C>,
-    full: &str,
-    partition: i32,
-    record: &Record,
-    timeout: Duration,
-) -> std::result::Result<(), KafkaError> {
-    let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
-    for h in &record.headers {
-        headers = headers.insert(KHeader {
-            key: &h.key,
-            value: h.value.as_deref(),
-        });
-    }
-    let mut rec: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(full)
-        .partition(partition)
-        .timestamp(record.timestamp)
-        .headers(headers);
-    if let Some(k) = record.key.as_deref() {
-        rec = rec.key(k);
-    }
-    if let Some(v) = record.value.as_deref() {
-        rec = rec.payload(v);
-    }
-    let deadline = Instant::now() + timeout;
-    loop {
-        match producer.send(rec) {
-            Ok(()) => break,
-            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back))
-                if Instant::now() < deadline =>
-            {
-                rec = back;
-                // Serving acknowledgements makes room.
-                producer.poll(Duration::from_millis(1));
-            }
-            Err((e, _)) => return Err(e),
-        }
-    }
-    producer.poll(Duration::ZERO);
-    Ok(())
 }
 
 fn stored(m: &rdkafka::message::BorrowedMessage<'_>) -> StoredRecord {
