@@ -29,6 +29,7 @@ mod table_functions;
 mod window;
 
 pub use describe::describe;
+pub use aggregate::contains_aggregate;
 
 use crate::catalog::Source;
 use crate::expr::{Scope, ScopeColumn};
