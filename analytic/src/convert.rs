@@ -12,10 +12,9 @@ use datafusion::arrow::array::{
 use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
 use datafusion::arrow::datatypes::{
     DataType, Date32Type, Decimal128Type, Field, Fields, Float32Type, Float64Type, Int16Type,
-    Int32Type, Int64Type, Int8Type, Time32MillisecondType, Time32SecondType,
-    Time64MicrosecondType, Time64NanosecondType, TimeUnit, TimestampMicrosecondType,
-    TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType, UInt16Type,
-    UInt32Type, UInt64Type, UInt8Type,
+    Int32Type, Int64Type, Int8Type, Time32MillisecondType, Time32SecondType, Time64MicrosecondType,
+    Time64NanosecondType, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
+    TimestampNanosecondType, TimestampSecondType, UInt16Type, UInt32Type, UInt64Type, UInt8Type,
 };
 use sluice_engine::types::Decimal;
 use sluice_engine::types::{SqlType, Value};
@@ -39,9 +38,7 @@ pub fn arrow_type(ty: &SqlType) -> Result<DataType> {
         SqlType::Map(k, v) => DataType::Map(map_entries(k, v)?, false),
         SqlType::Struct(fields) => DataType::Struct(struct_fields(fields)?),
         SqlType::Null | SqlType::Any => DataType::Null,
-        SqlType::Custom(name) => {
-            return Err(Error::plan(format!("unresolved custom type {name}")))
-        }
+        SqlType::Custom(name) => return Err(Error::plan(format!("unresolved custom type {name}"))),
     })
 }
 
@@ -58,7 +55,11 @@ fn map_entries(k: &SqlType, v: &SqlType) -> Result<Arc<Field>> {
         Field::new("key", arrow_type(k)?, false),
         Field::new("value", arrow_type(v)?, true),
     ]);
-    Ok(Arc::new(Field::new("entries", DataType::Struct(entries), false)))
+    Ok(Arc::new(Field::new(
+        "entries",
+        DataType::Struct(entries),
+        false,
+    )))
 }
 
 /// The ksqlDB type a query's Arrow column is shown as.
@@ -74,15 +75,18 @@ pub fn sql_type(ty: &DataType) -> SqlType {
         | DataType::Decimal64(p, s)
         | DataType::Decimal128(p, s)
         | DataType::Decimal256(p, s) => SqlType::Decimal((*p).min(38), (*s).max(0) as u8),
-        DataType::Binary | DataType::LargeBinary | DataType::BinaryView
+        DataType::Binary
+        | DataType::LargeBinary
+        | DataType::BinaryView
         | DataType::FixedSizeBinary(_) => SqlType::Bytes,
         DataType::Date32 | DataType::Date64 => SqlType::Date,
         DataType::Time32(_) | DataType::Time64(_) => SqlType::Time,
         DataType::Timestamp(..) => SqlType::Timestamp,
-        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _)
-        | DataType::ListView(f) | DataType::LargeListView(f) => {
-            SqlType::Array(Box::new(sql_type(f.data_type())))
-        }
+        DataType::List(f)
+        | DataType::LargeList(f)
+        | DataType::FixedSizeList(f, _)
+        | DataType::ListView(f)
+        | DataType::LargeListView(f) => SqlType::Array(Box::new(sql_type(f.data_type()))),
         DataType::Struct(fields) => SqlType::Struct(
             fields
                 .iter()
@@ -122,12 +126,15 @@ pub fn to_array(ty: &SqlType, values: &[&Value]) -> Result<ArrayRef> {
             _ => None,
         }))),
         SqlType::Decimal(p, s) => Arc::new(
-            Decimal128Array::from_iter(values.iter().map(|v| match v {
-                Value::Decimal(d) => d.rescale(*s).map(|d| d.unscaled),
-                Value::Int(_) | Value::BigInt(_) => {
-                    v.as_decimal().and_then(|d| d.rescale(*s)).map(|d| d.unscaled)
+            Decimal128Array::from_iter(values.iter().map(|v| {
+                match v {
+                    Value::Decimal(d) => d.rescale(*s).map(|d| d.unscaled),
+                    Value::Int(_) | Value::BigInt(_) => v
+                        .as_decimal()
+                        .and_then(|d| d.rescale(*s))
+                        .map(|d| d.unscaled),
+                    _ => None,
                 }
-                _ => None,
             }))
             .with_precision_and_scale(*p, *s as i8)
             .map_err(arrow_error)?,
@@ -270,7 +277,11 @@ pub fn from_array(array: &dyn Array) -> Result<Vec<Value>> {
         ($t:ty, $f:expr) => {{
             let a = array.as_primitive::<$t>();
             for i in 0..n {
-                out.push(if a.is_null(i) { Value::Null } else { $f(a.value(i)) });
+                out.push(if a.is_null(i) {
+                    Value::Null
+                } else {
+                    $f(a.value(i))
+                });
             }
         }};
     }
@@ -279,7 +290,11 @@ pub fn from_array(array: &dyn Array) -> Result<Vec<Value>> {
         DataType::Boolean => {
             let a = array.as_boolean();
             for i in 0..n {
-                out.push(if a.is_null(i) { Value::Null } else { Value::Bool(a.value(i)) });
+                out.push(if a.is_null(i) {
+                    Value::Null
+                } else {
+                    Value::Bool(a.value(i))
+                });
             }
         }
         DataType::Int8 => prim!(Int8Type, |v: i8| Value::Int(v as i32)),
@@ -294,7 +309,9 @@ pub fn from_array(array: &dyn Array) -> Result<Vec<Value>> {
         DataType::Float64 => prim!(Float64Type, Value::Double),
         DataType::Decimal128(_, s) => {
             let scale = (*s).max(0) as u8;
-            prim!(Decimal128Type, |v: i128| Value::Decimal(Decimal::new(v, scale)))
+            prim!(Decimal128Type, |v: i128| Value::Decimal(Decimal::new(
+                v, scale
+            )))
         }
         DataType::Date32 => prim!(Date32Type, Value::Date),
         DataType::Time32(TimeUnit::Millisecond) => {
@@ -312,7 +329,9 @@ pub fn from_array(array: &dyn Array) -> Result<Vec<Value>> {
             prim!(TimestampMillisecondType, Value::Timestamp)
         }
         DataType::Timestamp(TimeUnit::Microsecond, _) => {
-            prim!(TimestampMicrosecondType, |v: i64| Value::Timestamp(v.div_euclid(1000)))
+            prim!(TimestampMicrosecondType, |v: i64| Value::Timestamp(
+                v.div_euclid(1000)
+            ))
         }
         DataType::Timestamp(TimeUnit::Nanosecond, _) => {
             prim!(TimestampNanosecondType, |v: i64| Value::Timestamp(
@@ -322,25 +341,41 @@ pub fn from_array(array: &dyn Array) -> Result<Vec<Value>> {
         DataType::Utf8 => {
             let a = array.as_string::<i32>();
             for i in 0..n {
-                out.push(if a.is_null(i) { Value::Null } else { Value::String(a.value(i).into()) });
+                out.push(if a.is_null(i) {
+                    Value::Null
+                } else {
+                    Value::String(a.value(i).into())
+                });
             }
         }
         DataType::LargeUtf8 => {
             let a = array.as_string::<i64>();
             for i in 0..n {
-                out.push(if a.is_null(i) { Value::Null } else { Value::String(a.value(i).into()) });
+                out.push(if a.is_null(i) {
+                    Value::Null
+                } else {
+                    Value::String(a.value(i).into())
+                });
             }
         }
         DataType::Utf8View => {
             let a = array.as_string_view();
             for i in 0..n {
-                out.push(if a.is_null(i) { Value::Null } else { Value::String(a.value(i).into()) });
+                out.push(if a.is_null(i) {
+                    Value::Null
+                } else {
+                    Value::String(a.value(i).into())
+                });
             }
         }
         DataType::Binary => {
             let a = array.as_binary::<i32>();
             for i in 0..n {
-                out.push(if a.is_null(i) { Value::Null } else { Value::Bytes(a.value(i).to_vec()) });
+                out.push(if a.is_null(i) {
+                    Value::Null
+                } else {
+                    Value::Bytes(a.value(i).to_vec())
+                });
             }
         }
         DataType::List(_) => {

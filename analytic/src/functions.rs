@@ -53,7 +53,10 @@ fn df_error(e: sluice_engine::Error) -> DataFusionError {
 }
 
 impl KsqlFunction {
-    fn resolve(&self, arg_types: &[DataType]) -> DfResult<(Vec<SqlType>, sluice_engine::functions::Resolved)> {
+    fn resolve(
+        &self,
+        arg_types: &[DataType],
+    ) -> DfResult<(Vec<SqlType>, sluice_engine::functions::Resolved)> {
         let types: Vec<SqlType> = arg_types.iter().map(sql_type).collect();
         let resolved = FunctionRegistry::global()
             .resolve(self.ksql_name, &types)

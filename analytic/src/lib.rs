@@ -12,13 +12,13 @@ mod functions;
 mod source;
 
 use datafusion::common::DataFusionError;
+use datafusion::common::TableReference;
 use datafusion::config::Dialect;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::{Expr, LogicalPlan};
 use datafusion::physical_plan::{displayable, ExecutionPlan};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::parser::Statement;
-use datafusion::common::TableReference;
 use sluice_engine::analytic::{AnalyticSql, SnapshotReader, PARSE_ERROR};
 use sluice_engine::results::{PlanNode, ResultColumn, RowSet};
 use sluice_engine::types::Value;
@@ -137,7 +137,11 @@ impl AnalyticSql for DataFusionSql {
     fn query(&self, sql: &str, sources: &dyn SnapshotReader) -> Result<RowSet> {
         let (ctx, statement) = self.prepare(sql, sources)?;
         let (columns, batches) = self.run(async move {
-            let plan = ctx.state().statement_to_plan(statement).await.map_err(error)?;
+            let plan = ctx
+                .state()
+                .statement_to_plan(statement)
+                .await
+                .map_err(error)?;
             let columns = result_columns(&plan);
             let frame = ctx.execute_logical_plan(plan).await.map_err(error)?;
             let batches = frame.collect().await.map_err(error)?;
@@ -199,14 +203,18 @@ fn describe(plan: &Arc<dyn ExecutionPlan>, nodes: &mut Vec<PlanNode>) -> usize {
     nodes.push(PlanNode {
         id,
         name: plan.name().to_string(),
-        description: displayable(plan.as_ref()).one_line().to_string().trim().to_string(),
+        description: displayable(plan.as_ref())
+            .one_line()
+            .to_string()
+            .trim()
+            .to_string(),
         inputs,
     });
     id
 }
 
 /// The result's columns as ksqlDB names them: a column or alias keeps its
-/// name, any other expression is `KSQL_COL_<i>`; a name two columns share
+/// name, any other expression (an aggregate too) is `KSQL_COL_<i>`; a name two columns share
 /// (`SELECT *` over a join) is prefixed with its source's name or alias.
 fn result_columns(plan: &LogicalPlan) -> Vec<ResultColumn> {
     let schema = plan.schema();
@@ -215,7 +223,10 @@ fn result_columns(plan: &LogicalPlan) -> Vec<ResultColumn> {
         .iter()
         .enumerate()
         .map(|(i, (_, field))| match exprs.map(|e| &e[i]) {
-            Some(Expr::Alias(_) | Expr::Column(_)) | None => field.name().clone(),
+            // A source's (or a subquery's) column, or a name given with AS.
+            Some(Expr::Alias(_)) | None => field.name().clone(),
+            Some(Expr::Column(c)) if c.relation.is_some() => field.name().clone(),
+            // An expression, or an aggregate's result.
             Some(_) => format!("KSQL_COL_{i}"),
         })
         .collect();

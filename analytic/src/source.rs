@@ -41,7 +41,13 @@ impl SnapshotTable {
 
     /// The columns `projection` picks (all without one), as Arrow arrays
     /// of rows `from..to`.
-    fn batch(&self, columns: &[usize], schema: &SchemaRef, from: usize, to: usize) -> DfResult<RecordBatch> {
+    fn batch(
+        &self,
+        columns: &[usize],
+        schema: &SchemaRef,
+        from: usize,
+        to: usize,
+    ) -> DfResult<RecordBatch> {
         let null = Value::Null;
         let arrays = columns
             .iter()

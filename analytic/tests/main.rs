@@ -36,11 +36,14 @@ fn put(e: &Engine, topic: &str, key: serde_json::Value, value: serde_json::Value
 
 /// The header and rows one SELECT returns.
 fn query(e: &Engine, sql: &str) -> (Vec<String>, Vec<Vec<Value>>) {
-    match e.execute(sql).unwrap_or_else(|err| panic!("{sql}: {err}")).pop() {
-        Some(StatementResult::Rows(set)) => (
-            set.columns.into_iter().map(|c| c.name).collect(),
-            set.rows,
-        ),
+    match e
+        .execute(sql)
+        .unwrap_or_else(|err| panic!("{sql}: {err}"))
+        .pop()
+    {
+        Some(StatementResult::Rows(set)) => {
+            (set.columns.into_iter().map(|c| c.name).collect(), set.rows)
+        }
         other => panic!("{sql}: expected rows, got {other:?}"),
     }
 }

@@ -65,7 +65,10 @@ fn shape(text: &str) -> Shape<'_> {
             .collect::<String>()
             .to_ascii_uppercase();
         // A push query (EMIT ...) is never analytic.
-        let emits = s.to_ascii_uppercase().split_whitespace().any(|w| w == "EMIT");
+        let emits = s
+            .to_ascii_uppercase()
+            .split_whitespace()
+            .any(|w| w == "EMIT");
         !emits && (word == "SELECT" || word == "WITH" || s.starts_with('('))
     };
     if t.starts_with('(') || first == "SELECT" || first == "WITH" {

@@ -28,8 +28,8 @@ mod state;
 mod table_functions;
 mod window;
 
-pub use describe::describe;
 pub use aggregate::contains_aggregate;
+pub use describe::describe;
 
 use crate::catalog::Source;
 use crate::expr::{Scope, ScopeColumn};

@@ -57,7 +57,9 @@ fn an_unknown_column_is_a_statement_error() {
     assert_eq!(error["@type"], "statement_error", "{body}");
     assert_eq!(error["error_code"], 40001, "{body}");
     assert!(
-        error["message"].as_str().is_some_and(|m| m.contains("NOPE")),
+        error["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("NOPE")),
         "{body}"
     );
 }

@@ -50,11 +50,46 @@ fn joins_a_stream_with_a_table_and_reads_its_pseudo_columns() {
              FROM trades t LEFT JOIN sectors s ON t.symbol = s.symbol ORDER BY t.ROWOFFSET;"
         ),
         vec![
-            vec![s("ACME"), Value::Int(10), s("tools"), Value::BigInt(1_000), Value::Int(0), Value::BigInt(0)],
-            vec![s("ACME"), Value::Int(5), s("tools"), Value::BigInt(2_000), Value::Int(0), Value::BigInt(1)],
-            vec![s("INIT"), Value::Int(7), s("tools"), Value::BigInt(3_000), Value::Int(0), Value::BigInt(2)],
-            vec![s("ACME"), Value::Int(1), s("tools"), Value::BigInt(12_000), Value::Int(0), Value::BigInt(3)],
-            vec![s("ZETA"), Value::Int(4), Value::Null, Value::BigInt(13_000), Value::Int(0), Value::BigInt(4)],
+            vec![
+                s("ACME"),
+                Value::Int(10),
+                s("tools"),
+                Value::BigInt(1_000),
+                Value::Int(0),
+                Value::BigInt(0)
+            ],
+            vec![
+                s("ACME"),
+                Value::Int(5),
+                s("tools"),
+                Value::BigInt(2_000),
+                Value::Int(0),
+                Value::BigInt(1)
+            ],
+            vec![
+                s("INIT"),
+                Value::Int(7),
+                s("tools"),
+                Value::BigInt(3_000),
+                Value::Int(0),
+                Value::BigInt(2)
+            ],
+            vec![
+                s("ACME"),
+                Value::Int(1),
+                s("tools"),
+                Value::BigInt(12_000),
+                Value::Int(0),
+                Value::BigInt(3)
+            ],
+            vec![
+                s("ZETA"),
+                Value::Int(4),
+                Value::Null,
+                Value::BigInt(13_000),
+                Value::Int(0),
+                Value::BigInt(4)
+            ],
         ]
     );
 }
@@ -133,7 +168,10 @@ fn answers_ctes_subqueries_and_set_operations() {
             "WITH big AS (SELECT symbol, shares FROM trades WHERE shares > 4)
              SELECT symbol, COUNT(*) AS n FROM big GROUP BY symbol ORDER BY symbol;"
         ),
-        vec![vec![s("ACME"), Value::BigInt(2)], vec![s("INIT"), Value::BigInt(1)]]
+        vec![
+            vec![s("ACME"), Value::BigInt(2)],
+            vec![s("INIT"), Value::BigInt(1)]
+        ]
     );
     assert_eq!(
         rows(
@@ -144,19 +182,37 @@ fn answers_ctes_subqueries_and_set_operations() {
         vec![vec![s("ACME")], vec![s("INIT")]]
     );
     assert_eq!(
-        rows(&e, "SELECT symbol FROM volume UNION SELECT symbol FROM sectors ORDER BY symbol;"),
-        vec![vec![s("ACME")], vec![s("BOLT")], vec![s("INIT")], vec![s("ZETA")]]
+        rows(
+            &e,
+            "SELECT symbol FROM volume UNION SELECT symbol FROM sectors ORDER BY symbol;"
+        ),
+        vec![
+            vec![s("ACME")],
+            vec![s("BOLT")],
+            vec![s("INIT")],
+            vec![s("ZETA")]
+        ]
     );
     assert_eq!(
-        rows(&e, "SELECT symbol FROM volume INTERSECT SELECT symbol FROM sectors ORDER BY symbol;"),
+        rows(
+            &e,
+            "SELECT symbol FROM volume INTERSECT SELECT symbol FROM sectors ORDER BY symbol;"
+        ),
         vec![vec![s("ACME")], vec![s("INIT")]]
     );
     assert_eq!(
-        rows(&e, "SELECT symbol FROM volume EXCEPT SELECT symbol FROM sectors;"),
+        rows(
+            &e,
+            "SELECT symbol FROM volume EXCEPT SELECT symbol FROM sectors;"
+        ),
         vec![vec![s("ZETA")]]
     );
     assert_eq!(
-        rows(&e, "SELECT symbol FROM volume UNION ALL SELECT symbol FROM sectors;").len(),
+        rows(
+            &e,
+            "SELECT symbol FROM volume UNION ALL SELECT symbol FROM sectors;"
+        )
+        .len(),
         6
     );
 }
@@ -206,12 +262,19 @@ fn leaves_ksqldb_pull_forms_to_the_engine_and_explains_datafusion_plans() {
         rows(&e, "SELECT * FROM volume WHERE symbol = 'ACME';"),
         vec![vec![s("ACME"), Value::BigInt(3), Value::Int(16)]]
     );
-    // ksqlDB's own clauses keep ksqlDB's errors.
-    let err = e
-        .execute("SELECT * FROM volume WINDOW TUMBLING (SIZE 1 SECOND) WHERE symbol = 'ACME';")
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("Pull queries don't support WINDOW clauses"), "{err}");
+    // ksqlDB's own clauses (WINDOW, WITHIN) keep the engine's answers, as
+    // without DataFusion.
+    let plain = sluice_engine::Engine::open(Default::default()).unwrap();
+    plain
+        .execute("CREATE STREAM trades (symbol STRING KEY, price DOUBLE, shares INT) WITH (kafka_topic='trades', value_format='JSON', partitions=1);")
+        .unwrap();
+    for sql in [
+        "SELECT * FROM trades WINDOW TUMBLING (SIZE 1 SECOND);",
+        "SELECT * FROM trades a JOIN trades b WITHIN 10 SECONDS ON a.symbol = b.symbol;",
+    ] {
+        let with = e.execute(sql).unwrap_err().to_string();
+        assert_eq!(with, plain.execute(sql).unwrap_err().to_string(), "{sql}");
+    }
     let plan = match e
         .execute("EXPLAIN SELECT symbol, COUNT(*) FROM trades GROUP BY symbol ORDER BY symbol;")
         .unwrap()

@@ -32,7 +32,10 @@ fn every_type_round_trips_through_arrow() {
     assert_eq!(without_pseudo, direct);
     // Values computed by DataFusion come back typed too.
     assert_eq!(
-        rows(&e, "SELECT m * 2 AS twice, ARRAY_LENGTH(a) AS n FROM everything WHERE id = 1 ORDER BY id;"),
+        rows(
+            &e,
+            "SELECT m * 2 AS twice, ARRAY_LENGTH(a) AS n FROM everything WHERE id = 1 ORDER BY id;"
+        ),
         vec![vec![
             Value::Decimal(sluice_engine::types::Decimal::new(2468, 2)),
             Value::Int(3)
