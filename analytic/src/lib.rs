@@ -48,6 +48,7 @@ impl Default for AnalyticConfig {
 }
 
 /// DataFusion as the engine's [`AnalyticSql`].
+#[derive(Debug)]
 pub struct DataFusionSql {
     config: AnalyticConfig,
     /// Where queries run: DataFusion's operators are async tasks.

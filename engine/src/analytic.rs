@@ -37,7 +37,7 @@ pub trait SnapshotReader {
 
 /// A query engine for the SELECTs ksqlDB's pull queries do not cover
 /// (joins, GROUP BY, window functions, CTEs, set operations, ...).
-pub trait AnalyticSql: Send + Sync {
+pub trait AnalyticSql: std::fmt::Debug + Send + Sync {
     /// Answers one SELECT (the statement text, ksqlDB's dialect), reading
     /// its sources through `sources`. Errors are for the user: unknown
     /// names, type errors, unsupported forms.
