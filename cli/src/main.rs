@@ -98,6 +98,9 @@ fn server(args: ServerArgs) -> Result<()> {
         engine,
         security,
         registry_listener,
+        analytic: Some(Arc::new(sluice_analytic::DataFusionSql::try_new(
+            Default::default(),
+        )?)),
     })?;
     Ok(())
 }
@@ -268,14 +271,16 @@ fn open_engine(args: &ShellArgs) -> Result<Engine> {
     // queries: the service's long-running processes share and run them
     // (joining their consumer groups just to leave again would stall them).
     config.record_only = config.kafka.is_some() && (args.execute.is_some() || args.file.is_some());
-    match &config.kafka {
+    let engine = match &config.kafka {
         Some(kafka) => {
             let servers = kafka.bootstrap_servers.clone();
-            Engine::open(config).with_context(|| format!("starting on Kafka at {servers}"))
+            Engine::open(config).with_context(|| format!("starting on Kafka at {servers}"))?
         }
         None => Engine::open(config)
-            .with_context(|| format!("opening data directory {}", data_dir.display())),
-    }
+            .with_context(|| format!("opening data directory {}", data_dir.display()))?,
+    };
+    sluice_analytic::install(&engine)?;
+    Ok(engine)
 }
 
 /// Headless mode, as ksqlDB's `queries.file`: runs the file's statements,

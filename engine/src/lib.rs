@@ -5,11 +5,13 @@
 //! `formats` and computed by `functions`.
 //!
 //! The modules are layered, each using only those below it: `error`;
-//! `types`; `sql`, `functions` and `results`; `expr`, `formats` and `log`; `catalog`
-//! and `state`; `operators` and `connect` (connectors); `runtime`; `plan`; and the
-//! executor (`exec`) behind this facade.
+//! `types`; `sql`, `functions` and `results`; `expr`, `formats`, `log` and
+//! `analytic` (the hook a query engine for full SQL plugs into); `catalog`
+//! and `state`; `operators` and `connect` (connectors); `runtime`; `plan`; and
+//! the executor (`exec`) behind this facade.
 //! `tests/layering/mod.rs` holds the table and checks it.
 
+pub mod analytic;
 pub mod catalog;
 pub mod connect;
 pub mod error;
@@ -232,6 +234,14 @@ impl Engine {
     /// does.
     pub fn set_property(&self, name: &str, value: &str) {
         self.default_session.lock().set(name, value);
+    }
+
+    /// Installs the engine SELECTs beyond ksqlDB's pull-query forms run on
+    /// (joins, GROUP BY, window functions, CTEs, set operations...):
+    /// `sluice-analytic`'s DataFusion. Without one, the engine answers what
+    /// it can itself.
+    pub fn set_analytic(&self, analytic: Arc<dyn analytic::AnalyticSql>) {
+        self.inner.set_analytic(analytic);
     }
 
     /// Drives every persistent query until no input is left (for engines

@@ -58,6 +58,10 @@ pub struct ServerConfig {
     /// port is free (a warning otherwise); a URL must be bound; `none`
     /// serves no registry API.
     pub registry_listener: Option<String>,
+    /// The engine SELECTs beyond ksqlDB's pull-query forms run on (the
+    /// `sluice` binary installs DataFusion's); None answers only what the
+    /// engine answers itself.
+    pub analytic: Option<Arc<dyn sluice_engine::analytic::AnalyticSql>>,
 }
 
 /// Who may call the server and how it encrypts: from a ksqlDB properties
@@ -379,6 +383,9 @@ pub fn run(config: ServerConfig) -> Result<(), ServerError> {
         Some(_) => None,
     };
     let engine = Engine::open(config.engine)?;
+    if let Some(analytic) = config.analytic {
+        engine.set_analytic(analytic);
+    }
     runtime.block_on(async move {
         let mut listeners = Vec::with_capacity(planned.len());
         let mut first_url = None;

@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
+mod analytic;
 mod commands;
 mod connectors;
 mod ddl;
@@ -92,6 +93,9 @@ pub struct EngineInner {
     registry: Arc<crate::registry::LazyRegistry>,
     /// The connectors this process runs.
     pub(crate) connectors: crate::connect::Connectors,
+    /// The engine SELECTs beyond ksqlDB's pull forms run on, when one is
+    /// installed (`sluice-analytic`).
+    analytic: Mutex<Option<Arc<dyn crate::analytic::AnalyticSql>>>,
 }
 
 impl Drop for EngineInner {
@@ -202,6 +206,7 @@ impl EngineInner {
                 !config.record_only,
                 config.kafka.is_some(),
             ),
+            analytic: Mutex::new(None),
         });
         inner.execute_one(
             &mut inner.new_session(),
@@ -248,7 +253,10 @@ impl EngineInner {
         if let Some(answer) = shape.as_ref().and_then(|s| self.cached_pull(session, s)) {
             return answer;
         }
-        let stmt = parse_statement(&text, pos)?;
+        let stmt = match parse_statement(&text, pos) {
+            Ok(stmt) => stmt,
+            Err(e) => return self.analytic_fallback(session, &text, e),
+        };
         if let (Statement::Query(q), Some(shape)) = (&stmt, &shape) {
             if let Some(answer) = self.prepare_pull(session, q, shape) {
                 return answer;
@@ -312,11 +320,21 @@ impl EngineInner {
                 columns,
                 values,
             } => self.insert_values(target, columns.as_deref(), values),
-            Statement::Query(q) => self.select(session, q),
+            Statement::Query(q) => match self.analytic_select(session, q, text) {
+                Some(answer) => answer,
+                None => self.select(session, q),
+            },
             Statement::Show { what, extended } => self.show(session, what, *extended),
             Statement::Describe { target, extended } => self.describe(session, target, *extended),
             Statement::DescribeFunction(name) => self.describe_function(name),
-            Statement::Explain(target) => self.explain(session, target),
+            Statement::Explain(target) => {
+                if let ExplainTarget::Statement(inner) = target {
+                    if let Some(answer) = self.analytic_explain(session, inner, text) {
+                        return answer;
+                    }
+                }
+                self.explain(session, target)
+            }
             Statement::Drop {
                 kind,
                 if_exists,

@@ -28,6 +28,7 @@ mod state;
 mod table_functions;
 mod window;
 
+pub use aggregate::contains_aggregate;
 pub use describe::describe;
 
 use crate::catalog::Source;

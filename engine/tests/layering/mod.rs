@@ -24,6 +24,7 @@ const LAYERS: &[(&str, u8, &[&str])] = &[
     ("functions", 2, &["types", "error"]),
     ("results", 2, &["types", "error"]),
     ("expr", 3, &["sql::ast", "functions", "types", "error"]),
+    ("analytic", 3, &["results", "types", "error"]),
     ("formats", 3, &["types", "error"]),
     ("log", 3, &["types", "error"]),
     ("state", 4, &["log", "types", "error"]),
@@ -93,6 +94,7 @@ const LAYERS: &[(&str, u8, &[&str])] = &[
         "exec",
         8,
         &[
+            "analytic",
             "lib",
             "results",
             "testkit",
@@ -117,6 +119,7 @@ const LAYERS: &[(&str, u8, &[&str])] = &[
         "lib",
         8,
         &[
+            "analytic",
             "exec",
             "results",
             "testkit",

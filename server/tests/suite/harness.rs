@@ -48,6 +48,8 @@ impl TestServer {
         };
         config.apply_settings(properties);
         let engine = Engine::open(config).expect("an engine");
+        // As the `sluice` binary does.
+        sluice_analytic::install(&engine).expect("analytic SQL");
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()

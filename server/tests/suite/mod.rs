@@ -1,5 +1,6 @@
 //! The server's end-to-end tests, one module per kind of client.
 
+mod analytic;
 mod client_libraries;
 mod command_sequence;
 mod connect;
