@@ -473,6 +473,9 @@ pub struct Pending {
     changelog: Vec<(String, crate::log::Record)>,
     rekeyed: Vec<(String, crate::log::Record)>,
     dirty: bool,
+    /// Steps whose changes are pending (one step's changelog holds one
+    /// change per key already).
+    steps: usize,
     since: std::time::Instant,
 }
 
@@ -483,6 +486,7 @@ impl Default for Pending {
             changelog: Vec::new(),
             rekeyed: Vec::new(),
             dirty: false,
+            steps: 0,
             since: std::time::Instant::now(),
         }
     }
@@ -586,6 +590,7 @@ impl PersistentTask {
             self.pending.changelog.append(&mut ctx.changelog);
             self.pending.rekeyed.append(&mut ctx.rekeyed);
             self.pending.dirty = true;
+            self.pending.steps += 1;
         }
         let due = self
             .commit_interval
@@ -734,7 +739,8 @@ impl PersistentTask {
         // change of this flush is written.
         // (One step's changes are already one per key: only a flush that
         // gathered several steps needs the pass.)
-        let changelog = if self.commit_interval.is_some() {
+        let steps = std::mem::take(&mut self.pending.steps);
+        let changelog = if steps > 1 {
             latest_per_key(changelog)
         } else {
             changelog
