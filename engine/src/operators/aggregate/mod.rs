@@ -384,21 +384,7 @@ impl AggregateOperator {
             WindowAssigner::Tumbling { size, grace }
             | WindowAssigner::Hopping { size, grace, .. } => (size, grace),
         };
-        let close = self.stream_time.saturating_sub(grace);
-        self.emitted_until = self.emitted_until.max(close);
-        // Windows ending at or before `close` start at or before this.
-        let last_start = close.saturating_sub(size);
-        let oldest_kept = self
-            .stream_time
-            .saturating_sub(self.time_retention(size, grace));
-        while let Some(entry) = self.closing.first_entry() {
-            if *entry.key() > last_start {
-                break;
-            }
-            let (start, keys) = entry.remove_entry();
-            if start < oldest_kept {
-                continue;
-            }
+        for (_, keys) in self.take_closed(size, grace) {
             let mut ready = Vec::with_capacity(keys.len());
             for key in keys {
                 if let Some(g) = self.groups.get(&key)? {
@@ -409,6 +395,30 @@ impl AggregateOperator {
             out.extend(ready);
         }
         Ok(())
+    }
+
+    /// EMIT FINAL over time windows: takes out of the index the windows
+    /// that closed since the last call (end plus grace at or behind stream
+    /// time), by start; those past their retention are dropped unemitted.
+    fn take_closed(&mut self, size: i64, grace: i64) -> Vec<(i64, Vec<Vec<u8>>)> {
+        let close = self.stream_time.saturating_sub(grace);
+        self.emitted_until = self.emitted_until.max(close);
+        // Windows ending at or before `close` start at or before this.
+        let last_start = close.saturating_sub(size);
+        let oldest_kept = self
+            .stream_time
+            .saturating_sub(self.time_retention(size, grace));
+        let mut closed = Vec::new();
+        while let Some(entry) = self.closing.first_entry() {
+            if *entry.key() > last_start {
+                break;
+            }
+            let (start, keys) = entry.remove_entry();
+            if start >= oldest_kept {
+                closed.push((start, keys));
+            }
+        }
+        closed
     }
 
     /// EMIT FINAL over sessions: emits the sessions that closed since the

@@ -192,20 +192,7 @@ impl AggregateOperator {
     /// `emit_closed`).
     pub(super) fn emit_closed_sliced(&mut self, out: &mut Vec<Row>) -> Result<()> {
         let (size, _, grace) = self.hop();
-        let close = self.stream_time.saturating_sub(grace);
-        self.emitted_until = self.emitted_until.max(close);
-        let last_start = close.saturating_sub(size);
-        let oldest_kept = self
-            .stream_time
-            .saturating_sub(self.time_retention(size, grace));
-        while let Some(entry) = self.closing.first_entry() {
-            if *entry.key() > last_start {
-                break;
-            }
-            let (start, mut kids) = entry.remove_entry();
-            if start < oldest_kept {
-                continue;
-            }
+        for (start, mut kids) in self.take_closed(size, grace) {
             kids.sort_unstable();
             kids.dedup();
             let w = Window {
